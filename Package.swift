@@ -1,0 +1,75 @@
+// swift-tools-version: 6.1
+import Foundation
+import PackageDescription
+
+/// The CPU backend's hot loops are written with `SIMD16<Float>`; without a target CPU the
+/// compiler lowers them to SSE2 and loses FMA. `RDLAB_TARGET_CPU` picks the instruction set
+/// (any `-target-cpu` value such as `native`, `haswell`, `skylake-avx512`, or `none`); the
+/// default is AVX-512 (`skylake-avx512`) where the build machine has it, else AVX2 (`haswell`),
+/// so a binary built here runs on this machine and on any x86-64 server of that generation.
+let cpuKernelFlags: [SwiftSetting] = {
+    let env = ProcessInfo.processInfo.environment["RDLAB_TARGET_CPU"]
+    var level = env
+    if level == nil {
+        #if arch(x86_64)
+        let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        if flags.contains(" avx512f") && flags.contains(" avx512bw") && flags.contains(" avx512vl")
+            && flags.contains(" avx512dq") {
+            level = "skylake-avx512"
+        } else if flags.contains(" avx2") && flags.contains(" fma") {
+            level = "haswell"
+        }
+        #endif
+    }
+    guard let level, level != "none" else { return [] }
+    return [.unsafeFlags(["-target-cpu", level])]
+}()
+
+let package = Package(
+    name: "rdlab",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "rdlab", targets: ["rdlab"]),
+        .library(name: "RDCompute", targets: ["RDCompute"]),
+        .library(name: "RDBackendCPU", targets: ["RDBackendCPU"]),
+        .library(name: "RDBackendOpenCL", targets: ["RDBackendOpenCL"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenCL",
+            providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]
+        ),
+        .target(
+            name: "RDCompute",
+            dependencies: [.product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "RDBackendCPU",
+            dependencies: ["RDCompute"],
+            swiftSettings: cpuKernelFlags
+        ),
+        .target(
+            name: "RDBackendOpenCL",
+            dependencies: ["RDCompute", "COpenCL", .product(name: "Logging", package: "swift-log")],
+            resources: [.embedInCode("Kernels")]
+        ),
+        .executableTarget(
+            name: "rdlab",
+            dependencies: [
+                "RDCompute", "RDBackendCPU", "RDBackendOpenCL",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "RDComputeTests", dependencies: ["RDCompute"]),
+        .testTarget(
+            name: "RDBackendParityTests",
+            dependencies: ["RDCompute", "RDBackendCPU", "RDBackendOpenCL"]
+        ),
+        .testTarget(name: "RDLabCLITests", dependencies: ["rdlab"]),
+    ]
+)

@@ -1,0 +1,142 @@
+import RDCompute
+
+/// Convolutions on the CPU as im2col + ``CPUGemm``, in batch chunks whose column matrix
+/// stays within a few MiB. The forward pass skips im2col when the patch matrix is the
+/// input itself (1×1 stride-1 kernels, and kernels that cover the whole unpadded image).
+enum CPUConv {
+    /// Floats of column matrix per chunk (16 MiB).
+    static let columnBudget = 1 << 22
+
+    static func patchSize(_ g: Conv2DGeometry) -> Int { g.kernelHeight * g.kernelWidth * g.inChannels }
+
+    static func imagesPerChunk(_ g: Conv2DGeometry) -> Int {
+        max(1, min(g.batch, columnBudget / max(1, g.outHeight * g.outWidth * patchSize(g))))
+    }
+
+    /// Whether the column matrix of an image equals the image (no copy needed).
+    static func inputIsColumns(_ g: Conv2DGeometry) -> Bool {
+        let unpadded = g.padTop == 0 && g.padBottom == 0 && g.padLeft == 0 && g.padRight == 0
+        let pointwise = g.kernelHeight == 1 && g.kernelWidth == 1 && g.strideY == 1 && g.strideX == 1
+        let whole = g.kernelHeight == g.height && g.kernelWidth == g.width
+        return unpadded && (pointwise || whole)
+    }
+
+    static func forward(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>, filter: UnsafeMutablePointer<Float>,
+        output: UnsafeMutablePointer<Float>) {
+        let pixels = g.outHeight * g.outWidth
+        let k = patchSize(g)
+        if inputIsColumns(g) {
+            CPUGemm.run(GemmDescriptor(m: g.batch * pixels, n: g.outChannels, k: k), a: input, b: filter, c: output)
+            return
+        }
+        let chunk = imagesPerChunk(g)
+        let columns = UnsafeMutablePointer<Float>.allocate(capacity: chunk * pixels * k)
+        defer { columns.deallocate() }
+        for first in stride(from: 0, to: g.batch, by: chunk) {
+            let images = min(chunk, g.batch - first)
+            im2col(g, input: input, firstImage: first, images: images, columns: columns)
+            CPUGemm.run(GemmDescriptor(m: images * pixels, n: g.outChannels, k: k), a: columns, b: filter,
+                c: output + first * pixels * g.outChannels)
+        }
+    }
+
+    static func backwardData(_ g: Conv2DGeometry, gradOutput: UnsafeMutablePointer<Float>,
+        filter: UnsafeMutablePointer<Float>, gradInput: UnsafeMutablePointer<Float>) {
+        let pixels = g.outHeight * g.outWidth
+        let k = patchSize(g)
+        if inputIsColumns(g) {
+            CPUGemm.run(GemmDescriptor(m: g.batch * pixels, n: k, k: g.outChannels, transposeB: true),
+                a: gradOutput, b: filter, c: gradInput)
+            return
+        }
+        let chunk = imagesPerChunk(g)
+        let columns = UnsafeMutablePointer<Float>.allocate(capacity: chunk * pixels * k)
+        defer { columns.deallocate() }
+        for first in stride(from: 0, to: g.batch, by: chunk) {
+            let images = min(chunk, g.batch - first)
+            CPUGemm.run(GemmDescriptor(m: images * pixels, n: k, k: g.outChannels, transposeB: true),
+                a: gradOutput + first * pixels * g.outChannels, b: filter, c: columns)
+            col2im(g, columns: columns, firstImage: first, images: images, gradInput: gradInput)
+        }
+    }
+
+    static func backwardFilter(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>,
+        gradOutput: UnsafeMutablePointer<Float>, gradFilter: UnsafeMutablePointer<Float>) {
+        let pixels = g.outHeight * g.outWidth
+        let k = patchSize(g)
+        if inputIsColumns(g) {
+            CPUGemm.run(GemmDescriptor(m: k, n: g.outChannels, k: g.batch * pixels, transposeA: true),
+                a: input, b: gradOutput, c: gradFilter)
+            return
+        }
+        let chunk = imagesPerChunk(g)
+        let columns = UnsafeMutablePointer<Float>.allocate(capacity: chunk * pixels * k)
+        defer { columns.deallocate() }
+        for first in stride(from: 0, to: g.batch, by: chunk) {
+            let images = min(chunk, g.batch - first)
+            im2col(g, input: input, firstImage: first, images: images, columns: columns)
+            CPUGemm.run(GemmDescriptor(m: k, n: g.outChannels, k: images * pixels, transposeA: true,
+                beta: first == 0 ? 0 : 1), a: columns, b: gradOutput + first * pixels * g.outChannels, c: gradFilter)
+        }
+    }
+
+    /// Rows (n, oy, ox) of patches [ky][kx][ci], zero outside the image.
+    static func im2col(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>, firstImage: Int, images: Int,
+        columns: UnsafeMutablePointer<Float>) {
+        let pixels = g.outHeight * g.outWidth
+        let k = patchSize(g)
+        let cin = g.inChannels
+        Parallel.forEachRange(images * pixels, grain: 64) { range, _ in
+            for row in range {
+                let n = firstImage + row / pixels
+                let oy = (row % pixels) / g.outWidth
+                let ox = row % g.outWidth
+                var dst = columns + row * k
+                for ky in 0..<g.kernelHeight {
+                    let iy = oy * g.strideY - g.padTop + ky
+                    for kx in 0..<g.kernelWidth {
+                        let ix = ox * g.strideX - g.padLeft + kx
+                        if iy >= 0 && iy < g.height && ix >= 0 && ix < g.width {
+                            dst.update(from: input + ((n * g.height + iy) * g.width + ix) * cin, count: cin)
+                        } else {
+                            dst.update(repeating: 0, count: cin)
+                        }
+                        dst += cin
+                    }
+                }
+            }
+        }
+    }
+
+    /// Scatter-adds column rows back into images (overwrites those images); threads own images.
+    static func col2im(_ g: Conv2DGeometry, columns: UnsafeMutablePointer<Float>, firstImage: Int, images: Int,
+        gradInput: UnsafeMutablePointer<Float>) {
+        let pixels = g.outHeight * g.outWidth
+        let k = patchSize(g)
+        let cin = g.inChannels
+        let imageSize = g.height * g.width * cin
+        Parallel.forEachRange(images) { range, _ in
+            for local in range {
+                let n = firstImage + local
+                let image = gradInput + n * imageSize
+                image.update(repeating: 0, count: imageSize)
+                for p in 0..<pixels {
+                    let oy = p / g.outWidth
+                    let ox = p % g.outWidth
+                    var src = columns + (local * pixels + p) * k
+                    for ky in 0..<g.kernelHeight {
+                        let iy = oy * g.strideY - g.padTop + ky
+                        for kx in 0..<g.kernelWidth {
+                            let ix = ox * g.strideX - g.padLeft + kx
+                            if iy >= 0 && iy < g.height && ix >= 0 && ix < g.width {
+                                let dst = image + (iy * g.width + ix) * cin
+                                for c in 0..<cin { dst[c] += src[c] }
+                            }
+                            src += cin
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import RDCompute
+
+/// Elementwise ops on the CPU: threads over contiguous ranges; the inner loops are simple
+/// enough for the compiler to vectorise where the function allows.
+enum CPUElementwise {
+    static let grain = 1 << 14
+
+    static func biasAdd(_ x: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>,
+        output: UnsafeMutablePointer<Float>, count: Int, channels: Int) {
+        let rows = count / channels
+        Parallel.forEachRange(rows, grain: max(1, grain / channels)) { range, _ in
+            for r in range {
+                let base = r * channels
+                for c in 0..<channels { output[base + c] = x[base + c] + bias[c] }
+            }
+        }
+    }
+
+    /// The function itself, in the numerically stable forms the kernels also use.
+    @inline(__always)
+    static func apply(_ op: UnaryOp, _ x: Float) -> Float {
+        switch op {
+        case .relu: return max(x, 0)
+        case .sigmoid: return sigmoid(x)
+        case .logSigmoid: return min(x, 0) - log1p(exp(-abs(x)))
+        case .softplus: return max(x, 0) + log1p(exp(-abs(x)))
+        case .tanh: return Foundation.tanh(x)
+        case .exp: return Foundation.exp(x)
+        case .log: return Foundation.log(x)
+        case .square: return x * x
+        case .sqrt: return x.squareRoot()
+        }
+    }
+
+    /// The derivative f'(x).
+    @inline(__always)
+    static func derivative(_ op: UnaryOp, _ x: Float) -> Float {
+        switch op {
+        case .relu: return x > 0 ? 1 : 0
+        case .sigmoid:
+            let s = sigmoid(x)
+            return s * (1 - s)
+        case .logSigmoid: return sigmoid(-x)
+        case .softplus: return sigmoid(x)
+        case .tanh:
+            let t = Foundation.tanh(x)
+            return 1 - t * t
+        case .exp: return Foundation.exp(x)
+        case .log: return 1 / x
+        case .square: return 2 * x
+        case .sqrt: return 0.5 / x.squareRoot()
+        }
+    }
+
+    @inline(__always)
+    static func sigmoid(_ x: Float) -> Float {
+        if x >= 0 { return 1 / (1 + Foundation.exp(-x)) }
+        let e = Foundation.exp(x)
+        return e / (1 + e)
+    }
+
+    static func unary(_ op: UnaryOp, _ x: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, count: Int) {
+        Parallel.forEachRange(count, grain: grain) { range, _ in
+            switch op {
+            case .relu: for i in range { output[i] = max(x[i], 0) }
+            case .square: for i in range { output[i] = x[i] * x[i] }
+            case .sqrt: for i in range { output[i] = x[i].squareRoot() }
+            default: for i in range { output[i] = apply(op, x[i]) }
+            }
+        }
+    }
+
+    static func unaryBackward(_ op: UnaryOp, x: UnsafeMutablePointer<Float>, gradOutput: UnsafeMutablePointer<Float>,
+        gradInput: UnsafeMutablePointer<Float>, count: Int) {
+        Parallel.forEachRange(count, grain: grain) { range, _ in
+            switch op {
+            case .relu: for i in range { gradInput[i] = x[i] > 0 ? gradOutput[i] : 0 }
+            default: for i in range { gradInput[i] = derivative(op, x[i]) * gradOutput[i] }
+            }
+        }
+    }
+
+    @inline(__always)
+    static func apply(_ op: BinaryOp, _ a: Float, _ b: Float) -> Float {
+        switch op {
+        case .add: return a + b
+        case .sub: return a - b
+        case .mul: return a * b
+        case .div: return a / b
+        case .max: return max(a, b)
+        }
+    }
+
+    /// Broadcast binary op: the innermost output axis is the inner loop, with stride 0 or 1
+    /// into each operand; outer indices walk an odometer over the remaining axes.
+    static func binary(_ op: BinaryOp, _ a: UnsafeMutablePointer<Float>, _ aShape: [Int],
+        _ b: UnsafeMutablePointer<Float>, _ bShape: [Int], output: UnsafeMutablePointer<Float>, outShape: [Int]) {
+        let total = Broadcast.count(outShape)
+        guard total > 0 else { return }
+        let shape = outShape.isEmpty ? [1] : outShape
+        let sa = Broadcast.strides(of: aShape.isEmpty ? [1] : aShape, in: shape)
+        let sb = Broadcast.strides(of: bShape.isEmpty ? [1] : bShape, in: shape)
+        let inner = shape[shape.count - 1]
+        let innerA = sa[shape.count - 1]
+        let innerB = sb[shape.count - 1]
+        let outer = total / inner
+        Parallel.forEachRange(outer, grain: max(1, grain / inner)) { range, _ in
+            for o in range {
+                var rest = o
+                var offA = 0
+                var offB = 0
+                for axis in stride(from: shape.count - 2, through: 0, by: -1) {
+                    let coordinate = rest % shape[axis]
+                    rest /= shape[axis]
+                    offA += coordinate * sa[axis]
+                    offB += coordinate * sb[axis]
+                }
+                let pa = a + offA
+                let pb = b + offB
+                let po = output + o * inner
+                switch (op, innerA, innerB) {
+                case (.add, 1, 1): for i in 0..<inner { po[i] = pa[i] + pb[i] }
+                case (.mul, 1, 1): for i in 0..<inner { po[i] = pa[i] * pb[i] }
+                default: for i in 0..<inner { po[i] = apply(op, pa[i * innerA], pb[i * innerB]) }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import RDCompute
+
+/// A kernel family: one `Kernels/<name>.cl` file and the kernels its launcher calls.
+struct KernelFamily: Hashable, Sendable {
+    let name: String
+    let kernels: [String]
+
+    static let all: [KernelFamily] = [.elementwise, .reduce, .loss, .random, .optim, .gemm, .conv]
+}
+
+/// Where kernel sources come from: embedded in the binary at build time, or read from
+/// `RDLAB_KERNEL_DIR` for kernel development.
+enum KernelSource {
+    /// The source text of `family`, from `directory` when given.
+    static func text(of family: KernelFamily, directory: URL?) throws -> String {
+        if let directory {
+            let url = directory.appendingPathComponent("\(family.name).cl")
+            do {
+                return try String(contentsOf: url, encoding: .utf8)
+            } catch {
+                throw ComputeError.noDevice(backend: "opencl",
+                    reason: "cannot read kernel source \(url.path) (RDLAB_KERNEL_DIR): \(error.localizedDescription)")
+            }
+        }
+        return String(decoding: embedded(family.name), as: UTF8.self)
+    }
+
+    static func embedded(_ name: String) -> [UInt8] {
+        switch name {
+        case "conv": PackageResources.conv_cl
+        case "elementwise": PackageResources.elementwise_cl
+        case "gemm": PackageResources.gemm_cl
+        case "loss": PackageResources.loss_cl
+        case "optim": PackageResources.optim_cl
+        case "random": PackageResources.random_cl
+        case "reduce": PackageResources.reduce_cl
+        default: []
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import RDCompute
+
+extension KernelFamily {
+    static let loss = KernelFamily(name: "loss",
+        kernels: ["bernoulli_nll", "bernoulli_nll_backward", "gaussian_kl", "gaussian_kl_backward"])
+}
+
+extension OpenCLBackend {
+    public func bernoulliNLL(logits: DeviceBuffer, targets: DeviceBuffer, rows: Int, output: DeviceBuffer) throws {
+        let columns = try OpValidation.rows("bernoulliNLL", rows: rows, logits, targets)
+        try OpValidation.require(output.count >= rows, "bernoulliNLL", "output holds \(output.count) of \(rows) rows")
+        let local = groupSize("bernoulli_nll")
+        try launch("bernoulli_nll", global: [rows * local], local: [local],
+            [.buffer(logits), .buffer(targets), .buffer(output), .int(columns), .local(local * 4)])
+    }
+
+    public func bernoulliNLLBackward(logits: DeviceBuffer, targets: DeviceBuffer, gradOutput: DeviceBuffer,
+        gradLogits: DeviceBuffer) throws {
+        let columns = try OpValidation.rows("bernoulliNLLBackward", rows: gradOutput.count, logits, targets, gradLogits)
+        try launchElementwise("bernoulli_nll_backward", count: logits.count, [
+            .buffer(logits), .buffer(targets), .buffer(gradOutput), .buffer(gradLogits), .int(columns), .int(logits.count),
+        ])
+    }
+
+    public func gaussianKL(mean: DeviceBuffer, scale: DeviceBuffer, rows: Int, output: DeviceBuffer) throws {
+        let columns = try OpValidation.rows("gaussianKL", rows: rows, mean, scale)
+        try OpValidation.require(output.count >= rows, "gaussianKL", "output holds \(output.count) of \(rows) rows")
+        let local = groupSize("gaussian_kl")
+        try launch("gaussian_kl", global: [rows * local], local: [local],
+            [.buffer(mean), .buffer(scale), .buffer(output), .int(columns), .local(local * 4)])
+    }
+
+    public func gaussianKLBackward(mean: DeviceBuffer, scale: DeviceBuffer, gradOutput: DeviceBuffer,
+        gradMean: DeviceBuffer, gradScale: DeviceBuffer) throws {
+        let columns = try OpValidation.rows("gaussianKLBackward", rows: gradOutput.count, mean, scale, gradMean, gradScale)
+        try launchElementwise("gaussian_kl_backward", count: mean.count, [
+            .buffer(mean), .buffer(scale), .buffer(gradOutput), .buffer(gradMean), .buffer(gradScale), .int(columns),
+            .int(mean.count),
+        ])
+    }
+}

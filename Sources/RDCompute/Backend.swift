@@ -1,0 +1,105 @@
+/// The primitive ops a backend implements. ``Backend/supports(_:)`` answers per op, so a
+/// backend may implement a subset and a scheduler can fall back op by op.
+public enum Op: String, Sendable, CaseIterable {
+    case buffers, gemm
+    case conv2dForward, conv2dBackwardData, conv2dBackwardFilter
+    case biasAdd, biasGradient
+    case unary, unaryBackward, binary, reduce
+    case bernoulliNLL, bernoulliNLLBackward, gaussianKL, gaussianKLBackward
+    case randomUniform, randomNormal
+    case adam
+}
+
+/// A compute backend bound to one device: the op-level plugin API of rdlab.
+///
+/// All tensors are fp32 ``DeviceBuffer``s made by the same instance; every op validates
+/// sizes and ownership and throws ``ComputeError`` instead of trapping. Ops are enqueued in
+/// order; ``download(_:)`` and ``synchronize()`` wait for what came before.
+/// Implementations: `CPUBackend` (RDBackendCPU), `OpenCLBackend` (RDBackendOpenCL).
+public protocol Backend: AnyObject, Sendable {
+    /// Identity stamped on every buffer this instance makes.
+    var instanceID: BackendInstanceID { get }
+    /// The device this instance computes on.
+    var device: DeviceDescription { get }
+    /// Whether `op` is implemented.
+    func supports(_ op: Op) -> Bool
+
+    // MARK: Buffers
+    func makeBuffer(count: Int) throws -> DeviceBuffer
+    func upload(_ values: [Float], to buffer: DeviceBuffer) throws
+    func download(_ buffer: DeviceBuffer) throws -> [Float]
+    /// Copies `source` into `destination` (same element count).
+    func copy(_ source: DeviceBuffer, to destination: DeviceBuffer) throws
+    func fill(_ buffer: DeviceBuffer, with value: Float) throws
+    /// Waits until every enqueued op has finished.
+    func synchronize() throws
+
+    // MARK: Linear algebra and convolution
+    /// `C = alpha · op(A) · op(B) + beta · C`, see ``GemmDescriptor``.
+    func gemm(_ descriptor: GemmDescriptor, a: DeviceBuffer, b: DeviceBuffer, c: DeviceBuffer) throws
+    func conv2dForward(_ geometry: Conv2DGeometry, input: DeviceBuffer, filter: DeviceBuffer, output: DeviceBuffer) throws
+    /// Gradient of the input (overwritten); also the forward pass of a transposed convolution.
+    func conv2dBackwardData(
+        _ geometry: Conv2DGeometry, gradOutput: DeviceBuffer, filter: DeviceBuffer, gradInput: DeviceBuffer) throws
+    /// Gradient of the HWIO filter (overwritten).
+    func conv2dBackwardFilter(
+        _ geometry: Conv2DGeometry, input: DeviceBuffer, gradOutput: DeviceBuffer, gradFilter: DeviceBuffer) throws
+    /// `output[i] = x[i] + bias[i % channels]` (channels last).
+    func biasAdd(_ x: DeviceBuffer, bias: DeviceBuffer, output: DeviceBuffer) throws
+    /// `gradBias[c] = Σ_i gradOutput[i·channels + c]`, channels = `gradBias.count`.
+    func biasGradient(_ gradOutput: DeviceBuffer, gradBias: DeviceBuffer) throws
+
+    // MARK: Elementwise and reductions
+    func unary(_ op: UnaryOp, _ x: DeviceBuffer, output: DeviceBuffer) throws
+    /// `gradInput = f'(x) · gradOutput`.
+    func unaryBackward(_ op: UnaryOp, x: DeviceBuffer, gradOutput: DeviceBuffer, gradInput: DeviceBuffer) throws
+    /// `output = a ∘ b` with NumPy broadcasting; `output` has the broadcast shape.
+    func binary(_ op: BinaryOp, _ a: DeviceBuffer, shape aShape: [Int], _ b: DeviceBuffer, shape bShape: [Int],
+        output: DeviceBuffer) throws
+    /// Reduces `axes` of `x` (row-major `shape`); `output` has the remaining dimensions.
+    func reduce(_ op: ReduceOp, _ x: DeviceBuffer, shape: [Int], axes: [Int], output: DeviceBuffer) throws
+
+    // MARK: Fused losses (rows = examples)
+    /// `output[r] = Σ_c softplus(l[r,c]) − x[r,c]·l[r,c]`: Bernoulli NLL with logits, in nats.
+    func bernoulliNLL(logits: DeviceBuffer, targets: DeviceBuffer, rows: Int, output: DeviceBuffer) throws
+    /// `gradLogits[r,c] = (σ(l[r,c]) − x[r,c]) · gradOutput[r]`.
+    func bernoulliNLLBackward(logits: DeviceBuffer, targets: DeviceBuffer, gradOutput: DeviceBuffer,
+        gradLogits: DeviceBuffer) throws
+    /// `output[r] = ½ Σ_c μ² + σ² − 1 − ln σ²`: KL of N(μ, σ²) to N(0, 1); `scale` is σ.
+    func gaussianKL(mean: DeviceBuffer, scale: DeviceBuffer, rows: Int, output: DeviceBuffer) throws
+    /// `gradMean = μ · g[r]`, `gradScale = (σ − 1/σ) · g[r]`.
+    func gaussianKLBackward(mean: DeviceBuffer, scale: DeviceBuffer, gradOutput: DeviceBuffer,
+        gradMean: DeviceBuffer, gradScale: DeviceBuffer) throws
+
+    // MARK: Random numbers (Philox-4x32-10, see ``Philox``)
+    /// Uniform [0, 1) values for elements `offset ..< offset + buffer.count` of stream (seed, stream).
+    func randomUniform(_ buffer: DeviceBuffer, seed: UInt64, stream: UInt64, offset: UInt64) throws
+    /// Standard normal values for the same element range; `offset` must be even.
+    func randomNormal(_ buffer: DeviceBuffer, seed: UInt64, stream: UInt64, offset: UInt64) throws
+
+    // MARK: Optimisation
+    /// One fused Adam update of `parameter` in place, step `step ≥ 1`.
+    func adamStep(_ parameters: AdamParameters, step: Int, parameter: DeviceBuffer, gradient: DeviceBuffer,
+        firstMoment: DeviceBuffer, secondMoment: DeviceBuffer) throws
+}
+
+extension Backend {
+    /// `cpu` or `opencl:N (device name)`, for messages.
+    public var displayName: String {
+        device.backend == "cpu" ? "cpu" : "\(device.selector) (\(device.name))"
+    }
+
+    /// Allocates and fills a buffer in one call.
+    public func makeBuffer(_ values: [Float]) throws -> DeviceBuffer {
+        let buffer = try makeBuffer(count: values.count)
+        try upload(values, to: buffer)
+        return buffer
+    }
+
+    /// Throws unless `buffer` was made by this instance.
+    public func checkOwnership(_ buffers: DeviceBuffer...) throws {
+        for buffer in buffers where buffer.owner != instanceID {
+            throw ComputeError.backendMismatch(expected: displayName, found: buffer.ownerName)
+        }
+    }
+}

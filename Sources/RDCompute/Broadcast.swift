@@ -1,0 +1,41 @@
+/// NumPy broadcasting and axis bookkeeping shared by every backend.
+public enum Broadcast {
+    /// The broadcast shape of `a` and `b` (aligned on the right), or an error naming both.
+    public static func shape(_ a: [Int], _ b: [Int]) throws -> [Int] {
+        let rank = max(a.count, b.count)
+        var out = [Int](repeating: 1, count: rank)
+        for i in 0..<rank {
+            let da = i < rank - a.count ? 1 : a[i - (rank - a.count)]
+            let db = i < rank - b.count ? 1 : b[i - (rank - b.count)]
+            guard da == db || da == 1 || db == 1 else {
+                throw ComputeError.invalidArgument(op: "broadcast", reason: "shapes \(a) and \(b) do not broadcast")
+            }
+            out[i] = da == 1 ? db : da
+        }
+        return out
+    }
+
+    /// Row-major strides of `shape` as seen from `outShape`: 0 on broadcast axes.
+    public static func strides(of shape: [Int], in outShape: [Int]) -> [Int] {
+        let lead = outShape.count - shape.count
+        var strides = [Int](repeating: 0, count: outShape.count)
+        var running = 1
+        for i in stride(from: shape.count - 1, through: 0, by: -1) {
+            strides[lead + i] = shape[i] == 1 ? 0 : running
+            running *= shape[i]
+        }
+        return strides
+    }
+
+    /// Product of the dimensions.
+    public static func count(_ shape: [Int]) -> Int { shape.reduce(1, *) }
+
+    /// The shape left after reducing `axes` (reduced axes are dropped), checking the axes.
+    public static func reducedShape(_ shape: [Int], axes: [Int]) throws -> [Int] {
+        let set = Set(axes)
+        guard set.count == axes.count, axes.allSatisfy({ $0 >= 0 && $0 < shape.count }) else {
+            throw ComputeError.invalidArgument(op: "reduce", reason: "axes \(axes) invalid for shape \(shape)")
+        }
+        return shape.indices.filter { !set.contains($0) }.map { shape[$0] }
+    }
+}

@@ -1,0 +1,84 @@
+/// Size checks shared by every backend, so each op fails the same way everywhere.
+/// Each returns the derived sizes the kernels need.
+public enum OpValidation {
+    public static func require(_ condition: Bool, _ op: String, _ reason: @autoclosure () -> String) throws {
+        if !condition { throw ComputeError.invalidArgument(op: op, reason: reason()) }
+    }
+
+    static func count(_ buffer: DeviceBuffer, _ expected: Int, _ name: String, _ op: String) throws {
+        try require(buffer.count >= expected, op, "\(name) holds \(buffer.count) elements, needs \(expected)")
+    }
+
+    public static func gemm(_ d: GemmDescriptor, a: DeviceBuffer, b: DeviceBuffer, c: DeviceBuffer) throws {
+        try require(d.m >= 0 && d.n >= 0 && d.k >= 0, "gemm", "negative size in \(d)")
+        try count(a, d.m * d.k, "A", "gemm")
+        try count(b, d.k * d.n, "B", "gemm")
+        try count(c, d.m * d.n, "C", "gemm")
+    }
+
+    public static func conv(_ g: Conv2DGeometry, input: DeviceBuffer, filter: DeviceBuffer, output: DeviceBuffer,
+        op: String) throws {
+        try g.validate(op: op)
+        try count(input, g.inputCount, "input", op)
+        try count(filter, g.filterCount, "filter", op)
+        try count(output, g.outputCount, "output", op)
+    }
+
+    /// Returns the channel count.
+    public static func biasAdd(_ x: DeviceBuffer, bias: DeviceBuffer, output: DeviceBuffer) throws -> Int {
+        try require(bias.count > 0 && x.count % bias.count == 0, "biasAdd",
+            "x has \(x.count) elements, not a multiple of the \(bias.count) channels")
+        try count(output, x.count, "output", "biasAdd")
+        return bias.count
+    }
+
+    public static func biasGradient(_ gradOutput: DeviceBuffer, gradBias: DeviceBuffer) throws -> Int {
+        try require(gradBias.count > 0 && gradOutput.count % gradBias.count == 0, "biasGradient",
+            "gradOutput has \(gradOutput.count) elements, not a multiple of \(gradBias.count) channels")
+        return gradBias.count
+    }
+
+    public static func sameCount(_ op: String, _ buffers: DeviceBuffer...) throws {
+        guard let first = buffers.first else { return }
+        for b in buffers.dropFirst() {
+            try require(b.count == first.count, op, "buffers hold \(first.count) and \(b.count) elements")
+        }
+    }
+
+    /// Returns the output shape.
+    public static func binary(_ a: DeviceBuffer, _ aShape: [Int], _ b: DeviceBuffer, _ bShape: [Int],
+        output: DeviceBuffer) throws -> [Int] {
+        try require(aShape.count <= 8 && bShape.count <= 8, "binary", "rank above 8")
+        try require(Broadcast.count(aShape) == a.count, "binary", "a holds \(a.count) elements, shape \(aShape)")
+        try require(Broadcast.count(bShape) == b.count, "binary", "b holds \(b.count) elements, shape \(bShape)")
+        let out = try Broadcast.shape(aShape, bShape)
+        try count(output, Broadcast.count(out), "output", "binary")
+        return out
+    }
+
+    /// Returns the reduced shape.
+    public static func reduce(_ x: DeviceBuffer, shape: [Int], axes: [Int], output: DeviceBuffer) throws -> [Int] {
+        try require(shape.count <= 8, "reduce", "rank above 8")
+        try require(Broadcast.count(shape) == x.count, "reduce", "x holds \(x.count) elements, shape \(shape)")
+        let out = try Broadcast.reducedShape(shape, axes: axes)
+        try count(output, Broadcast.count(out), "output", "reduce")
+        return out
+    }
+
+    /// Returns the column count.
+    public static func rows(_ op: String, rows: Int, _ matrix: DeviceBuffer, _ others: DeviceBuffer...) throws -> Int {
+        try require(rows > 0 && matrix.count % rows == 0, op, "\(matrix.count) elements do not split into \(rows) rows")
+        for o in others { try require(o.count == matrix.count, op, "operands hold \(matrix.count) and \(o.count) elements") }
+        return matrix.count / rows
+    }
+
+    public static func randomOffset(_ offset: UInt64) throws {
+        try require(offset % 2 == 0, "randomNormal", "offset \(offset) must be even (values come in Box–Muller pairs)")
+    }
+
+    public static func adam(step: Int, _ buffers: DeviceBuffer...) throws {
+        try require(step >= 1, "adam", "step \(step) must be ≥ 1")
+        let n = buffers[0].count
+        for b in buffers { try require(b.count == n, "adam", "parameter, gradient and moments differ in size") }
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import RDCompute
+
+/// One benchmark: buffers made once per backend, then a call that is timed.
+struct BenchCase: Sendable {
+    let name: String
+    let flops: Double
+    /// Allocates inputs on the backend and returns the call to time.
+    let prepare: @Sendable (any Backend) throws -> () throws -> Void
+
+    /// Every case: SGEMM 1024³, the VAE's im2col GEMMs, and each VAE conv layer's three passes.
+    static let all: [BenchCase] = gemmCases + convCases
+
+    /// (name, M, K, N) as in the framework baselines (`shared/baselines/common.py`).
+    static let gemmShapes: [(String, Int, Int, Int)] = [
+        ("square 1024^3", 1024, 1024, 1024),
+        ("conv28 32->32 5x5 fwd (im2col)", 78400, 800, 32),
+        ("conv28 32->32 5x5 dW (cols^T @ dY)", 800, 78400, 32),
+        ("enc2 s2 14x14 32->32 fwd", 19600, 800, 32),
+        ("enc3 14x14 32->64 fwd", 19600, 800, 64),
+        ("enc4/dec2 7x7 64->64 fwd", 4900, 1600, 64),
+        ("dec4 14x14 64->32 fwd", 19600, 1600, 32),
+        ("dec6 28x28 32->32 4x4 fwd", 78400, 512, 32),
+    ]
+
+    static var gemmCases: [BenchCase] {
+        gemmShapes.map { name, m, k, n in
+            // The weight-gradient case multiplies colsᵀ (stored K×M) by dY.
+            let transposeA = name.contains("dW")
+            let d = GemmDescriptor(m: m, n: n, k: k, transposeA: transposeA)
+            return BenchCase(name: "gemm \(name)", flops: d.flops) { backend in
+                let a = try random(backend, m * k, stream: 1)
+                let b = try random(backend, k * n, stream: 2)
+                let c = try backend.makeBuffer(count: m * n)
+                return { try backend.gemm(d, a: a, b: b, c: c) }
+            }
+        }
+    }
+
+    /// The reference VAE's layers at batch 100 (seed-spec §6); transposed convs as the
+    /// geometry whose backward-data pass they are.
+    static let vaeLayers: [(String, Conv2DGeometry, transposed: Bool)] = {
+        let b = 100
+        func conv(_ name: String, _ hw: Int, _ cin: Int, _ cout: Int, _ k: Int, _ s: Int, _ p: Conv2DGeometry.Padding)
+            -> (String, Conv2DGeometry, transposed: Bool) {
+            (name, Conv2DGeometry(batch: b, height: hw, width: hw, inChannels: cin, outChannels: cout, kernel: k,
+                stride: s, padding: p), false)
+        }
+        func convT(_ name: String, _ hw: Int, _ cin: Int, _ cout: Int, _ k: Int, _ s: Int, _ p: Conv2DGeometry.Padding)
+            -> (String, Conv2DGeometry, transposed: Bool) {
+            (name, Conv2DGeometry.transposed(batch: b, inHeight: hw, inWidth: hw, inChannels: cin, outChannels: cout,
+                kernel: k, stride: s, padding: p), true)
+        }
+        return [
+            conv("enc1 28x28 1->32 5x5", 28, 1, 32, 5, 1, .same),
+            conv("enc2 28x28 32->32 5x5 s2", 28, 32, 32, 5, 2, .same),
+            conv("enc3 14x14 32->64 5x5", 14, 32, 64, 5, 1, .same),
+            conv("enc4 14x14 64->64 5x5 s2", 14, 64, 64, 5, 2, .same),
+            conv("enc5 7x7 64->256 7x7 valid", 7, 64, 256, 7, 1, .valid),
+            convT("dec1 convT 1x1 32->64 7x7 valid", 1, 32, 64, 7, 1, .valid),
+            convT("dec2 convT 7x7 64->64 5x5", 7, 64, 64, 5, 1, .same),
+            convT("dec3 convT 7x7 64->64 5x5 s2", 7, 64, 64, 5, 2, .same),
+            convT("dec4 convT 14x14 64->32 5x5", 14, 64, 32, 5, 1, .same),
+            convT("dec5 convT 14x14 32->32 5x5 s2", 14, 32, 32, 5, 2, .same),
+            convT("dec6 convT 28x28 32->32 4x4", 28, 32, 32, 4, 1, .same),
+            conv("out 28x28 32->1 5x5", 28, 32, 1, 5, 1, .same),
+        ]
+    }()
+
+    static var convCases: [BenchCase] {
+        vaeLayers.flatMap { name, g, transposed in
+            // For a transposed conv the forward pass is backward-data and its input gradient is the forward.
+            let passes: [(String, Int)] = transposed
+                ? [("fwd", 1), ("bwd-data", 0), ("bwd-filter", 2)] : [("fwd", 0), ("bwd-data", 1), ("bwd-filter", 2)]
+            return passes.map { pass, kind in
+                BenchCase(name: "conv \(name) \(pass)", flops: g.flops) { backend in
+                    let input = try random(backend, g.inputCount, stream: 1)
+                    let filter = try random(backend, g.filterCount, stream: 2)
+                    let output = try random(backend, g.outputCount, stream: 3)
+                    switch kind {
+                    case 0: return { try backend.conv2dForward(g, input: input, filter: filter, output: output) }
+                    case 1: return { try backend.conv2dBackwardData(g, gradOutput: output, filter: filter, gradInput: input) }
+                    default: return { try backend.conv2dBackwardFilter(g, input: input, gradOutput: output, gradFilter: filter) }
+                    }
+                }
+            }
+        }
+    }
+
+    static func random(_ backend: any Backend, _ count: Int, stream: UInt64) throws -> DeviceBuffer {
+        let buffer = try backend.makeBuffer(count: count)
+        try backend.randomNormal(buffer, seed: 1, stream: stream, offset: 0)
+        return buffer
+    }
+
+    /// Warm-up, then timed calls until `budget` seconds (3 calls at least, 10 000 at most).
+    func measure(on backend: any Backend, budget: Double) throws -> BenchResult {
+        let call = try prepare(backend)
+        for _ in 0..<2 {
+            try call()
+            try backend.synchronize()
+        }
+        var samples: [Double] = []
+        let clock = ContinuousClock()
+        let deadline = clock.now + .milliseconds(Int(budget * 1000))
+        while samples.count < 3 || (clock.now < deadline && samples.count < 10_000) {
+            let start = clock.now
+            try call()
+            try backend.synchronize()
+            let elapsed = clock.now - start
+            samples.append(Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) * 1e-12)
+        }
+        samples.sort()
+        func quantile(_ q: Double) -> Double { samples[min(samples.count - 1, Int(q * Double(samples.count - 1) + 0.5))] }
+        let median = quantile(0.5)
+        return BenchResult(
+            name: name, backend: backend.device.selector, device: backend.device.name, driver: backend.device.driverVersion,
+            runs: samples.count, medianMicroseconds: median, p10Microseconds: quantile(0.1), p90Microseconds: quantile(0.9),
+            flops: flops, gflops: flops / median / 1e3)
+    }
+}
+
+/// One measured row; `timing` says how it was measured.
+struct BenchResult: Codable {
+    var name: String
+    var backend: String
+    var device: String
+    var driver: String
+    var runs: Int
+    var medianMicroseconds: Double
+    var p10Microseconds: Double
+    var p90Microseconds: Double
+    var flops: Double
+    var gflops: Double
+    var timing = "wall"
+
+    /// `{date, rdlab, peak_gflops, results}`, written via a temporary file and a rename.
+    static func write(_ results: [BenchResult], to url: URL, peak: Double?) throws {
+        struct Document: Encodable {
+            let date: String
+            let rdlab: String
+            let peakGflops: Double?
+            let results: [BenchResult]
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        let document = Document(date: ISO8601DateFormatter().string(from: Date()), rdlab: RDLab.version,
+            peakGflops: peak, results: results)
+        let data = try encoder.encode(document)
+        try AtomicFile.write(data, to: url)
+    }
+}

@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import Logging
+import RDCompute
+
+/// `rdlab bench`: µs per call and GFLOP/s of the compute-bound ops on each chosen backend.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmark GEMM and convolution kernels (µs/call, GFLOP/s) on one or more backends.",
+        discussion: """
+            Cases: SGEMM 1024³ and the im2col GEMMs of the reference conv VAE at batch 100, and every \
+            conv layer of that VAE (forward, backward-data, backward-filter). Each case is warmed up, \
+            then repeated until --budget seconds have passed (at least 3 runs); every run ends with a \
+            device synchronisation and is timed by the wall clock. Reports the median and the p10–p90 \
+            spread, GFLOP/s at the median, the share of --peak, and the ratio to the first backend.
+            """)
+
+    @Option(name: .long, parsing: .singleValue,
+        help: ArgumentHelp("Backend to measure; repeat for several (auto | cpu | opencl[:DEVICE]).", valueName: "backend"))
+    var backend: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Only cases whose name matches this regular expression.", valueName: "regex"))
+    var op: String?
+
+    @Option(name: .long, help: "Seconds of timed runs per case.")
+    var budget: Double = 1.0
+
+    @Option(name: .long, help: "FP32 peak in GFLOP/s to compare against (baselines/peak.c: ~320 on this machine's 2 cores).")
+    var peak: Double?
+
+    @Option(name: .long, help: ArgumentHelp("Also write the results as JSON to this file.", valueName: "file"))
+    var json: String?
+
+    @Flag(name: .long, help: "Exit with an error instead of falling back to the CPU (env RDLAB_STRICT_BACKEND=1).")
+    var strictBackend = false
+
+    @OptionGroup var logging: LoggingOptions
+
+    func run() throws {
+        let logger = logging.bootstrap()
+        let filter = try op.map { pattern in
+            do { return try Regex(pattern) } catch { throw ValidationError("--op: invalid regular expression '\(pattern)': \(error)") }
+        }
+        var backends: [any Backend] = []
+        for text in backend.isEmpty ? ["auto"] : backend {
+            var options = BackendOptions()
+            options.backend = text
+            options.strictBackend = strictBackend
+            backends.append(try options.select(logger: logger).backend)
+        }
+        let cases = BenchCase.all.filter { c in filter.map { c.name.contains($0) } ?? true }
+        guard !cases.isEmpty else { throw ValidationError("--op '\(op ?? "")' matches no case; cases: \(BenchCase.all.map(\.name).joined(separator: ", "))") }
+
+        var results: [BenchResult] = []
+        print("timing: wall clock per call, device synchronised after each call")
+        print("case".padding(44) + "backend".padding(14) + "median µs".leftPadding(12) + "p10–p90 µs".leftPadding(22)
+            + "GFLOP/s".leftPadding(10) + (peak == nil ? "" : "% peak".leftPadding(8)) + "ratio".leftPadding(8))
+        for benchCase in cases {
+            var first: Double?
+            for backend in backends {
+                let result = try benchCase.measure(on: backend, budget: budget)
+                results.append(result)
+                let ratio = first.map { $0 / result.medianMicroseconds } ?? 1
+                if first == nil { first = result.medianMicroseconds }
+                var line = benchCase.name.padding(44) + backend.device.selector.padding(14)
+                line += String(format: "%.0f", result.medianMicroseconds).leftPadding(12)
+                line += String(format: "%.0f–%.0f", result.p10Microseconds, result.p90Microseconds).leftPadding(22)
+                line += String(format: "%.1f", result.gflops).leftPadding(10)
+                if let peak { line += String(format: "%.0f%%", 100 * result.gflops / peak).leftPadding(8) }
+                line += String(format: "%.2f×", ratio).leftPadding(8)
+                print(line)
+            }
+        }
+        if let json {
+            try BenchResult.write(results, to: URL(fileURLWithPath: json), peak: peak)
+            print("wrote \(json)")
+        }
+    }
+}
+
+extension String {
+    func leftPadding(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}

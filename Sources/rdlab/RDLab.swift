@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+
+/// `rdlab`: rate–distortion experiments on pluggable compute backends.
+@main
+struct RDLab: ParsableCommand {
+    static let version = "0.1.0"
+
+    /// Prints `CleanExit` messages without usage text, then exits 1.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as CleanExit {
+            FileHandle.standardError.write(Data("rdlab: error: \(error)\n".utf8))
+            Foundation.exit(1)
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    static let configuration = CommandConfiguration(
+        commandName: "rdlab",
+        abstract: "Map the rate–distortion plane of latent-variable models on CPU or OpenCL backends.",
+        discussion: """
+            Backends are chosen with --backend auto|cpu|opencl[:DEVICE] or RDLAB_BACKEND (same grammar). \
+            DEVICE is an index from 'rdlab devices' or part of a platform/device name or vendor \
+            (opencl:1, opencl:nvidia, opencl:pocl). 'auto' takes the best GPU, else the CPU; CPU OpenCL \
+            devices such as PoCL are used only when named.
+            """,
+        version: version,
+        subcommands: [DevicesCommand.self, BenchCommand.self]
+    )
+}

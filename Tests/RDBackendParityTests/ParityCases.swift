@@ -1,0 +1,301 @@
+import RDCompute
+import Testing
+
+/// One op on one set of shapes: runs it on a backend and returns (result, reference).
+struct ParityCase: Sendable, CustomTestStringConvertible {
+    let name: String
+    /// Largest normalised mean squared error accepted.
+    let tolerance: Double
+    let run: @Sendable (any Backend) throws -> (values: [Float], reference: [Double])
+
+    var testDescription: String { name }
+
+    static let elementwise = 1e-10
+    static let accumulating = 1e-8
+
+    static var all: [ParityCase] {
+        bufferCases + gemmCases + convCases + biasCases + unaryCases + binaryCases + reduceCases + lossCases + adamCases
+    }
+
+    // MARK: Buffers
+
+    static var bufferCases: [ParityCase] {
+        [1, 5, 1000].flatMap { n in
+            [
+                ParityCase(name: "upload/download n=\(n)", tolerance: 0) { backend in
+                    var data = TestData(seed: 1)
+                    let values = data.values(n)
+                    return (try backend.download(try backend.makeBuffer(values)), values.map(Double.init))
+                },
+                ParityCase(name: "copy n=\(n)", tolerance: 0) { backend in
+                    var data = TestData(seed: 2)
+                    let values = data.values(n)
+                    let target = try backend.makeBuffer(count: n)
+                    try backend.copy(try backend.makeBuffer(values), to: target)
+                    return (try backend.download(target), values.map(Double.init))
+                },
+                ParityCase(name: "fill n=\(n)", tolerance: 0) { backend in
+                    let target = try backend.makeBuffer(count: n)
+                    try backend.fill(target, with: -2.5)
+                    return (try backend.download(target), [Double](repeating: -2.5, count: n))
+                },
+            ]
+        }
+    }
+
+    // MARK: GEMM
+
+    static var gemmCases: [ParityCase] {
+        let shapes = [(1, 1, 1), (7, 5, 3), (33, 65, 17), (100, 32, 256), (17, 9, 300), (130, 1, 77), (150, 70, 300),
+            (3, 40, 2)]
+        var cases: [ParityCase] = []
+        for (m, n, k) in shapes {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                for (alpha, beta) in [(Float(1), Float(0)), (0.5, 0.75)] {
+                    let d = GemmDescriptor(m: m, n: n, k: k, transposeA: ta, transposeB: tb, alpha: alpha, beta: beta)
+                    cases.append(ParityCase(name: "\(d)", tolerance: accumulating) { backend in
+                        var data = TestData(seed: UInt64(m * 1000 + n * 10 + k))
+                        let a = data.values(m * k), b = data.values(k * n), c = data.values(m * n)
+                        let cBuffer = try backend.makeBuffer(c)
+                        try backend.gemm(d, a: try backend.makeBuffer(a), b: try backend.makeBuffer(b), c: cBuffer)
+                        return (try backend.download(cBuffer), Reference.gemm(d, a, b, c))
+                    })
+                }
+            }
+        }
+        return cases
+    }
+
+    // MARK: Convolution
+
+    static let geometries: [Conv2DGeometry] = [
+        Conv2DGeometry(batch: 1, height: 5, width: 5, inChannels: 3, outChannels: 2, kernel: 3, stride: 1, padding: .same),
+        Conv2DGeometry(batch: 2, height: 7, width: 6, inChannels: 2, outChannels: 3, kernel: 3, stride: 2, padding: .same),
+        Conv2DGeometry(batch: 2, height: 8, width: 8, inChannels: 3, outChannels: 4, kernel: 5, stride: 2, padding: .valid),
+        Conv2DGeometry(batch: 1, height: 9, width: 9, inChannels: 2, outChannels: 5, kernel: 5, stride: 1, padding: .same),
+        Conv2DGeometry(batch: 1, height: 7, width: 7, inChannels: 4, outChannels: 5, kernel: 7, stride: 1, padding: .valid),
+        Conv2DGeometry(batch: 3, height: 5, width: 5, inChannels: 3, outChannels: 2, kernel: 1, stride: 1, padding: .valid),
+        Conv2DGeometry(batch: 1, height: 6, width: 5, inChannels: 2, outChannels: 3, kernelHeight: 3, kernelWidth: 2,
+            strideY: 2, strideX: 1, padTop: 0, padBottom: 2, padLeft: 1, padRight: 0),
+        Conv2DGeometry(batch: 2, height: 4, width: 4, inChannels: 17, outChannels: 33, kernel: 3, stride: 1, padding: .same),
+        .transposed(batch: 2, inHeight: 4, inWidth: 4, inChannels: 3, outChannels: 2, kernel: 5, stride: 2, padding: .same),
+        .transposed(batch: 1, inHeight: 5, inWidth: 5, inChannels: 2, outChannels: 3, kernel: 4, stride: 1, padding: .same),
+        .transposed(batch: 2, inHeight: 1, inWidth: 1, inChannels: 4, outChannels: 3, kernel: 3, stride: 1, padding: .valid),
+        .transposed(batch: 1, inHeight: 3, inWidth: 3, inChannels: 2, outChannels: 2, kernel: 3, stride: 2, padding: .valid),
+    ]
+
+    static var convCases: [ParityCase] {
+        geometries.enumerated().flatMap { index, g in
+            [
+                ParityCase(name: "conv forward \(g)", tolerance: accumulating) { backend in
+                    var data = TestData(seed: UInt64(100 + index))
+                    let input = data.values(g.inputCount), filter = data.values(g.filterCount)
+                    let output = try backend.makeBuffer(count: g.outputCount)
+                    try backend.conv2dForward(g, input: try backend.makeBuffer(input), filter: try backend.makeBuffer(filter),
+                        output: output)
+                    return (try backend.download(output), Reference.convForward(g, input, filter))
+                },
+                ParityCase(name: "conv backward-data \(g)", tolerance: accumulating) { backend in
+                    var data = TestData(seed: UInt64(200 + index))
+                    let gradOut = data.values(g.outputCount), filter = data.values(g.filterCount)
+                    let gradIn = try backend.makeBuffer(data.values(g.inputCount))  // overwritten, not accumulated
+                    try backend.conv2dBackwardData(g, gradOutput: try backend.makeBuffer(gradOut),
+                        filter: try backend.makeBuffer(filter), gradInput: gradIn)
+                    return (try backend.download(gradIn), Reference.convBackwardData(g, gradOut, filter))
+                },
+                ParityCase(name: "conv backward-filter \(g)", tolerance: accumulating) { backend in
+                    var data = TestData(seed: UInt64(300 + index))
+                    let input = data.values(g.inputCount), gradOut = data.values(g.outputCount)
+                    let gradFilter = try backend.makeBuffer(data.values(g.filterCount))
+                    try backend.conv2dBackwardFilter(g, input: try backend.makeBuffer(input),
+                        gradOutput: try backend.makeBuffer(gradOut), gradFilter: gradFilter)
+                    return (try backend.download(gradFilter), Reference.convBackwardFilter(g, input, gradOut))
+                },
+            ]
+        }
+    }
+
+    // MARK: Bias
+
+    static var biasCases: [ParityCase] {
+        [(1, 1), (7, 5), (300, 33)].flatMap { rows, channels in
+            [
+                ParityCase(name: "biasAdd \(rows)x\(channels)", tolerance: elementwise) { backend in
+                    var data = TestData(seed: 7)
+                    let x = data.values(rows * channels), bias = data.values(channels)
+                    let out = try backend.makeBuffer(count: x.count)
+                    try backend.biasAdd(try backend.makeBuffer(x), bias: try backend.makeBuffer(bias), output: out)
+                    return (try backend.download(out), x.indices.map { Double(x[$0]) + Double(bias[$0 % channels]) })
+                },
+                ParityCase(name: "biasGradient \(rows)x\(channels)", tolerance: accumulating) { backend in
+                    var data = TestData(seed: 8)
+                    let g = data.values(rows * channels)
+                    let out = try backend.makeBuffer(count: channels)
+                    try backend.biasGradient(try backend.makeBuffer(g), gradBias: out)
+                    return (try backend.download(out), try Reference.reduce(.sum, g, shape: [rows, channels], axes: [0]))
+                },
+            ]
+        }
+    }
+
+    // MARK: Unary
+
+    static func unaryInputs(_ op: UnaryOp, count: Int, seed: UInt64) -> [Float] {
+        var data = TestData(seed: seed)
+        switch op {
+        case .log, .sqrt: return data.values(count, in: 0.05...5)
+        case .exp: return data.values(count, in: -8...8)
+        default: return data.values(count, in: -12...12)
+        }
+    }
+
+    static var unaryCases: [ParityCase] {
+        UnaryOp.allCases.flatMap { op in
+            [1, 1001].flatMap { n in
+                [
+                    ParityCase(name: "unary \(op) n=\(n)", tolerance: elementwise) { backend in
+                        let x = unaryInputs(op, count: n, seed: 11)
+                        let y = try backend.makeBuffer(count: n)
+                        try backend.unary(op, try backend.makeBuffer(x), output: y)
+                        return (try backend.download(y), x.map { Reference.unary(op, Double($0)) })
+                    },
+                    ParityCase(name: "unaryBackward \(op) n=\(n)", tolerance: elementwise) { backend in
+                        let x = unaryInputs(op, count: n, seed: 12)
+                        var data = TestData(seed: 13)
+                        let gy = data.values(n)
+                        let gx = try backend.makeBuffer(count: n)
+                        try backend.unaryBackward(op, x: try backend.makeBuffer(x), gradOutput: try backend.makeBuffer(gy),
+                            gradInput: gx)
+                        return (try backend.download(gx), x.indices.map { Reference.derivative(op, Double(x[$0])) * Double(gy[$0]) })
+                    },
+                ]
+            }
+        }
+    }
+
+    // MARK: Binary
+
+    static var binaryCases: [ParityCase] {
+        let shapes: [([Int], [Int])] = [([3, 4], [3, 4]), ([2, 3, 4], [4]), ([2, 1, 4], [3, 1]), ([1], [5]),
+            ([5, 1, 3], [1, 4, 1]), ([7], [1]), ([], [2, 2]), ([2, 1, 1, 1, 1, 1, 1, 3], [2, 1, 1, 1, 1, 1, 1])]
+        return BinaryOp.allCases.flatMap { op in
+            shapes.map { aShape, bShape in
+                ParityCase(name: "binary \(op) \(aShape) \(bShape)", tolerance: elementwise) { backend in
+                    var data = TestData(seed: 21)
+                    let a = data.values(Broadcast.count(aShape))
+                    let b = op == .div ? data.values(Broadcast.count(bShape), in: 0.5...2) : data.values(Broadcast.count(bShape))
+                    let out = try backend.makeBuffer(count: Broadcast.count(try Broadcast.shape(aShape, bShape)))
+                    try backend.binary(op, try backend.makeBuffer(a), shape: aShape, try backend.makeBuffer(b), shape: bShape,
+                        output: out)
+                    return (try backend.download(out), try Reference.binary(op, a, aShape, b, bShape))
+                }
+            }
+        }
+    }
+
+    // MARK: Reductions
+
+    static var reduceCases: [ParityCase] {
+        let shapes: [([Int], [Int])] = [([2, 3, 4], [0]), ([2, 3, 4], [1]), ([2, 3, 4], [2]), ([2, 3, 4], [0, 2]),
+            ([2, 3, 4], [0, 1, 2]), ([2, 3, 4], []), ([7], [0]), ([1, 5, 3], [1]), ([64, 300], [1]), ([300, 64], [0]),
+            ([3, 1, 2, 5], [1, 3])]
+        return ReduceOp.allCases.flatMap { op in
+            shapes.map { shape, axes in
+                ParityCase(name: "reduce \(op) \(shape) axes \(axes)", tolerance: accumulating) { backend in
+                    var data = TestData(seed: 31)
+                    let x = data.values(Broadcast.count(shape))
+                    let out = try backend.makeBuffer(count: Broadcast.count(try Broadcast.reducedShape(shape, axes: axes)))
+                    try backend.reduce(op, try backend.makeBuffer(x), shape: shape, axes: axes, output: out)
+                    return (try backend.download(out), try Reference.reduce(op, x, shape: shape, axes: axes))
+                }
+            }
+        }
+    }
+
+    // MARK: Losses
+
+    static var lossCases: [ParityCase] {
+        [(1, 1), (3, 784), (100, 7)].flatMap { rows, columns in
+            [
+                ParityCase(name: "bernoulliNLL \(rows)x\(columns)", tolerance: accumulating) { backend in
+                    var data = TestData(seed: 41)
+                    let logits = data.values(rows * columns, in: -30...30)
+                    let targets = data.values(rows * columns, in: 0...1).map { $0.rounded() }
+                    let out = try backend.makeBuffer(count: rows)
+                    try backend.bernoulliNLL(logits: try backend.makeBuffer(logits), targets: try backend.makeBuffer(targets),
+                        rows: rows, output: out)
+                    return (try backend.download(out), Reference.bernoulliNLL(logits, targets, rows: rows))
+                },
+                ParityCase(name: "bernoulliNLLBackward \(rows)x\(columns)", tolerance: elementwise) { backend in
+                    var data = TestData(seed: 42)
+                    let logits = data.values(rows * columns, in: -30...30)
+                    let targets = data.values(rows * columns, in: 0...1)
+                    let g = data.values(rows)
+                    let out = try backend.makeBuffer(count: logits.count)
+                    try backend.bernoulliNLLBackward(logits: try backend.makeBuffer(logits),
+                        targets: try backend.makeBuffer(targets), gradOutput: try backend.makeBuffer(g), gradLogits: out)
+                    let ref = logits.indices.map { (Reference.sigmoid(Double(logits[$0])) - Double(targets[$0])) * Double(g[$0 / columns]) }
+                    return (try backend.download(out), ref)
+                },
+                ParityCase(name: "gaussianKL \(rows)x\(columns)", tolerance: accumulating) { backend in
+                    var data = TestData(seed: 43)
+                    let mean = data.values(rows * columns, in: -3...3), scale = data.values(rows * columns, in: 0.05...3)
+                    let out = try backend.makeBuffer(count: rows)
+                    try backend.gaussianKL(mean: try backend.makeBuffer(mean), scale: try backend.makeBuffer(scale), rows: rows,
+                        output: out)
+                    return (try backend.download(out), Reference.gaussianKL(mean, scale, rows: rows))
+                },
+                ParityCase(name: "gaussianKLBackward \(rows)x\(columns)", tolerance: elementwise) { backend in
+                    var data = TestData(seed: 44)
+                    let mean = data.values(rows * columns, in: -3...3), scale = data.values(rows * columns, in: 0.05...3)
+                    let g = data.values(rows)
+                    let gm = try backend.makeBuffer(count: mean.count), gs = try backend.makeBuffer(count: mean.count)
+                    try backend.gaussianKLBackward(mean: try backend.makeBuffer(mean), scale: try backend.makeBuffer(scale),
+                        gradOutput: try backend.makeBuffer(g), gradMean: gm, gradScale: gs)
+                    let refMean = mean.indices.map { Double(mean[$0]) * Double(g[$0 / columns]) }
+                    let refScale = scale.indices.map { (Double(scale[$0]) - 1 / Double(scale[$0])) * Double(g[$0 / columns]) }
+                    return (try backend.download(gm) + backend.download(gs), refMean + refScale)
+                },
+            ]
+        }
+    }
+
+    // MARK: Adam
+
+    static var adamCases: [ParityCase] {
+        [AdamParameters(learningRate: 1e-2), AdamParameters(learningRate: 3e-4, beta1: 0.8, beta2: 0.95, epsilon: 1e-6,
+            weightDecay: 0.1)].enumerated().map { index, h in
+            ParityCase(name: "adam three steps #\(index)", tolerance: elementwise) { backend in
+                var data = TestData(seed: 51)
+                let n = 257
+                var p = data.values(n).map(Double.init)
+                let start = p.map(Float.init)
+                let grads = (0..<3).map { _ in data.values(n) }
+                let param = try backend.makeBuffer(start)
+                let m1 = try backend.makeBuffer(count: n), m2 = try backend.makeBuffer(count: n)
+                try backend.fill(m1, with: 0)
+                try backend.fill(m2, with: 0)
+                var m = [Double](repeating: 0, count: n), v = m
+                let b1 = Double(h.beta1), b2 = Double(h.beta2)
+                for (t, g) in grads.enumerated() {
+                    try backend.adamStep(h, step: t + 1, parameter: param, gradient: try backend.makeBuffer(g),
+                        firstMoment: m1, secondMoment: m2)
+                    for i in 0..<n {
+                        let gi = Double(g[i]) + Double(h.weightDecay) * p[i]
+                        // state is stored in fp32 between steps, as on every backend
+                        m[i] = Double(Float(b1 * m[i] + (1 - b1) * gi))
+                        v[i] = Double(Float(b2 * v[i] + (1 - b2) * gi * gi))
+                        let mHat = m[i] / (1 - Foundation.pow(b1, Double(t + 1)))
+                        let vHat = v[i] / (1 - Foundation.pow(b2, Double(t + 1)))
+                        p[i] = Double(Float(p[i] - Double(h.learningRate) * mHat / (vHat.squareRoot() + Double(h.epsilon))))
+                    }
+                }
+                // Compare the update, which is what Adam computes, rather than the parameters.
+                let after = try backend.download(param)
+                return (zip(after, start).map { $0 - $1 }, zip(p, start).map { $0 - Double($1) })
+            }
+        }
+    }
+}
+
+import Foundation

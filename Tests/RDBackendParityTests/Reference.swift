@@ -1,0 +1,216 @@
+import Foundation
+import RDCompute
+
+/// Naive reference implementations with Double accumulation: the ground truth of the parity suite.
+enum Reference {
+    static func gemm(_ d: GemmDescriptor, _ a: [Float], _ b: [Float], _ c: [Float]) -> [Double] {
+        var out = [Double](repeating: 0, count: d.m * d.n)
+        for i in 0..<d.m {
+            for j in 0..<d.n {
+                var sum = 0.0
+                for p in 0..<d.k {
+                    let av = d.transposeA ? a[p * d.m + i] : a[i * d.k + p]
+                    let bv = d.transposeB ? b[j * d.k + p] : b[p * d.n + j]
+                    sum += Double(av) * Double(bv)
+                }
+                out[i * d.n + j] = Double(d.alpha) * sum + (d.beta == 0 ? 0 : Double(d.beta) * Double(c[i * d.n + j]))
+            }
+        }
+        return out
+    }
+
+    /// Calls `body(n, oy, ox, ky, kx, iy, ix)` for every tap that lands inside the image.
+    static func taps(_ g: Conv2DGeometry, _ body: (Int, Int, Int, Int, Int, Int, Int) -> Void) {
+        for n in 0..<g.batch {
+            for oy in 0..<g.outHeight {
+                for ox in 0..<g.outWidth {
+                    for ky in 0..<g.kernelHeight {
+                        let iy = oy * g.strideY - g.padTop + ky
+                        guard iy >= 0 && iy < g.height else { continue }
+                        for kx in 0..<g.kernelWidth {
+                            let ix = ox * g.strideX - g.padLeft + kx
+                            guard ix >= 0 && ix < g.width else { continue }
+                            body(n, oy, ox, ky, kx, iy, ix)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    static func inIndex(_ g: Conv2DGeometry, _ n: Int, _ y: Int, _ x: Int, _ c: Int) -> Int {
+        ((n * g.height + y) * g.width + x) * g.inChannels + c
+    }
+
+    static func outIndex(_ g: Conv2DGeometry, _ n: Int, _ y: Int, _ x: Int, _ c: Int) -> Int {
+        ((n * g.outHeight + y) * g.outWidth + x) * g.outChannels + c
+    }
+
+    static func filterIndex(_ g: Conv2DGeometry, _ ky: Int, _ kx: Int, _ ci: Int, _ co: Int) -> Int {
+        ((ky * g.kernelWidth + kx) * g.inChannels + ci) * g.outChannels + co
+    }
+
+    static func convForward(_ g: Conv2DGeometry, _ input: [Float], _ filter: [Float]) -> [Double] {
+        var out = [Double](repeating: 0, count: g.outputCount)
+        taps(g) { n, oy, ox, ky, kx, iy, ix in
+            for ci in 0..<g.inChannels {
+                for co in 0..<g.outChannels {
+                    out[outIndex(g, n, oy, ox, co)] += Double(input[inIndex(g, n, iy, ix, ci)]) * Double(filter[filterIndex(g, ky, kx, ci, co)])
+                }
+            }
+        }
+        return out
+    }
+
+    static func convBackwardData(_ g: Conv2DGeometry, _ gradOut: [Float], _ filter: [Float]) -> [Double] {
+        var out = [Double](repeating: 0, count: g.inputCount)
+        taps(g) { n, oy, ox, ky, kx, iy, ix in
+            for ci in 0..<g.inChannels {
+                for co in 0..<g.outChannels {
+                    out[inIndex(g, n, iy, ix, ci)] += Double(gradOut[outIndex(g, n, oy, ox, co)]) * Double(filter[filterIndex(g, ky, kx, ci, co)])
+                }
+            }
+        }
+        return out
+    }
+
+    static func convBackwardFilter(_ g: Conv2DGeometry, _ input: [Float], _ gradOut: [Float]) -> [Double] {
+        var out = [Double](repeating: 0, count: g.filterCount)
+        taps(g) { n, oy, ox, ky, kx, iy, ix in
+            for ci in 0..<g.inChannels {
+                for co in 0..<g.outChannels {
+                    out[filterIndex(g, ky, kx, ci, co)] += Double(input[inIndex(g, n, iy, ix, ci)]) * Double(gradOut[outIndex(g, n, oy, ox, co)])
+                }
+            }
+        }
+        return out
+    }
+
+    static func sigmoid(_ x: Double) -> Double { 1 / (1 + Foundation.exp(-x)) }
+
+    static func unary(_ op: UnaryOp, _ x: Double) -> Double {
+        switch op {
+        case .relu: return max(x, 0)
+        case .sigmoid: return sigmoid(x)
+        case .logSigmoid: return -Foundation.log1p(Foundation.exp(-x))
+        case .softplus: return Foundation.log1p(Foundation.exp(x))
+        case .tanh: return Foundation.tanh(x)
+        case .exp: return Foundation.exp(x)
+        case .log: return Foundation.log(x)
+        case .square: return x * x
+        case .sqrt: return x.squareRoot()
+        }
+    }
+
+    static func derivative(_ op: UnaryOp, _ x: Double) -> Double {
+        switch op {
+        case .relu: return x > 0 ? 1 : 0
+        case .sigmoid: return sigmoid(x) * (1 - sigmoid(x))
+        case .logSigmoid: return 1 - sigmoid(x)
+        case .softplus: return sigmoid(x)
+        case .tanh: return 1 - Foundation.tanh(x) * Foundation.tanh(x)
+        case .exp: return Foundation.exp(x)
+        case .log: return 1 / x
+        case .square: return 2 * x
+        case .sqrt: return 0.5 / x.squareRoot()
+        }
+    }
+
+    static func binary(_ op: BinaryOp, _ a: [Float], _ aShape: [Int], _ b: [Float], _ bShape: [Int]) throws -> [Double] {
+        let shape = try Broadcast.shape(aShape, bShape)
+        let sa = Broadcast.strides(of: aShape, in: shape)
+        let sb = Broadcast.strides(of: bShape, in: shape)
+        let count = Broadcast.count(shape)
+        return (0..<count).map { i in
+            var rest = i, oa = 0, ob = 0
+            for axis in stride(from: shape.count - 1, through: 0, by: -1) {
+                let c = rest % shape[axis]
+                rest /= shape[axis]
+                oa += c * sa[axis]
+                ob += c * sb[axis]
+            }
+            let x = Double(a[oa]), y = Double(b[ob])
+            switch op {
+            case .add: return x + y
+            case .sub: return x - y
+            case .mul: return x * y
+            case .div: return x / y
+            case .max: return max(x, y)
+            }
+        }
+    }
+
+    static func reduce(_ op: ReduceOp, _ x: [Float], shape: [Int], axes: [Int]) throws -> [Double] {
+        let outShape = try Broadcast.reducedShape(shape, axes: axes)
+        let kept = shape.indices.filter { !axes.contains($0) }
+        var sums = [Double](repeating: 0, count: Broadcast.count(outShape))
+        var maxima = [Double](repeating: -.infinity, count: sums.count)
+        var counts = [Int](repeating: 0, count: sums.count)
+        for i in 0..<x.count {
+            var rest = i
+            var coordinate = [Int](repeating: 0, count: shape.count)
+            for axis in stride(from: shape.count - 1, through: 0, by: -1) {
+                coordinate[axis] = rest % shape[axis]
+                rest /= shape[axis]
+            }
+            var o = 0
+            for axis in kept { o = o * shape[axis] + coordinate[axis] }
+            sums[o] += Double(x[i])
+            maxima[o] = max(maxima[o], Double(x[i]))
+            counts[o] += 1
+        }
+        switch op {
+        case .sum: return sums
+        case .mean: return zip(sums, counts).map { $0 / Double($1) }
+        case .max: return maxima
+        }
+    }
+
+    static func bernoulliNLL(_ logits: [Float], _ targets: [Float], rows: Int) -> [Double] {
+        let columns = logits.count / rows
+        return (0..<rows).map { r in
+            (0..<columns).reduce(0.0) { sum, c in
+                let l = Double(logits[r * columns + c])
+                return sum + Foundation.log1p(Foundation.exp(-abs(l))) + max(l, 0) - Double(targets[r * columns + c]) * l
+            }
+        }
+    }
+
+    static func gaussianKL(_ mean: [Float], _ scale: [Float], rows: Int) -> [Double] {
+        let columns = mean.count / rows
+        return (0..<rows).map { r in
+            0.5 * (0..<columns).reduce(0.0) { sum, c in
+                let mu = Double(mean[r * columns + c]), s = Double(scale[r * columns + c])
+                return sum + mu * mu + s * s - 1 - 2 * Foundation.log(s)
+            }
+        }
+    }
+}
+
+/// Deterministic test data (a 64-bit LCG; independent of the Philox code under test).
+struct TestData {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
+
+    mutating func next() -> Double {
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return Double(state >> 11) * 0x1p-53
+    }
+
+    /// `count` values uniform in `range`.
+    mutating func values(_ count: Int, in range: ClosedRange<Double> = -1...1) -> [Float] {
+        (0..<count).map { _ in Float(range.lowerBound + (range.upperBound - range.lowerBound) * next()) }
+    }
+}
+
+/// Normalised mean squared error: Σ(y − ref)² / max(Σ ref², tiny).
+func nmse(_ values: [Float], _ reference: [Double]) -> Double {
+    precondition(values.count == reference.count, "length \(values.count) vs \(reference.count)")
+    var error = 0.0, power = 0.0
+    for (v, r) in zip(values, reference) {
+        error += (Double(v) - r) * (Double(v) - r)
+        power += r * r
+    }
+    return error / max(power, 1e-30)
+}

@@ -1,0 +1,151 @@
+import Logging
+import Testing
+
+@testable import RDCompute
+
+/// A backend family that lists fixed devices and can be told to fail.
+struct FakeFactory: BackendFactory {
+    let name: String
+    let listed: [DeviceDescription]
+    var openError: ComputeError?
+    var listError: ComputeError?
+
+    func devices() throws -> [DeviceDescription] {
+        if let listError { throw listError }
+        return listed
+    }
+
+    func makeBackend(on device: DeviceDescription) throws -> any Backend {
+        if let openError { throw openError }
+        return FakeBackend(device: device)
+    }
+}
+
+/// Identity only: selection tests never run ops.
+final class FakeBackend: Backend, @unchecked Sendable {
+    let instanceID = BackendInstanceID.next()
+    let device: DeviceDescription
+    init(device: DeviceDescription) { self.device = device }
+    func supports(_ op: Op) -> Bool { false }
+    func makeBuffer(count: Int) throws -> DeviceBuffer { throw unsupported }
+    func upload(_ values: [Float], to buffer: DeviceBuffer) throws { throw unsupported }
+    func download(_ buffer: DeviceBuffer) throws -> [Float] { throw unsupported }
+    func copy(_ source: DeviceBuffer, to destination: DeviceBuffer) throws { throw unsupported }
+    func fill(_ buffer: DeviceBuffer, with value: Float) throws { throw unsupported }
+    func synchronize() throws {}
+    func gemm(_ d: GemmDescriptor, a: DeviceBuffer, b: DeviceBuffer, c: DeviceBuffer) throws { throw unsupported }
+    func conv2dForward(_ g: Conv2DGeometry, input: DeviceBuffer, filter: DeviceBuffer, output: DeviceBuffer) throws { throw unsupported }
+    func conv2dBackwardData(_ g: Conv2DGeometry, gradOutput: DeviceBuffer, filter: DeviceBuffer, gradInput: DeviceBuffer) throws { throw unsupported }
+    func conv2dBackwardFilter(_ g: Conv2DGeometry, input: DeviceBuffer, gradOutput: DeviceBuffer, gradFilter: DeviceBuffer) throws { throw unsupported }
+    func biasAdd(_ x: DeviceBuffer, bias: DeviceBuffer, output: DeviceBuffer) throws { throw unsupported }
+    func biasGradient(_ gradOutput: DeviceBuffer, gradBias: DeviceBuffer) throws { throw unsupported }
+    func unary(_ op: UnaryOp, _ x: DeviceBuffer, output: DeviceBuffer) throws { throw unsupported }
+    func unaryBackward(_ op: UnaryOp, x: DeviceBuffer, gradOutput: DeviceBuffer, gradInput: DeviceBuffer) throws { throw unsupported }
+    func binary(_ op: BinaryOp, _ a: DeviceBuffer, shape aShape: [Int], _ b: DeviceBuffer, shape bShape: [Int], output: DeviceBuffer) throws { throw unsupported }
+    func reduce(_ op: ReduceOp, _ x: DeviceBuffer, shape: [Int], axes: [Int], output: DeviceBuffer) throws { throw unsupported }
+    func bernoulliNLL(logits: DeviceBuffer, targets: DeviceBuffer, rows: Int, output: DeviceBuffer) throws { throw unsupported }
+    func bernoulliNLLBackward(logits: DeviceBuffer, targets: DeviceBuffer, gradOutput: DeviceBuffer, gradLogits: DeviceBuffer) throws { throw unsupported }
+    func gaussianKL(mean: DeviceBuffer, scale: DeviceBuffer, rows: Int, output: DeviceBuffer) throws { throw unsupported }
+    func gaussianKLBackward(mean: DeviceBuffer, scale: DeviceBuffer, gradOutput: DeviceBuffer, gradMean: DeviceBuffer, gradScale: DeviceBuffer) throws { throw unsupported }
+    func randomUniform(_ buffer: DeviceBuffer, seed: UInt64, stream: UInt64, offset: UInt64) throws { throw unsupported }
+    func randomNormal(_ buffer: DeviceBuffer, seed: UInt64, stream: UInt64, offset: UInt64) throws { throw unsupported }
+    func adamStep(_ parameters: AdamParameters, step: Int, parameter: DeviceBuffer, gradient: DeviceBuffer, firstMoment: DeviceBuffer, secondMoment: DeviceBuffer) throws { throw unsupported }
+    var unsupported: ComputeError { .unsupported(op: "any", backend: "fake", reason: "selection tests only") }
+}
+
+/// Collects log lines so tests can count WARNs.
+final class LogRecorder: LogHandler, @unchecked Sendable {
+    var lines: [(Logger.Level, String)] = []
+    var logLevel: Logger.Level = .trace
+    var metadata: Logger.Metadata = [:]
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { nil }
+        set {}
+    }
+    func log(event: LogEvent) { lines.append((event.level, "\(event.message)")) }
+}
+
+func device(_ backend: String, _ index: Int, _ name: String, _ kind: DeviceKind, memory: UInt64 = 1 << 30,
+    platform: String = "", vendor: String = "") -> DeviceDescription {
+    DeviceDescription(backend: backend, index: index, name: name, vendor: vendor, kind: kind, globalMemoryBytes: memory,
+        computeUnits: 8, driverVersion: "1.0", deviceVersion: "OpenCL 3.0 \(platform)", platformName: platform,
+        platformVendor: vendor)
+}
+
+@Suite("Backend selection")
+struct SelectionTests {
+    let cpu = FakeFactory(name: "cpu", listed: [device("cpu", 0, "host", .cpu)])
+    let pocl = device("opencl", 0, "pthread-skylake", .cpu, platform: "Portable Computing Language", vendor: "The pocl project")
+    let small = device("opencl", 1, "Quadro P400", .gpu, memory: 2 << 30, platform: "NVIDIA CUDA", vendor: "NVIDIA Corporation")
+    let big = device("opencl", 2, "H100", .gpu, memory: 80 << 30, platform: "NVIDIA CUDA", vendor: "NVIDIA Corporation")
+
+    func registry(_ opencl: FakeFactory) -> BackendRegistry { BackendRegistry([cpu, opencl]) }
+
+    func select(_ text: String, _ registry: BackendRegistry, strict: Bool = false) throws -> (BackendSelection, LogRecorder) {
+        let recorder = LogRecorder()
+        let logger = Logger(label: "test") { _ in recorder }
+        let request = try BackendRequest(parsing: text, validNames: registry.names)
+        return (try registry.select(request, strict: strict, logger: logger), recorder)
+    }
+
+    @Test func grammar() throws {
+        let names = ["cpu", "opencl"]
+        #expect(try BackendRequest(parsing: "auto", validNames: names) == .auto)
+        #expect(try BackendRequest(parsing: "cpu", validNames: names) == BackendRequest(backend: "cpu"))
+        #expect(try BackendRequest(parsing: "OpenCL", validNames: names) == BackendRequest(backend: "opencl"))
+        #expect(try BackendRequest(parsing: "opencl:1", validNames: names) == BackendRequest(backend: "opencl", device: .index(1)))
+        #expect(try BackendRequest(parsing: "opencl:NVIDIA", validNames: names)
+            == BackendRequest(backend: "opencl", device: .matching("NVIDIA")))
+        #expect(throws: ComputeError.self) { try BackendRequest(parsing: "opencl:", validNames: names) }
+        do {
+            _ = try BackendRequest(parsing: "opnecl", validNames: names)
+            Issue.record("a mistyped backend was accepted")
+        } catch let error as ComputeError {
+            #expect(error.description.contains("opnecl") && error.description.contains("auto, cpu[:DEVICE], opencl[:DEVICE]"))
+        }
+    }
+
+    @Test func autoPicksTheBiggestGPUAndNeverACPUDevice() throws {
+        let (gpu, _) = try select("auto", registry(FakeFactory(name: "opencl", listed: [pocl, small, big])))
+        #expect(gpu.backend.device == big)
+        let (fallback, log) = try select("auto", registry(FakeFactory(name: "opencl", listed: [pocl])))
+        #expect(fallback.backend.device.backend == "cpu")
+        #expect(fallback.fallbackReason == nil)
+        #expect(!log.lines.contains { $0.0 == .warning })
+    }
+
+    @Test func devicesAreNamedByIndexOrSubstring() throws {
+        let r = registry(FakeFactory(name: "opencl", listed: [pocl, small, big]))
+        #expect(try select("opencl:pocl", r).0.backend.device == pocl)
+        #expect(try select("opencl:0", r).0.backend.device == pocl)
+        #expect(try select("opencl:1", r).0.backend.device == small)
+        #expect(try select("opencl:h100", r).0.backend.device == big)
+        #expect(try select("opencl:nvidia", r).0.backend.device == small)
+        #expect(try select("opencl", r).0.backend.device == big)
+    }
+
+    @Test func unusableRequestFallsBackWithOneWarning() throws {
+        let broken = FakeFactory(name: "opencl", listed: [pocl],
+            openError: .kernelBuild(kernel: "gemm.cl", options: "-D TS=32", device: "pocl", log: "error: expected ';'"))
+        let (selection, log) = try select("opencl:pocl", registry(broken))
+        #expect(selection.backend.device.backend == "cpu")
+        #expect(selection.fallbackReason?.contains("expected ';'") == true)
+        let warnings = log.lines.filter { $0.0 == .warning }
+        #expect(warnings.count == 1)
+        #expect(warnings.first?.1.contains("gemm.cl") == true)
+        let noDriver = FakeFactory(name: "opencl", listed: [], listError: .noDevice(backend: "opencl", reason: "no OpenCL platform"))
+        let (cpuOnly, log2) = try select("opencl", registry(noDriver))
+        #expect(cpuOnly.backend.device.backend == "cpu")
+        #expect(log2.lines.filter { $0.0 == .warning }.first?.1.contains("no OpenCL platform") == true)
+        let cpuDevicesOnly = try select("opencl", registry(FakeFactory(name: "opencl", listed: [pocl])))
+        #expect(cpuDevicesOnly.0.fallbackReason?.contains("only when named") == true)
+    }
+
+    @Test func strictTurnsFallbackIntoAnError() throws {
+        let r = registry(FakeFactory(name: "opencl", listed: [pocl]))
+        #expect(throws: ComputeError.self) { try select("opencl", r, strict: true) }
+        #expect(throws: ComputeError.self) { try select("opencl:7", r, strict: true) }
+        #expect(throws: ComputeError.self) { try select("opencl:amd", r, strict: true) }
+        #expect(try select("opencl:pocl", r, strict: true).0.backend.device == pocl)
+    }
+}
