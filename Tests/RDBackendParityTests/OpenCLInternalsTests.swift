@@ -1,0 +1,60 @@
+import Foundation
+import RDCompute
+import Testing
+
+@testable import RDBackendOpenCL
+
+@Suite("OpenCL backend internals")
+struct OpenCLInternalsTests {
+    /// FIPS 180-4 examples.
+    @Test func sha256Vectors() {
+        #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SHA256.hex([UInt8]()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
+            == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        #expect(SHA256.hex([UInt8](repeating: 0x61, count: 1_000_000)) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    @Test func environmentConfiguration() {
+        let off = OpenCLConfiguration.fromEnvironment(["RDLAB_KERNEL_CACHE_DIR": "off", "RDLAB_SYNC": "1"])
+        #expect(off.cacheDirectory == nil && off.synchronous)
+        let moved = OpenCLConfiguration.fromEnvironment(["RDLAB_KERNEL_CACHE_DIR": "/tmp/k", "RDLAB_KERNEL_DIR": "/src/Kernels"])
+        #expect(moved.cacheDirectory?.path == "/tmp/k" && moved.kernelDirectory?.path == "/src/Kernels")
+        let home = OpenCLConfiguration.fromEnvironment(["XDG_CACHE_HOME": "/x"])
+        #expect(home.cacheDirectory?.path == "/x/rdlab/kernels")
+    }
+
+    /// Every `Kernels/*.cl` file is embedded and every family's kernels are declared in it.
+    @Test func kernelsAreEmbedded() throws {
+        for family in KernelFamily.all {
+            let source = try KernelSource.text(of: family, directory: nil)
+            for kernel in family.kernels { #expect(source.contains("void \(kernel)("), "\(kernel) missing in \(family.name).cl") }
+        }
+    }
+
+    /// A broken kernel from RDLAB_KERNEL_DIR yields the typed error with the compiler's log.
+    @Test func brokenKernelReportsTheBuildLog() throws {
+        guard let device = try? OpenCLBackendFactory().devices().first else {
+            #expect(!AvailableBackends.openCLRequired, "no OpenCL device to build on")
+            return
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rdlab-broken-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for family in KernelFamily.all {
+            var source = try KernelSource.text(of: family, directory: nil)
+            if family.name == "optim" { source += "\n__kernel void broken(__global float* x) { x[0] = undeclared_symbol_xyz; }\n" }
+            try source.write(to: directory.appendingPathComponent("\(family.name).cl"), atomically: true, encoding: .utf8)
+        }
+        let factory = OpenCLBackendFactory(configuration: OpenCLConfiguration(kernelDirectory: directory, cacheDirectory: nil))
+        do {
+            _ = try factory.makeBackend(on: device)
+            Issue.record("a broken kernel built")
+        } catch let ComputeError.kernelBuild(kernel, options, deviceName, log) {
+            #expect(kernel == "optim.cl")
+            #expect(options.contains("-cl-std=CL1.2"))
+            #expect(deviceName.contains(device.name))
+            #expect(log.contains("undeclared_symbol_xyz"))
+        }
+    }
+}
