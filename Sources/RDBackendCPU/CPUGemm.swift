@@ -1,20 +1,39 @@
 import RDCompute
 
-/// Single-precision GEMM for the CPU backend: packed panels, cache blocking, an 8×32
+/// Single-precision GEMM for the CPU backend: packed B panels, cache blocking, an 8×32
 /// register-blocked `SIMD16<Float>` micro-kernel (16 FMA accumulators) and static threading.
 ///
 /// The loop nest follows BLIS: for each column block (NC) and depth block (KC) B is packed
-/// once into 32-wide panels; tasks (row block × column range) then pack their A block into
-/// 8-high panels (scaled by alpha) and run the micro-kernel over every panel pair.
-/// Matrices are addressed through (row stride, column stride) pairs, so transposes cost
-/// nothing but a different packing loop, and a GEMM with fewer than 16 columns is computed
-/// transposed (Cᵀ = Bᵀ·Aᵀ) to keep the 32-wide micro-kernel busy.
+/// once into 32-wide panels; tasks (row block × column range) then run the micro-kernel
+/// over every 8-row tile of their block and every panel. How A reaches the micro-kernel
+/// depends on its reuse: when C is narrow (≤ 64 columns, as in the im2col GEMMs of a conv
+/// layer) a row-major A is read in place, 8 rows broadcast per step, and only ragged edge
+/// tiles are copied; a wider C reuses each A tile across many panels, so the block is
+/// packed into 8-row tiles (avoiding L1 set conflicts of power-of-two row strides); a
+/// transposed A (one long stride per step, as in a weight gradient) is packed with
+/// contiguous copies.
+/// Transposes are a different pair of strides, and a GEMM with fewer than 16 columns is
+/// computed transposed (Cᵀ = Bᵀ·Aᵀ) to keep the 32-wide micro-kernel busy.
 enum CPUGemm {
     static let mr = 8
     static let nr = 32
-    static let kc = 256
-    static let mc = 144
     static let nc = 3072
+
+    /// Depth block: deep enough that C is revisited rarely, shallow enough that a B panel
+    /// (depth × 32 floats) stays in L2 beside the A tiles.
+    static func depthBlock(k: Int, n: Int) -> Int { n <= 64 ? min(k, 1024) : min(k, 256) }
+
+    /// Rows per task: at most 144 when A is read in place or packed row-major, 512 for a
+    /// transposed A (long contiguous copies); sized so the blocks split evenly over threads.
+    static func rowBlock(m: Int, packed: Bool) -> Int {
+        let cap = packed ? 512 : 144
+        let threads = Parallel.threads
+        let blocksPerThread = max(1, (m + threads * cap - 1) / (threads * cap))
+        return min(cap, roundUp((m + threads * blocksPerThread - 1) / (threads * blocksPerThread), mr))
+    }
+
+    /// How A is fed to the micro-kernel (see the type's documentation).
+    enum Packing { case inPlace, rowMajor, transposed }
 
     /// A strided view of a matrix: element (i, j) at `base[i·rowStride + j·columnStride]`.
     struct View {
@@ -53,10 +72,14 @@ enum CPUGemm {
     /// C += alpha·A·B with A m×k, B k×n (views).
     static func multiply(m: Int, n: Int, k: Int, alpha: Float, a: View, b: View, c: View) {
         let threads = Parallel.threads
+        let packing: Packing = a.columnStride != 1 ? .transposed : n <= 64 ? .inPlace : .rowMajor
+        let kc = packing == .transposed ? min(k, 256) : depthBlock(k: k, n: n)
+        let mc = rowBlock(m: m, packed: packing == .transposed)
         let rowBlocks = (m + mc - 1) / mc
         let packedB = UnsafeMutablePointer<Float>.allocate(capacity: kc * roundUp(min(n, nc), nr))
         defer { packedB.deallocate() }
-        let packedA = UnsafeMutablePointer<Float>.allocate(capacity: threads * mc * kc)
+        let packSize = packing == .inPlace ? mr * kc : roundUp(mc, mr) * kc
+        let packedA = UnsafeMutablePointer<Float>.allocate(capacity: threads * packSize)
         defer { packedA.deallocate() }
 
         for jc in stride(from: 0, to: n, by: nc) {
@@ -69,28 +92,38 @@ enum CPUGemm {
                 let kb = min(kc, k - pc)
                 packB(b, row: pc, column: jc, depth: kb, width: nb, into: packedB)
                 Parallel.forEachRange(tasks) { taskRange, worker in
-                    let myA = packedA + worker * mc * kc
-                    var packedBlock = -1
+                    let pack = packedA + worker * packSize
                     for task in taskRange {
-                        let block = task / columnSplits
-                        let split = task % columnSplits
-                        let ic = block * mc
+                        let ic = (task / columnSplits) * mc
                         let mb = min(mc, m - ic)
-                        if packedBlock != block {
-                            packA(a, row: ic, column: pc, height: mb, depth: kb, alpha: alpha, into: myA)
-                            packedBlock = block
-                        }
+                        let split = task % columnSplits
                         let firstPanel = panels * split / columnSplits
                         let lastPanel = panels * (split + 1) / columnSplits
-                        for panel in firstPanel..<lastPanel {
-                            let j = panel * nr
-                            let width = min(nr, nb - j)
-                            for i in stride(from: 0, to: mb, by: mr) {
-                                let height = min(mr, mb - i)
+                        switch packing {
+                        case .transposed: packTransposed(a, row: ic, column: pc, height: mb, depth: kb, into: pack)
+                        case .rowMajor: packRowMajor(a, row: ic, column: pc, height: mb, depth: kb, into: pack)
+                        case .inPlace: break
+                        }
+                        for i in stride(from: 0, to: mb, by: mr) {
+                            let height = min(mr, mb - i)
+                            var tileA = a.base + (ic + i) * a.rowStride + pc * a.columnStride
+                            var strides = (row: a.rowStride, column: a.columnStride)
+                            if packing != .inPlace {
+                                tileA = pack + i * kb
+                                strides = (1, mr)
+                            } else if height < mr {
+                                packEdge(a, row: ic + i, column: pc, height: height, depth: kb, into: pack)
+                                tileA = pack
+                                strides = (1, mr)
+                            }
+                            for panel in firstPanel..<lastPanel {
+                                let j = panel * nr
                                 microKernel(
-                                    depth: kb, a: myA + i * kb, b: packedB + j * kb,
+                                    depth: kb, a: tileA, aRowStride: strides.row, aColumnStride: strides.column,
+                                    b: packedB + j * kb, alpha: alpha,
                                     c: c.base + (ic + i) * c.rowStride + (jc + j) * c.columnStride,
-                                    rowStride: c.rowStride, columnStride: c.columnStride, height: height, width: width)
+                                    rowStride: c.rowStride, columnStride: c.columnStride, height: height,
+                                    width: min(nr, nb - j))
                             }
                         }
                     }
@@ -135,44 +168,64 @@ enum CPUGemm {
         }
     }
 
-    /// Packs alpha·A[row ..< row+height, column ..< column+depth] into mr-high panels,
-    /// zero-padded: panel q holds depth columns of mr floats.
-    static func packA(_ a: View, row: Int, column: Int, height: Int, depth: Int, alpha: Float,
+    /// Packs a transposed A block (rowStride 1) into 8-row tiles of depth×8 floats,
+    /// reading each depth step's `height` contiguous floats once; the last tile is zero-padded.
+    static func packTransposed(_ a: View, row: Int, column: Int, height: Int, depth: Int,
         into dst: UnsafeMutablePointer<Float>) {
-        for i0 in stride(from: 0, to: height, by: mr) {
-            let h = min(mr, height - i0)
-            let out = dst + i0 * depth
-            let src = a.base + (row + i0) * a.rowStride + column * a.columnStride
-            if a.rowStride == 1 {
-                for p in 0..<depth {
-                    let s = src + p * a.columnStride
-                    let o = out + p * mr
-                    for ii in 0..<h { o[ii] = alpha * s[ii] }
-                    for ii in h..<mr { o[ii] = 0 }
-                }
-            } else {
-                if h < mr {
-                    for p in 0..<depth { for ii in h..<mr { out[p * mr + ii] = 0 } }
-                }
-                for ii in 0..<h {
-                    let s = src + ii * a.rowStride
-                    if a.columnStride == 1 {
-                        for p in 0..<depth { out[p * mr + ii] = alpha * s[p] }
-                    } else {
-                        for p in 0..<depth { out[p * mr + ii] = alpha * s[p * a.columnStride] }
-                    }
-                }
+        let fullTiles = height / mr
+        let rest = height % mr
+        for p in 0..<depth {
+            let src = a.base + row + (column + p) * a.columnStride
+            for t in 0..<fullTiles {
+                UnsafeMutableRawPointer(dst + t * mr * depth + p * mr)
+                    .storeBytes(of: UnsafeRawPointer(src + t * mr).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+            }
+            if rest > 0 {
+                let o = dst + fullTiles * mr * depth + p * mr
+                for ii in 0..<rest { o[ii] = src[fullTiles * mr + ii] }
+                for ii in rest..<mr { o[ii] = 0 }
             }
         }
     }
 
-    /// C[0..<height, 0..<width] += Ã·B̃ for one 8×32 tile; Ã is depth×8, B̃ depth×32 (packed).
+    /// Packs a row-major A block into 8-row tiles of depth×8 floats; the last tile is zero-padded.
+    static func packRowMajor(_ a: View, row: Int, column: Int, height: Int, depth: Int,
+        into dst: UnsafeMutablePointer<Float>) {
+        for i0 in stride(from: 0, to: height, by: mr) {
+            let tile = dst + i0 * depth
+            let h = min(mr, height - i0)
+            for ii in 0..<h {
+                let src = a.base + (row + i0 + ii) * a.rowStride + column
+                for p in 0..<depth { tile[p * mr + ii] = src[p] }
+            }
+            if h < mr {
+                for p in 0..<depth { for ii in h..<mr { tile[p * mr + ii] = 0 } }
+            }
+        }
+    }
+
+    /// Copies A[row ..< row+height, column ..< column+depth] (height < 8) as depth columns
+    /// of 8 floats, the rows past `height` zero.
+    static func packEdge(_ a: View, row: Int, column: Int, height: Int, depth: Int, into dst: UnsafeMutablePointer<Float>) {
+        let src = a.base + row * a.rowStride + column * a.columnStride
+        for p in 0..<depth {
+            let s = src + p * a.columnStride
+            let o = dst + p * mr
+            for ii in 0..<height { o[ii] = s[ii * a.rowStride] }
+            for ii in height..<mr { o[ii] = 0 }
+        }
+    }
+
+    /// C[0..<height, 0..<width] += alpha·A·B̃ for one 8×32 tile: A(i, p) at
+    /// `a[i·aRowStride + p·aColumnStride]` (8 rows, zero-padded if fewer), B̃ packed depth×32.
     @inline(__always)
-    static func microKernel(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
-        rowStride: Int, columnStride: Int, height: Int, width: Int) {
+    static func microKernel(depth: Int, a: UnsafePointer<Float>, aRowStride: Int, aColumnStride: Int,
+        b: UnsafePointer<Float>, alpha: Float, c: UnsafeMutablePointer<Float>, rowStride: Int, columnStride: Int,
+        height: Int, width: Int) {
         typealias V = SIMD16<Float>
         var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V(), c30 = V(), c31 = V()
         var c40 = V(), c41 = V(), c50 = V(), c51 = V(), c60 = V(), c61 = V(), c70 = V(), c71 = V()
+        let rs = aRowStride
         var pa = a
         var pb = UnsafeRawPointer(b)
         for _ in 0..<depth {
@@ -180,21 +233,21 @@ enum CPUGemm {
             let b1 = pb.loadUnaligned(fromByteOffset: 64, as: V.self)
             var s = V(repeating: pa[0])
             c00.addProduct(s, b0); c01.addProduct(s, b1)
-            s = V(repeating: pa[1])
+            s = V(repeating: pa[rs])
             c10.addProduct(s, b0); c11.addProduct(s, b1)
-            s = V(repeating: pa[2])
+            s = V(repeating: pa[2 &* rs])
             c20.addProduct(s, b0); c21.addProduct(s, b1)
-            s = V(repeating: pa[3])
+            s = V(repeating: pa[3 &* rs])
             c30.addProduct(s, b0); c31.addProduct(s, b1)
-            s = V(repeating: pa[4])
+            s = V(repeating: pa[4 &* rs])
             c40.addProduct(s, b0); c41.addProduct(s, b1)
-            s = V(repeating: pa[5])
+            s = V(repeating: pa[5 &* rs])
             c50.addProduct(s, b0); c51.addProduct(s, b1)
-            s = V(repeating: pa[6])
+            s = V(repeating: pa[6 &* rs])
             c60.addProduct(s, b0); c61.addProduct(s, b1)
-            s = V(repeating: pa[7])
+            s = V(repeating: pa[7 &* rs])
             c70.addProduct(s, b0); c71.addProduct(s, b1)
-            pa += 8
+            pa += aColumnStride
             pb += 128
         }
         let fast = columnStride == 1 && width == 32
@@ -202,11 +255,12 @@ enum CPUGemm {
             guard i < height else { return }
             if fast {
                 let row = UnsafeMutableRawPointer(c + i * rowStride)
-                row.storeBytes(of: row.loadUnaligned(as: V.self) + lo, as: V.self)
-                row.storeBytes(of: row.loadUnaligned(fromByteOffset: 64, as: V.self) + hi, toByteOffset: 64, as: V.self)
+                row.storeBytes(of: row.loadUnaligned(as: V.self).addingProduct(lo, alpha), as: V.self)
+                row.storeBytes(of: row.loadUnaligned(fromByteOffset: 64, as: V.self).addingProduct(hi, alpha),
+                    toByteOffset: 64, as: V.self)
             } else {
                 for j in 0..<width {
-                    c[i * rowStride + j * columnStride] += j < 16 ? lo[j] : hi[j - 16]
+                    c[i * rowStride + j * columnStride] += alpha * (j < 16 ? lo[j] : hi[j - 16])
                 }
             }
         }
