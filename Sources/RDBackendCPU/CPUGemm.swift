@@ -12,8 +12,9 @@ import RDCompute
 /// packed into 8-row tiles (avoiding L1 set conflicts of power-of-two row strides); a
 /// transposed A (one long stride per step, as in a weight gradient) is packed with
 /// contiguous copies.
-/// Transposes are a different pair of strides, and a GEMM with fewer than 16 columns is
-/// computed transposed (Cᵀ = Bᵀ·Aᵀ) to keep the 32-wide micro-kernel busy.
+/// Transposes are a different pair of strides. A GEMM with fewer than 16 columns (a conv
+/// with few output channels) takes ``narrow(m:n:k:alpha:a:b:c:)`` instead: SIMD dot
+/// products or row-vector updates against B's columns.
 enum CPUGemm {
     static let mr = 8
     static let nr = 32
@@ -51,8 +52,8 @@ enum CPUGemm {
         let viewC = View(base: c, rowStride: d.n, columnStride: 1)
         scale(c, count: d.m * d.n, by: d.beta)
         guard d.k > 0, d.alpha != 0 else { return }
-        if d.n < 16 && d.m > d.n {
-            multiply(m: d.n, n: d.m, k: d.k, alpha: d.alpha, a: viewB.transposed, b: viewA.transposed, c: viewC.transposed)
+        if d.n < 16 {
+            narrow(m: d.m, n: d.n, k: d.k, alpha: d.alpha, a: viewA, b: viewB, c: viewC)
         } else {
             multiply(m: d.m, n: d.n, k: d.k, alpha: d.alpha, a: viewA, b: viewB, c: viewC)
         }
@@ -124,6 +125,76 @@ enum CPUGemm {
                                     c: c.base + (ic + i) * c.rowStride + (jc + j) * c.columnStride,
                                     rowStride: c.rowStride, columnStride: c.columnStride, height: height,
                                     width: min(nr, nb - j))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// C += alpha·A·B for n < 16: B's columns are copied contiguous, then each thread takes
+    /// a row range and either dots A's rows with them (row-major A) or accumulates 64 rows
+    /// at a time along k (transposed A, whose columns are contiguous).
+    static func narrow(m: Int, n: Int, k: Int, alpha: Float, a: View, b: View, c: View) {
+        typealias V = SIMD16<Float>
+        let columns = UnsafeMutablePointer<Float>.allocate(capacity: n * k)
+        defer { columns.deallocate() }
+        for j in 0..<n { for p in 0..<k { columns[j * k + p] = alpha * b.base[p * b.rowStride + j * b.columnStride] } }
+        if a.columnStride == 1 {
+            Parallel.forEachRange(m, grain: max(1, 8192 / max(k, 1))) { rows, _ in
+                for i in rows {
+                    let row = a.base + i * a.rowStride
+                    for j in 0..<n {
+                        let column = columns + j * k
+                        var s0 = V(), s1 = V(), s2 = V(), s3 = V()
+                        var p = 0
+                        while p + 64 <= k {
+                            s0.addProduct(UnsafeRawPointer(row + p).loadUnaligned(as: V.self), UnsafeRawPointer(column + p).loadUnaligned(as: V.self))
+                            s1.addProduct(UnsafeRawPointer(row + p + 16).loadUnaligned(as: V.self), UnsafeRawPointer(column + p + 16).loadUnaligned(as: V.self))
+                            s2.addProduct(UnsafeRawPointer(row + p + 32).loadUnaligned(as: V.self), UnsafeRawPointer(column + p + 32).loadUnaligned(as: V.self))
+                            s3.addProduct(UnsafeRawPointer(row + p + 48).loadUnaligned(as: V.self), UnsafeRawPointer(column + p + 48).loadUnaligned(as: V.self))
+                            p += 64
+                        }
+                        while p + 16 <= k {
+                            s0.addProduct(UnsafeRawPointer(row + p).loadUnaligned(as: V.self), UnsafeRawPointer(column + p).loadUnaligned(as: V.self))
+                            p += 16
+                        }
+                        var sum = ((s0 + s1) + (s2 + s3)).sum()
+                        while p < k {
+                            sum += row[p] * column[p]
+                            p += 1
+                        }
+                        c.base[i * c.rowStride + j * c.columnStride] += sum
+                    }
+                }
+            }
+        } else {
+            let blocks = (m + 63) / 64
+            Parallel.forEachRange(blocks) { range, _ in
+                for block in range {
+                    let i0 = block * 64
+                    let rows = min(64, m - i0)
+                    for j in 0..<n {
+                        let column = columns + j * k
+                        if rows == 64 && a.rowStride == 1 {
+                            var s0 = V(), s1 = V(), s2 = V(), s3 = V()
+                            for p in 0..<k {
+                                let x = a.base + p * a.columnStride + i0
+                                let w = V(repeating: column[p])
+                                s0.addProduct(UnsafeRawPointer(x).loadUnaligned(as: V.self), w)
+                                s1.addProduct(UnsafeRawPointer(x + 16).loadUnaligned(as: V.self), w)
+                                s2.addProduct(UnsafeRawPointer(x + 32).loadUnaligned(as: V.self), w)
+                                s3.addProduct(UnsafeRawPointer(x + 48).loadUnaligned(as: V.self), w)
+                            }
+                            for (q, s) in [s0, s1, s2, s3].enumerated() {
+                                for l in 0..<16 { c.base[(i0 + q * 16 + l) * c.rowStride + j * c.columnStride] += s[l] }
+                            }
+                        } else {
+                            for i in i0..<(i0 + rows) {
+                                var sum: Float = 0
+                                for p in 0..<k { sum += a.base[i * a.rowStride + p * a.columnStride] * column[p] }
+                                c.base[i * c.rowStride + j * c.columnStride] += sum
                             }
                         }
                     }

@@ -54,7 +54,7 @@ struct BenchCommand: ParsableCommand {
 
         var results: [BenchResult] = []
         print("timing: wall clock per call, device synchronised after each call")
-        print("case".padding(44) + "backend".padding(14) + "median µs".leftPadding(12) + "p10–p90 µs".leftPadding(22)
+        print("case".padding(52) + "backend".padding(14) + "median µs".leftPadding(12) + "p10–p90 µs".leftPadding(22)
             + "GFLOP/s".leftPadding(10) + (peak == nil ? "" : "% peak".leftPadding(8)) + "ratio".leftPadding(8))
         for benchCase in cases {
             var first: Double?
@@ -63,7 +63,7 @@ struct BenchCommand: ParsableCommand {
                 results.append(result)
                 let ratio = first.map { $0 / result.medianMicroseconds } ?? 1
                 if first == nil { first = result.medianMicroseconds }
-                var line = benchCase.name.padding(44) + backend.device.selector.padding(14)
+                var line = benchCase.name.padding(52) + backend.device.selector.padding(14)
                 line += String(format: "%.0f", result.medianMicroseconds).leftPadding(12)
                 line += String(format: "%.0f–%.0f", result.p10Microseconds, result.p90Microseconds).leftPadding(22)
                 line += String(format: "%.1f", result.gflops).leftPadding(10)

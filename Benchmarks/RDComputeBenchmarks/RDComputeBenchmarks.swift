@@ -1,0 +1,54 @@
+import Benchmark
+import RDBackendCPU
+import RDBackendOpenCL
+import RDCompute
+
+/// package-benchmark suite of the compute kernels: wall time, throughput and allocations per
+/// call, so a regression shows in `swift package benchmark`. `rdlab bench` reports GFLOP/s.
+/// OpenCL devices are measured when `RDLAB_BENCH_OPENCL` names one (e.g. `opencl:pocl`).
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .throughput, .mallocCountTotal], maxDuration: .seconds(2), maxIterations: 200)
+
+    var backends: [any Backend] = [CPUBackend()]
+    if let selector = ProcessInfo.processInfo.environment["RDLAB_BENCH_OPENCL"],
+        let request = try? BackendRequest(parsing: selector, validNames: ["opencl"]),
+        let factory = Optional(OpenCLBackendFactory()),
+        let device = try? BackendRegistry.choose(request.device, among: factory.devices(), family: "opencl"),
+        let backend = try? factory.makeBackend(on: device)
+    {
+        backends.append(backend)
+    }
+
+    for backend in backends {
+        let tag = backend.device.selector
+        for (name, m, n, k) in [("1024x1024x1024", 1024, 1024, 1024), ("im2col 78400x32x800", 78400, 32, 800)] {
+            Benchmark("gemm \(name) [\(tag)]") { benchmark in
+                let a = try backend.makeBuffer(count: m * k), b = try backend.makeBuffer(count: k * n)
+                let c = try backend.makeBuffer(count: m * n)
+                try backend.randomNormal(a, seed: 1, stream: 1, offset: 0)
+                try backend.randomNormal(b, seed: 1, stream: 2, offset: 0)
+                benchmark.startMeasurement()
+                for _ in benchmark.scaledIterations {
+                    try backend.gemm(GemmDescriptor(m: m, n: n, k: k), a: a, b: b, c: c)
+                    try backend.synchronize()
+                }
+            }
+        }
+        let g = Conv2DGeometry(batch: 100, height: 28, width: 28, inChannels: 32, outChannels: 32, kernel: 5, stride: 1,
+            padding: .same)
+        Benchmark("conv2d forward 100x28x28x32 5x5 [\(tag)]") { benchmark in
+            let input = try backend.makeBuffer(count: g.inputCount), filter = try backend.makeBuffer(count: g.filterCount)
+            let output = try backend.makeBuffer(count: g.outputCount)
+            try backend.randomNormal(input, seed: 1, stream: 3, offset: 0)
+            try backend.randomNormal(filter, seed: 1, stream: 4, offset: 0)
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                try backend.conv2dForward(g, input: input, filter: filter, output: output)
+                try backend.synchronize()
+            }
+        }
+    }
+}
+
+import Foundation
