@@ -38,6 +38,10 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     public func makeBuffer(count: Int) throws -> DeviceBuffer {
         guard count >= 0 else { throw ComputeError.invalidArgument(op: "makeBuffer", reason: "negative count \(count)") }
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
+        guard !overflow, UInt64(bytes) <= device.globalMemoryBytes else {
+            throw ComputeError.outOfDeviceMemory(device: displayName, requestedBytes: overflow ? Int.max : bytes)
+        }
         return DeviceBuffer(count: count, owner: instanceID, ownerName: displayName, storage: CPUStorage(count: count))
     }
 

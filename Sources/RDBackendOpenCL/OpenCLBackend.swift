@@ -129,9 +129,9 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
 
     public func makeBuffer(count: Int) throws -> DeviceBuffer {
         guard count >= 0 else { throw ComputeError.invalidArgument(op: "makeBuffer", reason: "negative count \(count)") }
-        let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        guard UInt64(bytes) <= cl.maxAllocationBytes else {
-            throw ComputeError.outOfDeviceMemory(device: displayName, requestedBytes: bytes)
+        let (bytes, overflow) = max(count, 1).multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
+        guard !overflow, UInt64(bytes) <= cl.maxAllocationBytes else {
+            throw ComputeError.outOfDeviceMemory(device: displayName, requestedBytes: overflow ? Int.max : bytes)
         }
         var code: cl_int = 0
         guard let mem = api.createBuffer(shared.context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &code),

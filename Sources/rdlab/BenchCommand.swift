@@ -56,10 +56,18 @@ struct BenchCommand: ParsableCommand {
         print("timing: wall clock per call, device synchronised after each call")
         print("case".padding(52) + "backend".padding(14) + "median µs".leftPadding(12) + "p10–p90 µs".leftPadding(22)
             + "GFLOP/s".leftPadding(10) + (peak == nil ? "" : "% peak".leftPadding(8)) + "ratio".leftPadding(8))
+        let total = cases.count * backends.count
+        let started = Date()
+        var done = 0
         for benchCase in cases {
             var first: Double?
             for backend in backends {
+                let elapsed = Date().timeIntervalSince(started)
+                let eta = done == 0 ? Double(total) * (budget + 0.2) : elapsed / Double(done) * Double(total - done)
+                FileHandle.standardError.write(Data(String(format: "[%d/%d, ETA %.0f s] %@ on %@\n", done + 1, total, eta,
+                    benchCase.name, backend.device.selector).utf8))
                 let result = try benchCase.measure(on: backend, budget: budget)
+                done += 1
                 results.append(result)
                 let ratio = first.map { $0 / result.medianMicroseconds } ?? 1
                 if first == nil { first = result.medianMicroseconds }

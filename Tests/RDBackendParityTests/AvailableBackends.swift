@@ -54,6 +54,23 @@ struct BackendsUnderTestTests {
         }
     }
 
+    @Test(arguments: AvailableBackends.all)
+    func impossibleAllocationIsATypedError(_ target: BackendUnderTest) {
+        for count in [Int(target.backend.device.globalMemoryBytes / 2), Int.max / 2] {
+            do {
+                _ = try target.backend.makeBuffer(count: count)
+                Issue.record("\(count) floats allocated on \(target.backend.displayName)")
+            } catch let error as ComputeError {
+                guard case .outOfDeviceMemory = error else {
+                    Issue.record("expected outOfDeviceMemory, got \(error)")
+                    return
+                }
+            } catch {
+                Issue.record("untyped error \(error)")
+            }
+        }
+    }
+
     @Test func buffersOfAnotherBackendAreRejected() throws {
         let all = AvailableBackends.all
         let other = all.count > 1 ? all[1].backend : CPUBackend()
