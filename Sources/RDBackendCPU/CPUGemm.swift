@@ -27,6 +27,9 @@ enum CPUGemm {
     /// Rows per task: at most 144 when A is read in place or packed row-major, 512 for a
     /// transposed A (long contiguous copies); sized so the blocks split evenly over threads.
     static func rowBlock(m: Int, packed: Bool) -> Int {
+        // A short A is one block; threads then split the column panels, the same ranges
+        // that each packed, so every thread reads B panels from its own cache.
+        if m <= 64 { return roundUp(m, mr) }
         let cap = packed ? 512 : 144
         let threads = Parallel.threads
         let blocksPerThread = max(1, (m + threads * cap - 1) / (threads * cap))
@@ -109,7 +112,10 @@ enum CPUGemm {
                             let height = min(mr, mb - i)
                             var tileA = a.base + (ic + i) * a.rowStride + pc * a.columnStride
                             var strides = (row: a.rowStride, column: a.columnStride)
-                            if packing != .inPlace {
+                            if packing == .transposed {
+                                tileA = pack + i
+                                strides = (1, roundUp(mb, mr))
+                            } else if packing == .rowMajor {
                                 tileA = pack + i * kb
                                 strides = (1, mr)
                             } else if height < mr {
@@ -239,23 +245,16 @@ enum CPUGemm {
         }
     }
 
-    /// Packs a transposed A block (rowStride 1) into 8-row tiles of depth×8 floats,
-    /// reading each depth step's `height` contiguous floats once; the last tile is zero-padded.
+    /// Copies a transposed A block (rowStride 1) as `depth` contiguous runs of `height`
+    /// floats, each padded with zeros to a multiple of 8: one memcpy per depth step, and
+    /// the micro-kernel then reads it with strides (1, padded height) from cache.
     static func packTransposed(_ a: View, row: Int, column: Int, height: Int, depth: Int,
         into dst: UnsafeMutablePointer<Float>) {
-        let fullTiles = height / mr
-        let rest = height % mr
+        let padded = roundUp(height, mr)
         for p in 0..<depth {
-            let src = a.base + row + (column + p) * a.columnStride
-            for t in 0..<fullTiles {
-                UnsafeMutableRawPointer(dst + t * mr * depth + p * mr)
-                    .storeBytes(of: UnsafeRawPointer(src + t * mr).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
-            }
-            if rest > 0 {
-                let o = dst + fullTiles * mr * depth + p * mr
-                for ii in 0..<rest { o[ii] = src[fullTiles * mr + ii] }
-                for ii in rest..<mr { o[ii] = 0 }
-            }
+            let out = dst + p * padded
+            out.update(from: a.base + row + (column + p) * a.columnStride, count: height)
+            if padded > height { (out + height).update(repeating: 0, count: padded - height) }
         }
     }
 
