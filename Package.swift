@@ -7,7 +7,7 @@ import PackageDescription
 /// (any `-target-cpu` value such as `native`, `haswell`, `skylake-avx512`, or `none`); the
 /// default is AVX-512 (`skylake-avx512`) where the build machine has it, else AVX2 (`haswell`),
 /// so a binary built here runs on this machine and on any x86-64 server of that generation.
-let cpuKernelFlags: [SwiftSetting] = {
+let cpuTargetLevel: String? = {
     let env = ProcessInfo.processInfo.environment["RDLAB_TARGET_CPU"]
     var level = env
     if level == nil {
@@ -21,9 +21,14 @@ let cpuKernelFlags: [SwiftSetting] = {
         }
         #endif
     }
-    guard let level, level != "none" else { return [] }
-    return [.unsafeFlags(["-target-cpu", level])]
+    return level == "none" ? nil : level
 }()
+
+let cpuKernelFlags: [SwiftSetting] = cpuTargetLevel.map { [.unsafeFlags(["-target-cpu", $0])] } ?? []
+
+/// The executable (compiled for the baseline ISA) learns the kernels' level, so it can refuse
+/// to run them on a CPU without those instructions instead of dying of SIGILL.
+let cpuLevelDefine: [SwiftSetting] = cpuTargetLevel.map { [.define("RDLAB_CPU_TARGET_" + $0.replacingOccurrences(of: "-", with: "_").uppercased())] } ?? []
 
 let package = Package(
     name: "rdlab",
@@ -64,7 +69,8 @@ let package = Package(
                 "RDCompute", "RDBackendCPU", "RDBackendOpenCL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: cpuLevelDefine
         ),
         .executableTarget(
             name: "RDComputeBenchmarks",

@@ -8,6 +8,10 @@ struct RDLab: ParsableCommand {
 
     /// Prints `CleanExit` messages without usage text, then exits 1.
     static func main() {
+        if let problem = HostCPUCheck.problem() {
+            FileHandle.standardError.write(Data("rdlab: error: \(problem)\n".utf8))
+            Foundation.exit(1)
+        }
         do {
             var command = try parseAsRoot()
             try command.run()
