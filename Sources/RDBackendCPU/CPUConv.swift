@@ -21,6 +21,17 @@ enum CPUConv {
         return unpadded && (pointwise || whole)
     }
 
+    /// Calls `body(firstImage, images, columns)` for each batch chunk with a scratch column
+    /// matrix big enough for the chunk.
+    static func forEachChunk(_ g: Conv2DGeometry, _ body: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
+        let chunk = imagesPerChunk(g)
+        let columns = UnsafeMutablePointer<Float>.allocate(capacity: chunk * g.outHeight * g.outWidth * patchSize(g))
+        defer { columns.deallocate() }
+        for first in stride(from: 0, to: g.batch, by: chunk) {
+            body(first, min(chunk, g.batch - first), columns)
+        }
+    }
+
     static func forward(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>, filter: UnsafeMutablePointer<Float>,
         output: UnsafeMutablePointer<Float>) {
         let pixels = g.outHeight * g.outWidth
@@ -29,11 +40,7 @@ enum CPUConv {
             CPUGemm.run(GemmDescriptor(m: g.batch * pixels, n: g.outChannels, k: k), a: input, b: filter, c: output)
             return
         }
-        let chunk = imagesPerChunk(g)
-        let columns = UnsafeMutablePointer<Float>.allocate(capacity: chunk * pixels * k)
-        defer { columns.deallocate() }
-        for first in stride(from: 0, to: g.batch, by: chunk) {
-            let images = min(chunk, g.batch - first)
+        forEachChunk(g) { first, images, columns in
             im2col(g, input: input, firstImage: first, images: images, columns: columns)
             CPUGemm.run(GemmDescriptor(m: images * pixels, n: g.outChannels, k: k), a: columns, b: filter,
                 c: output + first * pixels * g.outChannels)
@@ -49,11 +56,7 @@ enum CPUConv {
                 a: gradOutput, b: filter, c: gradInput)
             return
         }
-        let chunk = imagesPerChunk(g)
-        let columns = UnsafeMutablePointer<Float>.allocate(capacity: chunk * pixels * k)
-        defer { columns.deallocate() }
-        for first in stride(from: 0, to: g.batch, by: chunk) {
-            let images = min(chunk, g.batch - first)
+        forEachChunk(g) { first, images, columns in
             CPUGemm.run(GemmDescriptor(m: images * pixels, n: k, k: g.outChannels, transposeB: true),
                 a: gradOutput + first * pixels * g.outChannels, b: filter, c: columns)
             col2im(g, columns: columns, firstImage: first, images: images, gradInput: gradInput)
@@ -69,11 +72,7 @@ enum CPUConv {
                 a: input, b: gradOutput, c: gradFilter)
             return
         }
-        let chunk = imagesPerChunk(g)
-        let columns = UnsafeMutablePointer<Float>.allocate(capacity: chunk * pixels * k)
-        defer { columns.deallocate() }
-        for first in stride(from: 0, to: g.batch, by: chunk) {
-            let images = min(chunk, g.batch - first)
+        forEachChunk(g) { first, images, columns in
             im2col(g, input: input, firstImage: first, images: images, columns: columns)
             CPUGemm.run(GemmDescriptor(m: k, n: g.outChannels, k: images * pixels, transposeA: true,
                 beta: first == 0 ? 0 : 1), a: columns, b: gradOutput + first * pixels * g.outChannels, c: gradFilter)
