@@ -38,8 +38,7 @@ struct BackendOptions: ParsableArguments {
         let request = try request(in: registry)
         do {
             let selection = try registry.select(request, strict: strict, logger: logger)
-            let d = selection.backend.device
-            logger.info("backend \(selection.backend.displayName) [\(d.kind.rawValue)], driver \(d.driverVersion) (requested \(request))")
+            logger.info("backend \(selection.backend.device) (requested \(request))")
             return selection
         } catch let error as ComputeError {
             throw CleanExit.failure("backend '\(request)' unusable: \(error)")
