@@ -58,33 +58,30 @@ __kernel void conv2d_backward_data(int16 g, __global const float* gout, __global
     gin[i] = acc;
 }
 
-// One work-group per filter element; items stride over batch x output positions, then a
-// tree in local memory.
+// One item per filter element (output channel fastest, so gradient reads coalesce),
+// summing over batch x output positions in a fixed order.
 __kernel void conv2d_backward_filter(int16 g, __global const float* in, __global const float* gout,
-                                     __global float* gw, __local float* scratch) {
-    const int f = get_group_id(0);
+                                     __global float* gw) {
+    const int total = g.s5 * g.s6 * g.s3 * g.s4;
+    const int f = get_global_id(0);
+    if (f >= total) return;
     const int co = f % g.s4;
     int t = f / g.s4;
     const int ci = t % g.s3; t /= g.s3;
     const int kx = t % g.s6;
     const int ky = t / g.s6;
-    const int positions = g.s0 * g.sb * g.sc;
-    const int lid = get_local_id(0);
     float acc = 0.0f;
-    for (int p = lid; p < positions; p += get_local_size(0)) {
-        const int ox = p % g.sc;
-        const int oy = (p / g.sc) % g.sb;
-        const int n = p / (g.sc * g.sb);
-        const int iy = oy * g.s7 - g.s9 + ky;
-        const int ix = ox * g.s8 - g.sa + kx;
-        if (iy >= 0 && iy < g.s1 && ix >= 0 && ix < g.s2)
-            acc = fma(in[((n * g.s1 + iy) * g.s2 + ix) * g.s3 + ci], gout[p * g.s4 + co], acc);
+    for (int n = 0; n < g.s0; ++n) {
+        for (int oy = 0; oy < g.sb; ++oy) {
+            const int iy = oy * g.s7 - g.s9 + ky;
+            if (iy < 0 || iy >= g.s1) continue;
+            __global const float* grow = gout + ((n * g.sb + oy) * g.sc) * g.s4 + co;
+            __global const float* irow = in + ((n * g.s1 + iy) * g.s2) * g.s3 + ci;
+            for (int ox = 0; ox < g.sc; ++ox) {
+                const int ix = ox * g.s8 - g.sa + kx;
+                if (ix >= 0 && ix < g.s2) acc = fma(irow[ix * g.s3], grow[ox * g.s4], acc);
+            }
+        }
     }
-    scratch[lid] = acc;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int s = get_local_size(0) / 2; s > 0; s >>= 1) {
-        if (lid < s) scratch[lid] += scratch[lid + s];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    if (lid == 0) gw[f] = scratch[0];
+    gw[f] = acc;
 }

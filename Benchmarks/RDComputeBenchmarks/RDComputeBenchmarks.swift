@@ -1,3 +1,4 @@
+import Foundation
 import Benchmark
 import RDBackendCPU
 import RDBackendOpenCL
@@ -50,5 +51,3 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 }
-
-import Foundation

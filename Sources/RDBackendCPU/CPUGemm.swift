@@ -12,6 +12,7 @@ import RDCompute
 /// packed into 8-row tiles (avoiding L1 set conflicts of power-of-two row strides); a
 /// transposed A (one long stride per step, as in a weight gradient) is packed with
 /// contiguous copies.
+///
 /// Transposes are a different pair of strides. A GEMM with fewer than 16 columns (a conv
 /// with few output channels) takes ``narrow(m:n:k:alpha:a:b:c:)`` instead: SIMD dot
 /// products or row-vector updates against B's columns.
@@ -44,7 +45,6 @@ enum CPUGemm {
         var base: UnsafeMutablePointer<Float>
         var rowStride: Int
         var columnStride: Int
-        var transposed: View { View(base: base, rowStride: columnStride, columnStride: rowStride) }
     }
 
     /// `C = alpha·op(A)·op(B) + beta·C` on row-major buffers.

@@ -27,8 +27,7 @@ extension OpenCLBackend {
     public func conv2dBackwardFilter(_ g: Conv2DGeometry, input: DeviceBuffer, gradOutput: DeviceBuffer,
         gradFilter: DeviceBuffer) throws {
         try OpValidation.conv(g, input: input, filter: gradFilter, output: gradOutput, op: "conv2dBackwardFilter")
-        let local = groupSize("conv2d_backward_filter", cap: 128)
-        try launch("conv2d_backward_filter", global: [g.filterCount * local], local: [local],
-            [Self.packed(g), .buffer(input), .buffer(gradOutput), .buffer(gradFilter), .local(local * 4)])
+        try launchElementwise("conv2d_backward_filter", count: g.filterCount,
+            [Self.packed(g), .buffer(input), .buffer(gradOutput), .buffer(gradFilter)])
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Elementwise functions of one argument. Raw values are the op codes the kernels use.
 public enum UnaryOp: Int32, Sendable, CaseIterable, CustomStringConvertible {
     case relu = 0, sigmoid, logSigmoid, softplus, tanh, exp, log, square, sqrt
@@ -76,5 +78,3 @@ public struct AdamParameters: Sendable, Equatable {
         return (Float(Double(learningRate) / c1), Float(1 / c2))
     }
 }
-
-import Foundation

@@ -1,3 +1,4 @@
+import Foundation
 import RDCompute
 import Testing
 
@@ -297,5 +298,3 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
         }
     }
 }
-
-import Foundation
