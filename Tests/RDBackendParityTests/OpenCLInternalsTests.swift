@@ -24,6 +24,24 @@ struct OpenCLInternalsTests {
         #expect(home.cacheDirectory?.path == "/x/rdlab/kernels")
     }
 
+    /// RDLAB_SYNC=1 (finish after every enqueue) changes timing, never results.
+    @Test func synchronousModeComputesTheSame() throws {
+        guard let device = try? OpenCLBackendFactory().devices().first else {
+            #expect(!AvailableBackends.openCLRequired, "no OpenCL device")
+            return
+        }
+        let configuration = OpenCLConfiguration.fromEnvironment(["RDLAB_SYNC": "1"])
+        let backend = try OpenCLBackendFactory(configuration: configuration).makeBackend(on: device)
+        var data = TestData(seed: 81)
+        let d = GemmDescriptor(m: 9, n: 17, k: 5)
+        let a = data.values(45), b = data.values(85)
+        let c = try backend.makeBuffer(count: 9 * 17)
+        try backend.gemm(d, a: try backend.makeBuffer(a), b: try backend.makeBuffer(b), c: c)
+        try backend.unary(.tanh, c, output: c)
+        let expected = Reference.gemm(d, a, b, []).map { Foundation.tanh($0) }
+        #expect(nmse(try backend.download(c), expected) < 1e-10)
+    }
+
     /// Every `Kernels/*.cl` file is embedded and every family's kernels are declared in it.
     @Test func kernelsAreEmbedded() throws {
         for family in KernelFamily.all {
