@@ -38,6 +38,7 @@ let package = Package(
         .library(name: "RDCompute", targets: ["RDCompute"]),
         .library(name: "RDBackendCPU", targets: ["RDBackendCPU"]),
         .library(name: "RDBackendOpenCL", targets: ["RDBackendOpenCL"]),
+        .library(name: "RDData", targets: ["RDData"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -48,6 +49,10 @@ let package = Package(
         .systemLibrary(
             name: "COpenCL",
             providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]
+        ),
+        .systemLibrary(
+            name: "CZlib",
+            providers: [.apt(["zlib1g-dev"])]
         ),
         .target(
             name: "RDCompute",
@@ -62,6 +67,10 @@ let package = Package(
             name: "RDBackendOpenCL",
             dependencies: ["RDCompute", "COpenCL", .product(name: "Logging", package: "swift-log")],
             resources: [.embedInCode("Kernels")]
+        ),
+        .target(
+            name: "RDData",
+            dependencies: ["RDCompute", "CZlib"]
         ),
         .executableTarget(
             name: "rdlab",
@@ -82,6 +91,7 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .testTarget(name: "RDComputeTests", dependencies: ["RDCompute"]),
+        .testTarget(name: "RDDataTests", dependencies: ["RDData"]),
         .testTarget(
             name: "RDBackendParityTests",
             dependencies: ["RDCompute", "RDBackendCPU", "RDBackendOpenCL"]

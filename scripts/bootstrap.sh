@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Installs what rdlab needs to build and test, if missing: the OpenCL headers and ICD loader
-# (build), and PoCL, an OpenCL driver that runs on the CPU (tests of the OpenCL backend).
+# Installs what rdlab needs to build and test, if missing: zlib, the OpenCL headers and ICD
+# loader (build), and PoCL, an OpenCL driver that runs on the CPU (tests of the OpenCL backend).
 # Idempotent; uses sudo when not root. Set RDLAB_SKIP_BOOTSTRAP=1 to skip.
 set -euo pipefail
 [ "${RDLAB_SKIP_BOOTSTRAP:-0}" = 1 ] && exit 0
-packages=(ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1 pocl-opencl-icd clinfo)
+packages=(zlib1g-dev ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1 pocl-opencl-icd clinfo)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

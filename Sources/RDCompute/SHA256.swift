@@ -1,6 +1,6 @@
-/// SHA-256 (FIPS 180-4), for kernel-cache keys and entry checksums. Small and dependency-free;
-/// checked against the FIPS test vectors in the test suite.
-struct SHA256 {
+/// SHA-256 (FIPS 180-4), for kernel-cache keys, cache-entry and dataset checksums. Small and
+/// dependency-free; checked against the FIPS test vectors in the test suite.
+public enum SHA256 {
     private static let k: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
         0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -13,7 +13,7 @@ struct SHA256 {
     ]
 
     /// The 32-byte digest of `bytes`.
-    static func digest<Bytes: Collection>(_ bytes: Bytes) -> [UInt8] where Bytes.Element == UInt8 {
+    public static func digest<Bytes: Collection>(_ bytes: Bytes) -> [UInt8] where Bytes.Element == UInt8 {
         var h: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
         var message = Array(bytes)
         let bitLength = UInt64(message.count) * 8
@@ -43,7 +43,7 @@ struct SHA256 {
     }
 
     /// Lower-case hex digest.
-    static func hex<Bytes: Collection>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+    public static func hex<Bytes: Collection>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
         digest(bytes).map { String($0, radix: 16).leftPadded(to: 2) }.joined()
     }
 

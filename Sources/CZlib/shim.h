@@ -1,0 +1,2 @@
+// The system zlib (zlib1g-dev), for gzip-compressed IDX files.
+#include <zlib.h>

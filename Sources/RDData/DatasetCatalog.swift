@@ -1,0 +1,66 @@
+/// The datasets rdlab knows: their files per split and the SHA-256 of each file
+/// (from `shared/datasets/SHA256SUMS`, equal to the published sums).
+public enum DatasetCatalog {
+    /// One file of a split.
+    public struct File: Sendable {
+        public let name: String
+        public let sha256: String
+    }
+
+    /// One split: an images file, and a labels file for the IDX datasets.
+    public struct SplitFiles: Sendable {
+        public let images: File
+        public let labels: File?
+        var all: [File] { [images] + (labels.map { [$0] } ?? []) }
+    }
+
+    public struct Entry: Sendable {
+        public let name: String
+        /// Static binarized MNIST ships 0/1 pixels as packed bits; the others are IDX grey levels.
+        public let isPackedBinary: Bool
+        public let splits: [(String, SplitFiles)]
+
+        public func files(for split: String) throws -> SplitFiles {
+            guard let files = splits.first(where: { $0.0 == split })?.1 else {
+                throw DataError.unknownSplit(dataset: name, split: split, valid: splits.map(\.0))
+            }
+            return files
+        }
+    }
+
+    public static let entries: [Entry] = [
+        Entry(name: "binarized-mnist", isPackedBinary: true, splits: [
+            ("train", SplitFiles(images: File(name: "binarized_mnist_train.bin",
+                sha256: "727146c35424b019f3e350e1e69faa05644a0abaf787e3f4e1a9632220a13906"), labels: nil)),
+            ("valid", SplitFiles(images: File(name: "binarized_mnist_valid.bin",
+                sha256: "a256ac44ae26be720fad8616a05ed6ecfd1619930d9a208379bb2a4405df5b6d"), labels: nil)),
+            ("test", SplitFiles(images: File(name: "binarized_mnist_test.bin",
+                sha256: "9fcd8da6f0fdf09b2ba30fe63a0bb784042a0de82563172530229b983e294ff2"), labels: nil)),
+        ]),
+        Entry(name: "mnist", isPackedBinary: false, splits: [
+            ("train", SplitFiles(
+                images: File(name: "train-images-idx3-ubyte.gz", sha256: "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609"),
+                labels: File(name: "train-labels-idx1-ubyte.gz", sha256: "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c"))),
+            ("test", SplitFiles(
+                images: File(name: "t10k-images-idx3-ubyte.gz", sha256: "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6"),
+                labels: File(name: "t10k-labels-idx1-ubyte.gz", sha256: "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"))),
+        ]),
+        Entry(name: "fashion-mnist", isPackedBinary: false, splits: [
+            ("train", SplitFiles(
+                images: File(name: "train-images-idx3-ubyte.gz", sha256: "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84"),
+                labels: File(name: "train-labels-idx1-ubyte.gz", sha256: "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845"))),
+            ("test", SplitFiles(
+                images: File(name: "t10k-images-idx3-ubyte.gz", sha256: "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073"),
+                labels: File(name: "t10k-labels-idx1-ubyte.gz", sha256: "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5"))),
+        ]),
+    ]
+
+    public static var names: [String] { entries.map(\.name) }
+
+    public static func entry(_ name: String) throws -> Entry {
+        guard let entry = entries.first(where: { $0.name == name }) else {
+            throw DataError.unknownDataset(name: name, valid: names)
+        }
+        return entry
+    }
+}

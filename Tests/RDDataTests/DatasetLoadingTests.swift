@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+
+@testable import RDData
+
+/// The real files in shared/datasets: sizes, statistics and layout from its README.
+@Suite("Dataset loading", .serialized)
+struct DatasetLoadingTests {
+    let locator = DataLocator(dataDirectory: SharedDatasets.directory)
+
+    @Test(arguments: [("train", 50_000, 0.130562), ("valid", 10_000, 0.131127), ("test", 10_000, 0.132512)])
+    func binarizedMNIST(split: String, count: Int, mean: Double) throws {
+        let data = try locator.load("binarized-mnist", split: split)
+        #expect(data.count == count && data.isBinary && data.labels == nil)
+        #expect(data.pixels.count == count * 784)
+        #expect(data.pixels.allSatisfy { $0 == 0 || $0 == 1 })
+        let measured = data.pixels.reduce(0.0) { $0 + Double($1) } / Double(data.pixels.count)
+        #expect(abs(measured - mean) < 5e-7, "mean pixel \(measured), README says \(mean)")
+        // MSB-first unpacking: ink rises smoothly from the empty left border towards the centre.
+        // (LSB-first would swap columns within each group of 8 and break the ramp.)
+        var columns = [Double](repeating: 0, count: 28)
+        for i in 0..<count { for p in 0..<784 { columns[p % 28] += Double(data.pixels[i * 784 + p]) } }
+        #expect(columns[0] < columns[4] && columns[4] < columns[6] && columns[6] < columns[8])
+        #expect(columns[27] < columns[23] && columns[23] < columns[19])
+    }
+
+    @Test(arguments: [
+        ("mnist", "train", [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]),
+        ("mnist", "test", [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]),
+        ("fashion-mnist", "train", [Int](repeating: 6000, count: 10)),
+        ("fashion-mnist", "test", [Int](repeating: 1000, count: 10)),
+    ])
+    func idxDatasets(name: String, split: String, labelCounts: [Int]) throws {
+        let data = try locator.load(name, split: split)
+        #expect(data.count == labelCounts.reduce(0, +) && !data.isBinary)
+        #expect(data.height == 28 && data.width == 28)
+        var counts = [Int](repeating: 0, count: 10)
+        for label in try #require(data.labels) { counts[Int(label)] += 1 }
+        #expect(counts == labelCounts)
+        #expect(data.pixels.min() == 0 && data.pixels.max() == 1)
+        #expect(data.prefix(7).count == 7 && data.prefix(7).pixels == Array(data.pixels[0..<(7 * 784)]))
+    }
+}
+
+@Suite("Dataset errors and search order")
+struct DatasetErrorTests {
+    @Test func missingFilesNameWhatAndWhere() throws {
+        let empty = try SharedDatasets.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: empty) }
+        let locator = DataLocator(dataDirectory: empty.path, environment: ["HOME": empty.path])
+        do {
+            _ = try locator.load("mnist", split: "train")
+            Issue.record("loaded from an empty folder")
+        } catch let error as DataError {
+            let text = error.description
+            #expect(text.contains("train-images-idx3-ubyte.gz") && text.contains("train-labels-idx1-ubyte.gz"))
+            #expect(text.contains(empty.appendingPathComponent("mnist").path))
+            #expect(text.contains("/.cache/rdlab/datasets/mnist") && text.contains("/usr/share/datasets/mnist"))
+            #expect(text.contains("--data-dir"))
+        }
+        #expect(throws: DataError.unknownDataset(name: "cifar", valid: DatasetCatalog.names)) {
+            try locator.load("cifar", split: "train")
+        }
+        #expect(throws: DataError.self) { try locator.load("mnist", split: "valid") }
+    }
+
+    @Test func searchOrderPrefersTheFlagThenTheEnvironment() throws {
+        let flag = try SharedDatasets.temporaryDirectory(), env = try SharedDatasets.temporaryDirectory()
+        defer { for d in [flag, env] { try? FileManager.default.removeItem(at: d) } }
+        let envMnist = env.appendingPathComponent("mnist")
+        try FileManager.default.createDirectory(at: envMnist, withIntermediateDirectories: true)
+        try SharedDatasets.writeIDX(count: 3, value: 255, to: flag)
+        try SharedDatasets.writeIDX(count: 5, value: 0, to: envMnist)
+        let both = DataLocator(dataDirectory: flag.path, environment: ["RDLAB_DATA_DIR": env.path, "HOME": env.path])
+        #expect(try both.load("mnist", split: "train").count == 3)
+        let envOnly = DataLocator(dataDirectory: nil, environment: ["RDLAB_DATA_DIR": env.path, "HOME": env.path])
+        let loaded = try envOnly.load("mnist", split: "train")
+        #expect(loaded.count == 5 && loaded.pixels.allSatisfy { $0 == 0 })
+        let cache = DataLocator(dataDirectory: nil, environment: ["XDG_CACHE_HOME": flag.path, "HOME": flag.path])
+        #expect(cache.searchDirectories(for: "mnist").first?.path == flag.appendingPathComponent("rdlab/datasets/mnist").path)
+    }
+
+    @Test func badFilesNameTheFileAndTheProblem() throws {
+        let dir = try SharedDatasets.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let locator = DataLocator(dataDirectory: dir.path, environment: ["HOME": dir.path])
+        func expectMalformed(_ fragment: String, _ dataset: String = "mnist") {
+            do {
+                _ = try locator.load(dataset, split: "train")
+                Issue.record("a bad file loaded")
+            } catch let DataError.malformed(file, reason) {
+                #expect(file.hasPrefix(dir.path))
+                #expect(reason.contains(fragment), "\(reason)")
+            } catch {
+                Issue.record("unexpected \(error)")
+            }
+        }
+        try SharedDatasets.writeIDX(count: 2, value: 1, to: dir, magic: 0x801)
+        expectMalformed("expected 0x00000803")
+        try SharedDatasets.writeIDX(count: 2, value: 1, labelsCount: 3, to: dir)
+        expectMalformed("3 labels for 2 images")
+        let images = dir.appendingPathComponent("train-images-idx3-ubyte")
+        try SharedDatasets.writeIDX(count: 2, value: 1, to: dir)
+        try Data(try Data(contentsOf: images).prefix(600)).write(to: images)
+        expectMalformed("expected 1584 for 2 images")
+        // a truncated gzip stream
+        try FileManager.default.removeItem(at: images)
+        let gz = try Data(contentsOf: URL(fileURLWithPath: SharedDatasets.directory).appendingPathComponent("mnist/t10k-images-idx3-ubyte.gz"))
+        try gz.prefix(5000).write(to: dir.appendingPathComponent("train-images-idx3-ubyte.gz"))
+        expectMalformed("truncated gzip")
+        try Data([UInt8](repeating: 7, count: 99)).write(to: dir.appendingPathComponent("binarized_mnist_train.bin"))
+        expectMalformed("98-byte packed rows", "binarized-mnist")
+    }
+}
