@@ -39,6 +39,7 @@ let package = Package(
         .library(name: "RDBackendCPU", targets: ["RDBackendCPU"]),
         .library(name: "RDBackendOpenCL", targets: ["RDBackendOpenCL"]),
         .library(name: "RDData", targets: ["RDData"]),
+        .library(name: "RDLab", targets: ["RDLab"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -69,6 +70,10 @@ let package = Package(
             resources: [.embedInCode("Kernels")]
         ),
         .target(
+            name: "RDLab",
+            dependencies: ["RDCompute"]
+        ),
+        .target(
             name: "RDData",
             dependencies: ["RDCompute", "CZlib"]
         ),
@@ -92,9 +97,15 @@ let package = Package(
         ),
         .testTarget(name: "RDComputeTests", dependencies: ["RDCompute"]),
         .testTarget(name: "RDDataTests", dependencies: ["RDData"]),
+        .testTarget(name: "RDLabTests", dependencies: ["RDLab", "RDCompute", "RDTestSupport"]),
+        .target(
+            name: "RDTestSupport",
+            dependencies: ["RDCompute", "RDBackendCPU", "RDBackendOpenCL"],
+            path: "Tests/RDTestSupport"
+        ),
         .testTarget(
             name: "RDBackendParityTests",
-            dependencies: ["RDCompute", "RDBackendCPU", "RDBackendOpenCL"]
+            dependencies: ["RDCompute", "RDBackendCPU", "RDBackendOpenCL", "RDTestSupport"]
         ),
         .testTarget(name: "RDLabCLITests", dependencies: ["rdlab"]),
     ]

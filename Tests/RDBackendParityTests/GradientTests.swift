@@ -1,4 +1,5 @@
 import RDCompute
+import RDTestSupport
 import Testing
 
 /// Every op with a backward, checked against central finite differences of its own forward

@@ -1,5 +1,6 @@
 import Foundation
 import RDCompute
+import RDTestSupport
 import Testing
 
 @testable import RDBackendOpenCL

@@ -1,5 +1,6 @@
 import Foundation
 import RDCompute
+import RDTestSupport
 import Testing
 
 /// One op on one set of shapes: runs it on a backend and returns (result, reference).

@@ -1,4 +1,5 @@
 import RDCompute
+import RDTestSupport
 import Testing
 
 /// ggml's test-backend-ops: every op case on every available backend against the Double reference.

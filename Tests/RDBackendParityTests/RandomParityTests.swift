@@ -1,4 +1,5 @@
 import RDCompute
+import RDTestSupport
 import Testing
 
 /// Philox fills: bit-identical to the RDCompute reference on every backend, for any offset.

@@ -1,0 +1,50 @@
+import RDCompute
+
+/// Adam over named parameters with the backend's fused step, optionally on normalised
+/// gradients (Alemi F.4, Yu et al.: each tensor's gradient divided by its L2 norm + 1e-7).
+public final class Adam {
+    public var hyperparameters: AdamParameters
+    public let normalizeGradients: Bool
+    /// Steps taken so far (the `t` of bias correction).
+    public private(set) var step = 0
+    let backend: any Backend
+    private(set) var moments: [String: (first: DeviceBuffer, second: DeviceBuffer)] = [:]
+
+    public init(backend: any Backend, hyperparameters: AdamParameters = AdamParameters(), normalizeGradients: Bool = false) {
+        self.backend = backend
+        self.hyperparameters = hyperparameters
+        self.normalizeGradients = normalizeGradients
+    }
+
+    /// Updates every parameter that has a gradient in `graph`.
+    public func update(_ parameters: [Parameter], gradientsFrom graph: Graph) throws {
+        step += 1
+        for parameter in parameters {
+            guard var gradient = graph.gradient(of: parameter.tensor) else { continue }
+            if normalizeGradients { gradient = try normalized(gradient) }
+            let state = try moments[parameter.name] ?? {
+                let first = try backend.makeBuffer(count: parameter.tensor.count)
+                let second = try backend.makeBuffer(count: parameter.tensor.count)
+                try backend.fill(first, with: 0)
+                try backend.fill(second, with: 0)
+                return (first, second)
+            }()
+            moments[parameter.name] = state
+            try backend.adamStep(hyperparameters, step: step, parameter: parameter.tensor.buffer, gradient: gradient,
+                firstMoment: state.first, secondMoment: state.second)
+        }
+    }
+
+    /// `g / (‖g‖₂ + 1e-7)`, computed on the device.
+    func normalized(_ g: DeviceBuffer) throws -> DeviceBuffer {
+        let squares = try backend.makeBuffer(count: g.count)
+        try backend.unary(.square, g, output: squares)
+        let norm = try backend.makeBuffer(count: 1)
+        try backend.reduce(.sum, squares, shape: [g.count], axes: [0], output: norm)
+        try backend.unary(.sqrt, norm, output: norm)
+        try backend.binary(.add, norm, shape: [1], try backend.makeBuffer([1e-7]), shape: [1], output: norm)
+        let out = try backend.makeBuffer(count: g.count)
+        try backend.binary(.div, g, shape: [g.count], norm, shape: [1], output: out)
+        return out
+    }
+}

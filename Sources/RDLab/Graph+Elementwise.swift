@@ -1,0 +1,123 @@
+import RDCompute
+
+/// Elementwise functions, broadcasting arithmetic, reshapes and reductions.
+extension Graph {
+    /// `f(x)` for a unary op; its backward is the backend's `unaryBackward`.
+    public func unary(_ op: UnaryOp, _ x: Tensor) throws -> Tensor {
+        let y = try output(x.shape)
+        try backend.unary(op, x.buffer, output: y)
+        return record(x.shape, y, inputs: [x]) { [backend] gy in
+            let dx = try backend.makeBuffer(count: x.count)
+            try backend.unaryBackward(op, x: x.buffer, gradOutput: gy, gradInput: dx)
+            return [dx]
+        }
+    }
+
+    public func relu(_ x: Tensor) throws -> Tensor { try unary(.relu, x) }
+    public func sigmoid(_ x: Tensor) throws -> Tensor { try unary(.sigmoid, x) }
+    public func softplus(_ x: Tensor) throws -> Tensor { try unary(.softplus, x) }
+    public func tanh(_ x: Tensor) throws -> Tensor { try unary(.tanh, x) }
+    public func exp(_ x: Tensor) throws -> Tensor { try unary(.exp, x) }
+    public func log(_ x: Tensor) throws -> Tensor { try unary(.log, x) }
+
+    /// `a ∘ b` with NumPy broadcasting; gradients are summed back over broadcast axes.
+    public func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor) throws -> Tensor {
+        let shape = try Broadcast.shape(a.shape, b.shape)
+        let y = try output(shape)
+        try backend.binary(op, a.buffer, shape: a.shape, b.buffer, shape: b.shape, output: y)
+        return record(shape, y, inputs: [a, b]) { [unowned self] gy in
+            let g = Tensor(shape: shape, buffer: gy)
+            let out = Tensor(shape: shape, buffer: y)
+            var ga: Tensor?, gb: Tensor?
+            switch op {
+            case .add:
+                ga = g
+                gb = g
+            case .sub:
+                ga = g
+                gb = b.requiresGradient ? try raw(.sub, try scalar(0), g) : nil
+            case .mul:
+                ga = a.requiresGradient ? try raw(.mul, g, b) : nil
+                gb = b.requiresGradient ? try raw(.mul, g, a) : nil
+            case .div:
+                ga = a.requiresGradient ? try raw(.div, g, b) : nil
+                // d(a/b)/db = −(a/b)/b
+                gb = b.requiresGradient ? try raw(.sub, try scalar(0), try raw(.div, try raw(.mul, g, out), b)) : nil
+            case .max:
+                // the gradient goes to a where a > b, else to b
+                let difference = try raw(.sub, a, b)
+                let toA = try output(shape)
+                let spread = try broadcastTo(difference, shape)
+                try backend.unaryBackward(.relu, x: spread.buffer, gradOutput: gy, gradInput: toA)
+                ga = Tensor(shape: shape, buffer: toA)
+                gb = b.requiresGradient ? try raw(.sub, g, ga!) : nil
+            }
+            return [try ga.map { try sum(to: a.shape, $0).buffer }, try gb.map { try sum(to: b.shape, $0).buffer }]
+        }
+    }
+
+    public func add(_ a: Tensor, _ b: Tensor) throws -> Tensor { try binary(.add, a, b) }
+    public func sub(_ a: Tensor, _ b: Tensor) throws -> Tensor { try binary(.sub, a, b) }
+    public func mul(_ a: Tensor, _ b: Tensor) throws -> Tensor { try binary(.mul, a, b) }
+    public func div(_ a: Tensor, _ b: Tensor) throws -> Tensor { try binary(.div, a, b) }
+
+    /// `x · factor` for a host scalar.
+    public func scale(_ x: Tensor, by factor: Float) throws -> Tensor { try binary(.mul, x, try scalar(factor)) }
+
+    /// A one-element constant.
+    public func scalar(_ value: Float) throws -> Tensor { try filled(value, shape: [1]) }
+
+    /// The untracked result of a broadcast op (for backward rules).
+    func raw(_ op: BinaryOp, _ a: Tensor, _ b: Tensor) throws -> Tensor {
+        let shape = try Broadcast.shape(a.shape, b.shape)
+        let y = try output(shape)
+        try backend.binary(op, a.buffer, shape: a.shape, b.buffer, shape: b.shape, output: y)
+        return Tensor(shape: shape, buffer: y)
+    }
+
+    /// `t` broadcast up to `shape` (untracked).
+    func broadcastTo(_ t: Tensor, _ shape: [Int]) throws -> Tensor {
+        if t.shape == shape { return t }
+        return try raw(.add, try filled(0, shape: shape), t)
+    }
+
+    /// Sums a broadcast result back down to `shape` (untracked): over leading axes and axes
+    /// where `shape` has 1.
+    func sum(to shape: [Int], _ t: Tensor) throws -> Tensor {
+        if t.shape == shape { return t }
+        let lead = t.shape.count - shape.count
+        let axes = t.shape.indices.filter { i in i < lead || (shape[i - lead] == 1 && t.shape[i] != 1) }
+        let reduced = try output(shape)
+        try backend.reduce(.sum, t.buffer, shape: t.shape, axes: axes, output: reduced)
+        return Tensor(shape: shape, buffer: reduced)
+    }
+
+    /// The same values with another shape of equal size.
+    public func reshape(_ x: Tensor, _ shape: [Int]) throws -> Tensor {
+        guard Broadcast.count(shape) == x.count else {
+            throw ComputeError.invalidArgument(op: "reshape", reason: "\(x.shape) has \(x.count) elements, \(shape) needs \(Broadcast.count(shape))")
+        }
+        return record(shape, x.buffer, inputs: [x]) { gy in [gy] }
+    }
+
+    /// Sum (or mean) over `axes`; the result drops those axes (all axes: shape `[1]`).
+    public func reduce(_ op: ReduceOp, _ x: Tensor, axes: [Int]) throws -> Tensor {
+        guard op != .max else { throw ComputeError.unsupported(op: "reduce max", backend: "autodiff", reason: "no gradient rule") }
+        let kept = try Broadcast.reducedShape(x.shape, axes: axes)
+        let shape = kept.isEmpty ? [1] : kept
+        let y = try output(shape)
+        try backend.reduce(op, x.buffer, shape: x.shape, axes: axes, output: y)
+        let count = axes.reduce(1) { $0 * x.shape[$1] }
+        return record(shape, y, inputs: [x]) { [unowned self] gy in
+            let withOnes = x.shape.indices.map { axes.contains($0) ? 1 : x.shape[$0] }
+            var g = try broadcastTo(Tensor(shape: withOnes, buffer: gy), x.shape)
+            if op == .mean { g = try raw(.mul, g, try scalar(1 / Float(count))) }
+            return [g.buffer]
+        }
+    }
+
+    public func sum(_ x: Tensor, axes: [Int]) throws -> Tensor { try reduce(.sum, x, axes: axes) }
+    public func mean(_ x: Tensor, axes: [Int]) throws -> Tensor { try reduce(.mean, x, axes: axes) }
+    /// The mean of every element, as a one-element tensor.
+    public func mean(_ x: Tensor) throws -> Tensor { try reduce(.mean, x, axes: Array(x.shape.indices)) }
+}

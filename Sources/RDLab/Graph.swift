@@ -1,0 +1,91 @@
+import RDCompute
+
+/// A reverse-mode autodiff tape on one backend: every op records how to send gradients back
+/// to its inputs, and ``backward(from:)`` replays the records in reverse. All buffers stay on
+/// the device; only scalars read for logging cross to the host.
+///
+/// Make a new graph per training step; parameters (leaf tensors with `requiresGradient`)
+/// outlive it and receive their gradients through ``gradient(of:)``.
+public final class Graph: @unchecked Sendable {
+    public let backend: any Backend
+
+    struct Record {
+        let output: Tensor
+        let inputs: [Tensor]
+        /// Given dL/d(output), the gradients for `inputs` (nil where not needed).
+        let backward: (DeviceBuffer) throws -> [DeviceBuffer?]
+    }
+
+    private var records: [Record] = []
+    private var gradients: [ObjectIdentifier: DeviceBuffer] = [:]
+
+    public init(backend: any Backend) {
+        self.backend = backend
+    }
+
+    // MARK: Making tensors
+
+    /// A constant tensor from host values.
+    public func constant(_ values: [Float], shape: [Int]) throws -> Tensor {
+        guard Broadcast.count(shape) == values.count else {
+            throw ComputeError.invalidArgument(op: "constant", reason: "\(values.count) values for shape \(shape)")
+        }
+        return Tensor(shape: shape, buffer: try backend.makeBuffer(values))
+    }
+
+    /// A tensor filled with one value.
+    public func filled(_ value: Float, shape: [Int]) throws -> Tensor {
+        let buffer = try backend.makeBuffer(count: Broadcast.count(shape))
+        try backend.fill(buffer, with: value)
+        return Tensor(shape: shape, buffer: buffer)
+    }
+
+    /// An uninitialised buffer for an op's output.
+    func output(_ shape: [Int]) throws -> DeviceBuffer { try backend.makeBuffer(count: Broadcast.count(shape)) }
+
+    /// Records `output = f(inputs)` when any input needs a gradient, and returns the tensor.
+    func record(_ shape: [Int], _ buffer: DeviceBuffer, inputs: [Tensor],
+        backward: @escaping (DeviceBuffer) throws -> [DeviceBuffer?]) -> Tensor {
+        let needsGradient = inputs.contains { $0.requiresGradient }
+        let tensor = Tensor(shape: shape, buffer: buffer, requiresGradient: needsGradient)
+        if needsGradient { records.append(Record(output: tensor, inputs: inputs, backward: backward)) }
+        return tensor
+    }
+
+    // MARK: Backward
+
+    /// Back-propagates from a scalar (one-element) tensor, seeding dL/dL = 1.
+    public func backward(from loss: Tensor) throws {
+        guard loss.count == 1 else {
+            throw ComputeError.invalidArgument(op: "backward", reason: "loss has shape \(loss.shape); reduce it to one element first")
+        }
+        let seed = try backend.makeBuffer(count: 1)
+        try backend.fill(seed, with: 1)
+        gradients[ObjectIdentifier(loss)] = seed
+        for record in records.reversed() {
+            guard let gradient = gradients[ObjectIdentifier(record.output)] else { continue }
+            let inputGradients = try record.backward(gradient)
+            for (input, g) in zip(record.inputs, inputGradients) where input.requiresGradient {
+                guard let g else { continue }
+                try accumulate(g, into: input)
+            }
+        }
+    }
+
+    private func accumulate(_ gradient: DeviceBuffer, into tensor: Tensor) throws {
+        let key = ObjectIdentifier(tensor)
+        if let existing = gradients[key] {
+            let sum = try backend.makeBuffer(count: existing.count)
+            try backend.binary(.add, existing, shape: [existing.count], gradient, shape: [gradient.count], output: sum)
+            gradients[key] = sum
+        } else {
+            gradients[key] = gradient
+        }
+    }
+
+    /// dL/d`tensor` after ``backward(from:)``, or nil when the loss does not depend on it.
+    public func gradient(of tensor: Tensor) -> DeviceBuffer? { gradients[ObjectIdentifier(tensor)] }
+
+    /// Host copy of a tensor's values (for scalars and tests).
+    public func values(_ tensor: Tensor) throws -> [Float] { try backend.download(tensor.buffer) }
+}

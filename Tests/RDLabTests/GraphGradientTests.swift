@@ -1,0 +1,86 @@
+import RDCompute
+import RDLab
+import RDTestSupport
+import Testing
+
+/// Gradients of whole graphs (layers, broadcasting, losses) against central differences of
+/// the same graph's forward pass, on every backend.
+@Suite("Autodiff through graphs")
+struct GraphGradientTests {
+    /// Compares `graph.gradient(of:)` for sampled entries of every parameter with
+    /// (L(p + h) − L(p − h)) / 2h, rebuilding the loss from scratch each time.
+    static func check(_ backend: any Backend, _ parameters: [Parameter], samples: Int = 6, h: Float = 1e-2,
+        tolerance: Double = 2e-2, loss: (Graph) throws -> Tensor) throws {
+        let graph = Graph(backend: backend)
+        try graph.backward(from: try loss(graph))
+        for parameter in parameters {
+            let gradient = try backend.download(try #require(graph.gradient(of: parameter.tensor), "no gradient for \(parameter.name)"))
+            let original = try backend.download(parameter.tensor.buffer)
+            for i in stride(from: 0, to: original.count, by: max(1, original.count / samples)) {
+                func evaluate(_ delta: Float) throws -> Double {
+                    var values = original
+                    values[i] += delta
+                    try backend.upload(values, to: parameter.tensor.buffer)
+                    let g = Graph(backend: backend)
+                    return Double(try g.values(try loss(g))[0])
+                }
+                let numeric = (try evaluate(h) - evaluate(-h)) / Double(2 * h)
+                try backend.upload(original, to: parameter.tensor.buffer)
+                let analytic = Double(gradient[i])
+                #expect(abs(analytic - numeric) <= tolerance * max(1, abs(numeric)),
+                    "\(parameter.name)[\(i)] on \(backend.displayName): analytic \(analytic), numeric \(numeric)")
+            }
+        }
+    }
+
+    @Test(arguments: AvailableBackends.all)
+    func convolutionalEncoderDecoder(_ target: BackendUnderTest) throws {
+        let b = target.backend
+        let conv = try Conv2D("enc", inChannels: 2, outChannels: 3, kernel: 3, stride: 2, activation: .tanh, backend: b, seed: 1)
+        let deconv = try ConvTranspose2D("dec", inChannels: 3, outChannels: 2, kernel: 3, stride: 2, activation: .gated,
+            backend: b, seed: 1)
+        let mean = try Dense("mu", inputs: 72, outputs: 3, backend: b, seed: 1)
+        let scale = try Dense("sigma", inputs: 72, outputs: 3, activation: .softplus, backend: b, seed: 1)
+        let logits = try Dense("logits", inputs: 72, outputs: 5, backend: b, seed: 1)
+        var data = TestData(seed: 5)
+        let x = data.values(2 * 6 * 6 * 2), targets = data.values(10, in: 0...1).map { $0.rounded() }
+        let parameters = conv.parameters + deconv.parameters + mean.parameters + scale.parameters + logits.parameters
+        #expect(parameters.map(\.name).contains("dec.gate.weight"))
+        try Self.check(b, parameters) { g in
+            let input = try g.constant(x, shape: [2, 6, 6, 2])
+            let h = try deconv(try conv(input, in: g), in: g)
+            #expect(h.shape == [2, 6, 6, 2])
+            let flat = try g.reshape(h, [2, 72])
+            let rate = try g.gaussianKL(mean: try mean(flat, in: g), scale: try g.add(try scale(flat, in: g), try g.scalar(0.1)))
+            let distortion = try g.bernoulliNLL(logits: try logits(flat, in: g), targets: try g.constant(targets, shape: [2, 5]))
+            return try g.mean(try g.add(distortion, try g.scale(rate, by: 0.7)))
+        }
+    }
+
+    @Test(arguments: AvailableBackends.all)
+    func broadcastingArithmetic(_ target: BackendUnderTest) throws {
+        let b = target.backend
+        func parameter(_ name: String, _ shape: [Int], _ values: [Float]) throws -> Parameter {
+            Parameter(name: name, tensor: Tensor(shape: shape, buffer: try b.makeBuffer(values), requiresGradient: true))
+        }
+        var data = TestData(seed: 9)
+        let a = try parameter("a", [2, 3, 4], data.values(24))
+        let c = try parameter("c", [3, 1], data.values(3))
+        let d = try parameter("d", [4], data.values(4, in: 0.5...2))
+        let weights = data.values(24)
+        try Self.check(b, [a, c, d]) { g in
+            let product = try g.mul(a.tensor, c.tensor)
+            let quotient = try g.div(a.tensor, d.tensor)
+            let mixed = try g.sub(try g.binary(.max, product, quotient), c.tensor)
+            let weighted = try g.mul(mixed, try g.constant(weights, shape: [2, 3, 4]))
+            let perRow = try g.sum(weighted, axes: [1, 2])
+            return try g.mean(try g.add(perRow, try g.mean(try g.exp(d.tensor), axes: [0])))
+        }
+    }
+
+    @Test func backwardNeedsAScalar() throws {
+        let g = Graph(backend: AvailableBackends.cpu.backend)
+        let p = Tensor(shape: [3], buffer: try g.backend.makeBuffer([1, 2, 3]), requiresGradient: true)
+        #expect(throws: ComputeError.self) { try g.backward(from: try g.relu(p)) }
+    }
+}
