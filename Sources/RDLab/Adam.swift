@@ -35,6 +35,17 @@ public final class Adam {
         }
     }
 
+    /// Host copies of the moments, for checkpoints.
+    public func momentValues() throws -> [String: (first: [Float], second: [Float])] {
+        try moments.mapValues { (try backend.download($0.first), try backend.download($0.second)) }
+    }
+
+    /// Restores the step count and moments saved by ``momentValues()``.
+    public func restore(step: Int, moments saved: [String: (first: [Float], second: [Float])]) throws {
+        self.step = step
+        moments = try saved.mapValues { (try backend.makeBuffer($0.first), try backend.makeBuffer($0.second)) }
+    }
+
     /// `g / (‖g‖₂ + 1e-7)`, computed on the device.
     func normalized(_ g: DeviceBuffer) throws -> DeviceBuffer {
         let squares = try backend.makeBuffer(count: g.count)
