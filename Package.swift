@@ -80,7 +80,7 @@ let package = Package(
         .executableTarget(
             name: "rdlab",
             dependencies: [
-                "RDCompute", "RDBackendCPU", "RDBackendOpenCL",
+                "RDCompute", "RDBackendCPU", "RDBackendOpenCL", "RDLab", "RDData", "CZlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -33,6 +33,6 @@ struct RDLab: ParsableCommand {
             devices such as PoCL are used only when named.
             """,
         version: version,
-        subcommands: [DevicesCommand.self, BenchCommand.self]
+        subcommands: [TrainCommand.self, EvalCommand.self, DevicesCommand.self, BenchCommand.self]
     )
 }
