@@ -54,8 +54,8 @@ extension Dataset {
         let size = pixelsPerImage
         var out = [Float](repeating: 0, count: indices.count * size)
         for (slot, example) in indices.enumerated() {
-            binarization.apply(pixels[(example * size)..<((example + 1) * size)], example: example, seed: seed, epoch: epoch,
-                into: &out, at: slot * size)
+            binarization.apply(bytes[(example * size)..<((example + 1) * size)], maximum: maximum, example: example,
+                seed: seed, epoch: epoch, into: &out, at: slot * size)
         }
         return out
     }

@@ -12,10 +12,13 @@ public enum Binarization: String, Sendable, CaseIterable {
     /// Philox stream of the dynamic draws of an epoch; other users of the seed keep clear of it.
     static func stream(epoch: Int) -> UInt64 { 0xB1_0000_0000 | UInt64(truncatingIfNeeded: epoch) }
 
-    /// Binarises image `example` (its pixels in `grey`) into `out`. A dynamic draw depends
-    /// only on (seed, epoch, example, pixel), not on batching: element `example · pixels + j`
-    /// of the epoch's stream.
-    public func apply(_ grey: ArraySlice<Float>, example: Int, seed: UInt64, epoch: Int, into out: inout [Float], at offset: Int) {
+    /// Binarises image `example` (its pixel bytes, value = byte / `maximum`) into `out`. A
+    /// dynamic draw depends only on (seed, epoch, example, pixel), not on batching: element
+    /// `example · pixels + j` of the epoch's stream.
+    public func apply(_ bytes: ArraySlice<UInt8>, maximum: UInt8, example: Int, seed: UInt64, epoch: Int,
+        into out: inout [Float], at offset: Int) {
+        let scale = 1 / Float(maximum)
+        let grey = bytes.lazy.map { Float($0) * scale }
         switch self {
         case .none:
             for (j, v) in grey.enumerated() { out[offset + j] = v }
@@ -24,7 +27,7 @@ public enum Binarization: String, Sendable, CaseIterable {
         case .dynamic:
             let key = Philox.key(seed: seed)
             let stream = Self.stream(epoch: epoch)
-            let base = UInt64(example) * UInt64(grey.count)
+            let base = UInt64(example) * UInt64(bytes.count)
             var block = SIMD4<UInt32>()
             var blockIndex = UInt64.max
             for (j, v) in grey.enumerated() {

@@ -53,8 +53,8 @@ public struct DataLocator: Sendable {
         let urls = try locate(name, split: split)
         if entry.isPackedBinary {
             let (count, pixels) = try PackedBits.unpack(try read(urls[0]), file: urls[0].path)
-            return Dataset(name: name, split: split, count: count, height: 28, width: 28, pixels: pixels, labels: nil,
-                isBinary: true, files: urls.map(\.path))
+            return Dataset(name: name, split: split, count: count, height: 28, width: 28, bytes: pixels, maximum: 1,
+                labels: nil, isBinary: true, files: urls.map(\.path))
         }
         let imageBytes = try Gzip.decompress(try read(urls[0]), file: urls[0].path)
         let images = try IDX.images(imageBytes, file: urls[0].path)
@@ -62,9 +62,8 @@ public struct DataLocator: Sendable {
         guard labels.count == images.count else {
             throw DataError.malformed(file: urls[1].path, reason: "\(labels.count) labels for \(images.count) images in \(urls[0].path)")
         }
-        let pixels = images.pixels.map { Float($0) * (1 / 255) }
         return Dataset(name: name, split: split, count: images.count, height: images.rows, width: images.columns,
-            pixels: pixels, labels: labels, isBinary: false, files: urls.map(\.path))
+            bytes: Array(images.pixels), maximum: 255, labels: labels, isBinary: false, files: urls.map(\.path))
     }
 
     func read(_ url: URL) throws -> [UInt8] {

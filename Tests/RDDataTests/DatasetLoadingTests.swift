@@ -12,14 +12,14 @@ struct DatasetLoadingTests {
     func binarizedMNIST(split: String, count: Int, mean: Double) throws {
         let data = try locator.load("binarized-mnist", split: split)
         #expect(data.count == count && data.isBinary && data.labels == nil)
-        #expect(data.pixels.count == count * 784)
-        #expect(data.pixels.allSatisfy { $0 == 0 || $0 == 1 })
-        let measured = data.pixels.reduce(0.0) { $0 + Double($1) } / Double(data.pixels.count)
+        #expect(data.bytes.count == count * 784 && data.maximum == 1)
+        #expect(data.bytes.allSatisfy { $0 <= 1 })
+        let measured = data.bytes.reduce(0.0) { $0 + Double($1) } / Double(data.bytes.count)
         #expect(abs(measured - mean) < 5e-7, "mean pixel \(measured), README says \(mean)")
         // MSB-first unpacking: ink rises smoothly from the empty left border towards the centre.
         // (LSB-first would swap columns within each group of 8 and break the ramp.)
         var columns = [Double](repeating: 0, count: 28)
-        for i in 0..<count { for p in 0..<784 { columns[p % 28] += Double(data.pixels[i * 784 + p]) } }
+        for i in 0..<count { for p in 0..<784 { columns[p % 28] += Double(data.bytes[i * 784 + p]) } }
         #expect(columns[0] < columns[4] && columns[4] < columns[6] && columns[6] < columns[8])
         #expect(columns[27] < columns[23] && columns[23] < columns[19])
     }
@@ -37,8 +37,9 @@ struct DatasetLoadingTests {
         var counts = [Int](repeating: 0, count: 10)
         for label in try #require(data.labels) { counts[Int(label)] += 1 }
         #expect(counts == labelCounts)
-        #expect(data.pixels.min() == 0 && data.pixels.max() == 1)
-        #expect(data.prefix(7).count == 7 && data.prefix(7).pixels == Array(data.pixels[0..<(7 * 784)]))
+        #expect(data.maximum == 255 && data.bytes.min() == 0 && data.bytes.max() == 255)
+        #expect(data.image(3).allSatisfy { $0 >= 0 && $0 <= 1 })
+        #expect(data.prefix(7).count == 7 && data.prefix(7).bytes == Array(data.bytes[0..<(7 * 784)]))
     }
 }
 
@@ -75,7 +76,7 @@ struct DatasetErrorTests {
         #expect(try both.load("mnist", split: "train").count == 3)
         let envOnly = DataLocator(dataDirectory: nil, environment: ["RDLAB_DATA_DIR": env.path, "HOME": env.path])
         let loaded = try envOnly.load("mnist", split: "train")
-        #expect(loaded.count == 5 && loaded.pixels.allSatisfy { $0 == 0 })
+        #expect(loaded.count == 5 && loaded.bytes.allSatisfy { $0 == 0 })
         let cache = DataLocator(dataDirectory: nil, environment: ["XDG_CACHE_HOME": flag.path, "HOME": flag.path])
         #expect(cache.searchDirectories(for: "mnist").first?.path == flag.appendingPathComponent("rdlab/datasets/mnist").path)
     }

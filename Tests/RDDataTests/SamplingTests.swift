@@ -26,13 +26,16 @@ struct SamplingTests {
         #expect(dropping.batches(epoch: 0).map(\.count) == [4, 4] && dropping.batchesPerEpoch == 2)
     }
 
+    /// Pixel j of every image has grey level j·255/783 (rounded), so its probability is known.
     static let grey = Dataset(name: "synthetic", split: "train", count: 200, height: 28, width: 28,
-        pixels: (0..<(200 * 784)).map { Float($0 % 784) / 783 }, labels: nil, isBinary: false, files: [])
+        bytes: (0..<(200 * 784)).map { UInt8((Double($0 % 784) * 255 / 783).rounded()) }, maximum: 255, labels: nil,
+        isBinary: false, files: [])
+    static func probability(_ j: Int) -> Float { Float(UInt8((Double(j) * 255 / 783).rounded())) * (1 / 255) }
 
     @Test func thresholdAndNone() {
         let out = Self.grey.batch([3], binarization: .threshold, seed: 0, epoch: 0)
-        #expect(out == (0..<784).map { Float($0) / 783 >= 0.5 ? 1 : 0 })
-        #expect(Self.grey.batch([5], binarization: .none, seed: 0, epoch: 0) == Array(Self.grey.pixels[(5 * 784)..<(6 * 784)]))
+        #expect(out == (0..<784).map { Self.probability($0) >= 0.5 ? 1 : 0 })
+        #expect(Self.grey.batch([5], binarization: .none, seed: 0, epoch: 0) == Self.grey.image(5))
     }
 
     @Test func dynamicDrawsAreBernoulliAndReproducible() {
@@ -43,7 +46,7 @@ struct SamplingTests {
         var worst = 0.0
         for p in stride(from: 0, to: 784, by: 1) {
             let frequency = (0..<200).reduce(0.0) { $0 + Double(draws[$1 * 784 + p]) } / 200
-            worst = max(worst, abs(frequency - Double(p) / 783))
+            worst = max(worst, abs(frequency - Double(Self.probability(p))))
         }
         #expect(worst < 0.15, "largest deviation \(worst) over 784 Bernoulli means of 200 draws")
         let overall = draws.reduce(0.0) { $0 + Double($1) } / Double(draws.count)
