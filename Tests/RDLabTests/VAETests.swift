@@ -1,0 +1,91 @@
+import Foundation
+import RDCompute
+import RDData
+import RDLab
+import RDTestSupport
+import Testing
+
+/// The β-VAE as a whole: gradients, cross-backend trajectories, learning on real data.
+@Suite("β-VAE", .serialized)
+struct VAETests {
+    static func images(_ batch: Int, seed: UInt64) -> [Float] {
+        var data = TestData(seed: seed)
+        return data.values(batch * 784, in: 0...1).map { $0 > 0.7 ? 1 : 0 }
+    }
+
+    /// 1,000 training and 100 test images of static binarized MNIST from ../shared/datasets.
+    static let mnist: (train: Dataset, test: Dataset)? = {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/datasets").path
+        let locator = DataLocator(dataDirectory: ProcessInfo.processInfo.environment["RDLAB_DATA_DIR"] ?? directory)
+        guard let train = try? locator.load("binarized-mnist", split: "train"),
+            let test = try? locator.load("binarized-mnist", split: "test")
+        else { return nil }
+        return (train.prefix(1000), test.prefix(100))
+    }()
+
+    /// Finite differences of the full loss mean(D + β·R) on a tiny batch (smooth activations,
+    /// fixed noise), for a sample of entries of several parameter tensors across the model.
+    @Test func fullLossGradients() throws {
+        let backend = AvailableBackends.cpu.backend
+        let model = try BetaVAE(VAEConfiguration(latentDimension: 4, activation: .softplus, symmetricInputs: true),
+            backend: backend, seed: 5)
+        let x = Self.images(2, seed: 4)
+        let chosen = Set(["encoder.conv1.weight", "encoder.conv5.bias", "encoder.mean.weight", "encoder.scale.bias",
+            "decoder.deconv1.weight", "decoder.deconv5.weight", "decoder.logits.bias"])
+        let parameters = model.parameters.filter { chosen.contains($0.name) }
+        #expect(parameters.count == chosen.count)
+        try GraphGradientTests.check(backend, parameters, samples: 3, h: 5e-3, tolerance: 3e-2) { g in
+            let out = try model(try g.constant(x, shape: [2, 28, 28, 1]), in: g, seed: 5, noiseStream: 1)
+            return try g.mean(try g.add(out.distortion, try g.scale(out.rate, by: 0.5)))
+        }
+    }
+
+    /// 20 steps with the same seed: CPU twice bit-identical; CPU and each OpenCL device agree
+    /// per step to 1e-4 relative.
+    @Test func trajectoriesAgreeAcrossBackends() throws {
+        func losses(_ backend: any Backend) throws -> [Double] {
+            let model = try BetaVAE(VAEConfiguration(latentDimension: 8), backend: backend, seed: 11)
+            let trainer = VAETrainer(model: model, optimizer: Adam(backend: backend), beta: BetaSchedule(beta: 1),
+                learningRate: LearningRateSchedule(kind: .constant, learningRate: 3e-4, totalSteps: 20), seed: 11)
+            let train = try #require(Self.mnist).train
+            return try (0..<20).map { step in
+                try trainer.train(train.batch((step * 8)..<(step * 8 + 8), binarization: .none, seed: 0, epoch: 0), batch: 8)
+                    .negativeELBO
+            }
+        }
+        let cpu = try losses(AvailableBackends.cpu.backend)
+        #expect(try losses(AvailableBackends.cpu.backend) == cpu, "two CPU runs with one seed differ")
+        #expect(cpu.last! < cpu.first!)
+        for target in AvailableBackends.all where target.family != "cpu" {
+            let other = try losses(target.backend)
+            let worst = zip(cpu, other).map { abs($0 - $1) / abs($0) }.max()!
+            #expect(worst < 1e-4, "\(target.backend.displayName): largest relative difference \(worst)")
+            print("trajectory: cpu vs \(target.backend.displayName): largest relative loss difference over 20 steps \(worst)")
+        }
+    }
+
+    /// A few steps on 200 static-binarized-MNIST images bring the held-out −ELBO clearly down.
+    @Test func learnsOnBinarizedMNIST() throws {
+        let (all, test) = try #require(Self.mnist, "binarized MNIST not found in ../shared/datasets")
+        let train = all.prefix(200)
+        let backend = AvailableBackends.cpu.backend
+        let model = try BetaVAE(VAEConfiguration(latentDimension: 16), backend: backend, seed: 2)
+        let trainer = VAETrainer(model: model, optimizer: Adam(backend: backend, hyperparameters: AdamParameters(learningRate: 1e-3)),
+            beta: BetaSchedule(beta: 1), learningRate: LearningRateSchedule(kind: .constant, learningRate: 1e-3, totalSteps: 12),
+            seed: 2)
+        func heldOut() throws -> Double {
+            try trainer.evaluate(test.batch(0..<100, binarization: .none, seed: 2, epoch: 0), batch: 100, index: 0).negativeELBO
+        }
+        let before = try heldOut()
+        let sampler = BatchSampler(count: train.count, batchSize: 50, seed: 2)
+        for epoch in 0..<3 {
+            for indices in sampler.batches(epoch: epoch) {
+                _ = try trainer.train(train.batch(indices, binarization: .none, seed: 2, epoch: epoch), batch: indices.count)
+            }
+        }
+        let after = try heldOut()
+        print("learning: held-out −ELBO \(before) → \(after) nats after 12 steps")
+        #expect(after < before - 100, "−ELBO \(before) → \(after)")
+    }
+}
