@@ -152,9 +152,7 @@ struct TrainCommand: ParsableCommand {
                     stats = try trainer.train(images, batch: indices.count)
                 } catch let error as NonFiniteLoss {
                     progress.finishLine()
-                    let last = FileManager.default.fileExists(atPath: directory.checkpoint.path)
-                        ? "last good checkpoint: \(directory.checkpoint.path)" : "no checkpoint was written yet"
-                    throw CleanExit.failure("\(error); stopping (\(last)); try a lower --lr or --normalize-gradients")
+                    throw stopped(error, directory)
                 }
                 sums.rate += stats.rate * Double(indices.count)
                 sums.distortion += stats.distortion * Double(indices.count)
@@ -171,6 +169,10 @@ struct TrainCommand: ParsableCommand {
             progress.finishLine()
             let seconds = Date().timeIntervalSince(started)
             let evaluated = try evaluate(trainer, test, binarization: binarization, settings: settings)
+            guard evaluated.0.rate.isFinite, evaluated.0.distortion.isFinite else {
+                let term = evaluated.0.distortion.isFinite ? "test-set rate" : "test-set distortion"
+                throw stopped(NonFiniteLoss(step: trainer.step, term: term), directory)
+            }
             let betaNow = trainer.beta.value(at: max(trainer.step - 1, 0))
             let trainLine = RunDirectory.Metrics(epoch: epoch + 1, step: trainer.step, split: "train",
                 rateNats: sums.rate / Double(max(examples, 1)), distortionNats: sums.distortion / Double(max(examples, 1)),
@@ -193,6 +195,14 @@ struct TrainCommand: ParsableCommand {
             epoch += 1
         }
         print("run \(directory.url.path): \(trainer.step) steps; metrics in \(directory.metrics.path)")
+    }
+
+    /// The error for a non-finite loss, naming the step, the term and the last good checkpoint
+    /// (the one on disk: the current state is not saved over it).
+    func stopped(_ error: NonFiniteLoss, _ directory: RunDirectory) -> CleanExit {
+        let last = FileManager.default.fileExists(atPath: directory.checkpoint.path)
+            ? "last good checkpoint: \(directory.checkpoint.path)" : "no checkpoint was written yet"
+        return CleanExit.failure("\(error); stopping (\(last)); try a lower --lr or --normalize-gradients")
     }
 
     /// Test-set R and D: batches in order, binarised with the run's seed (epoch 0), fixed noise.

@@ -19,6 +19,11 @@ public struct NonFiniteLoss: Error, CustomStringConvertible {
     /// The term that went bad: `distortion`, `rate`, or `objective`.
     public let term: String
 
+    public init(step: Int, term: String) {
+        self.step = step
+        self.term = term
+    }
+
     public var description: String { "the \(term) became NaN or infinite at step \(step)" }
 }
 

@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+
+/// `rdlab train` / `rdlab eval` end to end on a small slice of static binarized MNIST.
+@Suite("rdlab train and eval", .serialized)
+struct TrainIntegrationTests {
+    static var dataDirectory: String {
+        ProcessInfo.processInfo.environment["RDLAB_DATA_DIR"]
+            ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/datasets").path
+    }
+
+    static func train(_ extra: [String], environment: [String: String?] = [:]) throws -> RDLabProcess.Output {
+        try RDLabProcess.run(["train", "--backend", "cpu", "--data-dir", dataDirectory, "--train-limit", "100",
+            "--test-limit", "50", "--batch-size", "50", "--latent-dim", "8", "--seed", "4"] + extra, environment: environment)
+    }
+
+    /// metrics.jsonl without the timing fields.
+    static func metrics(_ run: URL) throws -> [String] {
+        let text = try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+        return text.split(separator: "\n").map { line in
+            var object = try! JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            object["seconds"] = nil
+            object["examples_per_second"] = nil
+            return String(decoding: try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+        }
+    }
+
+    @Test func resumedRunMatchesAnUninterruptedOne() throws {
+        let root = try RDLabProcess.temporaryDirectory("train")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let straight = root.appendingPathComponent("straight"), split = root.appendingPathComponent("split")
+        let full = try Self.train(["--epochs", "2", "--out", straight.path])
+        #expect(full.status == 0, "\(full.stderr)")
+        for file in ["config.json", "metrics.jsonl", "checkpoint.safetensors", "reconstructions.png", "samples.png"] {
+            #expect(FileManager.default.fileExists(atPath: straight.appendingPathComponent(file).path), "\(file) missing")
+        }
+        let first = try Self.train(["--epochs", "1", "--out", split.path])
+        #expect(first.status == 0, "\(first.stderr)")
+        let resumed = try RDLabProcess.run(["train", "--resume", split.path, "--epochs", "2", "--data-dir", Self.dataDirectory])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("resuming"))
+        let expected = try Self.metrics(straight)
+        #expect(expected.count == 4)
+        #expect(try Self.metrics(split) == expected)
+        let config = try String(contentsOf: straight.appendingPathComponent("config.json"), encoding: .utf8)
+        for key in ["\"backend_requested\" : \"cpu\"", "\"backend_used\" : \"cpu:0\"", "\"rdlab_version\"", "\"test_noise\"",
+            "\"latent_dimension\" : 8"] {
+            #expect(config.contains(key), "config.json lacks \(key)")
+        }
+        let eval = try RDLabProcess.run(["eval", "--run", straight.path, "--backend", "cpu", "--data-dir", Self.dataDirectory])
+        #expect(eval.status == 0 && eval.stdout.contains("−ELBO"), "\(eval.stderr)")
+        let again = try Self.train(["--epochs", "1", "--out", straight.path])
+        #expect(again.status != 0 && again.stderr.contains("already holds a run"))
+    }
+
+    @Test func badFlagsAndDataAreNamed() throws {
+        let empty = try RDLabProcess.temporaryDirectory("nodata")
+        defer { try? FileManager.default.removeItem(at: empty) }
+        let unknown = try RDLabProcess.run(["train", "--dataset", "cifar10"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("binarized-mnist, mnist, fashion-mnist"))
+        let batch = try RDLabProcess.run(["train", "--batch-size", "0"])
+        #expect(batch.status != 0 && batch.stderr.contains("--batch-size"))
+        let activation = try RDLabProcess.run(["train", "--activation", "swish"])
+        #expect(activation.status != 0 && activation.stderr.contains("--activation"))
+        let missing = try RDLabProcess.run(["train", "--backend", "cpu", "--data-dir", empty.path, "--out",
+            empty.appendingPathComponent("run").path], environment: ["HOME": empty.path, "RDLAB_DATA_DIR": nil])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("binarized_mnist_train.bin") && missing.stderr.contains(empty.path))
+        let noRun = try RDLabProcess.run(["train", "--resume", empty.appendingPathComponent("nope").path])
+        #expect(noRun.status != 0 && noRun.stderr.contains("config.json not found"))
+        let eval = try RDLabProcess.run(["eval"])
+        #expect(eval.status != 0 && eval.stderr.contains("--run"))
+    }
+
+    @Test func nonFiniteLossStopsWithTheStepAndCheckpoint() throws {
+        let root = try RDLabProcess.temporaryDirectory("nan")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let out = try Self.train(["--epochs", "4", "--lr", "1e30", "--train-limit", "50", "--out", root.path])
+        #expect(out.status != 0)
+        #expect(out.stderr.contains("NaN or infinite at step"), "\(out.stderr)")
+        #expect(out.stderr.contains("checkpoint"))
+    }
+
+    @Test func interruptWritesACheckpointThatResumes() throws {
+        let root = try RDLabProcess.temporaryDirectory("sigint")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let process = Process()
+        process.executableURL = RDLabProcess.executable
+        process.arguments = ["train", "--backend", "cpu", "--data-dir", Self.dataDirectory, "--train-limit", "2000",
+            "--test-limit", "50", "--batch-size", "50", "--latent-dim", "8", "--epochs", "1", "--out", root.path]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let config = root.appendingPathComponent("config.json")
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: config.path) && Date() < deadline { usleep(100_000) }
+        usleep(1_500_000)
+        process.interrupt()
+        let log = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130, "\(log)")
+        #expect(log.contains("checkpoint written at step"))
+        #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("checkpoint.safetensors").path))
+        let resumed = try RDLabProcess.run(["train", "--resume", root.path, "--max-steps", "3", "--test-limit", "50",
+            "--data-dir", Self.dataDirectory])
+        #expect(resumed.stderr.contains("resuming"), "\(resumed.stderr)")
+    }
+}
