@@ -1,5 +1,6 @@
 import Foundation
 import RDCompute
+import RDLab
 
 /// One benchmark: buffers made once per backend, then a call that is timed.
 struct BenchCase: Sendable {
@@ -8,8 +9,23 @@ struct BenchCase: Sendable {
     /// Allocates inputs on the backend and returns the call to time.
     let prepare: @Sendable (any Backend) throws -> () throws -> Void
 
-    /// Every case: SGEMM 1024³, the VAE's im2col GEMMs, and each VAE conv layer's three passes.
-    static let all: [BenchCase] = gemmCases + convCases
+    /// Every case: SGEMM 1024³, the VAE's im2col GEMMs, each VAE conv layer's three passes,
+    /// and the VAE training step.
+    static let all: [BenchCase] = gemmCases + convCases + [vaeStep]
+
+    /// One training step of the reference conv VAE (batch 100, 32 latents, Gaussian channel,
+    /// Adam): forward, backward and update; 36.1 GFLOP by the baselines' count (common.py).
+    static let vaeStep = BenchCase(name: "vae train step batch 100 (fwd+bwd+adam)", flops: 36.106e9) { backend in
+        let model = try BetaVAE(VAEConfiguration(), backend: backend, seed: 1)
+        let trainer = VAETrainer(model: model, optimizer: Adam(backend: backend), beta: BetaSchedule(beta: 1),
+            learningRate: LearningRateSchedule(kind: .constant, learningRate: 3e-4, totalSteps: 1), seed: 1)
+        var state: UInt64 = 7
+        let images = (0..<(100 * 784)).map { _ -> Float in
+            state = state &* 6_364_136_223_846_793_005 &+ 1
+            return state >> 62 == 0 ? 1 : 0
+        }
+        return { _ = try trainer.train(images, batch: 100) }
+    }
 
     /// (name, M, K, N) as in the framework baselines (`shared/baselines/common.py`).
     static let gemmShapes: [(String, Int, Int, Int)] = [

@@ -7,10 +7,11 @@ import RDCompute
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmark GEMM and convolution kernels (µs/call, GFLOP/s) on one or more backends.",
+        abstract: "Benchmark GEMM, convolution and the VAE training step (µs/call, GFLOP/s) on one or more backends.",
         discussion: """
             Cases: SGEMM 1024³ and the im2col GEMMs of the reference conv VAE at batch 100, and every \
-            conv layer of that VAE (forward, backward-data, backward-filter). Each case is warmed up, \
+            conv layer of that VAE (forward, backward-data, backward-filter), and the VAE's full training step. \
+            Each case is warmed up, \
             then repeated until --budget seconds have passed (at least 3 runs); every run ends with a \
             device synchronisation and is timed by the wall clock. Reports the median and the p10–p90 \
             spread, GFLOP/s at the median, the share of --peak, and the ratio to the first backend.
