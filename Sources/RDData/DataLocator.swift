@@ -47,10 +47,30 @@ public struct DataLocator: Sendable {
         throw DataError.notFound(dataset: name, files: files.map(\.name), searched: searched.map(\.path))
     }
 
-    /// Loads one split into memory.
+    /// The user cache folder of a dataset, where downloads go.
+    public func cacheDirectory(for name: String) -> URL { searchDirectories(for: name)[searchDirectories(for: name).count - 2] }
+
+    /// Locates a split, downloading it into the cache when it is nowhere and downloads are
+    /// allowed (`RDLAB_OFFLINE=1` forbids them); a failed download is added to the error.
+    public func locateOrDownload(_ name: String, split: String) throws -> [URL] {
+        do {
+            return try locate(name, split: split)
+        } catch DataError.notFound(let dataset, let files, let searched) {
+            guard environment["RDLAB_OFFLINE"] != "1" else { throw DataError.notFound(dataset: dataset, files: files, searched: searched) }
+            do {
+                try DatasetDownloader(environment: environment).download(name, split: split, into: cacheDirectory(for: name))
+            } catch {
+                throw DataError.notFound(dataset: dataset, files: files,
+                    searched: searched + ["(download into \(cacheDirectory(for: name).path) failed: \(error))"])
+            }
+            return try locate(name, split: split)
+        }
+    }
+
+    /// Loads one split into memory (downloading it first if it is missing, see ``locateOrDownload(_:split:)``).
     public func load(_ name: String, split: String) throws -> Dataset {
         let entry = try DatasetCatalog.entry(name)
-        let urls = try locate(name, split: split)
+        let urls = try locateOrDownload(name, split: split)
         if entry.isPackedBinary {
             let (count, pixels) = try PackedBits.unpack(try read(urls[0]), file: urls[0].path)
             return Dataset(name: name, split: split, count: count, height: 28, width: 28, bytes: pixels, maximum: 1,

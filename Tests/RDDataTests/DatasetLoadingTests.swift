@@ -48,7 +48,7 @@ struct DatasetErrorTests {
     @Test func missingFilesNameWhatAndWhere() throws {
         let empty = try SharedDatasets.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: empty) }
-        let locator = DataLocator(dataDirectory: empty.path, environment: ["HOME": empty.path])
+        let locator = DataLocator(dataDirectory: empty.path, environment: ["HOME": empty.path, "RDLAB_OFFLINE": "1"])
         do {
             _ = try locator.load("mnist", split: "train")
             Issue.record("loaded from an empty folder")
@@ -84,7 +84,7 @@ struct DatasetErrorTests {
     @Test func badFilesNameTheFileAndTheProblem() throws {
         let dir = try SharedDatasets.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let locator = DataLocator(dataDirectory: dir.path, environment: ["HOME": dir.path])
+        let locator = DataLocator(dataDirectory: dir.path, environment: ["HOME": dir.path, "RDLAB_OFFLINE": "1"])
         func expectMalformed(_ fragment: String, _ dataset: String = "mnist") {
             do {
                 _ = try locator.load(dataset, split: "train")

@@ -64,7 +64,7 @@ struct TrainIntegrationTests {
         let activation = try RDLabProcess.run(["train", "--activation", "swish"])
         #expect(activation.status != 0 && activation.stderr.contains("--activation"))
         let missing = try RDLabProcess.run(["train", "--backend", "cpu", "--data-dir", empty.path, "--out",
-            empty.appendingPathComponent("run").path], environment: ["HOME": empty.path, "RDLAB_DATA_DIR": nil])
+            empty.appendingPathComponent("run").path], environment: ["HOME": empty.path, "RDLAB_DATA_DIR": nil, "RDLAB_OFFLINE": "1"])
         #expect(missing.status != 0)
         #expect(missing.stderr.contains("binarized_mnist_train.bin") && missing.stderr.contains(empty.path))
         let noRun = try RDLabProcess.run(["train", "--resume", empty.appendingPathComponent("nope").path])
