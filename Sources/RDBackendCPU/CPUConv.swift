@@ -32,12 +32,28 @@ enum CPUConv {
         }
     }
 
+    /// For a stride-1 geometry, the forward convolution that computes its backward-data pass:
+    /// input = the output gradient, padding k − 1 − p on each side (nil when that would be negative).
+    static func asForward(_ g: Conv2DGeometry) -> Conv2DGeometry? {
+        guard g.strideY == 1, g.strideX == 1 else { return nil }
+        let pads = [g.kernelHeight - 1 - g.padTop, g.kernelHeight - 1 - g.padBottom, g.kernelWidth - 1 - g.padLeft,
+            g.kernelWidth - 1 - g.padRight]
+        guard pads.allSatisfy({ $0 >= 0 }) else { return nil }
+        return Conv2DGeometry(batch: g.batch, height: g.outHeight, width: g.outWidth, inChannels: g.outChannels,
+            outChannels: g.inChannels, kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, padTop: pads[0],
+            padBottom: pads[1], padLeft: pads[2], padRight: pads[3])
+    }
+
     static func forward(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>, filter: UnsafeMutablePointer<Float>,
         output: UnsafeMutablePointer<Float>) {
         let pixels = g.outHeight * g.outWidth
         let k = patchSize(g)
         if inputIsColumns(g) {
             CPUGemm.run(GemmDescriptor(m: g.batch * pixels, n: g.outChannels, k: k), a: input, b: filter, c: output)
+            return
+        }
+        if CPUConvNarrow.applies(g) {
+            CPUConvNarrow.forward(g, input: input, filter: filter, output: output)
             return
         }
         forEachChunk(g) { first, images, columns in
@@ -49,6 +65,24 @@ enum CPUConv {
 
     static func backwardData(_ g: Conv2DGeometry, gradOutput: UnsafeMutablePointer<Float>,
         filter: UnsafeMutablePointer<Float>, gradInput: UnsafeMutablePointer<Float>) {
+        if let flipped = asForward(g), !inputIsColumns(g) {
+            // Stride 1: a forward conv of the output gradient with the flipped, in/out-swapped
+            // filter — a gather (im2col) instead of a scatter-add (col2im).
+            let swapped = UnsafeMutablePointer<Float>.allocate(capacity: g.filterCount)
+            defer { swapped.deallocate() }
+            for ky in 0..<g.kernelHeight {
+                for kx in 0..<g.kernelWidth {
+                    for ci in 0..<g.inChannels {
+                        for co in 0..<g.outChannels {
+                            swapped[(((g.kernelHeight - 1 - ky) * g.kernelWidth + (g.kernelWidth - 1 - kx)) * g.outChannels + co)
+                                * g.inChannels + ci] = filter[((ky * g.kernelWidth + kx) * g.inChannels + ci) * g.outChannels + co]
+                        }
+                    }
+                }
+            }
+            forward(flipped, input: gradOutput, filter: swapped, output: gradInput)
+            return
+        }
         let pixels = g.outHeight * g.outWidth
         let k = patchSize(g)
         if inputIsColumns(g) {
@@ -70,6 +104,10 @@ enum CPUConv {
         if inputIsColumns(g) {
             CPUGemm.run(GemmDescriptor(m: k, n: g.outChannels, k: g.batch * pixels, transposeA: true),
                 a: input, b: gradOutput, c: gradFilter)
+            return
+        }
+        if CPUConvNarrow.applies(g) {
+            CPUConvNarrow.backwardFilter(g, input: input, gradOutput: gradOutput, gradFilter: gradFilter)
             return
         }
         forEachChunk(g) { first, images, columns in

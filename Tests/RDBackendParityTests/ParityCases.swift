@@ -80,6 +80,8 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
         Conv2DGeometry(batch: 1, height: 6, width: 5, inChannels: 2, outChannels: 3, kernelHeight: 3, kernelWidth: 2,
             strideY: 2, strideX: 1, padTop: 0, padBottom: 2, padLeft: 1, padRight: 0),
         Conv2DGeometry(batch: 2, height: 4, width: 4, inChannels: 17, outChannels: 33, kernel: 3, stride: 1, padding: .same),
+        Conv2DGeometry(batch: 3, height: 6, width: 5, inChannels: 37, outChannels: 1, kernel: 5, stride: 1, padding: .same),
+        Conv2DGeometry(batch: 1, height: 7, width: 7, inChannels: 16, outChannels: 3, kernel: 3, stride: 2, padding: .valid),
         .transposed(batch: 2, inHeight: 4, inWidth: 4, inChannels: 3, outChannels: 2, kernel: 5, stride: 2, padding: .same),
         .transposed(batch: 1, inHeight: 5, inWidth: 5, inChannels: 2, outChannels: 3, kernel: 4, stride: 1, padding: .same),
         .transposed(batch: 2, inHeight: 1, inWidth: 1, inChannels: 4, outChannels: 3, kernel: 3, stride: 1, padding: .valid),
