@@ -17,21 +17,38 @@ enum CPUConvNarrow {
         return out
     }
 
+    typealias V = SIMD16<Float>
+
+    /// acc += a[0..<n] · b[0..<n] lane-wise (full vectors), returning the scalar tail's sum.
     @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        var s0 = SIMD16<Float>(), s1 = SIMD16<Float>()
+    static func accumulate(_ acc: inout V, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
         var i = 0
-        while i + 32 <= n {
-            s0.addProduct(UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self), UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self))
-            s1.addProduct(UnsafeRawPointer(a + i + 16).loadUnaligned(as: SIMD16<Float>.self), UnsafeRawPointer(b + i + 16).loadUnaligned(as: SIMD16<Float>.self))
-            i += 32
+        while i + 16 <= n {
+            acc.addProduct(UnsafeRawPointer(a + i).loadUnaligned(as: V.self), UnsafeRawPointer(b + i).loadUnaligned(as: V.self))
+            i += 16
         }
-        var sum = (s0 + s1).sum()
+        var tail: Float = 0
         while i < n {
-            sum += a[i] * b[i]
+            tail += a[i] * b[i]
             i += 1
         }
-        return sum
+        return tail
+    }
+
+    /// target[0..<n] += scale · x[0..<n].
+    @inline(__always)
+    static func axpy(_ target: UnsafeMutablePointer<Float>, _ scale: Float, _ x: UnsafePointer<Float>, _ n: Int) {
+        var i = 0
+        let s = V(repeating: scale)
+        while i + 16 <= n {
+            let t = UnsafeMutableRawPointer(target + i)
+            t.storeBytes(of: t.loadUnaligned(as: V.self).addingProduct(s, UnsafeRawPointer(x + i).loadUnaligned(as: V.self)), as: V.self)
+            i += 16
+        }
+        while i < n {
+            target[i] += scale * x[i]
+            i += 1
+        }
     }
 
     static func forward(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>, filter: UnsafeMutablePointer<Float>,
@@ -46,18 +63,20 @@ enum CPUConvNarrow {
                     let n = row / g.outHeight, oy = row % g.outHeight
                     for ox in 0..<g.outWidth {
                         let out = output + ((row * g.outWidth) + ox) * g.outChannels
-                        for co in 0..<g.outChannels { out[co] = 0 }
-                        for ky in 0..<g.kernelHeight {
-                            let iy = oy * g.strideY - g.padTop + ky
-                            guard iy >= 0 && iy < g.height else { continue }
-                            for kx in 0..<g.kernelWidth {
-                                let ix = ox * g.strideX - g.padLeft + kx
-                                guard ix >= 0 && ix < g.width else { continue }
-                                let pixel = input + ((n * g.height + iy) * g.width + ix) * cin
-                                for co in 0..<g.outChannels {
-                                    out[co] += dot(pixel, w.value + co * taps + (ky * g.kernelWidth + kx) * cin, cin)
+                        for co in 0..<g.outChannels {
+                            var acc = V()
+                            var tail: Float = 0
+                            for ky in 0..<g.kernelHeight {
+                                let iy = oy * g.strideY - g.padTop + ky
+                                guard iy >= 0 && iy < g.height else { continue }
+                                for kx in 0..<g.kernelWidth {
+                                    let ix = ox * g.strideX - g.padLeft + kx
+                                    guard ix >= 0 && ix < g.width else { continue }
+                                    tail += accumulate(&acc, input + ((n * g.height + iy) * g.width + ix) * cin,
+                                        w.value + co * taps + (ky * g.kernelWidth + kx) * cin, cin)
                                 }
                             }
+                            out[co] = acc.sum() + tail
                         }
                     }
                 }
@@ -88,9 +107,7 @@ enum CPUConvNarrow {
                                         guard ix >= 0 && ix < g.width else { continue }
                                         let pixel = input + ((n * g.height + iy) * g.width + ix) * cin
                                         for co in 0..<g.outChannels {
-                                            let scale = grad[co]
-                                            let target = mine + co * taps + (ky * g.kernelWidth + kx) * cin
-                                            for c in 0..<cin { target[c] += scale * pixel[c] }
+                                            axpy(mine + co * taps + (ky * g.kernelWidth + kx) * cin, grad[co], pixel, cin)
                                         }
                                     }
                                 }
