@@ -51,26 +51,36 @@ public final class Dense: ParameterContainer {
     }
 }
 
-/// Keras `Conv2D` on NHWC images: kernel `[k, k, in, out]`, `same`/`valid` padding.
-public final class Conv2D: ParameterContainer {
+/// What the two convolution layers share: geometry settings, activation and parameters.
+public class ConvolutionLayer: ParameterContainer {
     public let kernel: Int
     public let stride: Int
     public let padding: Conv2DGeometry.Padding
     public let activation: Activation
     let affine: AffineParameters
 
-    public init(_ name: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1,
-        padding: Conv2DGeometry.Padding = .same, activation: Activation = .relu, backend: any Backend, seed: UInt64) throws {
+    /// `weightShape` is the kernel's layout, `fans` Keras' Glorot fans, `channels` the bias size.
+    init(_ name: String, weightShape: [Int], fans: (in: Int, out: Int), channels: Int, kernel: Int, stride: Int,
+        padding: Conv2DGeometry.Padding, activation: Activation, backend: any Backend, seed: UInt64) throws {
         self.kernel = kernel
         self.stride = stride
         self.padding = padding
         self.activation = activation
-        affine = try AffineParameters(name: name, weightShape: [kernel, kernel, inChannels, outChannels],
-            fanIn: kernel * kernel * inChannels, fanOut: kernel * kernel * outChannels, channels: outChannels,
-            gated: activation == .gated, backend: backend, seed: seed)
+        affine = try AffineParameters(name: name, weightShape: weightShape, fanIn: fans.in, fanOut: fans.out,
+            channels: channels, gated: activation == .gated, backend: backend, seed: seed)
     }
 
     public var parameters: [Parameter] { affine.all }
+}
+
+/// Keras `Conv2D` on NHWC images: kernel `[k, k, in, out]`, `same`/`valid` padding.
+public final class Conv2D: ConvolutionLayer {
+    public init(_ name: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1,
+        padding: Conv2DGeometry.Padding = .same, activation: Activation = .relu, backend: any Backend, seed: UInt64) throws {
+        try super.init(name, weightShape: [kernel, kernel, inChannels, outChannels],
+            fans: (kernel * kernel * inChannels, kernel * kernel * outChannels), channels: outChannels, kernel: kernel,
+            stride: stride, padding: padding, activation: activation, backend: backend, seed: seed)
+    }
 
     public func callAsFunction(_ x: Tensor, in graph: Graph) throws -> Tensor {
         try affine.apply(x, activation: activation, in: graph) { try graph.conv2d($0, $1, stride: stride, padding: padding) }
@@ -79,26 +89,14 @@ public final class Conv2D: ParameterContainer {
 
 /// Keras `Conv2DTranspose` on NHWC images: kernel `[k, k, out, in]`, output size
 /// `in·stride` (`same`) or `(in − 1)·stride + k` (`valid`).
-public final class ConvTranspose2D: ParameterContainer {
-    public let kernel: Int
-    public let stride: Int
-    public let padding: Conv2DGeometry.Padding
-    public let activation: Activation
-    let affine: AffineParameters
-
+public final class ConvTranspose2D: ConvolutionLayer {
     public init(_ name: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1,
         padding: Conv2DGeometry.Padding = .same, activation: Activation = .relu, backend: any Backend, seed: UInt64) throws {
-        self.kernel = kernel
-        self.stride = stride
-        self.padding = padding
-        self.activation = activation
-        // Keras computes the fans of a transposed kernel [k, k, out, in] the same way: k²·in, k²·out.
-        affine = try AffineParameters(name: name, weightShape: [kernel, kernel, outChannels, inChannels],
-            fanIn: kernel * kernel * outChannels, fanOut: kernel * kernel * inChannels, channels: outChannels,
-            gated: activation == .gated, backend: backend, seed: seed)
+        // Keras computes the fans of a transposed kernel [k, k, out, in] from its layout: k²·out, k²·in.
+        try super.init(name, weightShape: [kernel, kernel, outChannels, inChannels],
+            fans: (kernel * kernel * outChannels, kernel * kernel * inChannels), channels: outChannels, kernel: kernel,
+            stride: stride, padding: padding, activation: activation, backend: backend, seed: seed)
     }
-
-    public var parameters: [Parameter] { affine.all }
 
     public func callAsFunction(_ x: Tensor, in graph: Graph) throws -> Tensor {
         try affine.apply(x, activation: activation, in: graph) {
