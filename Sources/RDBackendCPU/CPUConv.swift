@@ -56,6 +56,10 @@ enum CPUConv {
             CPUConvNarrow.forward(g, input: input, filter: filter, output: output)
             return
         }
+        if CPUConvImplicit.applies(g) {
+            CPUConvImplicit.forward(g, input: input, filter: filter, output: output)
+            return
+        }
         forEachChunk(g) { first, images, columns in
             im2col(g, input: input, firstImage: first, images: images, columns: columns)
             CPUGemm.run(GemmDescriptor(m: images * pixels, n: g.outChannels, k: k), a: columns, b: filter,

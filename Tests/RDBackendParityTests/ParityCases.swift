@@ -81,6 +81,10 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
             strideY: 2, strideX: 1, padTop: 0, padBottom: 2, padLeft: 1, padRight: 0),
         Conv2DGeometry(batch: 2, height: 4, width: 4, inChannels: 17, outChannels: 33, kernel: 3, stride: 1, padding: .same),
         Conv2DGeometry(batch: 3, height: 6, width: 5, inChannels: 37, outChannels: 1, kernel: 5, stride: 1, padding: .same),
+        // implicit-GEMM path (kw·C ≥ 64, ≥ 16 outputs): partial 8-pixel tiles, a partial second panel
+        Conv2DGeometry(batch: 2, height: 9, width: 11, inChannels: 24, outChannels: 40, kernel: 3, stride: 1, padding: .same),
+        Conv2DGeometry(batch: 1, height: 10, width: 9, inChannels: 16, outChannels: 20, kernel: 5, stride: 2, padding: .valid),
+        Conv2DGeometry(batch: 2, height: 7, width: 13, inChannels: 32, outChannels: 32, kernel: 4, stride: 2, padding: .same),
         Conv2DGeometry(batch: 1, height: 7, width: 7, inChannels: 16, outChannels: 3, kernel: 3, stride: 2, padding: .valid),
         .transposed(batch: 2, inHeight: 4, inWidth: 4, inChannels: 3, outChannels: 2, kernel: 5, stride: 2, padding: .same),
         .transposed(batch: 1, inHeight: 5, inWidth: 5, inChannels: 2, outChannels: 3, kernel: 4, stride: 1, padding: .same),
