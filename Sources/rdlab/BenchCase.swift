@@ -158,9 +158,7 @@ struct BenchResult: Codable {
             let peakGflops: Double?
             let results: [BenchResult]
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
+        let encoder = JSONEncoder.rdlab(pretty: true)
         let document = Document(date: ISO8601DateFormatter().string(from: Date()), rdlab: RDLab.version,
             peakGflops: peak, results: results)
         let data = try encoder.encode(document)

@@ -50,10 +50,7 @@ struct RunDirectory {
     }
 
     func writeConfig(_ config: Config) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        try AtomicFile.write(try encoder.encode(config), to: self.config)
+        try AtomicFile.write(try JSONEncoder.rdlab(pretty: true).encode(config), to: self.config)
     }
 
     func readConfig() throws -> Config {
@@ -84,9 +81,7 @@ struct RunDirectory {
 
     /// Appends lines by rewriting the file atomically (it is small), so a crash never leaves half a line.
     func append(_ lines: [Metrics]) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
+        let encoder = JSONEncoder.rdlab(pretty: false)
         var data = FileManager.default.contents(atPath: metrics.path) ?? Data()
         for line in lines {
             data.append(try encoder.encode(line))
