@@ -110,6 +110,10 @@ enum CPUConv {
                 a: input, b: gradOutput, c: gradFilter)
             return
         }
+        if CPUConvFilterGradient.applies(g) {
+            CPUConvFilterGradient.backwardFilter(g, input: input, gradOutput: gradOutput, gradFilter: gradFilter)
+            return
+        }
         if CPUConvNarrow.applies(g) {
             CPUConvNarrow.backwardFilter(g, input: input, gradOutput: gradOutput, gradFilter: gradFilter)
             return
@@ -133,17 +137,20 @@ enum CPUConv {
                 let oy = (row % pixels) / g.outWidth
                 let ox = row % g.outWidth
                 var dst = columns + row * k
+                // A kernel row's taps are adjacent in the image: one copy per kernel row.
+                let x0 = ox * g.strideX - g.padLeft
+                let first = max(0, -x0), last = min(g.kernelWidth, g.width - x0)
                 for ky in 0..<g.kernelHeight {
                     let iy = oy * g.strideY - g.padTop + ky
-                    for kx in 0..<g.kernelWidth {
-                        let ix = ox * g.strideX - g.padLeft + kx
-                        if iy >= 0 && iy < g.height && ix >= 0 && ix < g.width {
-                            dst.update(from: input + ((n * g.height + iy) * g.width + ix) * cin, count: cin)
-                        } else {
-                            dst.update(repeating: 0, count: cin)
-                        }
-                        dst += cin
+                    if iy >= 0 && iy < g.height && first < last {
+                        dst.update(repeating: 0, count: first * cin)
+                        (dst + first * cin).update(from: input + ((n * g.height + iy) * g.width + x0 + first) * cin,
+                            count: (last - first) * cin)
+                        (dst + last * cin).update(repeating: 0, count: (g.kernelWidth - last) * cin)
+                    } else {
+                        dst.update(repeating: 0, count: g.kernelWidth * cin)
                     }
+                    dst += g.kernelWidth * cin
                 }
             }
         }

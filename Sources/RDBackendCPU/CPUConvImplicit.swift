@@ -6,29 +6,16 @@ import RDCompute
 /// A tile ``CPUGemm/microKernel`` reads in place. Each tile accumulates `kh` such segments
 /// against the packed filter.
 enum CPUConvImplicit {
-    /// Worth it when a kernel row's run is long enough to feed the micro-kernel.
-    static func applies(_ g: Conv2DGeometry) -> Bool { g.kernelWidth * g.inChannels >= 64 && g.outChannels >= 16 }
+    /// Worth it when the output has enough channels to fill the micro-kernel's columns.
+    static func applies(_ g: Conv2DGeometry) -> Bool { g.outChannels >= 16 }
 
     static func forward(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>, filter: UnsafeMutablePointer<Float>,
         output: UnsafeMutablePointer<Float>) {
         let c = g.inChannels
-        let hp = g.height + g.padTop + g.padBottom, wp = g.width + g.padLeft + g.padRight
-        let imageSize = hp * wp * c
         // slack after the last image: a partial tile's unused rows read (and discard) past it
-        let slack = (CPUGemm.mr * g.strideX + g.kernelWidth) * c
-        let padded = UnsafeMutablePointer<Float>.allocate(capacity: g.batch * imageSize + slack)
+        let padded = CPUConvPadded(g, input: input, slack: (CPUGemm.mr * g.strideX + g.kernelWidth) * c)
         defer { padded.deallocate() }
-        (padded + g.batch * imageSize).update(repeating: 0, count: slack)
-        Parallel.forEachRange(g.batch) { images, _ in
-            for n in images {
-                let image = padded + n * imageSize
-                image.update(repeating: 0, count: imageSize)
-                for y in 0..<g.height {
-                    (image + ((y + g.padTop) * wp + g.padLeft) * c)
-                        .update(from: input + ((n * g.height + y) * g.width) * c, count: g.width * c)
-                }
-            }
-        }
+        let wp = padded.width
         let depth = g.kernelHeight * g.kernelWidth * c
         let nr = CPUGemm.nr
         let panels = (g.outChannels + nr - 1) / nr
@@ -38,21 +25,43 @@ enum CPUConvImplicit {
             depth: depth, width: g.outChannels, into: packedFilter)
         output.update(repeating: 0, count: g.outputCount)
         let segment = g.kernelWidth * c
-        Parallel.forEachRange(g.batch * g.outHeight) { rows, _ in
-            for row in rows {
-                let n = row / g.outHeight, oy = row % g.outHeight
-                let rowBase = padded + n * imageSize + (oy * g.strideY * wp) * c
-                for ox in stride(from: 0, to: g.outWidth, by: CPUGemm.mr) {
-                    let height = min(CPUGemm.mr, g.outWidth - ox)
-                    let tile = rowBase + ox * g.strideX * c
+        let tiles = (g.outWidth + CPUGemm.mr - 1) / CPUGemm.mr
+        if segment < 64 {
+            // Short kernel rows (few input channels): the whole filter fits in L1, and each
+            // tile runs all kernel rows in one call, its accumulators staying in registers.
+            Parallel.forEachRange(g.batch * g.outHeight * tiles) { range, _ in
+                for tile in range {
+                    let row = tile / tiles, ox = (tile % tiles) * CPUGemm.mr
                     let out = output + (row * g.outWidth + ox) * g.outChannels
                     for panel in 0..<panels {
-                        for ky in 0..<g.kernelHeight {
-                            CPUGemm.microKernel(
-                                depth: segment, a: tile + ky * wp * c, aRowStride: g.strideX * c, aColumnStride: 1,
-                                b: packedFilter + (panel * depth + ky * segment) * nr, alpha: 1,
-                                c: out + panel * nr, rowStride: g.outChannels, columnStride: 1, height: height,
-                                width: min(nr, g.outChannels - panel * nr))
+                        CPUGemm.microKernel(
+                            depth: segment, a: padded.patch(g, n: row / g.outHeight, oy: row % g.outHeight, ox: ox),
+                            aRowStride: g.strideX * c, aColumnStride: 1, b: packedFilter + panel * depth * nr, alpha: 1,
+                            c: out + panel * nr, rowStride: g.outChannels, columnStride: 1,
+                            height: min(CPUGemm.mr, g.outWidth - ox), width: min(nr, g.outChannels - panel * nr),
+                            segments: g.kernelHeight, segmentStride: wp * c)
+                    }
+                }
+            }
+            return
+        }
+        // Long kernel rows: per image, one kernel row's filter segment (kw·C × 32 floats)
+        // stays in L1 while every 8-pixel tile of the image accumulates against it.
+        Parallel.forEachRange(g.batch) { images, _ in
+            for n in images {
+                for panel in 0..<panels {
+                    let width = min(nr, g.outChannels - panel * nr)
+                    for ky in 0..<g.kernelHeight {
+                        let b = packedFilter + (panel * depth + ky * segment) * nr
+                        for oy in 0..<g.outHeight {
+                            let out = output + (n * g.outHeight + oy) * g.outWidth * g.outChannels + panel * nr
+                            for ox in stride(from: 0, to: g.outWidth, by: CPUGemm.mr) {
+                                CPUGemm.microKernel(
+                                    depth: segment, a: padded.patch(g, n: n, oy: oy, ox: ox) + ky * wp * c,
+                                    aRowStride: g.strideX * c, aColumnStride: 1, b: b, alpha: 1,
+                                    c: out + ox * g.outChannels, rowStride: g.outChannels, columnStride: 1,
+                                    height: min(CPUGemm.mr, g.outWidth - ox), width: width)
+                            }
                         }
                     }
                 }

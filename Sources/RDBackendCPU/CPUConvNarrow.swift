@@ -2,8 +2,9 @@ import RDCompute
 
 /// Direct convolution loops for layers with at most 4 output channels (a decoder's output
 /// layer), where im2col would copy the input k² times for only a few multiply-adds per copy.
-/// Vectorised over input channels; threads take images (forward) or images with private
-/// filter-gradient sums that are added in a fixed order (backward-filter).
+/// They read the zero-padded input, where each kernel row of a patch is one contiguous run
+/// of `kw·C` floats, vectorised along it; threads take images (forward) or images with
+/// private filter-gradient sums that are added in a fixed order (backward-filter).
 enum CPUConvNarrow {
     static let maxOutChannels = 4
 
@@ -19,64 +20,69 @@ enum CPUConvNarrow {
 
     typealias V = SIMD16<Float>
 
-    /// acc += a[0..<n] · b[0..<n] lane-wise (full vectors), returning the scalar tail's sum.
-    @inline(__always)
-    static func accumulate(_ acc: inout V, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        var i = 0
-        while i + 16 <= n {
-            acc.addProduct(UnsafeRawPointer(a + i).loadUnaligned(as: V.self), UnsafeRawPointer(b + i).loadUnaligned(as: V.self))
-            i += 16
-        }
+    /// Four independent vector sums and a scalar tail, combined once at the end.
+    struct DotAccumulator {
+        var s0 = V(), s1 = V(), s2 = V(), s3 = V()
         var tail: Float = 0
-        while i < n {
-            tail += a[i] * b[i]
-            i += 1
+
+        /// Adds a[0..<n] · b[0..<n].
+        @inline(__always)
+        mutating func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) {
+            var i = 0
+            while i + 64 <= n {
+                s0.addProduct(load(a + i), load(b + i))
+                s1.addProduct(load(a + i + 16), load(b + i + 16))
+                s2.addProduct(load(a + i + 32), load(b + i + 32))
+                s3.addProduct(load(a + i + 48), load(b + i + 48))
+                i += 64
+            }
+            if i + 32 <= n {
+                s0.addProduct(load(a + i), load(b + i))
+                s1.addProduct(load(a + i + 16), load(b + i + 16))
+                i += 32
+            }
+            if i + 16 <= n {
+                s2.addProduct(load(a + i), load(b + i))
+                i += 16
+            }
+            while i < n {
+                tail += a[i] * b[i]
+                i += 1
+            }
         }
-        return tail
+
+        @inline(__always) var sum: Float { ((s0 + s1) + (s2 + s3)).horizontalSum + tail }
     }
 
-    /// target[0..<n] += scale · x[0..<n].
     @inline(__always)
-    static func axpy(_ target: UnsafeMutablePointer<Float>, _ scale: Float, _ x: UnsafePointer<Float>, _ n: Int) {
-        var i = 0
-        let s = V(repeating: scale)
-        while i + 16 <= n {
-            let t = UnsafeMutableRawPointer(target + i)
-            t.storeBytes(of: t.loadUnaligned(as: V.self).addingProduct(s, UnsafeRawPointer(x + i).loadUnaligned(as: V.self)), as: V.self)
-            i += 16
-        }
-        while i < n {
-            target[i] += scale * x[i]
-            i += 1
-        }
+    static func load(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+
+    @inline(__always)
+    static func add(_ p: UnsafeMutablePointer<Float>, _ v: V) {
+        UnsafeMutableRawPointer(p).storeBytes(of: load(p) + v, as: V.self)
     }
 
     static func forward(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>, filter: UnsafeMutablePointer<Float>,
         output: UnsafeMutablePointer<Float>) {
         let weights = byOutputChannel(g, filter)
         let taps = g.kernelHeight * g.kernelWidth * g.inChannels
-        let cin = g.inChannels
+        let padded = CPUConvPadded(g, input: input, slack: 0)
+        defer { padded.deallocate() }
+        let segment = g.kernelWidth * g.inChannels, rowStride = padded.width * padded.channels
         weights.withUnsafeBufferPointer { w in
             let w = UnsafeSendable(w.baseAddress!)
             Parallel.forEachRange(g.batch * g.outHeight) { rows, _ in
                 for row in rows {
                     let n = row / g.outHeight, oy = row % g.outHeight
                     for ox in 0..<g.outWidth {
+                        let patch = padded.patch(g, n: n, oy: oy, ox: ox)
                         let out = output + ((row * g.outWidth) + ox) * g.outChannels
                         for co in 0..<g.outChannels {
-                            var acc = V()
-                            var tail: Float = 0
+                            var sum = DotAccumulator()
                             for ky in 0..<g.kernelHeight {
-                                let iy = oy * g.strideY - g.padTop + ky
-                                guard iy >= 0 && iy < g.height else { continue }
-                                for kx in 0..<g.kernelWidth {
-                                    let ix = ox * g.strideX - g.padLeft + kx
-                                    guard ix >= 0 && ix < g.width else { continue }
-                                    tail += accumulate(&acc, input + ((n * g.height + iy) * g.width + ix) * cin,
-                                        w.value + co * taps + (ky * g.kernelWidth + kx) * cin, cin)
-                                }
+                                sum.add(patch + ky * rowStride, w.value + co * taps + ky * segment, segment)
                             }
-                            out[co] = acc.sum() + tail
+                            out[co] = sum.sum
                         }
                     }
                 }
@@ -87,7 +93,9 @@ enum CPUConvNarrow {
     static func backwardFilter(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>, gradOutput: UnsafeMutablePointer<Float>,
         gradFilter: UnsafeMutablePointer<Float>) {
         let taps = g.kernelHeight * g.kernelWidth * g.inChannels
-        let cin = g.inChannels
+        let padded = CPUConvPadded(g, input: input, slack: 0)
+        defer { padded.deallocate() }
+        let segment = g.kernelWidth * g.inChannels, rowStride = padded.width * padded.channels
         let parts = min(Parallel.threads, g.batch)
         var partial = [Float](repeating: 0, count: parts * taps * g.outChannels)  // [part][co][tap]
         partial.withUnsafeMutableBufferPointer { sums in
@@ -96,21 +104,11 @@ enum CPUConvNarrow {
                 for part in range {
                     let mine = sums.value + part * taps * g.outChannels
                     for n in (g.batch * part / parts)..<(g.batch * (part + 1) / parts) {
-                        for oy in 0..<g.outHeight {
-                            for ox in 0..<g.outWidth {
-                                let grad = gradOutput + ((n * g.outHeight + oy) * g.outWidth + ox) * g.outChannels
-                                for ky in 0..<g.kernelHeight {
-                                    let iy = oy * g.strideY - g.padTop + ky
-                                    guard iy >= 0 && iy < g.height else { continue }
-                                    for kx in 0..<g.kernelWidth {
-                                        let ix = ox * g.strideX - g.padLeft + kx
-                                        guard ix >= 0 && ix < g.width else { continue }
-                                        let pixel = input + ((n * g.height + iy) * g.width + ix) * cin
-                                        for co in 0..<g.outChannels {
-                                            axpy(mine + co * taps + (ky * g.kernelWidth + kx) * cin, grad[co], pixel, cin)
-                                        }
-                                    }
-                                }
+                        let grad = gradOutput + n * g.outHeight * g.outWidth * g.outChannels
+                        for co in 0..<g.outChannels {
+                            for ky in 0..<g.kernelHeight {
+                                accumulate(g, padded: padded, image: n, grad: grad + co, offset: ky * rowStride,
+                                    count: segment, into: mine + co * taps + ky * segment)
                             }
                         }
                     }
@@ -122,6 +120,44 @@ enum CPUConvNarrow {
                 var sum: Float = 0
                 for part in 0..<parts { sum += partial[(part * g.outChannels + co) * taps + t] }
                 gradFilter[t * g.outChannels + co] = sum
+            }
+        }
+    }
+
+    /// into[0..<count] += Σ over the image's output pixels of grad[pixel·Cout] · patch[offset ..< offset+count],
+    /// 64 floats at a time in four register accumulators.
+    @inline(__always)
+    static func accumulate(_ g: Conv2DGeometry, padded: CPUConvPadded, image n: Int, grad: UnsafeMutablePointer<Float>,
+        offset: Int, count: Int, into sums: UnsafeMutablePointer<Float>) {
+        var j = 0
+        while j < count {
+            let lanes = min(64, count - j) / 16
+            var s0 = V(), s1 = V(), s2 = V(), s3 = V()
+            var tail = [Float](repeating: 0, count: lanes == 0 ? count - j : 0)
+            for oy in 0..<g.outHeight {
+                for ox in 0..<g.outWidth {
+                    let scale = grad[(oy * g.outWidth + ox) * g.outChannels]
+                    let x = padded.patch(g, n: n, oy: oy, ox: ox) + offset + j
+                    if lanes == 4 {
+                        let s = V(repeating: scale)
+                        s0.addProduct(s, load(x)); s1.addProduct(s, load(x + 16))
+                        s2.addProduct(s, load(x + 32)); s3.addProduct(s, load(x + 48))
+                    } else if lanes > 0 {
+                        let s = V(repeating: scale)
+                        s0.addProduct(s, load(x))
+                        if lanes > 1 { s1.addProduct(s, load(x + 16)) }
+                        if lanes > 2 { s2.addProduct(s, load(x + 32)) }
+                    } else {
+                        for t in 0..<tail.count { tail[t] += scale * x[t] }
+                    }
+                }
+            }
+            if lanes == 0 {
+                for t in 0..<tail.count { sums[j + t] += tail[t] }
+                j = count
+            } else {
+                for (q, v) in [s0, s1, s2, s3].prefix(lanes).enumerated() { add(sums + j + 16 * q, v) }
+                j += 16 * lanes
             }
         }
     }

@@ -166,7 +166,7 @@ enum CPUGemm {
                             s0.addProduct(UnsafeRawPointer(row + p).loadUnaligned(as: V.self), UnsafeRawPointer(column + p).loadUnaligned(as: V.self))
                             p += 16
                         }
-                        var sum = ((s0 + s1) + (s2 + s3)).sum()
+                        var sum = ((s0 + s1) + (s2 + s3)).horizontalSum
                         while p < k {
                             sum += row[p] * column[p]
                             p += 1
@@ -288,38 +288,44 @@ enum CPUGemm {
 
     /// C[0..<height, 0..<width] += alpha·A·B̃ for one 8×32 tile: A(i, p) at
     /// `a[i·aRowStride + p·aColumnStride]` (8 rows, zero-padded if fewer), B̃ packed depth×32.
+    /// With `segments` > 1 the depth is that many runs of `depth` steps, run s starting at
+    /// `a + s·segmentStride` (the kernel rows of a conv patch), B̃ continuing contiguously.
     @inline(__always)
     static func microKernel(depth: Int, a: UnsafePointer<Float>, aRowStride: Int, aColumnStride: Int,
         b: UnsafePointer<Float>, alpha: Float, c: UnsafeMutablePointer<Float>, rowStride: Int, columnStride: Int,
-        height: Int, width: Int) {
+        height: Int, width: Int, segments: Int = 1, segmentStride: Int = 0) {
         typealias V = SIMD16<Float>
         var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V(), c30 = V(), c31 = V()
         var c40 = V(), c41 = V(), c50 = V(), c51 = V(), c60 = V(), c61 = V(), c70 = V(), c71 = V()
-        let rs = aRowStride
-        var pa = a
-        var pb = UnsafeRawPointer(b)
-        for _ in 0..<depth {
-            let b0 = pb.loadUnaligned(as: V.self)
-            let b1 = pb.loadUnaligned(fromByteOffset: 64, as: V.self)
-            var s = V(repeating: pa[0])
-            c00.addProduct(s, b0); c01.addProduct(s, b1)
-            s = V(repeating: pa[rs])
-            c10.addProduct(s, b0); c11.addProduct(s, b1)
-            s = V(repeating: pa[2 &* rs])
-            c20.addProduct(s, b0); c21.addProduct(s, b1)
-            s = V(repeating: pa[3 &* rs])
-            c30.addProduct(s, b0); c31.addProduct(s, b1)
-            s = V(repeating: pa[4 &* rs])
-            c40.addProduct(s, b0); c41.addProduct(s, b1)
-            s = V(repeating: pa[5 &* rs])
-            c50.addProduct(s, b0); c51.addProduct(s, b1)
-            s = V(repeating: pa[6 &* rs])
-            c60.addProduct(s, b0); c61.addProduct(s, b1)
-            s = V(repeating: pa[7 &* rs])
-            c70.addProduct(s, b0); c71.addProduct(s, b1)
-            pa += aColumnStride
-            pb += 128
+        @inline(__always) func accumulate<Rows: TileRows>(_ rows: Rows) {
+            var pb = UnsafeRawPointer(b)
+            for segment in 0..<segments {
+            var pa = a + segment &* segmentStride
+            for _ in 0..<depth {
+                let b0 = pb.loadUnaligned(as: V.self)
+                let b1 = pb.loadUnaligned(fromByteOffset: 64, as: V.self)
+                var s = V(repeating: rows.element(pa, 0))
+                c00.addProduct(s, b0); c01.addProduct(s, b1)
+                s = V(repeating: rows.element(pa, 1))
+                c10.addProduct(s, b0); c11.addProduct(s, b1)
+                s = V(repeating: rows.element(pa, 2))
+                c20.addProduct(s, b0); c21.addProduct(s, b1)
+                s = V(repeating: rows.element(pa, 3))
+                c30.addProduct(s, b0); c31.addProduct(s, b1)
+                s = V(repeating: rows.element(pa, 4))
+                c40.addProduct(s, b0); c41.addProduct(s, b1)
+                s = V(repeating: rows.element(pa, 5))
+                c50.addProduct(s, b0); c51.addProduct(s, b1)
+                s = V(repeating: rows.element(pa, 6))
+                c60.addProduct(s, b0); c61.addProduct(s, b1)
+                s = V(repeating: rows.element(pa, 7))
+                c70.addProduct(s, b0); c71.addProduct(s, b1)
+                pa += aColumnStride
+                pb += 128
+            }
+            }
         }
+        if aRowStride == 1 { accumulate(ContiguousRows()) } else { accumulate(StridedRows(stride: aRowStride)) }
         let fast = columnStride == 1 && width == 32
         @inline(__always) func store(_ i: Int, _ lo: V, _ hi: V) {
             guard i < height else { return }
@@ -336,5 +342,37 @@ enum CPUGemm {
         }
         store(0, c00, c01); store(1, c10, c11); store(2, c20, c21); store(3, c30, c31)
         store(4, c40, c41); store(5, c50, c51); store(6, c60, c61); store(7, c70, c71)
+    }
+}
+
+/// How the micro-kernel finds element (i, p) of its 8-row A tile from the column pointer:
+/// specialised so that unit-stride rows use constant offsets, and strided rows use two
+/// base pointers with indexed addressing instead of a serial chain of pointer increments.
+protocol TileRows {
+    func element(_ column: UnsafePointer<Float>, _ row: Int) -> Float
+}
+
+/// Rows adjacent in memory (packed tiles, a transposed A read in place).
+struct ContiguousRows: TileRows {
+    @inline(__always) func element(_ column: UnsafePointer<Float>, _ row: Int) -> Float { column[row] }
+}
+
+/// Rows `stride` floats apart (a row-major A or patch rows read in place).
+struct StridedRows: TileRows {
+    let stride: Int
+    let stride3: Int
+    init(stride: Int) {
+        self.stride = stride
+        stride3 = 3 &* stride
+    }
+
+    @inline(__always) func element(_ column: UnsafePointer<Float>, _ row: Int) -> Float {
+        let base = row < 4 ? column : column + 4 &* stride
+        switch row & 3 {
+        case 0: return base[0]
+        case 1: return base[stride]
+        case 2: return base[2 &* stride]
+        default: return base[stride3]
+        }
     }
 }

@@ -86,6 +86,11 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
         Conv2DGeometry(batch: 1, height: 10, width: 9, inChannels: 16, outChannels: 20, kernel: 5, stride: 2, padding: .valid),
         Conv2DGeometry(batch: 2, height: 7, width: 13, inChannels: 32, outChannels: 32, kernel: 4, stride: 2, padding: .same),
         Conv2DGeometry(batch: 1, height: 7, width: 7, inChannels: 16, outChannels: 3, kernel: 3, stride: 2, padding: .valid),
+        // short kernel rows (kw·C < 64): all kernel rows in one micro-kernel call; gathered filter-gradient panels
+        Conv2DGeometry(batch: 2, height: 9, width: 10, inChannels: 1, outChannels: 16, kernel: 5, stride: 1, padding: .same),
+        Conv2DGeometry(batch: 2, height: 8, width: 7, inChannels: 3, outChannels: 24, kernel: 3, stride: 2, padding: .same),
+        // direct narrow loops with a kernel row of exactly one vector
+        Conv2DGeometry(batch: 2, height: 5, width: 6, inChannels: 8, outChannels: 2, kernel: 2, stride: 1, padding: .same),
         .transposed(batch: 2, inHeight: 4, inWidth: 4, inChannels: 3, outChannels: 2, kernel: 5, stride: 2, padding: .same),
         .transposed(batch: 1, inHeight: 5, inWidth: 5, inChannels: 2, outChannels: 3, kernel: 4, stride: 1, padding: .same),
         .transposed(batch: 2, inHeight: 1, inWidth: 1, inChannels: 4, outChannels: 3, kernel: 3, stride: 1, padding: .valid),

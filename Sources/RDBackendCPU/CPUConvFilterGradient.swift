@@ -1,0 +1,87 @@
+import RDCompute
+
+/// Backward-filter as an implicit GEMM, without an im2col matrix:
+/// `dWᵀ[co, j] = Σ_pixels dY[pixel, co] · patch[pixel, j]`.
+///
+/// The output gradient is the micro-kernel's A, read in place (8 output channels per tile,
+/// stride `outChannels` along the pixels). Patch columns are gathered 32 at a time from the
+/// zero-padded input into a panel of ``depthBlock`` pixels that stays in L1 and is reused by
+/// every 8-channel tile; when `kernelWidth·inChannels` is a multiple of 32 each panel row is
+/// one contiguous run of the image. Threads take equal pixel ranges with private sums that
+/// are added in a fixed order, so the result is deterministic for a given thread count.
+enum CPUConvFilterGradient {
+    /// Pixels per packed panel (256 × 32 floats = 32 KiB).
+    static let depthBlock = 256
+
+    static func applies(_ g: Conv2DGeometry) -> Bool { g.outChannels % CPUGemm.mr == 0 }
+
+    static func backwardFilter(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>,
+        gradOutput: UnsafeMutablePointer<Float>, gradFilter: UnsafeMutablePointer<Float>) {
+        let nr = CPUGemm.nr, cout = g.outChannels
+        let padded = CPUConvPadded(g, input: input, slack: 0)
+        defer { padded.deallocate() }
+        let patchSize = g.kernelHeight * g.kernelWidth * g.inChannels
+        let panels = (patchSize + nr - 1) / nr
+        let ldc = panels * nr
+        // Offset of patch column j from the patch's first float; -1 for the zero padding past the patch.
+        let segment = g.kernelWidth * g.inChannels
+        let offsets = (0..<ldc).map { j in j < patchSize ? (j / segment) * padded.width * padded.channels + j % segment : -1 }
+        let contiguous = (0..<panels).map { p in offsets[p * nr + nr - 1] - offsets[p * nr] == nr - 1 && offsets[p * nr] >= 0 }
+
+        let pixels = g.batch * g.outHeight * g.outWidth
+        let parts = min(Parallel.threads, max(1, pixels / depthBlock))
+        let partial = UnsafeMutablePointer<Float>.allocate(capacity: parts * cout * ldc)
+        defer { partial.deallocate() }
+        partial.update(repeating: 0, count: parts * cout * ldc)
+        offsets.withUnsafeBufferPointer { offsets in
+            let offsets = UnsafeSendable(offsets.baseAddress!)
+            Parallel.forEachRange(parts) { range, _ in
+                let pack = UnsafeMutablePointer<Float>.allocate(capacity: depthBlock * nr)
+                defer { pack.deallocate() }
+                let patches = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: depthBlock)
+                defer { patches.deallocate() }
+                for part in range {
+                    let sums = partial + part * cout * ldc
+                    let upper = pixels * (part + 1) / parts
+                    for first in stride(from: pixels * part / parts, to: upper, by: depthBlock) {
+                        let depth = min(depthBlock, upper - first)
+                        for d in 0..<depth {
+                            let pixel = first + d
+                            let ox = pixel % g.outWidth, rest = pixel / g.outWidth
+                            patches[d] = padded.patch(g, n: rest / g.outHeight, oy: rest % g.outHeight, ox: ox)
+                        }
+                        for panel in 0..<panels {
+                            let columns = offsets.value + panel * nr
+                            if contiguous[panel] {
+                                for d in 0..<depth {
+                                    let src = UnsafeRawPointer(patches[d] + columns[0]), dst = UnsafeMutableRawPointer(pack + d * nr)
+                                    dst.storeBytes(of: src.loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+                                    dst.storeBytes(of: src.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self),
+                                        toByteOffset: 64, as: SIMD16<Float>.self)
+                                }
+                            } else {
+                                for d in 0..<depth {
+                                    let src = patches[d], dst = pack + d * nr
+                                    for j in 0..<nr { dst[j] = columns[j] >= 0 ? src[columns[j]] : 0 }
+                                }
+                            }
+                            for tile in stride(from: 0, to: cout, by: CPUGemm.mr) {
+                                CPUGemm.microKernel(
+                                    depth: depth, a: gradOutput + first * cout + tile, aRowStride: 1, aColumnStride: cout,
+                                    b: pack, alpha: 1, c: sums + tile * ldc + panel * nr, rowStride: ldc, columnStride: 1,
+                                    height: CPUGemm.mr, width: nr)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for j in 0..<patchSize {
+            for co in 0..<cout {
+                var sum: Float = 0
+                for part in 0..<parts { sum += partial[(part * cout + co) * ldc + j] }
+                gradFilter[j * cout + co] = sum
+            }
+        }
+    }
+}
