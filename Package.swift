@@ -54,6 +54,7 @@ let package = Package(
             name: "COpenCL",
             providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]
         ),
+        .systemLibrary(name: "CMalloc"),
         .systemLibrary(
             name: "CZlib",
             providers: [.apt(["zlib1g-dev"])]
@@ -64,7 +65,7 @@ let package = Package(
         ),
         .target(
             name: "RDBackendCPU",
-            dependencies: ["RDCompute"],
+            dependencies: ["RDCompute", "CMalloc"],
             swiftSettings: cpuKernelFlags
         ),
         .target(

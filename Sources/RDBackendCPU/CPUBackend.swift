@@ -1,3 +1,4 @@
+import CMalloc
 import Foundation
 import RDCompute
 
@@ -5,7 +6,19 @@ import RDCompute
 final class CPUStorage {
     let pointer: UnsafeMutablePointer<Float>
 
+    /// glibc serves big blocks with `mmap` and returns them to the kernel on free, so every
+    /// training step would page-fault its activations and scratch (~60 MB for the reference
+    /// VAE) back in, zero-filled by the kernel: ~10 % of a step. Keeping freed blocks in the
+    /// heap lets a step reuse the last one's memory; peak resident memory is unchanged.
+    static let keepFreedMemory: Void = {
+        #if os(Linux)
+        _ = mallopt(M_MMAP_THRESHOLD, 1 << 30)
+        _ = mallopt(M_TRIM_THRESHOLD, Int32.max)
+        #endif
+    }()
+
     init(count: Int) {
+        Self.keepFreedMemory
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }

@@ -23,7 +23,6 @@ enum CPUConvImplicit {
         defer { packedFilter.deallocate() }
         CPUGemm.packB(CPUGemm.View(base: filter, rowStride: g.outChannels, columnStride: 1), row: 0, column: 0,
             depth: depth, width: g.outChannels, into: packedFilter)
-        output.update(repeating: 0, count: g.outputCount)
         let segment = g.kernelWidth * c
         let tiles = (g.outWidth + CPUGemm.mr - 1) / CPUGemm.mr
         if segment < 64 {
@@ -39,7 +38,7 @@ enum CPUConvImplicit {
                             aRowStride: g.strideX * c, aColumnStride: 1, b: packedFilter + panel * depth * nr, alpha: 1,
                             c: out + panel * nr, rowStride: g.outChannels, columnStride: 1,
                             height: min(CPUGemm.mr, g.outWidth - ox), width: min(nr, g.outChannels - panel * nr),
-                            segments: g.kernelHeight, segmentStride: wp * c)
+                            segments: g.kernelHeight, segmentStride: wp * c, overwrite: true)
                     }
                 }
             }
@@ -60,7 +59,7 @@ enum CPUConvImplicit {
                                     depth: segment, a: padded.patch(g, n: n, oy: oy, ox: ox) + ky * wp * c,
                                     aRowStride: g.strideX * c, aColumnStride: 1, b: b, alpha: 1,
                                     c: out + ox * g.outChannels, rowStride: g.outChannels, columnStride: 1,
-                                    height: min(CPUGemm.mr, g.outWidth - ox), width: width)
+                                    height: min(CPUGemm.mr, g.outWidth - ox), width: width, overwrite: ky == 0)
                             }
                         }
                     }

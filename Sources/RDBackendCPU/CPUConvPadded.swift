@@ -21,11 +21,14 @@ struct CPUConvPadded {
         let (wp, c) = (width, channels)
         Parallel.forEachRange(g.batch) { images, _ in
             for n in images {
+                // zero the border only: top rows, then each row's right pad and the next row's left pad, bottom rows
                 let image = base + n * imageSize
-                image.update(repeating: 0, count: imageSize)
+                image.update(repeating: 0, count: (g.padTop * wp + g.padLeft) * c)
                 for y in 0..<g.height {
-                    (image + ((y + g.padTop) * wp + g.padLeft) * c)
-                        .update(from: input + ((n * g.height + y) * g.width) * c, count: g.width * c)
+                    let row = image + ((y + g.padTop) * wp + g.padLeft) * c
+                    row.update(from: input + ((n * g.height + y) * g.width) * c, count: g.width * c)
+                    let gap = y + 1 < g.height ? g.padRight + g.padLeft : g.padRight + g.padBottom * wp
+                    (row + g.width * c).update(repeating: 0, count: gap * c)
                 }
             }
         }

@@ -290,10 +290,11 @@ enum CPUGemm {
     /// `a[i·aRowStride + p·aColumnStride]` (8 rows, zero-padded if fewer), B̃ packed depth×32.
     /// With `segments` > 1 the depth is that many runs of `depth` steps, run s starting at
     /// `a + s·segmentStride` (the kernel rows of a conv patch), B̃ continuing contiguously.
+    /// `overwrite` stores alpha·A·B̃ instead of adding it (C need not be initialised).
     @inline(__always)
     static func microKernel(depth: Int, a: UnsafePointer<Float>, aRowStride: Int, aColumnStride: Int,
         b: UnsafePointer<Float>, alpha: Float, c: UnsafeMutablePointer<Float>, rowStride: Int, columnStride: Int,
-        height: Int, width: Int, segments: Int = 1, segmentStride: Int = 0) {
+        height: Int, width: Int, segments: Int = 1, segmentStride: Int = 0, overwrite: Bool = false) {
         typealias V = SIMD16<Float>
         var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V(), c30 = V(), c31 = V()
         var c40 = V(), c41 = V(), c50 = V(), c51 = V(), c60 = V(), c61 = V(), c70 = V(), c71 = V()
@@ -331,12 +332,18 @@ enum CPUGemm {
             guard i < height else { return }
             if fast {
                 let row = UnsafeMutableRawPointer(c + i * rowStride)
-                row.storeBytes(of: row.loadUnaligned(as: V.self).addingProduct(lo, alpha), as: V.self)
-                row.storeBytes(of: row.loadUnaligned(fromByteOffset: 64, as: V.self).addingProduct(hi, alpha),
-                    toByteOffset: 64, as: V.self)
+                if overwrite {
+                    row.storeBytes(of: lo * alpha, as: V.self)
+                    row.storeBytes(of: hi * alpha, toByteOffset: 64, as: V.self)
+                } else {
+                    row.storeBytes(of: row.loadUnaligned(as: V.self).addingProduct(lo, alpha), as: V.self)
+                    row.storeBytes(of: row.loadUnaligned(fromByteOffset: 64, as: V.self).addingProduct(hi, alpha),
+                        toByteOffset: 64, as: V.self)
+                }
             } else {
                 for j in 0..<width {
-                    c[i * rowStride + j * columnStride] += alpha * (j < 16 ? lo[j] : hi[j - 16])
+                    let value = alpha * (j < 16 ? lo[j] : hi[j - 16])
+                    c[i * rowStride + j * columnStride] = overwrite ? value : c[i * rowStride + j * columnStride] + value
                 }
             }
         }
