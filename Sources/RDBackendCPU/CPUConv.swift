@@ -87,6 +87,10 @@ enum CPUConv {
             forward(flipped, input: gradOutput, filter: swapped, output: gradInput)
             return
         }
+        if CPUConvPhases.applies(g) {
+            CPUConvPhases.backwardData(g, gradOutput: gradOutput, filter: filter, gradInput: gradInput)
+            return
+        }
         let pixels = g.outHeight * g.outWidth
         let k = patchSize(g)
         if inputIsColumns(g) {

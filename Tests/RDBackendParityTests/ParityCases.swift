@@ -89,6 +89,9 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
         // short kernel rows (kw·C < 64): all kernel rows in one micro-kernel call; gathered filter-gradient panels
         Conv2DGeometry(batch: 2, height: 9, width: 10, inChannels: 1, outChannels: 16, kernel: 5, stride: 1, padding: .same),
         Conv2DGeometry(batch: 2, height: 8, width: 7, inChannels: 3, outChannels: 24, kernel: 3, stride: 2, padding: .same),
+        // strided backward-data by phases, including phases no tap reaches (kernel 1, stride 2)
+        Conv2DGeometry(batch: 2, height: 9, width: 8, inChannels: 20, outChannels: 8, kernel: 3, stride: 3, padding: .same),
+        Conv2DGeometry(batch: 1, height: 6, width: 7, inChannels: 16, outChannels: 8, kernel: 1, stride: 2, padding: .same),
         // direct narrow loops with a kernel row of exactly one vector
         Conv2DGeometry(batch: 2, height: 5, width: 6, inChannels: 8, outChannels: 2, kernel: 2, stride: 1, padding: .same),
         .transposed(batch: 2, inHeight: 4, inWidth: 4, inChannels: 3, outChannels: 2, kernel: 5, stride: 2, padding: .same),
