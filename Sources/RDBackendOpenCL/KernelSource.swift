@@ -6,7 +6,7 @@ struct KernelFamily: Hashable, Sendable {
     let name: String
     let kernels: [String]
 
-    static let all: [KernelFamily] = [.elementwise, .reduce, .loss, .random, .optim, .gemm, .conv]
+    static let all: [KernelFamily] = [.elementwise, .reduce, .loss, .random, .optim, .gemm, .conv, .echo]
 }
 
 /// Where kernel sources come from: embedded in the binary at build time, or read from
@@ -29,6 +29,7 @@ enum KernelSource {
     static func embedded(_ name: String) -> [UInt8] {
         switch name {
         case "conv": PackageResources.conv_cl
+        case "echo": PackageResources.echo_cl
         case "elementwise": PackageResources.elementwise_cl
         case "gemm": PackageResources.gemm_cl
         case "loss": PackageResources.loss_cl

@@ -148,14 +148,19 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
 
     /// Non-blocking write from a private host copy, kept alive until its event completes.
     public func upload(_ values: [Float], to buffer: DeviceBuffer) throws {
-        let target = try mem(buffer)
         guard values.count == buffer.count else {
             throw ComputeError.invalidArgument(op: "upload", reason: "\(values.count) values for a buffer of \(buffer.count)")
         }
-        guard !values.isEmpty else { return }
-        let bytes = values.count * MemoryLayout<Float>.stride
+        try values.withUnsafeBytes { try uploadBytes($0, to: buffer) }
+    }
+
+    /// Writes `bytes` (4 per element of `buffer`) from a private copy, without blocking.
+    func uploadBytes(_ source: UnsafeRawBufferPointer, to buffer: DeviceBuffer) throws {
+        let target = try mem(buffer)
+        guard source.count > 0 else { return }
+        let bytes = source.count
         let host = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-        values.withUnsafeBytes { host.copyMemory(from: $0.baseAddress!, byteCount: bytes) }
+        host.copyMemory(from: source.baseAddress!, byteCount: bytes)
         try lock.withLock {
             releaseCompletedUploads(all: false)
             var event: cl_event?

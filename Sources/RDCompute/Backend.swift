@@ -8,6 +8,7 @@ public enum Op: String, Sendable, CaseIterable {
     case bernoulliNLL, bernoulliNLLBackward, gaussianKL, gaussianKLBackward
     case randomUniform, randomNormal
     case adam
+    case echoForward, echoBackward
 }
 
 /// A compute backend bound to one device: the op-level plugin API of rdlab.
@@ -78,6 +79,18 @@ public protocol Backend: AnyObject, Sendable {
     func randomNormal(_ buffer: DeviceBuffer, seed: UInt64, stream: UInt64, offset: UInt64) throws
 
     // MARK: Optimisation
+    /// A buffer of 32-bit integer words (an ``EchoIndexTable/words`` table); only the echo
+    /// ops read it.
+    func makeIndexBuffer(_ words: [Int32]) throws -> DeviceBuffer
+    /// Echo noise (seed-spec §2.4): `noise[i] = Σ_l (Π_{m<l} s[P[i,m]]) · f[P[i,l]]` with
+    /// `s = exp(logScale)`, and `z = f + s ⊙ noise`; `indices` from ``makeIndexBuffer(_:)``.
+    func echoForward(_ shape: EchoShape, f: DeviceBuffer, logScale: DeviceBuffer, indices: DeviceBuffer,
+        noise: DeviceBuffer, z: DeviceBuffer) throws
+    /// Gradients of a loss through `z` into `f` and `logScale` of every batch member
+    /// (overwritten), given the forward pass's `noise` and `gradZ = ∂L/∂z`.
+    func echoBackward(_ shape: EchoShape, f: DeviceBuffer, logScale: DeviceBuffer, indices: DeviceBuffer,
+        noise: DeviceBuffer, gradZ: DeviceBuffer, gradF: DeviceBuffer, gradLogScale: DeviceBuffer) throws
+
     /// One fused Adam update of `parameter` in place, step `step ≥ 1`.
     func adamStep(_ parameters: AdamParameters, step: Int, parameter: DeviceBuffer, gradient: DeviceBuffer,
         firstMoment: DeviceBuffer, secondMoment: DeviceBuffer) throws
