@@ -1,28 +1,56 @@
 import Foundation
 import RDCompute
 
-/// Echo noise on the CPU (same maths as `Kernels/echo.cl`, seed-spec §2.4).
+/// Echo noise on the CPU (same maths as `Kernels/echo.cl`, seed-spec §2.4), 16 latents at a
+/// time in `SIMD16<Float>` over copies of f and s = exp(log s) padded to a multiple of 16.
 ///
-/// Forward: per example, Horner from the last term, `acc = f[k] + s[k]·acc`, vectorised
-/// across the latent dimensions; O(B·d·D) work and no B×B×D tensor. Backward: per example,
-/// the Horner values `H_l` (suffix sums) then a forward scan of the running product `p_l`,
-/// scattering `G·p_l` into ∂f and `G·p_{l+1}·H_{l+1}` into ∂log s of member `P[i,l]`.
-/// Threads take example ranges with private gradient sums, added in a fixed order.
+/// Forward: per example, Horner from the last term, `acc = f[k] + s[k]·acc`: O(B·d·D) work
+/// and no B×B×D tensor. Backward: per example, the Horner values `H_l` (suffix sums), then a
+/// forward scan of the running product `p_l`, scattering `G·p_l` into ∂f and
+/// `G·p_{l+1}·H_{l+1}` into ∂log s of member `P[i,l]`. Products below 1e-30 are flushed to
+/// zero (their terms are far below float resolution, and denormal arithmetic is ~100×
+/// slower). Threads take example ranges with private sums, added in a fixed order.
 enum CPUEcho {
+    typealias V = SIMD16<Float>
+    static let tiny = V(repeating: 1e-30)
+
+    /// `x` as rows of `padded` floats, zero-filled; `exponentiate` applies exp.
+    static func padded(_ x: UnsafeMutablePointer<Float>, _ shape: EchoShape, _ width: Int, exponentiate: Bool = false)
+        -> UnsafeMutablePointer<Float> {
+        let out = UnsafeMutablePointer<Float>.allocate(capacity: shape.batch * width)
+        out.update(repeating: 0, count: shape.batch * width)
+        for i in 0..<shape.batch {
+            for j in 0..<shape.dimensions {
+                let v = x[i * shape.dimensions + j]
+                out[i * width + j] = exponentiate ? Foundation.exp(v) : v
+            }
+        }
+        return out
+    }
+
+    @inline(__always) static func load(_ p: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+    @inline(__always) static func store(_ v: V, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
+
     static func forward(_ shape: EchoShape, f: UnsafeMutablePointer<Float>, logScale: UnsafeMutablePointer<Float>,
         indices: UnsafePointer<Int32>, noise: UnsafeMutablePointer<Float>, z: UnsafeMutablePointer<Float>) {
-        let dims = shape.dimensions, terms = shape.terms
-        let scale = exponentials(logScale, count: shape.count)
-        defer { scale.deallocate() }
+        let dims = shape.dimensions, terms = shape.terms, width = (dims + 15) / 16 * 16
+        let fp = padded(f, shape, width), sp = padded(logScale, shape, width, exponentiate: true)
+        defer { fp.deallocate(); sp.deallocate() }
         Parallel.forEachRange(shape.batch) { rows, _ in
+            var out = [Float](repeating: 0, count: width)
             for i in rows {
-                let acc = noise + i * dims
-                acc.update(repeating: 0, count: dims)
-                for l in stride(from: terms - 1, through: 0, by: -1) {
-                    let k = Int(indices[i * terms + l]) * dims
-                    for j in 0..<dims { acc[j] = f[k + j] + scale[k + j] * acc[j] }
+                for c in stride(from: 0, to: width, by: 16) {
+                    var acc = V()
+                    for l in stride(from: terms - 1, through: 0, by: -1) {
+                        let k = Int(indices[i * terms + l]) * width + c
+                        acc = load(fp + k).addingProduct(load(sp + k), acc)
+                    }
+                    out.withUnsafeMutableBufferPointer { store(acc, $0.baseAddress! + c) }
                 }
-                for j in 0..<dims { z[i * dims + j] = f[i * dims + j] + scale[i * dims + j] * acc[j] }
+                for j in 0..<dims {
+                    noise[i * dims + j] = out[j]
+                    z[i * dims + j] = fp[i * width + j] + sp[i * width + j] * out[j]
+                }
             }
         }
     }
@@ -30,55 +58,52 @@ enum CPUEcho {
     static func backward(_ shape: EchoShape, f: UnsafeMutablePointer<Float>, logScale: UnsafeMutablePointer<Float>,
         indices: UnsafePointer<Int32>, noise: UnsafeMutablePointer<Float>, gradZ: UnsafeMutablePointer<Float>,
         gradF: UnsafeMutablePointer<Float>, gradLogScale: UnsafeMutablePointer<Float>) {
-        let dims = shape.dimensions, terms = shape.terms, count = shape.count
-        let scale = exponentials(logScale, count: count)
-        defer { scale.deallocate() }
-        let threads = Parallel.threads
-        // per worker: ∂f sums, ∂log s sums [B·D each], Horner values [(d+1)·D], G and p [D each]
-        let perWorker = 2 * count + (terms + 3) * dims
+        let dims = shape.dimensions, terms = shape.terms, width = (dims + 15) / 16 * 16
+        let fp = padded(f, shape, width), sp = padded(logScale, shape, width, exponentiate: true)
+        let gz = padded(gradZ, shape, width)
+        defer { fp.deallocate(); sp.deallocate(); gz.deallocate() }
+        let threads = Parallel.threads, plane = shape.batch * width
+        // per worker: ∂f sums and ∂log s sums [B × width each], Horner values [(d+1) × 16]
+        let perWorker = 2 * plane + (terms + 1) * 16
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: threads * perWorker)
         defer { scratch.deallocate() }
         scratch.update(repeating: 0, count: threads * perWorker)
         Parallel.forEachRange(shape.batch) { rows, worker in
-            let sumF = scratch + worker * perWorker, sumLS = sumF + count
-            let horner = sumLS + count, g = horner + (terms + 1) * dims, p = g + dims
+            let sumF = scratch + worker * perWorker, sumLS = sumF + plane, horner = sumLS + plane
             for i in rows {
-                for j in 0..<dims { g[j] = gradZ[i * dims + j] * scale[i * dims + j] }
-                let last = horner + terms * dims  // H_d = 0
-                last.update(repeating: 0, count: dims)
-                for l in stride(from: terms - 1, through: 0, by: -1) {
-                    let k = Int(indices[i * terms + l]) * dims
-                    let h = horner + l * dims, next = h + dims
-                    for j in 0..<dims { h[j] = f[k + j] + scale[k + j] * next[j] }
-                }
-                p.update(repeating: 1, count: dims)
-                for l in 0..<terms {
-                    let k = Int(indices[i * terms + l]) * dims
-                    let next = horner + (l + 1) * dims
-                    for j in 0..<dims {
-                        sumF[k + j] += g[j] * p[j]
-                        p[j] *= scale[k + j]
-                        sumLS[k + j] += g[j] * p[j] * next[j]
+                let row = indices + i * terms
+                for c in stride(from: 0, to: width, by: 16) {
+                    let g = load(gz + i * width + c) * load(sp + i * width + c)
+                    var h = V()
+                    store(h, horner + terms * 16)
+                    for l in stride(from: terms - 1, through: 0, by: -1) {
+                        let k = Int(row[l]) * width + c
+                        h = load(fp + k).addingProduct(load(sp + k), h)
+                        store(h, horner + l * 16)
+                    }
+                    var p = V(repeating: 1)
+                    for l in 0..<terms {
+                        let k = Int(row[l]) * width + c
+                        store(load(sumF + k).addingProduct(g, p), sumF + k)
+                        p *= load(sp + k)
+                        p.replace(with: 0, where: p .< tiny)
+                        store(load(sumLS + k).addingProduct(g * p, load(horner + (l + 1) * 16)), sumLS + k)
                     }
                 }
             }
         }
         let workers = min(threads, shape.batch)  // the ranges forEachRange made
-        for e in 0..<count {
-            var df = gradZ[e], dls = gradZ[e] * scale[e] * noise[e]
-            for w in 0..<workers {
-                df += scratch[w * perWorker + e]
-                dls += scratch[w * perWorker + count + e]
+        for i in 0..<shape.batch {
+            for j in 0..<dims {
+                let e = i * dims + j, at = i * width + j
+                var df = gradZ[e], dls = gradZ[e] * sp[at] * noise[e]
+                for w in 0..<workers {
+                    df += scratch[w * perWorker + at]
+                    dls += scratch[w * perWorker + plane + at]
+                }
+                gradF[e] = df
+                gradLogScale[e] = dls
             }
-            gradF[e] = df
-            gradLogScale[e] = dls
         }
-    }
-
-    /// `exp(x)` for `count` values, in a new allocation.
-    static func exponentials(_ x: UnsafeMutablePointer<Float>, count: Int) -> UnsafeMutablePointer<Float> {
-        let out = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
-        for e in 0..<count { out[e] = Foundation.exp(x[e]) }
-        return out
     }
 }

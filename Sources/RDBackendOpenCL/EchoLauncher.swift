@@ -11,6 +11,13 @@ extension OpenCLBackend {
         return buffer
     }
 
+    /// s = exp(log s) once per call (B·D exponentials instead of one per term).
+    func exponential(_ logScale: DeviceBuffer, _ shape: EchoShape) throws -> DeviceBuffer {
+        let scale = try makeBuffer(count: shape.count)
+        try unary(.exp, logScale, output: scale)
+        return scale
+    }
+
     /// Items (j, i) over D latents × B examples; groups of up to 64 consecutive latents.
     func launchEcho(_ name: String, _ shape: EchoShape, _ arguments: [Argument]) throws {
         var local = 1
@@ -24,7 +31,8 @@ extension OpenCLBackend {
         noise: DeviceBuffer, z: DeviceBuffer) throws {
         try OpValidation.echo(shape, op: "echoForward", indices: indices, (f, "f"), (logScale, "logScale"),
             (noise, "noise"), (z, "z"))
-        try launchEcho("echo_forward", shape, [.buffer(f), .buffer(logScale), .buffer(indices), .buffer(noise), .buffer(z)])
+        let scale = try exponential(logScale, shape)
+        try launchEcho("echo_forward", shape, [.buffer(f), .buffer(scale), .buffer(indices), .buffer(noise), .buffer(z)])
     }
 
     /// Two passes: per-example contributions into `[B, d, D]` scratch, then a gather per member.
@@ -34,9 +42,10 @@ extension OpenCLBackend {
             (noise, "noise"), (gradZ, "gradZ"), (gradF, "gradF"), (gradLogScale, "gradLogScale"))
         let contributions = max(1, shape.batch * shape.terms * shape.dimensions)
         let cf = try makeBuffer(count: contributions), cls = try makeBuffer(count: contributions)
+        let scale = try exponential(logScale, shape)
         try launchEcho("echo_backward_rows", shape,
-            [.buffer(f), .buffer(logScale), .buffer(indices), .buffer(gradZ), .buffer(cf), .buffer(cls)])
-        try launchEcho("echo_backward_gather", shape, [.buffer(logScale), .buffer(noise), .buffer(gradZ), .buffer(indices),
+            [.buffer(f), .buffer(scale), .buffer(indices), .buffer(gradZ), .buffer(cf), .buffer(cls)])
+        try launchEcho("echo_backward_gather", shape, [.buffer(scale), .buffer(noise), .buffer(gradZ), .buffer(indices),
             .buffer(cf), .buffer(cls), .buffer(gradF), .buffer(gradLogScale)])
     }
 }

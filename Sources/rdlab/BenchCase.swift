@@ -6,17 +6,23 @@ import RDLab
 struct BenchCase: Sendable {
     let name: String
     let flops: Double
+    /// Bytes a call moves by the case's traffic model (0: compute-bound case, no GB/s).
+    var bytes: Double = 0
     /// Allocates inputs on the backend and returns the call to time.
     let prepare: @Sendable (any Backend) throws -> () throws -> Void
 
     /// Every case: SGEMM 1024³, the VAE's im2col GEMMs, each VAE conv layer's three passes,
-    /// and the VAE training step.
-    static let all: [BenchCase] = gemmCases + convCases + [vaeStep]
+    /// memory bandwidth, the Echo op, and the training step with each channel.
+    static let all: [BenchCase] = gemmCases + convCases + [copyBandwidth] + echoCases
+        + [trainingStep(.gaussian), trainingStep(.echo)]
 
-    /// One training step of the reference conv VAE (batch 100, 32 latents, Gaussian channel,
-    /// Adam): forward, backward and update; 36.1 GFLOP by the baselines' count (common.py).
-    static let vaeStep = BenchCase(name: "vae train step batch 100 (fwd+bwd+adam)", flops: 36.106e9) { backend in
-        let model = try BetaVAE(VAEConfiguration(), backend: backend, seed: 1)
+    /// One training step of the reference conv VAE (batch 100, 32 latents, Adam): forward,
+    /// backward and update; 36.1 GFLOP by the baselines' count (common.py) for the Gaussian
+    /// channel (the Echo channel adds ~0.002 GFLOP).
+    static func trainingStep(_ channel: VAEConfiguration.Channel) -> BenchCase {
+        let suffix = channel == .gaussian ? "" : " echo channel"
+        return BenchCase(name: "vae train step batch 100\(suffix) (fwd+bwd+adam)", flops: 36.106e9) { backend in
+        let model = try ConvAutoencoder(VAEConfiguration(channel: channel), backend: backend, seed: 1)
         let trainer = VAETrainer(model: model, optimizer: Adam(backend: backend), beta: BetaSchedule(beta: 1),
             learningRate: LearningRateSchedule(kind: .constant, learningRate: 3e-4, totalSteps: 1), seed: 1)
         var state: UInt64 = 7
@@ -25,6 +31,7 @@ struct BenchCase: Sendable {
             return state >> 62 == 0 ? 1 : 0
         }
         return { _ = try trainer.train(images, batch: 100) }
+        }
     }
 
     /// (name, M, K, N) as in the framework baselines (`shared/baselines/common.py`).
@@ -132,7 +139,7 @@ struct BenchCase: Sendable {
         return BenchResult(
             name: name, backend: backend.device.selector, device: backend.device.name, driver: backend.device.driverVersion,
             runs: samples.count, medianMicroseconds: median, p10Microseconds: quantile(0.1), p90Microseconds: quantile(0.9),
-            flops: flops, gflops: flops / median / 1e3)
+            flops: flops, gflops: flops / median / 1e3, bytes: bytes, gbPerSecond: bytes / median / 1e3)
     }
 }
 
@@ -148,6 +155,8 @@ struct BenchResult: Codable {
     var p90Microseconds: Double
     var flops: Double
     var gflops: Double
+    var bytes: Double
+    var gbPerSecond: Double
     var timing = "wall"
 
     /// `{date, rdlab, peak_gflops, results}`, written via a temporary file and a rename.

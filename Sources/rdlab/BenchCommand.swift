@@ -56,7 +56,8 @@ struct BenchCommand: ParsableCommand {
         var results: [BenchResult] = []
         print("timing: wall clock per call, device synchronised after each call")
         print("case".padding(52) + "backend".padding(14) + "median µs".leftPadding(12) + "p10–p90 µs".leftPadding(22)
-            + "GFLOP/s".leftPadding(10) + (peak == nil ? "" : "% peak".leftPadding(8)) + "ratio".leftPadding(8))
+            + "GFLOP/s".leftPadding(10) + (peak == nil ? "" : "% peak".leftPadding(8)) + "GB/s".leftPadding(8)
+            + "ratio".leftPadding(8))
         let total = cases.count * backends.count
         let started = Date()
         var done = 0
@@ -77,6 +78,7 @@ struct BenchCommand: ParsableCommand {
                 line += String(format: "%.0f–%.0f", result.p10Microseconds, result.p90Microseconds).leftPadding(22)
                 line += String(format: "%.1f", result.gflops).leftPadding(10)
                 if let peak { line += String(format: "%.0f%%", 100 * result.gflops / peak).leftPadding(8) }
+                line += (result.bytes > 0 ? String(format: "%.1f", result.gbPerSecond) : "–").leftPadding(8)
                 line += String(format: "%.2f×", ratio).leftPadding(8)
                 print(line)
             }

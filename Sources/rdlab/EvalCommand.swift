@@ -42,7 +42,7 @@ struct EvalCommand: ParsableCommand {
         } catch {
             throw CleanExit.failure("\(error)")
         }
-        let model = try BetaVAE(header.configuration, backend: backend, seed: settings?.seed ?? 0)
+        let model = try ConvAutoencoder(header.configuration, backend: backend, seed: settings?.seed ?? 0)
         do {
             _ = try Checkpoint.restore(from: file, into: model, optimizer: nil)
         } catch {

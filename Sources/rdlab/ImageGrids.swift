@@ -4,7 +4,8 @@ import RDLab
 
 /// The image grids of a run (the layout of Alemi Fig. 4): for reconstructions, columns of
 /// test examples with rows input, one sample x ~ d(x|z) with z ~ e(z|x), and the mean of five
-/// such samples; for samples, z ~ N(0, I) with one sample and the mean of five.
+/// such samples; for samples, z from the channel's marginal (N(0, I) for the Gaussian channel,
+/// Echo noise of test examples for Echo) with one sample and the mean of five.
 enum ImageGrids {
     static let cell = 28
     static let gap = 2
@@ -31,7 +32,7 @@ enum ImageGrids {
     }
 
     /// Decodes `z` five times' worth: one sample row and the mean-of-five row.
-    static func sampleRows(_ model: BetaVAE, latents: [Tensor], seed: UInt64, stream: UInt64) throws -> [[Float]] {
+    static func sampleRows(_ model: ConvAutoencoder, latents: [Tensor], seed: UInt64, stream: UInt64) throws -> [[Float]] {
         var draws: [[Float]] = []
         for (k, z) in latents.enumerated() {
             let graph = Graph(backend: model.backend)
@@ -42,22 +43,27 @@ enum ImageGrids {
         return [draws[0], mean]
     }
 
-    static func reconstructions(_ model: BetaVAE, images: [Float], count: Int, seed: UInt64) throws -> PNGImage {
+    /// The first `count` of a batch of test images with reconstructions. The whole batch goes
+    /// through the channel (an Echo channel builds each example's noise from the others).
+    static func reconstructions(_ model: ConvAutoencoder, batch images: [Float], count: Int, seed: UInt64) throws -> PNGImage {
+        let batch = images.count / 784
+        let d = model.configuration.latentDimension
         let latents = try (0..<5).map { k -> Tensor in
             let graph = Graph(backend: model.backend)
-            let (mu, sigma) = try model.encode(try graph.constant(images, shape: [count, 28, 28, 1]), in: graph)
-            let noise = try graph.constant([Float](repeating: 0, count: mu.count), shape: mu.shape)
-            try model.backend.randomNormal(noise.buffer, seed: seed, stream: 0x1A_0000 + UInt64(k), offset: 0)
-            return try graph.add(mu, try graph.mul(sigma, noise))
+            let coded = try model.encode(try graph.constant(images, shape: [batch, 28, 28, 1]), in: graph, seed: seed,
+                noiseStream: 0x1A_0000 + UInt64(k))
+            return try graph.constant(Array(try graph.values(coded.latent).prefix(count * d)), shape: [count, d])
         }
-        return grid([images] + (try sampleRows(model, latents: latents, seed: seed, stream: 0x1B_0000)), columns: count)
+        return grid([Array(images.prefix(count * 784))] + (try sampleRows(model, latents: latents, seed: seed, stream: 0x1B_0000)),
+            columns: count)
     }
 
-    static func samples(_ model: BetaVAE, count: Int, seed: UInt64) throws -> PNGImage {
+    /// Decodes `count` draws from the channel's marginal (`pool`: test images for channels
+    /// whose marginal is built from data).
+    static func samples(_ model: ConvAutoencoder, pool images: [Float], count: Int, seed: UInt64) throws -> PNGImage {
         let graph = Graph(backend: model.backend)
-        let z = try graph.constant([Float](repeating: 0, count: count * model.configuration.latentDimension),
-            shape: [count, model.configuration.latentDimension])
-        try model.backend.randomNormal(z.buffer, seed: seed, stream: 0x1C_0000, offset: 0)
+        let pool = try model.features(try graph.constant(images, shape: [images.count / 784, 28, 28, 1]), in: graph)
+        let z = try model.channel.marginalSamples(count: count, pool: pool, in: graph, seed: seed, stream: 0x1C_0000)
         return grid(try sampleRows(model, latents: Array(repeating: z, count: 5), seed: seed, stream: 0x1D_0000), columns: count)
     }
 }

@@ -77,6 +77,8 @@ struct RunDirectory {
         var beta: Float
         var seconds: Double
         var examplesPerSecond: Double
+        /// Echo channel: the smallest rate it can report, −D·log r (absent for Gaussian).
+        var rateFloorNats: Double?
     }
 
     /// Appends lines by rewriting the file atomically (it is small), so a crash never leaves half a line.

@@ -8,16 +8,18 @@ import RDLab
 extension Binarization: ExpressibleByArgument {}
 extension LearningRateSchedule.Kind: ExpressibleByArgument {}
 
-/// `rdlab train`: the convolutional β-VAE on a dataset, with checkpoints, metrics and images.
+/// `rdlab train`: the convolutional β-VAE or Echo autoencoder on a dataset, with checkpoints,
+/// metrics and images.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train the convolutional β-VAE and record rate and distortion (nats) per epoch.",
+        abstract: "Train the convolutional β-VAE (or Echo autoencoder) and record rate and distortion (nats) per epoch.",
         discussion: """
             Writes OUT/config.json, OUT/metrics.jsonl (train and test R, D, −ELBO per epoch), \
             OUT/checkpoint.safetensors (every epoch, atomically, and on SIGINT/SIGTERM), and \
             OUT/reconstructions.png / OUT/samples.png. --resume OUT continues a run from its checkpoint \
-            (--epochs and --max-steps may be raised). Objective: mean over the batch of D + β·R.
+            (--epochs and --max-steps may be raised). Objective: mean over the batch of D + β·R, where R is \
+            the KL to N(0, I) (--channel gaussian) or the exact Echo rate −Σ log s (--channel echo).
             """)
 
     @OptionGroup var selection: BackendOptions
@@ -29,6 +31,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Latent dimensions.") var latentDim = 32
     @Option(help: "Hidden nonlinearity: relu (Echo) | gated (Alemi) | softplus | tanh.") var activation = "relu"
     @Flag(help: "Feed 2x − 1 to the encoder (Alemi).") var symmetricInputs = false
+    @Option(help: "gaussian (β-VAE: reparameterised Gaussian, KL rate) | echo (Echo noise, exact rate).") var channel = "gaussian"
+    @Option(help: "Echo: terms d of the noise sum; the clip factor is solved for it (default: batch size − 1).") var echoTerms: Int?
+    @Option(help: "Echo: index tables drawn without (the paper) or with replacement.") var echoReplacement = "without"
     @Option(help: "β of D + β·R.") var beta: Float = 1
     @Option(help: "Anneal β linearly from 0 over this many steps (0 = constant).") var klAnnealSteps = 0
     @Option(help: "Epochs.") var epochs: Int?
@@ -53,6 +58,23 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--dataset '\(dataset)': valid datasets are \(DatasetCatalog.names.joined(separator: ", "))")
         }
         if resume != nil && out != nil { throw ValidationError("--resume continues in its own directory; drop --out") }
+        guard let channel = VAEConfiguration.Channel(rawValue: channel) else {
+            throw ValidationError("--channel '\(channel)': use gaussian or echo")
+        }
+        guard let sampling = EchoIndexTable.Sampling(rawValue: echoReplacement) else {
+            throw ValidationError("--echo-replacement '\(echoReplacement)': use with or without")
+        }
+        if channel == .echo {
+            let terms = echoTerms ?? batchSize - 1
+            guard terms >= 1 else {
+                throw ValidationError("--channel echo needs at least one noise term: use --batch-size 2 or more, or --echo-terms ≥ 1")
+            }
+            if sampling == .withoutReplacement && terms > batchSize - 1 {
+                throw ValidationError("--echo-terms \(terms) without replacement needs --batch-size \(terms + 1) or more (or --echo-replacement with)")
+            }
+        } else if echoTerms != nil {
+            throw ValidationError("--echo-terms applies to --channel echo only")
+        }
     }
 
     /// Settings from the flags, or from the resumed run's config (where --epochs/--max-steps may raise the budget).
@@ -65,7 +87,8 @@ struct TrainCommand: ParsableCommand {
         let binarization = binarize ?? (dataset == "binarized-mnist" ? .none : .dynamic)
         return RunSettings(dataset: dataset, binarize: binarization.rawValue,
             model: VAEConfiguration(latentDimension: latentDim, activation: Activation(rawValue: activation)!,
-                symmetricInputs: symmetricInputs),
+                symmetricInputs: symmetricInputs, channel: VAEConfiguration.Channel(rawValue: channel)!,
+                echoTerms: echoTerms ?? batchSize - 1, echoReplacement: EchoIndexTable.Sampling(rawValue: echoReplacement)!),
             beta: beta, klAnnealSteps: klAnnealSteps, epochs: epochs ?? 10, maxSteps: maxSteps, trainLimit: trainLimit,
             testLimit: testLimit, batchSize: batchSize, learningRate: lr, learningRateSchedule: lrSchedule,
             normalizeGradients: normalizeGradients, seed: seed)
@@ -107,7 +130,7 @@ struct TrainCommand: ParsableCommand {
         let sampler = BatchSampler(count: train.count, batchSize: settings.batchSize, seed: settings.seed, dropLast: false)
         let stepsPerEpoch = sampler.batchesPerEpoch
         let plannedSteps = min(settings.epochs * stepsPerEpoch, settings.maxSteps ?? Int.max)
-        let model = try BetaVAE(settings.model, backend: backend, seed: settings.seed)
+        let model = try ConvAutoencoder(settings.model, backend: backend, seed: settings.seed)
         let optimizer = Adam(backend: backend, hyperparameters: AdamParameters(learningRate: settings.learningRate),
             normalizeGradients: settings.normalizeGradients)
         var startStep = 0
@@ -125,7 +148,11 @@ struct TrainCommand: ParsableCommand {
                 totalSteps: plannedSteps),
             seed: settings.seed, step: startStep)
         let device = backend.device
-        settings.testNoise = "test batches use their own reparameterised samples with fixed Philox streams per batch"
+        settings.testNoise = model.channel.testNoiseDescription
+        let rateFloor = (model.channel as? EchoChannel)?.rateFloor
+        if let echo = model.channel as? EchoChannel {
+            logger.info("echo channel: \(echo.terms) terms \(echo.sampling.rawValue) replacement, clip r = \(String(format: "%.6f", echo.clip)), rate floor \(String(format: "%.3f", echo.rateFloor)) nats")
+        }
         try directory.writeConfig(RunDirectory.Config(settings: settings, provenance: RunProvenance(
             backendRequested: selection.requested.description, backendUsed: device.selector, device: device.name,
             driver: device.driverVersion, fallbackReason: selection.fallbackReason, rdlabVersion: RDLab.version,
@@ -177,17 +204,20 @@ struct TrainCommand: ParsableCommand {
             let trainLine = RunDirectory.Metrics(epoch: epoch + 1, step: trainer.step, split: "train",
                 rateNats: sums.rate / Double(max(examples, 1)), distortionNats: sums.distortion / Double(max(examples, 1)),
                 negElboNats: (sums.rate + sums.distortion) / Double(max(examples, 1)), beta: betaNow, seconds: seconds,
-                examplesPerSecond: Double(examples) / max(seconds, 1e-9))
+                examplesPerSecond: Double(examples) / max(seconds, 1e-9), rateFloorNats: rateFloor)
             let testLine = RunDirectory.Metrics(epoch: epoch + 1, step: trainer.step, split: "test", rateNats: evaluated.0.rate,
                 distortionNats: evaluated.0.distortion, negElboNats: evaluated.0.negativeELBO, beta: betaNow,
-                seconds: evaluated.1, examplesPerSecond: Double(test.count) / max(evaluated.1, 1e-9))
+                seconds: evaluated.1, examplesPerSecond: Double(test.count) / max(evaluated.1, 1e-9), rateFloorNats: rateFloor)
             try directory.append([trainLine, testLine])
             try save(epoch: epoch + 1)
+            // 10 examples across the test set, then the first test examples: a batch for the channel
             let shown = min(10, test.count)
-            let spread = (0..<shown).map { $0 * test.count / shown }  // examples across the test set
-            try ImageGrids.reconstructions(model, images: test.batch(spread, binarization: binarization, seed: settings.seed,
-                epoch: 0), count: shown, seed: settings.seed).write(to: directory.reconstructions)
-            try ImageGrids.samples(model, count: 10, seed: settings.seed).write(to: directory.samples)
+            let spread = (0..<shown).map { $0 * test.count / shown }
+            let display = test.batch(spread + (0..<min(test.count, max(0, settings.batchSize - shown))).map { $0 },
+                binarization: binarization, seed: settings.seed, epoch: 0)
+            try ImageGrids.reconstructions(model, batch: display, count: shown, seed: settings.seed)
+                .write(to: directory.reconstructions)
+            try ImageGrids.samples(model, pool: display, count: shown, seed: settings.seed).write(to: directory.samples)
             let summary = String(format: "epoch %d: train R %.2f D %.2f −ELBO %.2f | test R %.2f D %.2f −ELBO %.2f nats (%.0f ex/s)",
                 epoch + 1, trainLine.rateNats, trainLine.distortionNats, trainLine.negElboNats, testLine.rateNats,
                 testLine.distortionNats, testLine.negElboNats, trainLine.examplesPerSecond)

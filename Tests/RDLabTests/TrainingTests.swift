@@ -41,7 +41,7 @@ struct TrainingTests {
     }
 
     static func trainer(_ backend: any Backend, seed: UInt64 = 3) throws -> VAETrainer {
-        let model = try BetaVAE(VAEConfiguration(latentDimension: 8), backend: backend, seed: seed)
+        let model = try ConvAutoencoder(VAEConfiguration(latentDimension: 8), backend: backend, seed: seed)
         return VAETrainer(model: model, optimizer: Adam(backend: backend), beta: BetaSchedule(beta: 1),
             learningRate: LearningRateSchedule(kind: .constant, learningRate: 1e-3, totalSteps: 10), seed: seed)
     }
@@ -52,7 +52,7 @@ struct TrainingTests {
         let graph = Graph(backend: target.backend)
         let out = try trainer.model(try graph.constant(Self.images(2, seed: 1), shape: [2, 28, 28, 1]), in: graph, seed: 1,
             noiseStream: 0)
-        #expect(out.logits.shape == [2, 28, 28, 1] && out.mean.shape == [2, 8] && out.rate.shape == [2])
+        #expect(out.logits.shape == [2, 28, 28, 1] && out.latent.shape == [2, 8] && out.rate.shape == [2])
         #expect(try graph.values(out.rate).allSatisfy { $0 >= 0 })
         let first = try trainer.train(Self.images(2, seed: 1), batch: 2)
         #expect(first.rate.isFinite && first.distortion > 100, "Bernoulli NLL of 784 pixels starts near 784·ln 2")
@@ -74,7 +74,7 @@ struct TrainingTests {
         try Checkpoint(step: interrupted.step, epoch: 0, configuration: interrupted.model.configuration)
             .save(model: interrupted.model, optimizer: interrupted.optimizer, to: url)
         let resumed = try Self.trainer(backend, seed: 3)
-        let fresh = try BetaVAE(VAEConfiguration(latentDimension: 8), backend: backend, seed: 99)
+        let fresh = try ConvAutoencoder(VAEConfiguration(latentDimension: 8), backend: backend, seed: 99)
         let restored = try Checkpoint.restore(from: url, into: fresh, optimizer: resumed.optimizer)
         #expect(restored.step == 1 && restored.configuration.latentDimension == 8)
         let continuing = VAETrainer(model: fresh, optimizer: resumed.optimizer, beta: resumed.beta,
@@ -84,7 +84,7 @@ struct TrainingTests {
             #expect(a.name == b.name)
             #expect(try backend.download(a.tensor.buffer) == backend.download(b.tensor.buffer), "\(a.name) differs after resume")
         }
-        let other = try BetaVAE(VAEConfiguration(latentDimension: 16), backend: backend, seed: 3)
+        let other = try ConvAutoencoder(VAEConfiguration(latentDimension: 16), backend: backend, seed: 3)
         #expect(throws: CheckpointError.self) { try Checkpoint.restore(from: url, into: other, optimizer: nil) }
     }
 }

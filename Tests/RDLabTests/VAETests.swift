@@ -28,7 +28,7 @@ struct VAETests {
     /// fixed noise), for a sample of entries of several parameter tensors across the model.
     @Test func fullLossGradients() throws {
         let backend = AvailableBackends.cpu.backend
-        let model = try BetaVAE(VAEConfiguration(latentDimension: 4, activation: .softplus, symmetricInputs: true),
+        let model = try ConvAutoencoder(VAEConfiguration(latentDimension: 4, activation: .softplus, symmetricInputs: true),
             backend: backend, seed: 5)
         let x = Self.images(2, seed: 4)
         let chosen = Set(["encoder.conv1.weight", "encoder.conv5.bias", "encoder.mean.weight", "encoder.scale.bias",
@@ -45,7 +45,7 @@ struct VAETests {
     /// per step to 1e-4 relative.
     @Test func trajectoriesAgreeAcrossBackends() throws {
         func losses(_ backend: any Backend) throws -> [Double] {
-            let model = try BetaVAE(VAEConfiguration(latentDimension: 8), backend: backend, seed: 11)
+            let model = try ConvAutoencoder(VAEConfiguration(latentDimension: 8), backend: backend, seed: 11)
             let trainer = VAETrainer(model: model, optimizer: Adam(backend: backend), beta: BetaSchedule(beta: 1),
                 learningRate: LearningRateSchedule(kind: .constant, learningRate: 3e-4, totalSteps: 20), seed: 11)
             let train = try #require(Self.mnist).train
@@ -70,7 +70,7 @@ struct VAETests {
         let (all, test) = try #require(Self.mnist, "binarized MNIST not found in ../shared/datasets")
         let train = all.prefix(200)
         let backend = AvailableBackends.cpu.backend
-        let model = try BetaVAE(VAEConfiguration(latentDimension: 16), backend: backend, seed: 2)
+        let model = try ConvAutoencoder(VAEConfiguration(latentDimension: 16), backend: backend, seed: 2)
         let trainer = VAETrainer(model: model, optimizer: Adam(backend: backend, hyperparameters: AdamParameters(learningRate: 1e-3)),
             beta: BetaSchedule(beta: 1), learningRate: LearningRateSchedule(kind: .constant, learningRate: 1e-3, totalSteps: 12),
             seed: 2)

@@ -20,7 +20,7 @@ public struct Checkpoint {
     }
 
     /// Writes the model and optimiser state with the counters.
-    public func save(model: BetaVAE, optimizer: Adam, to url: URL) throws {
+    public func save(model: ConvAutoencoder, optimizer: Adam, to url: URL) throws {
         var tensors: [String: SafeTensors.Entry] = [:]
         for parameter in model.parameters {
             tensors[parameter.name] = SafeTensors.Entry(shape: parameter.tensor.shape,
@@ -50,7 +50,7 @@ public struct Checkpoint {
     }
 
     /// Loads parameters (and, when given, the optimiser state) into a model built from the header.
-    public static func restore(from url: URL, into model: BetaVAE, optimizer: Adam?) throws -> Checkpoint {
+    public static func restore(from url: URL, into model: ConvAutoencoder, optimizer: Adam?) throws -> Checkpoint {
         let (checkpoint, tensors) = try header(of: url)
         for parameter in model.parameters {
             guard let entry = tensors[parameter.name] else { throw CheckpointError.mismatch(url.path, "no tensor \(parameter.name)") }

@@ -30,7 +30,7 @@ public struct NonFiniteLoss: Error, CustomStringConvertible {
 /// One optimisation step of `mean(D + β·R)` and evaluation of R and D; everything stays on the
 /// backend except the two means read for logging and the finiteness check.
 public final class VAETrainer {
-    public let model: BetaVAE
+    public let model: ConvAutoencoder
     public let optimizer: Adam
     public let beta: BetaSchedule
     public let learningRate: LearningRateSchedule
@@ -38,7 +38,7 @@ public final class VAETrainer {
     /// Steps completed; the next step's index.
     public var step: Int
 
-    public init(model: BetaVAE, optimizer: Adam, beta: BetaSchedule, learningRate: LearningRateSchedule, seed: UInt64,
+    public init(model: ConvAutoencoder, optimizer: Adam, beta: BetaSchedule, learningRate: LearningRateSchedule, seed: UInt64,
         step: Int = 0) {
         self.model = model
         self.optimizer = optimizer
@@ -81,7 +81,7 @@ public final class VAETrainer {
         return try summary(out, graph: graph)
     }
 
-    func summary(_ out: BetaVAE.Output, graph: Graph) throws -> RateDistortion {
+    func summary(_ out: ConvAutoencoder.Output, graph: Graph) throws -> RateDistortion {
         let d = try graph.values(out.distortion), r = try graph.values(out.rate)
         return RateDistortion(rate: r.reduce(0.0) { $0 + Double($1) } / Double(r.count),
             distortion: d.reduce(0.0) { $0 + Double($1) } / Double(d.count))

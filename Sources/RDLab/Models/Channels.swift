@@ -1,0 +1,124 @@
+import Foundation
+import RDCompute
+
+/// What a channel gives for a batch: the latent to decode and the rate each example pays.
+public struct ChannelOutput {
+    /// `[B, D]`.
+    public let latent: Tensor
+    /// Nats per example `[B]`: KL to the prior (Gaussian) or the exact rate (Echo).
+    public let rate: Tensor
+}
+
+/// The noisy channel between the encoder's 256 features and the latent (the architecture's
+/// "channel" role): its heads' parameters, the noisy latent, and the rate.
+public protocol LatentChannel: ParameterContainer {
+    var latentDimension: Int { get }
+    /// Latents and rates of a batch of features `[B, 256]`, noise from Philox (seed, stream).
+    func callAsFunction(_ features: Tensor, in graph: Graph, seed: UInt64, stream: UInt64) throws -> ChannelOutput
+    /// `count` latents from the channel's marginal, for unconditional samples; `pool` holds
+    /// features of data examples for channels whose marginal is built from data.
+    func marginalSamples(count: Int, pool: Tensor, in graph: Graph, seed: UInt64, stream: UInt64) throws -> Tensor
+    /// What a run's config says about how test batches get their noise.
+    var testNoiseDescription: String { get }
+}
+
+/// The diagonal Gaussian encoder e(z|x) = N(μ, σ²), σ = softplus(a) + 1e-6 (a standard
+/// deviation), reparameterised z = μ + σ·ε, and the analytic KL to N(0, I).
+public final class GaussianChannel: LatentChannel {
+    public let latentDimension: Int
+    let mean: Dense
+    let scale: Dense
+
+    public init(latentDimension: Int, backend: any Backend, seed: UInt64) throws {
+        self.latentDimension = latentDimension
+        mean = try Dense("encoder.mean", inputs: 256, outputs: latentDimension, backend: backend, seed: seed)
+        scale = try Dense("encoder.scale", inputs: 256, outputs: latentDimension, activation: .softplus, backend: backend,
+            seed: seed)
+    }
+
+    public var parameters: [Parameter] { mean.parameters + scale.parameters }
+
+    public func callAsFunction(_ features: Tensor, in graph: Graph, seed: UInt64, stream: UInt64) throws -> ChannelOutput {
+        let mu = try mean(features, in: graph)
+        let sigma = try graph.add(try scale(features, in: graph), try graph.scalar(1e-6))
+        let noise = try graph.backend.makeBuffer(count: mu.count)
+        try graph.backend.randomNormal(noise, seed: seed, stream: stream, offset: 0)
+        let z = try graph.add(mu, try graph.mul(sigma, Tensor(shape: mu.shape, buffer: noise)))
+        return ChannelOutput(latent: z, rate: try graph.gaussianKL(mean: mu, scale: sigma))
+    }
+
+    /// Draws from the prior N(0, I), the marginal the KL rate measures against.
+    public func marginalSamples(count: Int, pool: Tensor, in graph: Graph, seed: UInt64, stream: UInt64) throws -> Tensor {
+        let z = try graph.backend.makeBuffer(count: count * latentDimension)
+        try graph.backend.randomNormal(z, seed: seed, stream: stream, offset: 0)
+        return Tensor(shape: [count, latentDimension], buffer: z)
+    }
+
+    public var testNoiseDescription: String {
+        "test batches use their own reparameterised samples with fixed Philox streams per batch"
+    }
+}
+
+/// The Echo channel (seed-spec §2): f(x) = tanh(a/16), log s = log r + log σ(b) with the clip r
+/// solved for `terms`, z = f + s ⊙ ε with ε built from the other members of the batch, and the
+/// exact rate `−Σ_j log s_j` per example (its floor is `−D log r`).
+public final class EchoChannel: LatentChannel {
+    public let latentDimension: Int
+    /// Terms of the noise sum (d); batches smaller than d + 1 use B − 1 without replacement.
+    public let terms: Int
+    public let sampling: EchoIndexTable.Sampling
+    /// The clip factor r.
+    public let clip: Double
+    let f: Dense
+    let scaleLogit: Dense
+
+    public init(latentDimension: Int, terms: Int, sampling: EchoIndexTable.Sampling, backend: any Backend, seed: UInt64) throws {
+        guard terms >= 1 else {
+            throw ComputeError.invalidArgument(op: "EchoChannel", reason: "echo terms must be at least 1, got \(terms)")
+        }
+        self.latentDimension = latentDimension
+        self.terms = terms
+        self.sampling = sampling
+        clip = EchoClip.factor(bound: 1, terms: terms)
+        f = try Dense("encoder.echo_f", inputs: 256, outputs: latentDimension, backend: backend, seed: seed)
+        scaleLogit = try Dense("encoder.echo_scale", inputs: 256, outputs: latentDimension, backend: backend, seed: seed)
+    }
+
+    public var parameters: [Parameter] { f.parameters + scaleLogit.parameters }
+
+    /// The smallest rate this channel can report, in nats.
+    public var rateFloor: Double { EchoClip.rateFloor(dimensions: latentDimension, factor: clip) }
+
+    /// f(x) and log s(x) of a batch of features.
+    func heads(_ features: Tensor, in graph: Graph) throws -> (f: Tensor, logScale: Tensor) {
+        let fx = try graph.tanh(try graph.scale(try f(features, in: graph), by: 1.0 / 16))
+        let logScale = try graph.add(try graph.unary(.logSigmoid, try scaleLogit(features, in: graph)),
+            try graph.scalar(Float(Foundation.log(clip))))
+        return (fx, logScale)
+    }
+
+    func table(batch: Int, seed: UInt64, stream: UInt64) throws -> EchoIndexTable {
+        let usable = sampling == .withoutReplacement ? min(terms, batch - 1) : terms
+        return try EchoIndexTable.random(batch: batch, terms: usable, sampling: sampling, seed: seed, stream: stream)
+    }
+
+    public func callAsFunction(_ features: Tensor, in graph: Graph, seed: UInt64, stream: UInt64) throws -> ChannelOutput {
+        let (fx, logScale) = try heads(features, in: graph)
+        let (z, _) = try graph.echo(f: fx, logScale: logScale,
+            table: try table(batch: features.shape[0], seed: seed, stream: stream))
+        let rate = try graph.scale(try graph.sum(logScale, axes: [1]), by: -1)
+        return ChannelOutput(latent: z, rate: rate)
+    }
+
+    /// Echo noise of the pool's examples: by Lemma 2.1 it has the distribution of z.
+    public func marginalSamples(count: Int, pool: Tensor, in graph: Graph, seed: UInt64, stream: UInt64) throws -> Tensor {
+        let (fx, logScale) = try heads(pool, in: graph)
+        let (_, noise) = try graph.echo(f: fx, logScale: logScale, table: try table(batch: pool.shape[0], seed: seed, stream: stream))
+        let values = try graph.values(noise)
+        return try graph.constant(Array(values.prefix(count * latentDimension)), shape: [count, latentDimension])
+    }
+
+    public var testNoiseDescription: String {
+        "echo noise of each test batch is built from the other members of that batch (\(sampling.rawValue) replacement, up to \(terms) terms), as in the paper"
+    }
+}

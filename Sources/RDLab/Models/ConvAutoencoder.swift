@@ -1,0 +1,118 @@
+import RDCompute
+
+/// Settings of the autoencoder that shape its parameters (saved with every checkpoint).
+public struct VAEConfiguration: Codable, Equatable, Sendable {
+    /// Latent dimensions (32 default; Alemi uses 64).
+    public var latentDimension: Int = 32
+    /// Nonlinearity of every hidden layer: `relu` (Echo App. E) or `gated` (Alemi F.1).
+    public var activation: String = Activation.relu.rawValue
+    /// Map inputs x ∈ [0, 1] to 2x − 1 before the encoder (Alemi); targets stay in [0, 1].
+    public var symmetricInputs: Bool = false
+    /// The channel: `gaussian` (β-VAE) or `echo`.
+    public var channel: String = Channel.gaussian.rawValue
+    /// Echo: terms of the noise sum (the clip factor is solved for it).
+    public var echoTerms: Int = 99
+    /// Echo: how index tables are drawn, `without` (the paper) or `with` replacement.
+    public var echoReplacement: String = EchoIndexTable.Sampling.withoutReplacement.rawValue
+
+    /// The channels a model can use.
+    public enum Channel: String, CaseIterable, Sendable {
+        case gaussian, echo
+    }
+
+    public init(latentDimension: Int = 32, activation: Activation = .relu, symmetricInputs: Bool = false,
+        channel: Channel = .gaussian, echoTerms: Int = 99, echoReplacement: EchoIndexTable.Sampling = .withoutReplacement) {
+        self.latentDimension = latentDimension
+        self.activation = activation.rawValue
+        self.symmetricInputs = symmetricInputs
+        self.channel = channel.rawValue
+        self.echoTerms = echoTerms
+        self.echoReplacement = echoReplacement.rawValue
+    }
+
+    /// Reads configurations written before a setting existed with that setting's default.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init()
+        latentDimension = try c.decodeIfPresent(Int.self, forKey: .latentDimension) ?? latentDimension
+        activation = try c.decodeIfPresent(String.self, forKey: .activation) ?? activation
+        symmetricInputs = try c.decodeIfPresent(Bool.self, forKey: .symmetricInputs) ?? symmetricInputs
+        channel = try c.decodeIfPresent(String.self, forKey: .channel) ?? channel
+        echoTerms = try c.decodeIfPresent(Int.self, forKey: .echoTerms) ?? echoTerms
+        echoReplacement = try c.decodeIfPresent(String.self, forKey: .echoReplacement) ?? echoReplacement
+    }
+}
+
+/// The convolutional autoencoder of "Fixing a Broken ELBO" (App. F.1/F.2) and the Echo paper
+/// (App. E): the conv encoder, a channel (``GaussianChannel``, the β-VAE, or ``EchoChannel``),
+/// and the deconvolutional Bernoulli decoder. Rate and distortion are nats per example.
+public final class ConvAutoencoder: ParameterContainer {
+    public let configuration: VAEConfiguration
+    public let backend: any Backend
+    let encoder: ConvEncoder
+    public let channel: any LatentChannel
+    let decoder: DeconvDecoder
+
+    public init(_ configuration: VAEConfiguration, backend: any Backend, seed: UInt64) throws {
+        guard let activation = Activation(rawValue: configuration.activation) else {
+            throw ComputeError.invalidArgument(op: "ConvAutoencoder", reason: "unknown activation '\(configuration.activation)'")
+        }
+        self.configuration = configuration
+        self.backend = backend
+        let d = configuration.latentDimension
+        encoder = try ConvEncoder(activation: activation, backend: backend, seed: seed)
+        switch VAEConfiguration.Channel(rawValue: configuration.channel) {
+        case .gaussian:
+            channel = try GaussianChannel(latentDimension: d, backend: backend, seed: seed)
+        case .echo:
+            guard let sampling = EchoIndexTable.Sampling(rawValue: configuration.echoReplacement) else {
+                throw ComputeError.invalidArgument(op: "ConvAutoencoder",
+                    reason: "unknown echo replacement '\(configuration.echoReplacement)' (with | without)")
+            }
+            channel = try EchoChannel(latentDimension: d, terms: configuration.echoTerms, sampling: sampling, backend: backend,
+                seed: seed)
+        case nil:
+            throw ComputeError.invalidArgument(op: "ConvAutoencoder", reason: "unknown channel '\(configuration.channel)' (gaussian | echo)")
+        }
+        decoder = try DeconvDecoder(latentDimension: d, activation: activation, backend: backend, seed: seed)
+    }
+
+    public var parameters: [Parameter] {
+        encoder.parameters + channel.parameters + decoder.parameters
+    }
+
+    /// The quantities of one batch, per example, in nats.
+    public struct Output {
+        /// Bernoulli NLL summed over pixels `[B]`.
+        public let distortion: Tensor
+        /// The channel's rate `[B]`.
+        public let rate: Tensor
+        public let logits: Tensor
+        public let latent: Tensor
+    }
+
+    /// The encoder's 256 features of images `[B, 28, 28, 1]` with values in [0, 1].
+    public func features(_ images: Tensor, in graph: Graph) throws -> Tensor {
+        let input = configuration.symmetricInputs
+            ? try graph.sub(try graph.scale(images, by: 2), try graph.scalar(1)) : images
+        return try encoder(input, in: graph)
+    }
+
+    /// Noisy latents of images, noise from Philox (seed, `noiseStream`).
+    public func encode(_ images: Tensor, in graph: Graph, seed: UInt64, noiseStream: UInt64) throws -> ChannelOutput {
+        try channel(try features(images, in: graph), in: graph, seed: seed, stream: noiseStream)
+    }
+
+    /// Bernoulli logits of `z` `[B, D]`.
+    public func decode(_ z: Tensor, in graph: Graph) throws -> Tensor { try decoder(z, in: graph) }
+
+    /// Encodes through the channel, decodes, and scores.
+    public func callAsFunction(_ images: Tensor, in graph: Graph, seed: UInt64, noiseStream: UInt64) throws -> Output {
+        let batch = images.shape[0]
+        let coded = try encode(images, in: graph, seed: seed, noiseStream: noiseStream)
+        let logits = try decode(coded.latent, in: graph)
+        let distortion = try graph.bernoulliNLL(logits: try graph.reshape(logits, [batch, 784]),
+            targets: try graph.reshape(images, [batch, 784]))
+        return Output(distortion: distortion, rate: coded.rate, logits: logits, latent: coded.latent)
+    }
+}
