@@ -63,6 +63,10 @@ struct EvalCommand: ParsableCommand {
             batchSize: batchSize)
         print(String(format: "%@ test (%d examples, step %d, %@): R %.3f  D %.3f  −ELBO %.3f nats  (%.1f s)", name, test.count,
             header.step, backend.device.selector, result.rate, result.distortion, result.negativeELBO, seconds))
+        if let echo = model.channel as? EchoChannel {
+            print(String(format: "channel echo: R is the exact rate −Σ log s (floor %.3f nats, clip r = %.6f); each test batch of %d builds its own noise",
+                echo.rateFloor, echo.clip, batchSize))
+        }
     }
 
     /// Means over the test set in batch order; each batch has a fixed noise stream.

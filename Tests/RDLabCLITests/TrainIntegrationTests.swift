@@ -71,6 +71,36 @@ struct TrainIntegrationTests {
         #expect(noRun.status != 0 && noRun.stderr.contains("config.json not found"))
         let eval = try RDLabProcess.run(["eval"])
         #expect(eval.status != 0 && eval.stderr.contains("--run"))
+        let channel = try RDLabProcess.run(["train", "--channel", "laplace"])
+        #expect(channel.status != 0 && channel.stderr.contains("--channel"))
+        let terms = try RDLabProcess.run(["train", "--channel", "echo", "--batch-size", "10", "--echo-terms", "12"])
+        #expect(terms.status != 0 && terms.stderr.contains("--batch-size 13"))
+        let replacement = try RDLabProcess.run(["train", "--channel", "echo", "--echo-replacement", "maybe"])
+        #expect(replacement.status != 0 && replacement.stderr.contains("--echo-replacement"))
+    }
+
+    /// `--channel echo` end to end: exact rate above its floor in metrics.jsonl, the channel in
+    /// config.json (with how test batches get their noise), eval of the run.
+    @Test func echoChannelTrainsAndEvaluates() throws {
+        let root = try RDLabProcess.temporaryDirectory("echo")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let run = root.appendingPathComponent("run")
+        let result = try Self.train(["--channel", "echo", "--epochs", "1", "--out", run.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("echo channel: 49 terms without replacement"))
+        let lines = try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 2)
+        for line in lines {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            let rate = try #require(object["rate_nats"] as? Double), floor = try #require(object["rate_floor_nats"] as? Double)
+            #expect(rate >= floor && floor > 0, "rate \(rate), floor \(floor)")
+        }
+        let config = try String(contentsOf: run.appendingPathComponent("config.json"), encoding: .utf8)
+        for key in ["\"channel\" : \"echo\"", "\"echo_terms\" : 49", "built from the other members of that batch"] {
+            #expect(config.contains(key), "config.json lacks \(key)")
+        }
+        let eval = try RDLabProcess.run(["eval", "--run", run.path, "--backend", "cpu", "--data-dir", Self.dataDirectory])
+        #expect(eval.status == 0 && eval.stdout.contains("echo"), "\(eval.stdout) \(eval.stderr)")
     }
 
     @Test func nonFiniteLossStopsWithTheStepAndCheckpoint() throws {
