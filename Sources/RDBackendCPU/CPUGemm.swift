@@ -301,29 +301,29 @@ enum CPUGemm {
         @inline(__always) func accumulate<Rows: TileRows>(_ rows: Rows) {
             var pb = UnsafeRawPointer(b)
             for segment in 0..<segments {
-            var pa = a + segment &* segmentStride
-            for _ in 0..<depth {
-                let b0 = pb.loadUnaligned(as: V.self)
-                let b1 = pb.loadUnaligned(fromByteOffset: 64, as: V.self)
-                var s = V(repeating: rows.element(pa, 0))
-                c00.addProduct(s, b0); c01.addProduct(s, b1)
-                s = V(repeating: rows.element(pa, 1))
-                c10.addProduct(s, b0); c11.addProduct(s, b1)
-                s = V(repeating: rows.element(pa, 2))
-                c20.addProduct(s, b0); c21.addProduct(s, b1)
-                s = V(repeating: rows.element(pa, 3))
-                c30.addProduct(s, b0); c31.addProduct(s, b1)
-                s = V(repeating: rows.element(pa, 4))
-                c40.addProduct(s, b0); c41.addProduct(s, b1)
-                s = V(repeating: rows.element(pa, 5))
-                c50.addProduct(s, b0); c51.addProduct(s, b1)
-                s = V(repeating: rows.element(pa, 6))
-                c60.addProduct(s, b0); c61.addProduct(s, b1)
-                s = V(repeating: rows.element(pa, 7))
-                c70.addProduct(s, b0); c71.addProduct(s, b1)
-                pa += aColumnStride
-                pb += 128
-            }
+                var pa = a + segment &* segmentStride
+                for _ in 0..<depth {
+                    let b0 = pb.loadUnaligned(as: V.self)
+                    let b1 = pb.loadUnaligned(fromByteOffset: 64, as: V.self)
+                    var s = V(repeating: rows.element(pa, 0))
+                    c00.addProduct(s, b0); c01.addProduct(s, b1)
+                    s = V(repeating: rows.element(pa, 1))
+                    c10.addProduct(s, b0); c11.addProduct(s, b1)
+                    s = V(repeating: rows.element(pa, 2))
+                    c20.addProduct(s, b0); c21.addProduct(s, b1)
+                    s = V(repeating: rows.element(pa, 3))
+                    c30.addProduct(s, b0); c31.addProduct(s, b1)
+                    s = V(repeating: rows.element(pa, 4))
+                    c40.addProduct(s, b0); c41.addProduct(s, b1)
+                    s = V(repeating: rows.element(pa, 5))
+                    c50.addProduct(s, b0); c51.addProduct(s, b1)
+                    s = V(repeating: rows.element(pa, 6))
+                    c60.addProduct(s, b0); c61.addProduct(s, b1)
+                    s = V(repeating: rows.element(pa, 7))
+                    c70.addProduct(s, b0); c71.addProduct(s, b1)
+                    pa += aColumnStride
+                    pb += 128
+                }
             }
         }
         if aRowStride == 1 { accumulate(ContiguousRows()) } else { accumulate(StridedRows(stride: aRowStride)) }

@@ -5,8 +5,35 @@ import RDLab
 import RDTestSupport
 import Testing
 
-/// The β-VAE as a whole: gradients, cross-backend trajectories, learning on real data.
-@Suite("β-VAE", .serialized)
+/// A channel to test the autoencoder with: the Gaussian β-VAE, or Echo noise with or without
+/// replacement (d = batch − 1 terms).
+struct ChannelVariant: Sendable, CustomTestStringConvertible {
+    let channel: VAEConfiguration.Channel
+    let sampling: EchoIndexTable.Sampling
+    var testDescription: String { channel == .gaussian ? "gaussian" : "echo (\(sampling.rawValue) replacement)" }
+
+    static let all = [
+        ChannelVariant(channel: .gaussian, sampling: .withoutReplacement),
+        ChannelVariant(channel: .echo, sampling: .withoutReplacement),
+        ChannelVariant(channel: .echo, sampling: .withReplacement),
+    ]
+
+    func configuration(latent: Int, batch: Int, activation: Activation = .relu, symmetricInputs: Bool = false)
+        -> VAEConfiguration {
+        VAEConfiguration(latentDimension: latent, activation: activation, symmetricInputs: symmetricInputs, channel: channel,
+            echoTerms: max(1, batch - 1), echoReplacement: sampling)
+    }
+
+    /// The channel's head parameters.
+    var heads: [String] {
+        channel == .gaussian ? ["encoder.mean.weight", "encoder.scale.bias"]
+            : ["encoder.echo_f.weight", "encoder.echo_scale.bias", "encoder.echo_scale.weight"]
+    }
+}
+
+/// The conv autoencoder as a whole, with each channel: gradients, cross-backend trajectories,
+/// learning on real data.
+@Suite("Conv autoencoder", .serialized)
 struct VAETests {
     static func images(_ batch: Int, seed: UInt64) -> [Float] {
         var data = TestData(seed: seed)
@@ -25,27 +52,31 @@ struct VAETests {
     }()
 
     /// Finite differences of the full loss mean(D + β·R) on a tiny batch (smooth activations,
-    /// fixed noise), for a sample of entries of several parameter tensors across the model.
-    @Test func fullLossGradients() throws {
+    /// fixed noise), for a sample of entries of several parameter tensors across the model;
+    /// through an Echo channel every example's latent depends on the others' encodings.
+    @Test(arguments: ChannelVariant.all)
+    func fullLossGradients(_ variant: ChannelVariant) throws {
         let backend = AvailableBackends.cpu.backend
-        let model = try ConvAutoencoder(VAEConfiguration(latentDimension: 4, activation: .softplus, symmetricInputs: true),
+        let batch = 3
+        let model = try ConvAutoencoder(variant.configuration(latent: 4, batch: batch, activation: .softplus, symmetricInputs: true),
             backend: backend, seed: 5)
-        let x = Self.images(2, seed: 4)
-        let chosen = Set(["encoder.conv1.weight", "encoder.conv5.bias", "encoder.mean.weight", "encoder.scale.bias",
-            "decoder.deconv1.weight", "decoder.deconv5.weight", "decoder.logits.bias"])
+        let x = Self.images(batch, seed: 4)
+        let chosen = Set(["encoder.conv1.weight", "encoder.conv5.bias", "decoder.deconv1.weight", "decoder.deconv5.weight",
+            "decoder.logits.bias"] + variant.heads)
         let parameters = model.parameters.filter { chosen.contains($0.name) }
         #expect(parameters.count == chosen.count)
         try GraphGradientTests.check(backend, parameters, samples: 3, h: 5e-3, tolerance: 3e-2) { g in
-            let out = try model(try g.constant(x, shape: [2, 28, 28, 1]), in: g, seed: 5, noiseStream: 1)
+            let out = try model(try g.constant(x, shape: [batch, 28, 28, 1]), in: g, seed: 5, noiseStream: 1)
             return try g.mean(try g.add(out.distortion, try g.scale(out.rate, by: 0.5)))
         }
     }
 
     /// 20 steps with the same seed: CPU twice bit-identical; CPU and each OpenCL device agree
     /// per step to 1e-4 relative.
-    @Test func trajectoriesAgreeAcrossBackends() throws {
+    @Test(arguments: ChannelVariant.all.prefix(2))
+    func trajectoriesAgreeAcrossBackends(_ variant: ChannelVariant) throws {
         func losses(_ backend: any Backend) throws -> [Double] {
-            let model = try ConvAutoencoder(VAEConfiguration(latentDimension: 8), backend: backend, seed: 11)
+            let model = try ConvAutoencoder(variant.configuration(latent: 8, batch: 8), backend: backend, seed: 11)
             let trainer = VAETrainer(model: model, optimizer: Adam(backend: backend), beta: BetaSchedule(beta: 1),
                 learningRate: LearningRateSchedule(kind: .constant, learningRate: 3e-4, totalSteps: 20), seed: 11)
             let train = try #require(Self.mnist).train
@@ -61,16 +92,17 @@ struct VAETests {
             let other = try losses(target.backend)
             let worst = zip(cpu, other).map { abs($0 - $1) / abs($0) }.max()!
             #expect(worst < 1e-4, "\(target.backend.displayName): largest relative difference \(worst)")
-            print("trajectory: cpu vs \(target.backend.displayName): largest relative loss difference over 20 steps \(worst)")
+            print("trajectory (\(variant.testDescription)): cpu vs \(target.backend.displayName): largest relative loss difference over 20 steps \(worst)")
         }
     }
 
     /// A few steps on 200 static-binarized-MNIST images bring the held-out −ELBO clearly down.
-    @Test func learnsOnBinarizedMNIST() throws {
+    @Test(arguments: ChannelVariant.all.prefix(2))
+    func learnsOnBinarizedMNIST(_ variant: ChannelVariant) throws {
         let (all, test) = try #require(Self.mnist, "binarized MNIST not found in ../shared/datasets")
         let train = all.prefix(200)
         let backend = AvailableBackends.cpu.backend
-        let model = try ConvAutoencoder(VAEConfiguration(latentDimension: 16), backend: backend, seed: 2)
+        let model = try ConvAutoencoder(variant.configuration(latent: 16, batch: 50), backend: backend, seed: 2)
         let trainer = VAETrainer(model: model, optimizer: Adam(backend: backend, hyperparameters: AdamParameters(learningRate: 1e-3)),
             beta: BetaSchedule(beta: 1), learningRate: LearningRateSchedule(kind: .constant, learningRate: 1e-3, totalSteps: 12),
             seed: 2)
@@ -85,7 +117,7 @@ struct VAETests {
             }
         }
         let after = try heldOut()
-        print("learning: held-out −ELBO \(before) → \(after) nats after 12 steps")
+        print("learning (\(variant.testDescription)): held-out −ELBO \(before) → \(after) nats after 12 steps")
         #expect(after < before - 100, "−ELBO \(before) → \(after)")
     }
 }
