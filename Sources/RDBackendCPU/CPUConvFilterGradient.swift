@@ -7,7 +7,7 @@ import RDCompute
 /// stride `outChannels` along the pixels). Patch columns are gathered 32 at a time from the
 /// zero-padded input into a panel of ``depthBlock`` pixels that stays in L1 and is reused by
 /// every 8-channel tile; when `kernelWidth·inChannels` is a multiple of 32 each panel row is
-/// one contiguous run of the image. Threads take equal pixel ranges with private sums that
+/// one contiguous run of the image. Fixed pixel ranges (a few per thread) keep private sums that
 /// are added in a fixed order, so the result is deterministic for a given thread count.
 enum CPUConvFilterGradient {
     /// Pixels per packed panel (256 × 32 floats = 32 KiB).
@@ -29,7 +29,7 @@ enum CPUConvFilterGradient {
         let contiguous = (0..<panels).map { p in offsets[p * nr + nr - 1] - offsets[p * nr] == nr - 1 && offsets[p * nr] >= 0 }
 
         let pixels = g.batch * g.outHeight * g.outWidth
-        let parts = min(Parallel.threads, max(1, pixels / depthBlock))
+        let parts = min(Parallel.threads * Parallel.chunksPerWorker, max(1, pixels / depthBlock))
         let partial = UnsafeMutablePointer<Float>.allocate(capacity: parts * cout * ldc)
         defer { partial.deallocate() }
         partial.update(repeating: 0, count: parts * cout * ldc)

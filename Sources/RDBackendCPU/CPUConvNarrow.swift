@@ -96,7 +96,7 @@ enum CPUConvNarrow {
         let padded = CPUConvPadded(g, input: input, slack: 0)
         defer { padded.deallocate() }
         let segment = g.kernelWidth * g.inChannels, rowStride = padded.width * padded.channels
-        let parts = min(Parallel.threads, g.batch)
+        let parts = min(Parallel.threads * Parallel.chunksPerWorker, g.batch)
         var partial = [Float](repeating: 0, count: parts * taps * g.outChannels)  // [part][co][tap]
         partial.withUnsafeMutableBufferPointer { sums in
             let sums = UnsafeSendable(sums.baseAddress!)

@@ -9,7 +9,7 @@ import RDCompute
 /// forward scan of the running product `p_l`, scattering `G·p_l` into ∂f and
 /// `G·p_{l+1}·H_{l+1}` into ∂log s of member `P[i,l]`. Products below 1e-30 are flushed to
 /// zero (their terms are far below float resolution, and denormal arithmetic is ~100×
-/// slower). Threads take example ranges with private sums, added in a fixed order.
+/// slower). Fixed example ranges keep private sums, added in range order.
 enum CPUEcho {
     typealias V = SIMD16<Float>
     static let tiny = V(repeating: 1e-30)
@@ -62,44 +62,45 @@ enum CPUEcho {
         let fp = padded(f, shape, width), sp = padded(logScale, shape, width, exponentiate: true)
         let gz = padded(gradZ, shape, width)
         defer { fp.deallocate(); sp.deallocate(); gz.deallocate() }
-        let threads = Parallel.threads, plane = shape.batch * width
-        // per worker: ∂f sums and ∂log s sums [B × width each], Horner values [(d+1) × 16]
-        let perWorker = 2 * plane + (terms + 1) * 16
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: threads * perWorker)
+        let plane = shape.batch * width
+        // per part (a fixed range of examples): ∂f sums and ∂log s sums [B × width each], Horner values [(d+1) × 16]
+        let parts = min(Parallel.threads * Parallel.chunksPerWorker, shape.batch), perPart = 2 * plane + (terms + 1) * 16
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: parts * perPart)
         defer { scratch.deallocate() }
-        scratch.update(repeating: 0, count: threads * perWorker)
-        Parallel.forEachRange(shape.batch) { rows, worker in
-            let sumF = scratch + worker * perWorker, sumLS = sumF + plane, horner = sumLS + plane
-            for i in rows {
-                let row = indices + i * terms
-                for c in stride(from: 0, to: width, by: 16) {
-                    let g = load(gz + i * width + c) * load(sp + i * width + c)
-                    var h = V()
-                    store(h, horner + terms * 16)
-                    for l in stride(from: terms - 1, through: 0, by: -1) {
-                        let k = Int(row[l]) * width + c
-                        h = load(fp + k).addingProduct(load(sp + k), h)
-                        store(h, horner + l * 16)
-                    }
-                    var p = V(repeating: 1)
-                    for l in 0..<terms {
-                        let k = Int(row[l]) * width + c
-                        store(load(sumF + k).addingProduct(g, p), sumF + k)
-                        p *= load(sp + k)
-                        p.replace(with: 0, where: p .< tiny)
-                        store(load(sumLS + k).addingProduct(g * p, load(horner + (l + 1) * 16)), sumLS + k)
+        scratch.update(repeating: 0, count: parts * perPart)
+        Parallel.forEachRange(parts) { range, _ in
+            for part in range {
+                let sumF = scratch + part * perPart, sumLS = sumF + plane, horner = sumLS + plane
+                for i in (shape.batch * part / parts)..<(shape.batch * (part + 1) / parts) {
+                    let row = indices + i * terms
+                    for c in stride(from: 0, to: width, by: 16) {
+                        let g = load(gz + i * width + c) * load(sp + i * width + c)
+                        var h = V()
+                        store(h, horner + terms * 16)
+                        for l in stride(from: terms - 1, through: 0, by: -1) {
+                            let k = Int(row[l]) * width + c
+                            h = load(fp + k).addingProduct(load(sp + k), h)
+                            store(h, horner + l * 16)
+                        }
+                        var p = V(repeating: 1)
+                        for l in 0..<terms {
+                            let k = Int(row[l]) * width + c
+                            store(load(sumF + k).addingProduct(g, p), sumF + k)
+                            p *= load(sp + k)
+                            p.replace(with: 0, where: p .< tiny)
+                            store(load(sumLS + k).addingProduct(g * p, load(horner + (l + 1) * 16)), sumLS + k)
+                        }
                     }
                 }
             }
         }
-        let workers = min(threads, shape.batch)  // the ranges forEachRange made
         for i in 0..<shape.batch {
             for j in 0..<dims {
                 let e = i * dims + j, at = i * width + j
                 var df = gradZ[e], dls = gradZ[e] * sp[at] * noise[e]
-                for w in 0..<workers {
-                    df += scratch[w * perWorker + at]
-                    dls += scratch[w * perWorker + plane + at]
+                for part in 0..<parts {
+                    df += scratch[part * perPart + at]
+                    dls += scratch[part * perPart + plane + at]
                 }
                 gradF[e] = df
                 gradLogScale[e] = dls

@@ -1,11 +1,14 @@
 import Dispatch
 import Foundation
+import Synchronization
 
-/// Static partitioning of loops over the machine's cores.
+/// Loops split over the machine's cores.
 ///
-/// Work is split into contiguous, equal ranges decided before any thread starts, so results
-/// that are reduced per range are combined in a fixed order: the CPU backend is
-/// deterministic for a fixed thread count.
+/// Work is cut into fixed chunks decided before any thread starts, and the workers claim the
+/// chunks from a shared counter: on a shared VM a worker whose core is taken away for a while
+/// does not hold the others up, as it would with one static range per thread. Chunk
+/// boundaries do not depend on timing, so results computed per chunk (and partial sums kept
+/// per chunk and added in chunk order) are deterministic for a fixed thread count.
 enum Parallel {
     /// Worker count: `RDLAB_CPU_THREADS`, else the number of active processors.
     static let threads: Int = {
@@ -15,21 +18,30 @@ enum Parallel {
         return max(1, ProcessInfo.processInfo.activeProcessorCount)
     }()
 
-    /// Calls `body(range, worker)` on up to `threads` disjoint ranges covering `0..<count`,
-    /// each at least `grain` long; runs inline when one range suffices.
+    /// Chunks per worker: enough to rebalance when a core stalls, few enough to keep chunks long.
+    static let chunksPerWorker = 4
+
+    /// Calls `body(range, worker)` on disjoint ranges covering `0..<count`, each at least
+    /// `grain` long; runs inline when one range suffices. `worker` (in `0..<threads`) is
+    /// unique among the calls running at one time, for per-worker scratch memory.
     static func forEachRange(_ count: Int, grain: Int = 1, _ body: (Range<Int>, Int) -> Void) {
         guard count > 0 else { return }
-        let parts = min(threads, max(1, count / max(grain, 1)))
-        if parts == 1 {
+        let pieces = max(1, count / max(grain, 1))
+        let workers = min(threads, pieces)
+        if workers == 1 {
             body(0..<count, 0)
             return
         }
+        let chunks = min(pieces, workers * chunksPerWorker)
+        let next = Atomic<Int>(0)
         withoutActuallyEscaping(body) { body in
             let box = UnsafeSendable(body)
-            DispatchQueue.concurrentPerform(iterations: parts) { part in
-                let lower = count * part / parts
-                let upper = count * (part + 1) / parts
-                box.value(lower..<upper, part)
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                while true {
+                    let chunk = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                    guard chunk < chunks else { return }
+                    box.value((count * chunk / chunks)..<(count * (chunk + 1) / chunks), worker)
+                }
             }
         }
     }
