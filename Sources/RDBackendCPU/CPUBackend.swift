@@ -228,4 +228,25 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             noise: try pointer(noise), gradZ: try pointer(gradZ), gradF: try pointer(gradF),
             gradLogScale: try pointer(gradLogScale))
     }
+
+    // MARK: Masked dense
+
+    public func maskedDenseForward(_ shape: MaskedDenseShape, x: DeviceBuffer, weight: DeviceBuffer, bias: DeviceBuffer,
+        output: DeviceBuffer) throws {
+        try OpValidation.maskedDense(shape, op: "maskedDenseForward", (x, shape.batch * shape.inputs, "x"),
+            (weight, shape.inputs * shape.outputs, "weight"), (bias, shape.outputs, "bias"),
+            (output, shape.batch * shape.outputs, "output"))
+        CPUMaskedDense.forward(shape, x: try pointer(x), weight: try pointer(weight), bias: try pointer(bias),
+            output: try pointer(output))
+    }
+
+    public func maskedDenseBackward(_ shape: MaskedDenseShape, x: DeviceBuffer, weight: DeviceBuffer, gradOutput: DeviceBuffer,
+        gradInput: DeviceBuffer, gradWeight: DeviceBuffer, gradBias: DeviceBuffer) throws {
+        try OpValidation.maskedDense(shape, op: "maskedDenseBackward", (x, shape.batch * shape.inputs, "x"),
+            (weight, shape.inputs * shape.outputs, "weight"), (gradOutput, shape.batch * shape.outputs, "gradOutput"),
+            (gradInput, shape.batch * shape.inputs, "gradInput"), (gradWeight, shape.inputs * shape.outputs, "gradWeight"),
+            (gradBias, shape.outputs, "gradBias"))
+        CPUMaskedDense.backward(shape, x: try pointer(x), weight: try pointer(weight), gradOutput: try pointer(gradOutput),
+            gradInput: try pointer(gradInput), gradWeight: try pointer(gradWeight), gradBias: try pointer(gradBias))
+    }
 }

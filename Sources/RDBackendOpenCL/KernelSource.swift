@@ -6,7 +6,7 @@ struct KernelFamily: Hashable, Sendable {
     let name: String
     let kernels: [String]
 
-    static let all: [KernelFamily] = [.elementwise, .reduce, .loss, .random, .optim, .gemm, .conv, .echo]
+    static let all: [KernelFamily] = [.elementwise, .reduce, .loss, .random, .optim, .gemm, .conv, .echo, .masked]
 }
 
 /// Where kernel sources come from: embedded in the binary at build time, or read from
@@ -33,6 +33,7 @@ enum KernelSource {
         case "elementwise": PackageResources.elementwise_cl
         case "gemm": PackageResources.gemm_cl
         case "loss": PackageResources.loss_cl
+        case "masked": PackageResources.masked_cl
         case "optim": PackageResources.optim_cl
         case "random": PackageResources.random_cl
         case "reduce": PackageResources.reduce_cl

@@ -9,6 +9,7 @@ public enum Op: String, Sendable, CaseIterable {
     case randomUniform, randomNormal
     case adam
     case echoForward, echoBackward
+    case maskedDenseForward, maskedDenseBackward
 }
 
 /// A compute backend bound to one device: the op-level plugin API of rdlab.
@@ -90,6 +91,14 @@ public protocol Backend: AnyObject, Sendable {
     /// (overwritten), given the forward pass's `noise` and `gradZ = ∂L/∂z`.
     func echoBackward(_ shape: EchoShape, f: DeviceBuffer, logScale: DeviceBuffer, indices: DeviceBuffer,
         noise: DeviceBuffer, gradZ: DeviceBuffer, gradF: DeviceBuffer, gradLogScale: DeviceBuffer) throws
+
+    /// `y = x·(W ⊙ M) + b` for the MADE mask of `shape`, skipping masked-out blocks.
+    func maskedDenseForward(_ shape: MaskedDenseShape, x: DeviceBuffer, weight: DeviceBuffer, bias: DeviceBuffer,
+        output: DeviceBuffer) throws
+    /// Gradients of a masked dense layer (all overwritten): `gradInput = gy·(W ⊙ M)ᵀ`,
+    /// `gradWeight = (xᵀ·gy) ⊙ M` (zero where masked), `gradBias = Σ_batch gy`.
+    func maskedDenseBackward(_ shape: MaskedDenseShape, x: DeviceBuffer, weight: DeviceBuffer, gradOutput: DeviceBuffer,
+        gradInput: DeviceBuffer, gradWeight: DeviceBuffer, gradBias: DeviceBuffer) throws
 
     /// One fused Adam update of `parameter` in place, step `step ≥ 1`.
     func adamStep(_ parameters: AdamParameters, step: Int, parameter: DeviceBuffer, gradient: DeviceBuffer,

@@ -17,7 +17,7 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
 
     static var all: [ParityCase] {
         bufferCases + gemmCases + convCases + biasCases + unaryCases + binaryCases + reduceCases + lossCases + adamCases
-            + echoCases
+            + echoCases + maskedCases
     }
 
     // MARK: Buffers

@@ -51,6 +51,8 @@ final class FakeBackend: Backend, @unchecked Sendable {
     func randomNormal(_ buffer: DeviceBuffer, seed: UInt64, stream: UInt64, offset: UInt64) throws { throw unsupported }
     func adamStep(_ parameters: AdamParameters, step: Int, parameter: DeviceBuffer, gradient: DeviceBuffer, firstMoment: DeviceBuffer, secondMoment: DeviceBuffer) throws { throw unsupported }
     func makeIndexBuffer(_ words: [Int32]) throws -> DeviceBuffer { throw unsupported }
+    func maskedDenseForward(_ shape: MaskedDenseShape, x: DeviceBuffer, weight: DeviceBuffer, bias: DeviceBuffer, output: DeviceBuffer) throws { throw unsupported }
+    func maskedDenseBackward(_ shape: MaskedDenseShape, x: DeviceBuffer, weight: DeviceBuffer, gradOutput: DeviceBuffer, gradInput: DeviceBuffer, gradWeight: DeviceBuffer, gradBias: DeviceBuffer) throws { throw unsupported }
     func echoForward(_ shape: EchoShape, f: DeviceBuffer, logScale: DeviceBuffer, indices: DeviceBuffer, noise: DeviceBuffer, z: DeviceBuffer) throws { throw unsupported }
     func echoBackward(_ shape: EchoShape, f: DeviceBuffer, logScale: DeviceBuffer, indices: DeviceBuffer, noise: DeviceBuffer, gradZ: DeviceBuffer, gradF: DeviceBuffer, gradLogScale: DeviceBuffer) throws { throw unsupported }
     var unsupported: ComputeError { .unsupported(op: "any", backend: "fake", reason: "selection tests only") }

@@ -1,0 +1,134 @@
+import RDCompute
+
+/// Masked dense (MADE) layers on the CPU, with the GEMM micro-kernel over masked panels.
+///
+/// Degrees are nondecreasing, so a 32-output panel needs only the inputs its last output
+/// sees: the forward pass packs each panel's weights to that depth (masking the entries
+/// inside it) and never touches the blocks past it. The input gradient does the same over
+/// 32-input panels, starting at the first output that sees the panel's first input; the
+/// weight gradient computes only the 8-row tiles under each panel's prefix.
+enum CPUMaskedDense {
+    static let nr = CPUGemm.nr, mr = CPUGemm.mr
+
+    /// `source` `[rows, columns]` copied into `[roundUp(rows, 8), paddedColumns]` zeros, so
+    /// that 8-row tiles and 8-wide transposed tiles read inside the buffer.
+    static func padded(_ source: UnsafeMutablePointer<Float>, rows: Int, columns: Int, paddedColumns: Int)
+        -> UnsafeMutablePointer<Float> {
+        let height = CPUGemm.roundUp(rows, mr)
+        let out = UnsafeMutablePointer<Float>.allocate(capacity: height * paddedColumns)
+        out.update(repeating: 0, count: height * paddedColumns)
+        for r in 0..<rows { (out + r * paddedColumns).update(from: source + r * columns, count: columns) }
+        return out
+    }
+
+    /// Panels of 32 columns: their first column, width and packed offset.
+    static func panels(_ width: Int) -> [(first: Int, width: Int)] {
+        stride(from: 0, to: width, by: nr).map { ($0, min(nr, width - $0)) }
+    }
+
+    static func forward(_ s: MaskedDenseShape, x: UnsafeMutablePointer<Float>, weight: UnsafeMutablePointer<Float>,
+        bias: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>) {
+        let xs = padded(x, rows: s.batch, columns: s.inputs, paddedColumns: s.inputs)
+        defer { xs.deallocate() }
+        let panels = panels(s.outputs)
+        let depths = panels.map { Int(s.prefixes[$0.first + $0.width - 1]) }
+        var offsets = [0]
+        for d in depths { offsets.append(offsets.last! + d * nr) }
+        let packed = UnsafeMutablePointer<Float>.allocate(capacity: max(1, offsets.last!))
+        defer { packed.deallocate() }
+        Parallel.forEachRange(panels.count) { range, _ in
+            for p in range {
+                let out = packed + offsets[p]
+                for i in 0..<depths[p] {
+                    for j in 0..<nr {
+                        let o = panels[p].first + j
+                        out[i * nr + j] = j < panels[p].width && i < Int(s.prefixes[o]) ? weight[i * s.outputs + o] : 0
+                    }
+                }
+            }
+        }
+        for b in 0..<s.batch { (output + b * s.outputs).update(from: bias, count: s.outputs) }
+        let tiles = (s.batch + mr - 1) / mr
+        Parallel.forEachRange(tiles * panels.count) { range, _ in
+            for task in range {
+                let r0 = (task / panels.count) * mr, p = task % panels.count
+                CPUGemm.microKernel(depth: depths[p], a: xs + r0 * s.inputs, aRowStride: s.inputs, aColumnStride: 1,
+                    b: packed + offsets[p], alpha: 1, c: output + r0 * s.outputs + panels[p].first, rowStride: s.outputs,
+                    columnStride: 1, height: min(mr, s.batch - r0), width: panels[p].width)
+            }
+        }
+    }
+
+    static func backward(_ s: MaskedDenseShape, x: UnsafeMutablePointer<Float>, weight: UnsafeMutablePointer<Float>,
+        gradOutput gy: UnsafeMutablePointer<Float>, gradInput: UnsafeMutablePointer<Float>,
+        gradWeight: UnsafeMutablePointer<Float>, gradBias: UnsafeMutablePointer<Float>) {
+        gradientOfInput(s, weight: weight, gradOutput: gy, gradInput: gradInput)
+        gradientOfWeight(s, x: x, gradOutput: gy, gradWeight: gradWeight)
+        CPUReduce.columnSums(gy, rows: s.batch, columns: s.outputs, output: gradBias)
+    }
+
+    /// dX[b, i] = Σ_{o ≥ first(i)} gy[b, o]·W[i, o], per 32-input panel from its first output on.
+    static func gradientOfInput(_ s: MaskedDenseShape, weight: UnsafeMutablePointer<Float>,
+        gradOutput gy: UnsafeMutablePointer<Float>, gradInput: UnsafeMutablePointer<Float>) {
+        let gys = padded(gy, rows: s.batch, columns: s.outputs, paddedColumns: s.outputs)
+        defer { gys.deallocate() }
+        let panels = panels(s.inputs)
+        let starts = panels.map { Int(s.firstOutputs[$0.first]) }
+        var offsets = [0]
+        for start in starts { offsets.append(offsets.last! + (s.outputs - start) * nr) }
+        let packed = UnsafeMutablePointer<Float>.allocate(capacity: max(1, offsets.last!))
+        defer { packed.deallocate() }
+        Parallel.forEachRange(panels.count) { range, _ in
+            for p in range {
+                let out = packed + offsets[p]
+                for o in starts[p]..<s.outputs {
+                    for j in 0..<nr {
+                        let i = panels[p].first + j
+                        out[(o - starts[p]) * nr + j] = j < panels[p].width && s.connects(input: i, output: o)
+                            ? weight[i * s.outputs + o] : 0
+                    }
+                }
+            }
+        }
+        let tiles = (s.batch + mr - 1) / mr
+        Parallel.forEachRange(tiles * panels.count) { range, _ in
+            for task in range {
+                let r0 = (task / panels.count) * mr, p = task % panels.count
+                CPUGemm.microKernel(depth: s.outputs - starts[p], a: gys + r0 * s.outputs + starts[p], aRowStride: s.outputs,
+                    aColumnStride: 1, b: packed + offsets[p], alpha: 1, c: gradInput + r0 * s.inputs + panels[p].first,
+                    rowStride: s.inputs, columnStride: 1, height: min(mr, s.batch - r0), width: panels[p].width,
+                    overwrite: true)
+            }
+        }
+    }
+
+    /// dW[i, o] = Σ_b x[b, i]·gy[b, o] where o sees i, else 0: per 32-output panel, only the
+    /// 8-input tiles under the panel's last prefix.
+    static func gradientOfWeight(_ s: MaskedDenseShape, x: UnsafeMutablePointer<Float>, gradOutput gy: UnsafeMutablePointer<Float>,
+        gradWeight: UnsafeMutablePointer<Float>) {
+        let width = CPUGemm.roundUp(s.inputs, mr)
+        let xs = padded(x, rows: s.batch, columns: s.inputs, paddedColumns: width)  // xᵀ tiles read 8 inputs per row
+        defer { xs.deallocate() }
+        let panels = panels(s.outputs)
+        let packed = UnsafeMutablePointer<Float>.allocate(capacity: panels.count * s.batch * nr)
+        defer { packed.deallocate() }
+        CPUGemm.packB(CPUGemm.View(base: gy, rowStride: s.outputs, columnStride: 1), row: 0, column: 0, depth: s.batch,
+            width: s.outputs, into: packed)
+        gradWeight.update(repeating: 0, count: s.inputs * s.outputs)
+        Parallel.forEachRange(panels.count) { range, _ in
+            for p in range {
+                let (first, panelWidth) = panels[p]
+                let rows = Int(s.prefixes[first + panelWidth - 1])
+                for i0 in stride(from: 0, to: rows, by: mr) {
+                    CPUGemm.microKernel(depth: s.batch, a: xs + i0, aRowStride: 1, aColumnStride: width,
+                        b: packed + p * s.batch * nr, alpha: 1, c: gradWeight + i0 * s.outputs + first, rowStride: s.outputs,
+                        columnStride: 1, height: min(mr, s.inputs - i0), width: panelWidth, overwrite: true)
+                }
+                // the masked entries inside the computed tiles
+                for o in first..<(first + panelWidth) {
+                    for i in Int(s.prefixes[o])..<min(s.inputs, CPUGemm.roundUp(rows, mr)) { gradWeight[i * s.outputs + o] = 0 }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import RDCompute
+
+extension KernelFamily {
+    static let masked = KernelFamily(name: "masked",
+        kernels: ["masked_dense_forward", "masked_dense_backward_input", "masked_dense_backward_weight"])
+}
+
+extension OpenCLBackend {
+    /// The prefix and first-output tables of a shape, as the kernels read them.
+    func maskTable(_ s: MaskedDenseShape) throws -> DeviceBuffer { try makeIndexBuffer(s.prefixes + s.firstOutputs) }
+
+    /// A 2-D launch over `columns × rows` items in groups of up to 64 consecutive columns.
+    func launchMasked(_ name: String, columns: Int, rows: Int, _ arguments: [Argument]) throws {
+        let local = min(groupSize(name, cap: 64), 64)
+        try launch(name, global: [(columns + local - 1) / local * local, rows], local: [local, 1], arguments)
+    }
+
+    public func maskedDenseForward(_ shape: MaskedDenseShape, x: DeviceBuffer, weight: DeviceBuffer, bias: DeviceBuffer,
+        output: DeviceBuffer) throws {
+        try OpValidation.maskedDense(shape, op: "maskedDenseForward", (x, shape.batch * shape.inputs, "x"),
+            (weight, shape.inputs * shape.outputs, "weight"), (bias, shape.outputs, "bias"),
+            (output, shape.batch * shape.outputs, "output"))
+        try launchMasked("masked_dense_forward", columns: shape.outputs, rows: shape.batch, [.buffer(x), .buffer(weight),
+            .buffer(bias), .buffer(try maskTable(shape)), .buffer(output), .int(shape.batch), .int(shape.inputs),
+            .int(shape.outputs)])
+    }
+
+    public func maskedDenseBackward(_ shape: MaskedDenseShape, x: DeviceBuffer, weight: DeviceBuffer, gradOutput: DeviceBuffer,
+        gradInput: DeviceBuffer, gradWeight: DeviceBuffer, gradBias: DeviceBuffer) throws {
+        try OpValidation.maskedDense(shape, op: "maskedDenseBackward", (x, shape.batch * shape.inputs, "x"),
+            (weight, shape.inputs * shape.outputs, "weight"), (gradOutput, shape.batch * shape.outputs, "gradOutput"),
+            (gradInput, shape.batch * shape.inputs, "gradInput"), (gradWeight, shape.inputs * shape.outputs, "gradWeight"),
+            (gradBias, shape.outputs, "gradBias"))
+        let table = try maskTable(shape)
+        let sizes: [Argument] = [.int(shape.batch), .int(shape.inputs), .int(shape.outputs)]
+        try launchMasked("masked_dense_backward_input", columns: shape.inputs, rows: shape.batch,
+            [.buffer(weight), .buffer(gradOutput), .buffer(table), .buffer(gradInput)] + sizes)
+        try launchMasked("masked_dense_backward_weight", columns: shape.outputs, rows: shape.inputs,
+            [.buffer(x), .buffer(gradOutput), .buffer(table), .buffer(gradWeight)] + sizes)
+        try biasGradient(gradOutput, gradBias: gradBias)
+    }
+}
