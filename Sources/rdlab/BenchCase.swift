@@ -12,8 +12,8 @@ struct BenchCase: Sendable {
     let prepare: @Sendable (any Backend) throws -> () throws -> Void
 
     /// Every case: SGEMM 1024³, the VAE's im2col GEMMs, each VAE conv layer's three passes,
-    /// memory bandwidth, the Echo op, and the training step with each channel.
-    static let all: [BenchCase] = gemmCases + convCases + [copyBandwidth] + echoCases
+    /// memory bandwidth, the Echo op, the MADE layers, and the training step with each channel.
+    static let all: [BenchCase] = gemmCases + convCases + [copyBandwidth] + echoCases + maskedCases
         + [trainingStep(.gaussian), trainingStep(.echo)]
 
     /// One training step of the reference conv VAE (batch 100, 32 latents, Adam): forward,
