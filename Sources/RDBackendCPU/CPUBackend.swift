@@ -233,19 +233,15 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     public func maskedDenseForward(_ shape: MaskedDenseShape, x: DeviceBuffer, weight: DeviceBuffer, bias: DeviceBuffer,
         output: DeviceBuffer) throws {
-        try OpValidation.maskedDense(shape, op: "maskedDenseForward", (x, shape.batch * shape.inputs, "x"),
-            (weight, shape.inputs * shape.outputs, "weight"), (bias, shape.outputs, "bias"),
-            (output, shape.batch * shape.outputs, "output"))
+        try OpValidation.maskedDenseForward(shape, x: x, weight: weight, bias: bias, output: output)
         CPUMaskedDense.forward(shape, x: try pointer(x), weight: try pointer(weight), bias: try pointer(bias),
             output: try pointer(output))
     }
 
     public func maskedDenseBackward(_ shape: MaskedDenseShape, x: DeviceBuffer, weight: DeviceBuffer, gradOutput: DeviceBuffer,
         gradInput: DeviceBuffer, gradWeight: DeviceBuffer, gradBias: DeviceBuffer) throws {
-        try OpValidation.maskedDense(shape, op: "maskedDenseBackward", (x, shape.batch * shape.inputs, "x"),
-            (weight, shape.inputs * shape.outputs, "weight"), (gradOutput, shape.batch * shape.outputs, "gradOutput"),
-            (gradInput, shape.batch * shape.inputs, "gradInput"), (gradWeight, shape.inputs * shape.outputs, "gradWeight"),
-            (gradBias, shape.outputs, "gradBias"))
+        try OpValidation.maskedDenseBackward(shape, x: x, weight: weight, gradOutput: gradOutput, gradInput: gradInput,
+            gradWeight: gradWeight, gradBias: gradBias)
         CPUMaskedDense.backward(shape, x: try pointer(x), weight: try pointer(weight), gradOutput: try pointer(gradOutput),
             gradInput: try pointer(gradInput), gradWeight: try pointer(gradWeight), gradBias: try pointer(gradBias))
     }

@@ -17,9 +17,7 @@ extension OpenCLBackend {
 
     public func maskedDenseForward(_ shape: MaskedDenseShape, x: DeviceBuffer, weight: DeviceBuffer, bias: DeviceBuffer,
         output: DeviceBuffer) throws {
-        try OpValidation.maskedDense(shape, op: "maskedDenseForward", (x, shape.batch * shape.inputs, "x"),
-            (weight, shape.inputs * shape.outputs, "weight"), (bias, shape.outputs, "bias"),
-            (output, shape.batch * shape.outputs, "output"))
+        try OpValidation.maskedDenseForward(shape, x: x, weight: weight, bias: bias, output: output)
         try launchMasked("masked_dense_forward", columns: shape.outputs, rows: shape.batch, [.buffer(x), .buffer(weight),
             .buffer(bias), .buffer(try maskTable(shape)), .buffer(output), .int(shape.batch), .int(shape.inputs),
             .int(shape.outputs)])
@@ -27,10 +25,8 @@ extension OpenCLBackend {
 
     public func maskedDenseBackward(_ shape: MaskedDenseShape, x: DeviceBuffer, weight: DeviceBuffer, gradOutput: DeviceBuffer,
         gradInput: DeviceBuffer, gradWeight: DeviceBuffer, gradBias: DeviceBuffer) throws {
-        try OpValidation.maskedDense(shape, op: "maskedDenseBackward", (x, shape.batch * shape.inputs, "x"),
-            (weight, shape.inputs * shape.outputs, "weight"), (gradOutput, shape.batch * shape.outputs, "gradOutput"),
-            (gradInput, shape.batch * shape.inputs, "gradInput"), (gradWeight, shape.inputs * shape.outputs, "gradWeight"),
-            (gradBias, shape.outputs, "gradBias"))
+        try OpValidation.maskedDenseBackward(shape, x: x, weight: weight, gradOutput: gradOutput, gradInput: gradInput,
+            gradWeight: gradWeight, gradBias: gradBias)
         let table = try maskTable(shape)
         let sizes: [Argument] = [.int(shape.batch), .int(shape.inputs), .int(shape.outputs)]
         try launchMasked("masked_dense_backward_input", columns: shape.inputs, rows: shape.batch,

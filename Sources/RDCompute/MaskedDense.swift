@@ -57,7 +57,20 @@ public struct MaskedDenseShape: Sendable, Equatable, CustomStringConvertible {
 }
 
 extension OpValidation {
-    public static func maskedDense(_ s: MaskedDenseShape, op: String, _ buffers: (DeviceBuffer, Int, String)...) throws {
+    public static func maskedDenseForward(_ s: MaskedDenseShape, x: DeviceBuffer, weight: DeviceBuffer, bias: DeviceBuffer,
+        output: DeviceBuffer) throws {
+        try maskedDense(s, op: "maskedDenseForward", (x, s.batch * s.inputs, "x"), (weight, s.inputs * s.outputs, "weight"),
+            (bias, s.outputs, "bias"), (output, s.batch * s.outputs, "output"))
+    }
+
+    public static func maskedDenseBackward(_ s: MaskedDenseShape, x: DeviceBuffer, weight: DeviceBuffer, gradOutput: DeviceBuffer,
+        gradInput: DeviceBuffer, gradWeight: DeviceBuffer, gradBias: DeviceBuffer) throws {
+        try maskedDense(s, op: "maskedDenseBackward", (x, s.batch * s.inputs, "x"), (weight, s.inputs * s.outputs, "weight"),
+            (gradOutput, s.batch * s.outputs, "gradOutput"), (gradInput, s.batch * s.inputs, "gradInput"),
+            (gradWeight, s.inputs * s.outputs, "gradWeight"), (gradBias, s.outputs, "gradBias"))
+    }
+
+    static func maskedDense(_ s: MaskedDenseShape, op: String, _ buffers: (DeviceBuffer, Int, String)...) throws {
         for (buffer, count, name) in buffers {
             try require(buffer.count >= count, op, "\(name) holds \(buffer.count) elements, needs \(count) for \(s)")
         }
