@@ -49,5 +49,38 @@ let benchmarks: @Sendable () -> Void = {
                 try backend.synchronize()
             }
         }
+        let echo = EchoShape(batch: 100, dimensions: 32, terms: 99)
+        Benchmark("echo forward+backward B=100 d=99 D=32 [\(tag)]") { benchmark in
+            let f = try backend.makeBuffer(count: echo.count), logScale = try backend.makeBuffer(count: echo.count)
+            let gradZ = try backend.makeBuffer(count: echo.count)
+            try backend.randomNormal(f, seed: 1, stream: 5, offset: 0)
+            try backend.fill(logScale, with: -0.2)
+            try backend.randomNormal(gradZ, seed: 1, stream: 6, offset: 0)
+            let table = try EchoIndexTable.random(batch: 100, terms: 99, sampling: .withoutReplacement, seed: 1, stream: 0)
+            let indices = try backend.makeIndexBuffer(table.words)
+            let noise = try backend.makeBuffer(count: echo.count), z = try backend.makeBuffer(count: echo.count)
+            let gradF = try backend.makeBuffer(count: echo.count), gradLogScale = try backend.makeBuffer(count: echo.count)
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                try backend.echoForward(echo, f: f, logScale: logScale, indices: indices, noise: noise, z: z)
+                try backend.echoBackward(echo, f: f, logScale: logScale, indices: indices, noise: noise, gradZ: gradZ,
+                    gradF: gradF, gradLogScale: gradLogScale)
+                try backend.synchronize()
+            }
+        }
+        let hidden = try! MaskedDenseShape.madeHiddenDegrees(units: 640, dimensions: 64)
+        let made = try! MaskedDenseShape(batch: 100, inputDegrees: hidden, outputDegrees: hidden)
+        Benchmark("masked dense forward 100x640x640 (MADE) [\(tag)]") { benchmark in
+            let x = try backend.makeBuffer(count: 100 * 640), w = try backend.makeBuffer(count: 640 * 640)
+            let bias = try backend.makeBuffer(count: 640), y = try backend.makeBuffer(count: 100 * 640)
+            try backend.randomNormal(x, seed: 1, stream: 7, offset: 0)
+            try backend.randomNormal(w, seed: 1, stream: 8, offset: 0)
+            try backend.fill(bias, with: 0)
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                try backend.maskedDenseForward(made, x: x, weight: w, bias: bias, output: y)
+                try backend.synchronize()
+            }
+        }
     }
 }
