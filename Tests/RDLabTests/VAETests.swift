@@ -10,24 +10,31 @@ import Testing
 struct ChannelVariant: Sendable, CustomTestStringConvertible {
     let channel: VAEConfiguration.Channel
     let sampling: EchoIndexTable.Sampling
-    var testDescription: String { channel == .gaussian ? "gaussian" : "echo (\(sampling.rawValue) replacement)" }
+    var encoder = VAEConfiguration.Encoder.gaussian
+    var testDescription: String {
+        channel == .echo ? "echo (\(sampling.rawValue) replacement)" : encoder == .iaf ? "iaf" : "gaussian"
+    }
 
-    static let all = [
-        ChannelVariant(channel: .gaussian, sampling: .withoutReplacement),
-        ChannelVariant(channel: .echo, sampling: .withoutReplacement),
-        ChannelVariant(channel: .echo, sampling: .withReplacement),
-    ]
+    static let gaussian = ChannelVariant(channel: .gaussian, sampling: .withoutReplacement)
+    static let echo = ChannelVariant(channel: .echo, sampling: .withoutReplacement)
+    static let iaf = ChannelVariant(channel: .gaussian, sampling: .withoutReplacement, encoder: .iaf)
+    static let all = [gaussian, echo, ChannelVariant(channel: .echo, sampling: .withReplacement), iaf]
 
+    /// Small MADEs (two hidden layers of 4 units per latent) keep the IAF cases quick.
     func configuration(latent: Int, batch: Int, activation: Activation = .relu, symmetricInputs: Bool = false)
         -> VAEConfiguration {
         VAEConfiguration(latentDimension: latent, activation: activation, symmetricInputs: symmetricInputs, channel: channel,
-            echoTerms: max(1, batch - 1), echoReplacement: sampling)
+            echoTerms: max(1, batch - 1), echoReplacement: sampling, encoder: encoder, flowSteps: 2,
+            madeHidden: [4 * latent, 4 * latent])
     }
 
     /// The channel's head parameters.
     var heads: [String] {
-        channel == .gaussian ? ["encoder.mean.weight", "encoder.scale.bias"]
-            : ["encoder.echo_f.weight", "encoder.echo_scale.bias", "encoder.echo_scale.weight"]
+        switch (channel, encoder) {
+        case (.echo, _): ["encoder.echo_f.weight", "encoder.echo_scale.bias", "encoder.echo_scale.weight"]
+        case (_, .iaf): ["encoder.mean.weight", "encoder.scale.bias", "encoder.iaf1.hidden1.weight", "encoder.iaf2.output.bias"]
+        default: ["encoder.mean.weight", "encoder.scale.bias"]
+        }
     }
 }
 
@@ -72,8 +79,10 @@ struct VAETests {
     }
 
     /// 20 steps with the same seed: CPU twice bit-identical; CPU and each OpenCL device agree
-    /// per step to 1e-4 relative.
-    @Test(arguments: ChannelVariant.all.prefix(2))
+    /// per step to 1e-4 relative (issue 3's bound). The IAF's Monte Carlo rate is a difference
+    /// of larger terms (½z² − log σ − ½ε²), which amplifies summation-order differences: its
+    /// first step must agree to 1e-5 and the trajectory to 1e-3.
+    @Test(arguments: [ChannelVariant.gaussian, .echo, .iaf])
     func trajectoriesAgreeAcrossBackends(_ variant: ChannelVariant) throws {
         func losses(_ backend: any Backend) throws -> [Double] {
             let model = try ConvAutoencoder(variant.configuration(latent: 8, batch: 8), backend: backend, seed: 11)
@@ -90,14 +99,16 @@ struct VAETests {
         #expect(cpu.last! < cpu.first!)
         for target in AvailableBackends.all where target.family != "cpu" {
             let other = try losses(target.backend)
-            let worst = zip(cpu, other).map { abs($0 - $1) / abs($0) }.max()!
-            #expect(worst < 1e-4, "\(target.backend.displayName): largest relative difference \(worst)")
-            print("trajectory (\(variant.testDescription)): cpu vs \(target.backend.displayName): largest relative loss difference over 20 steps \(worst)")
+            let differences = zip(cpu, other).map { abs($0 - $1) / abs($0) }
+            let worst = differences.max()!
+            #expect(worst < (variant.encoder == .iaf ? 1e-3 : 1e-4), "\(target.backend.displayName): largest relative difference \(worst)")
+            #expect(differences[0] < 1e-5, "\(target.backend.displayName): first step differs by \(differences[0])")
+            print("trajectory (\(variant.testDescription)): cpu vs \(target.backend.displayName): largest relative loss difference over 20 steps \(worst), first step \(differences[0])")
         }
     }
 
     /// A few steps on 200 static-binarized-MNIST images bring the held-out −ELBO clearly down.
-    @Test(arguments: ChannelVariant.all.prefix(2))
+    @Test(arguments: [ChannelVariant.gaussian, .echo])
     func learnsOnBinarizedMNIST(_ variant: ChannelVariant) throws {
         let (all, test) = try #require(Self.mnist, "binarized MNIST not found in ../shared/datasets")
         let train = all.prefix(200)

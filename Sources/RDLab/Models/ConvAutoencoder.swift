@@ -14,20 +14,35 @@ public struct VAEConfiguration: Codable, Equatable, Sendable {
     public var echoTerms: Int = 99
     /// Echo: how index tables are drawn, `without` (the paper) or `with` replacement.
     public var echoReplacement: String = EchoIndexTable.Sampling.withoutReplacement.rawValue
+    /// Gaussian channel: `gaussian` (diagonal) or `iaf` (mean-only IAF on top of it).
+    public var encoder: String = Encoder.gaussian.rawValue
+    /// IAF: MADE steps.
+    public var flowSteps: Int = 4
+    /// IAF: hidden layer sizes of each MADE.
+    public var madeHidden: [Int] = [640, 640, 640]
 
     /// The channels a model can use.
     public enum Channel: String, CaseIterable, Sendable {
         case gaussian, echo
     }
 
+    /// The encoders of the Gaussian channel.
+    public enum Encoder: String, CaseIterable, Sendable {
+        case gaussian, iaf
+    }
+
     public init(latentDimension: Int = 32, activation: Activation = .relu, symmetricInputs: Bool = false,
-        channel: Channel = .gaussian, echoTerms: Int = 99, echoReplacement: EchoIndexTable.Sampling = .withoutReplacement) {
+        channel: Channel = .gaussian, echoTerms: Int = 99, echoReplacement: EchoIndexTable.Sampling = .withoutReplacement,
+        encoder: Encoder = .gaussian, flowSteps: Int = 4, madeHidden: [Int] = [640, 640, 640]) {
         self.latentDimension = latentDimension
         self.activation = activation.rawValue
         self.symmetricInputs = symmetricInputs
         self.channel = channel.rawValue
         self.echoTerms = echoTerms
         self.echoReplacement = echoReplacement.rawValue
+        self.encoder = encoder.rawValue
+        self.flowSteps = flowSteps
+        self.madeHidden = madeHidden
     }
 
     /// Reads configurations written before a setting existed with that setting's default.
@@ -40,6 +55,9 @@ public struct VAEConfiguration: Codable, Equatable, Sendable {
         channel = try c.decodeIfPresent(String.self, forKey: .channel) ?? channel
         echoTerms = try c.decodeIfPresent(Int.self, forKey: .echoTerms) ?? echoTerms
         echoReplacement = try c.decodeIfPresent(String.self, forKey: .echoReplacement) ?? echoReplacement
+        encoder = try c.decodeIfPresent(String.self, forKey: .encoder) ?? encoder
+        flowSteps = try c.decodeIfPresent(Int.self, forKey: .flowSteps) ?? flowSteps
+        madeHidden = try c.decodeIfPresent([Int].self, forKey: .madeHidden) ?? madeHidden
     }
 }
 
@@ -61,10 +79,19 @@ public final class ConvAutoencoder: ParameterContainer {
         self.backend = backend
         let d = configuration.latentDimension
         encoder = try ConvEncoder(activation: activation, backend: backend, seed: seed)
+        guard let encoderKind = VAEConfiguration.Encoder(rawValue: configuration.encoder) else {
+            throw ComputeError.invalidArgument(op: "ConvAutoencoder", reason: "unknown encoder '\(configuration.encoder)' (gaussian | iaf)")
+        }
         switch VAEConfiguration.Channel(rawValue: configuration.channel) {
+        case .gaussian where encoderKind == .iaf:
+            channel = try IAFChannel(latentDimension: d, steps: configuration.flowSteps, hidden: configuration.madeHidden,
+                backend: backend, seed: seed)
         case .gaussian:
             channel = try GaussianChannel(latentDimension: d, backend: backend, seed: seed)
         case .echo:
+            guard encoderKind == .gaussian else {
+                throw ComputeError.invalidArgument(op: "ConvAutoencoder", reason: "the IAF encoder needs the gaussian channel")
+            }
             guard let sampling = EchoIndexTable.Sampling(rawValue: configuration.echoReplacement) else {
                 throw ComputeError.invalidArgument(op: "ConvAutoencoder",
                     reason: "unknown echo replacement '\(configuration.echoReplacement)' (with | without)")

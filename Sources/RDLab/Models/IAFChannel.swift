@@ -1,0 +1,68 @@
+import Foundation
+import RDCompute
+
+/// The mean-only IAF encoder (Alemi's "+" encoder, seed-spec §3.2): the diagonal Gaussian
+/// z₀ = μ + σ·ε of ``GaussianChannel``, then `steps` MADE shifts z_t = z_{t−1} + m_t(z_{t−1}),
+/// the component order reversed between steps. Each step's Jacobian is unit triangular, so
+/// log e(z_T|x) = log N(z₀; μ, σ²), and the rate is the single-sample Monte Carlo estimate
+/// log e(z_T|x) − log N(z_T; 0, I) per example.
+public final class IAFChannel: LatentChannel {
+    public let latentDimension: Int
+    let mean: Dense
+    let scale: Dense
+    let steps: [MADE]
+
+    public init(latentDimension: Int, steps: Int, hidden: [Int], backend: any Backend, seed: UInt64) throws {
+        guard steps >= 1 else { throw ComputeError.invalidArgument(op: "IAFChannel", reason: "flow steps must be at least 1, got \(steps)") }
+        self.latentDimension = latentDimension
+        mean = try Dense("encoder.mean", inputs: 256, outputs: latentDimension, backend: backend, seed: seed)
+        scale = try Dense("encoder.scale", inputs: 256, outputs: latentDimension, activation: .softplus, backend: backend,
+            seed: seed)
+        self.steps = try (0..<steps).map { t in
+            try MADE("encoder.iaf\(t + 1)", dimensions: latentDimension, hidden: hidden, backend: backend, seed: seed)
+        }
+    }
+
+    public var parameters: [Parameter] { mean.parameters + scale.parameters + steps.flatMap(\.parameters) }
+
+    /// z ↦ z with its components in reverse order (a product with the anti-diagonal permutation).
+    func reversed(_ z: Tensor, in graph: Graph) throws -> Tensor {
+        let d = latentDimension
+        let permutation = try graph.constant((0..<(d * d)).map { e in e / d + e % d == d - 1 ? 1 : 0 }, shape: [d, d])
+        return try graph.matmul(z, permutation)
+    }
+
+    /// z_T from z₀ through the flow steps.
+    public func flow(_ z0: Tensor, in graph: Graph) throws -> Tensor {
+        var z = z0
+        for (t, made) in steps.enumerated() {
+            if t > 0 { z = try reversed(z, in: graph) }
+            z = try graph.add(z, try made(z, in: graph))
+        }
+        return z
+    }
+
+    public func callAsFunction(_ features: Tensor, in graph: Graph, seed: UInt64, stream: UInt64) throws -> ChannelOutput {
+        let mu = try mean(features, in: graph)
+        let sigma = try graph.add(try scale(features, in: graph), try graph.scalar(1e-6))
+        let noise = try graph.backend.makeBuffer(count: mu.count)
+        try graph.backend.randomNormal(noise, seed: seed, stream: stream, offset: 0)
+        let epsilon = Tensor(shape: mu.shape, buffer: noise)
+        let z = try flow(try graph.add(mu, try graph.mul(sigma, epsilon)), in: graph)
+        // log e − log m = Σ_j −½ε² − log σ + ½ z_T² (the ½ log 2π terms cancel)
+        let perLatent = try graph.add(try graph.sub(try graph.scale(try graph.unary(.square, z), by: 0.5), try graph.log(sigma)),
+            try graph.scale(try graph.unary(.square, epsilon), by: -0.5))
+        return ChannelOutput(latent: z, rate: try graph.sum(perLatent, axes: [1]))
+    }
+
+    /// Draws from the marginal N(0, I).
+    public func marginalSamples(count: Int, pool: Tensor, in graph: Graph, seed: UInt64, stream: UInt64) throws -> Tensor {
+        let z = try graph.backend.makeBuffer(count: count * latentDimension)
+        try graph.backend.randomNormal(z, seed: seed, stream: stream, offset: 0)
+        return Tensor(shape: [count, latentDimension], buffer: z)
+    }
+
+    public var testNoiseDescription: String {
+        "test batches use their own reparameterised samples with fixed Philox streams per batch; the rate is a single-sample Monte Carlo estimate"
+    }
+}
