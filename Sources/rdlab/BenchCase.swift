@@ -14,23 +14,23 @@ struct BenchCase: Sendable {
     /// Every case: SGEMM 1024³, the VAE's im2col GEMMs, each VAE conv layer's three passes,
     /// memory bandwidth, the Echo op, the MADE layers, and the training step with each channel.
     static let all: [BenchCase] = gemmCases + convCases + [copyBandwidth] + echoCases + maskedCases
-        + [trainingStep(.gaussian), trainingStep(.echo)]
+        + [trainingStep(VAEConfiguration(), ""), trainingStep(VAEConfiguration(channel: .echo), " echo channel"),
+            trainingStep(VAEConfiguration(encoder: .iaf), " iaf encoder")]
 
     /// One training step of the reference conv VAE (batch 100, 32 latents, Adam): forward,
     /// backward and update; 36.1 GFLOP by the baselines' count (common.py) for the Gaussian
-    /// channel (the Echo channel adds ~0.002 GFLOP).
-    static func trainingStep(_ channel: VAEConfiguration.Channel) -> BenchCase {
-        let suffix = channel == .gaussian ? "" : " echo channel"
-        return BenchCase(name: "vae train step batch 100\(suffix) (fwd+bwd+adam)", flops: 36.106e9) { backend in
-        let model = try ConvAutoencoder(VAEConfiguration(channel: channel), backend: backend, seed: 1)
-        let trainer = VAETrainer(model: model, optimizer: Adam(backend: backend), beta: BetaSchedule(beta: 1),
-            learningRate: LearningRateSchedule(kind: .constant, learningRate: 3e-4, totalSteps: 1), seed: 1)
-        var state: UInt64 = 7
-        let images = (0..<(100 * 784)).map { _ -> Float in
-            state = state &* 6_364_136_223_846_793_005 &+ 1
-            return state >> 62 == 0 ? 1 : 0
-        }
-        return { _ = try trainer.train(images, batch: 100) }
+    /// channel (the Echo channel adds ~0.002 GFLOP, the IAF's four MADEs ~1 GFLOP).
+    static func trainingStep(_ configuration: VAEConfiguration, _ suffix: String) -> BenchCase {
+        BenchCase(name: "vae train step batch 100\(suffix) (fwd+bwd+adam)", flops: 36.106e9) { backend in
+            let model = try ConvAutoencoder(configuration, backend: backend, seed: 1)
+            let trainer = VAETrainer(model: model, optimizer: Adam(backend: backend), beta: BetaSchedule(beta: 1),
+                learningRate: LearningRateSchedule(kind: .constant, learningRate: 3e-4, totalSteps: 1), seed: 1)
+            var state: UInt64 = 7
+            let images = (0..<(100 * 784)).map { _ -> Float in
+                state = state &* 6_364_136_223_846_793_005 &+ 1
+                return state >> 62 == 0 ? 1 : 0
+            }
+            return { _ = try trainer.train(images, batch: 100) }
         }
     }
 

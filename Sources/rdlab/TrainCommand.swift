@@ -34,6 +34,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "gaussian (β-VAE: reparameterised Gaussian, KL rate) | echo (Echo noise, exact rate).") var channel = "gaussian"
     @Option(help: "Echo: terms d of the noise sum; the clip factor is solved for it (default: batch size − 1).") var echoTerms: Int?
     @Option(help: "Echo: index tables drawn without (the paper) or with replacement.") var echoReplacement = "without"
+    @Option(help: "Gaussian channel's encoder: gaussian (diagonal) | iaf (mean-only IAF, Monte Carlo rate).") var encoder = "gaussian"
+    @Option(help: "IAF: MADE steps.") var flowSteps = 4
+    @Option(help: "IAF: hidden sizes of each MADE, comma-separated (each divisible by --latent-dim).") var madeHidden = "640,640,640"
     @Option(help: "β of D + β·R.") var beta: Float = 1
     @Option(help: "Anneal β linearly from 0 over this many steps (0 = constant).") var klAnnealSteps = 0
     @Option(help: "Epochs.") var epochs: Int?
@@ -48,6 +51,12 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Run directory (default runs/<dataset>-<date>).") var out: String?
     @Option(help: "Continue the run in this directory from its checkpoint.") var resume: String?
 
+    /// `--made-hidden` as sizes, nil when it does not parse.
+    var hiddenSizes: [Int]? {
+        let sizes = madeHidden.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        return sizes.isEmpty || sizes.contains(nil) ? nil : sizes.compactMap { $0 }
+    }
+
     func validate() throws {
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
         guard latentDim > 0 else { throw ValidationError("--latent-dim must be positive") }
@@ -60,6 +69,16 @@ struct TrainCommand: ParsableCommand {
         if resume != nil && out != nil { throw ValidationError("--resume continues in its own directory; drop --out") }
         guard let channel = VAEConfiguration.Channel(rawValue: channel) else {
             throw ValidationError("--channel '\(channel)': use gaussian or echo")
+        }
+        guard let encoder = VAEConfiguration.Encoder(rawValue: encoder) else {
+            throw ValidationError("--encoder '\(self.encoder)': use gaussian or iaf")
+        }
+        if encoder == .iaf {
+            guard channel == .gaussian else { throw ValidationError("--encoder iaf needs --channel gaussian") }
+            guard flowSteps >= 1 else { throw ValidationError("--flow-steps must be at least 1") }
+            guard hiddenSizes?.allSatisfy({ $0 > 0 && $0 % latentDim == 0 }) == true else {
+                throw ValidationError("--made-hidden '\(madeHidden)': give comma-separated sizes, each a multiple of --latent-dim \(latentDim)")
+            }
         }
         guard let sampling = EchoIndexTable.Sampling(rawValue: echoReplacement) else {
             throw ValidationError("--echo-replacement '\(echoReplacement)': use with or without")
@@ -88,7 +107,8 @@ struct TrainCommand: ParsableCommand {
         return RunSettings(dataset: dataset, binarize: binarization.rawValue,
             model: VAEConfiguration(latentDimension: latentDim, activation: Activation(rawValue: activation)!,
                 symmetricInputs: symmetricInputs, channel: VAEConfiguration.Channel(rawValue: channel)!,
-                echoTerms: echoTerms ?? batchSize - 1, echoReplacement: EchoIndexTable.Sampling(rawValue: echoReplacement)!),
+                echoTerms: echoTerms ?? batchSize - 1, echoReplacement: EchoIndexTable.Sampling(rawValue: echoReplacement)!,
+                encoder: VAEConfiguration.Encoder(rawValue: encoder)!, flowSteps: flowSteps, madeHidden: hiddenSizes ?? []),
             beta: beta, klAnnealSteps: klAnnealSteps, epochs: epochs ?? 10, maxSteps: maxSteps, trainLimit: trainLimit,
             testLimit: testLimit, batchSize: batchSize, learningRate: lr, learningRateSchedule: lrSchedule,
             normalizeGradients: normalizeGradients, seed: seed)

@@ -77,6 +77,24 @@ struct TrainIntegrationTests {
         #expect(terms.status != 0 && terms.stderr.contains("--batch-size 13"))
         let replacement = try RDLabProcess.run(["train", "--channel", "echo", "--echo-replacement", "maybe"])
         #expect(replacement.status != 0 && replacement.stderr.contains("--echo-replacement"))
+        let hidden = try RDLabProcess.run(["train", "--encoder", "iaf", "--made-hidden", "100,abc"])
+        #expect(hidden.status != 0 && hidden.stderr.contains("--made-hidden"))
+        let iafEcho = try RDLabProcess.run(["train", "--encoder", "iaf", "--channel", "echo"])
+        #expect(iafEcho.status != 0 && iafEcho.stderr.contains("--channel gaussian"))
+    }
+
+    /// `--encoder iaf` end to end: a finite Monte Carlo rate, the encoder in config.json.
+    @Test func iafEncoderTrains() throws {
+        let root = try RDLabProcess.temporaryDirectory("iaf")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let run = root.appendingPathComponent("run")
+        let result = try Self.train(["--encoder", "iaf", "--flow-steps", "2", "--made-hidden", "16,16", "--epochs", "1",
+            "--out", run.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let config = try String(contentsOf: run.appendingPathComponent("config.json"), encoding: .utf8)
+        for key in ["\"encoder\" : \"iaf\"", "\"flow_steps\" : 2", "Monte Carlo"] {
+            #expect(config.contains(key), "config.json lacks \(key)")
+        }
     }
 
     /// `--channel echo` end to end: exact rate above its floor in metrics.jsonl, the channel in
