@@ -38,20 +38,32 @@ public final class GaussianChannel: LatentChannel {
 
     public var parameters: [Parameter] { mean.parameters + scale.parameters }
 
-    public func callAsFunction(_ features: Tensor, in graph: Graph, seed: UInt64, stream: UInt64) throws -> ChannelOutput {
+    /// μ, σ, the standard-normal draw ε and z = μ + σ·ε of a batch of features.
+    func reparameterised(_ features: Tensor, in graph: Graph, seed: UInt64, stream: UInt64) throws
+        -> (mean: Tensor, scale: Tensor, epsilon: Tensor, z: Tensor) {
         let mu = try mean(features, in: graph)
         let sigma = try graph.add(try scale(features, in: graph), try graph.scalar(1e-6))
         let noise = try graph.backend.makeBuffer(count: mu.count)
         try graph.backend.randomNormal(noise, seed: seed, stream: stream, offset: 0)
-        let z = try graph.add(mu, try graph.mul(sigma, Tensor(shape: mu.shape, buffer: noise)))
+        let epsilon = Tensor(shape: mu.shape, buffer: noise)
+        return (mu, sigma, epsilon, try graph.add(mu, try graph.mul(sigma, epsilon)))
+    }
+
+    public func callAsFunction(_ features: Tensor, in graph: Graph, seed: UInt64, stream: UInt64) throws -> ChannelOutput {
+        let (mu, sigma, _, z) = try reparameterised(features, in: graph, seed: seed, stream: stream)
         return ChannelOutput(latent: z, rate: try graph.gaussianKL(mean: mu, scale: sigma))
     }
 
     /// Draws from the prior N(0, I), the marginal the KL rate measures against.
     public func marginalSamples(count: Int, pool: Tensor, in graph: Graph, seed: UInt64, stream: UInt64) throws -> Tensor {
-        let z = try graph.backend.makeBuffer(count: count * latentDimension)
+        try Self.standardNormal(count: count, dimensions: latentDimension, in: graph, seed: seed, stream: stream)
+    }
+
+    /// `count` draws from N(0, I) in `dimensions` dimensions.
+    static func standardNormal(count: Int, dimensions: Int, in graph: Graph, seed: UInt64, stream: UInt64) throws -> Tensor {
+        let z = try graph.backend.makeBuffer(count: count * dimensions)
         try graph.backend.randomNormal(z, seed: seed, stream: stream, offset: 0)
-        return Tensor(shape: [count, latentDimension], buffer: z)
+        return Tensor(shape: [count, dimensions], buffer: z)
     }
 
     public var testNoiseDescription: String {

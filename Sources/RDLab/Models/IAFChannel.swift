@@ -8,22 +8,20 @@ import RDCompute
 /// log e(z_T|x) − log N(z_T; 0, I) per example.
 public final class IAFChannel: LatentChannel {
     public let latentDimension: Int
-    let mean: Dense
-    let scale: Dense
+    /// The diagonal Gaussian heads (parameters `encoder.mean`, `encoder.scale`).
+    let base: GaussianChannel
     let steps: [MADE]
 
     public init(latentDimension: Int, steps: Int, hidden: [Int], backend: any Backend, seed: UInt64) throws {
         guard steps >= 1 else { throw ComputeError.invalidArgument(op: "IAFChannel", reason: "flow steps must be at least 1, got \(steps)") }
         self.latentDimension = latentDimension
-        mean = try Dense("encoder.mean", inputs: 256, outputs: latentDimension, backend: backend, seed: seed)
-        scale = try Dense("encoder.scale", inputs: 256, outputs: latentDimension, activation: .softplus, backend: backend,
-            seed: seed)
+        base = try GaussianChannel(latentDimension: latentDimension, backend: backend, seed: seed)
         self.steps = try (0..<steps).map { t in
             try MADE("encoder.iaf\(t + 1)", dimensions: latentDimension, hidden: hidden, backend: backend, seed: seed)
         }
     }
 
-    public var parameters: [Parameter] { mean.parameters + scale.parameters + steps.flatMap(\.parameters) }
+    public var parameters: [Parameter] { base.parameters + steps.flatMap(\.parameters) }
 
     /// z ↦ z with its components in reverse order (a product with the anti-diagonal permutation).
     func reversed(_ z: Tensor, in graph: Graph) throws -> Tensor {
@@ -43,12 +41,8 @@ public final class IAFChannel: LatentChannel {
     }
 
     public func callAsFunction(_ features: Tensor, in graph: Graph, seed: UInt64, stream: UInt64) throws -> ChannelOutput {
-        let mu = try mean(features, in: graph)
-        let sigma = try graph.add(try scale(features, in: graph), try graph.scalar(1e-6))
-        let noise = try graph.backend.makeBuffer(count: mu.count)
-        try graph.backend.randomNormal(noise, seed: seed, stream: stream, offset: 0)
-        let epsilon = Tensor(shape: mu.shape, buffer: noise)
-        let z = try flow(try graph.add(mu, try graph.mul(sigma, epsilon)), in: graph)
+        let (_, sigma, epsilon, z0) = try base.reparameterised(features, in: graph, seed: seed, stream: stream)
+        let z = try flow(z0, in: graph)
         // log e − log m = Σ_j −½ε² − log σ + ½ z_T² (the ½ log 2π terms cancel)
         let perLatent = try graph.add(try graph.sub(try graph.scale(try graph.unary(.square, z), by: 0.5), try graph.log(sigma)),
             try graph.scale(try graph.unary(.square, epsilon), by: -0.5))
@@ -57,9 +51,7 @@ public final class IAFChannel: LatentChannel {
 
     /// Draws from the marginal N(0, I).
     public func marginalSamples(count: Int, pool: Tensor, in graph: Graph, seed: UInt64, stream: UInt64) throws -> Tensor {
-        let z = try graph.backend.makeBuffer(count: count * latentDimension)
-        try graph.backend.randomNormal(z, seed: seed, stream: stream, offset: 0)
-        return Tensor(shape: [count, latentDimension], buffer: z)
+        try GaussianChannel.standardNormal(count: count, dimensions: latentDimension, in: graph, seed: seed, stream: stream)
     }
 
     public var testNoiseDescription: String {
