@@ -63,7 +63,7 @@ enum ImageGrids {
     static func samples(_ model: ConvAutoencoder, pool images: [Float], count: Int, seed: UInt64) throws -> PNGImage {
         let graph = Graph(backend: model.backend)
         let pool = try model.features(try graph.constant(images, shape: [images.count / 784, 28, 28, 1]), in: graph)
-        let z = try model.channel.marginalSamples(count: count, pool: pool, in: graph, seed: seed, stream: 0x1C_0000)
+        let z = try model.marginalSamples(count: count, pool: pool, in: graph, seed: seed, stream: 0x1C_0000)
         return grid(try sampleRows(model, latents: Array(repeating: z, count: 5), seed: seed, stream: 0x1D_0000), columns: count)
     }
 }

@@ -35,8 +35,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Echo: terms d of the noise sum; the clip factor is solved for it (default: batch size − 1).") var echoTerms: Int?
     @Option(help: "Echo: index tables drawn without (the paper) or with replacement.") var echoReplacement = "without"
     @Option(help: "Gaussian channel's encoder: gaussian (diagonal) | iaf (mean-only IAF, Monte Carlo rate).") var encoder = "gaussian"
-    @Option(help: "IAF: MADE steps.") var flowSteps = 4
-    @Option(help: "IAF: hidden sizes of each MADE, comma-separated (each divisible by --latent-dim).") var madeHidden = "640,640,640"
+    @Option(help: "Marginal of the rate: normal (N(0, I)) | maf (mean-only MAF, Monte Carlo rate).") var marginal = "normal"
+    @Option(help: "IAF and MAF: MADE steps.") var flowSteps = 4
+    @Option(help: "IAF and MAF: hidden sizes of each MADE, comma-separated (each divisible by --latent-dim).") var madeHidden = "640,640,640"
     @Option(help: "β of D + β·R.") var beta: Float = 1
     @Option(help: "Anneal β linearly from 0 over this many steps (0 = constant).") var klAnnealSteps = 0
     @Option(help: "Epochs.") var epochs: Int?
@@ -73,7 +74,11 @@ struct TrainCommand: ParsableCommand {
         guard let encoder = VAEConfiguration.Encoder(rawValue: encoder) else {
             throw ValidationError("--encoder '\(self.encoder)': use gaussian or iaf")
         }
-        if encoder == .iaf {
+        guard let marginal = VAEConfiguration.Marginal(rawValue: marginal) else {
+            throw ValidationError("--marginal '\(self.marginal)': use normal or maf")
+        }
+        if marginal == .maf && channel != .gaussian { throw ValidationError("--marginal maf needs --channel gaussian") }
+        if encoder == .iaf || marginal == .maf {
             guard channel == .gaussian else { throw ValidationError("--encoder iaf needs --channel gaussian") }
             guard flowSteps >= 1 else { throw ValidationError("--flow-steps must be at least 1") }
             guard hiddenSizes?.allSatisfy({ $0 > 0 && $0 % latentDim == 0 }) == true else {
@@ -108,7 +113,8 @@ struct TrainCommand: ParsableCommand {
             model: VAEConfiguration(latentDimension: latentDim, activation: Activation(rawValue: activation)!,
                 symmetricInputs: symmetricInputs, channel: VAEConfiguration.Channel(rawValue: channel)!,
                 echoTerms: echoTerms ?? batchSize - 1, echoReplacement: EchoIndexTable.Sampling(rawValue: echoReplacement)!,
-                encoder: VAEConfiguration.Encoder(rawValue: encoder)!, flowSteps: flowSteps, madeHidden: hiddenSizes ?? []),
+                encoder: VAEConfiguration.Encoder(rawValue: encoder)!, flowSteps: flowSteps, madeHidden: hiddenSizes ?? [],
+                marginal: VAEConfiguration.Marginal(rawValue: marginal)!),
             beta: beta, klAnnealSteps: klAnnealSteps, epochs: epochs ?? 10, maxSteps: maxSteps, trainLimit: trainLimit,
             testLimit: testLimit, batchSize: batchSize, learningRate: lr, learningRateSchedule: lrSchedule,
             normalizeGradients: normalizeGradients, seed: seed)
@@ -169,6 +175,7 @@ struct TrainCommand: ParsableCommand {
             seed: settings.seed, step: startStep)
         let device = backend.device
         settings.testNoise = model.channel.testNoiseDescription
+            + (model.marginal == nil ? "" : "; the rate is log e(z|x) − log m(z) under the MAF marginal, one Monte Carlo sample")
         let rateFloor = (model.channel as? EchoChannel)?.rateFloor
         if let echo = model.channel as? EchoChannel {
             logger.info("echo channel: \(echo.terms) terms \(echo.sampling.rawValue) replacement, clip r = \(String(format: "%.6f", echo.clip)), rate floor \(String(format: "%.3f", echo.rateFloor)) nats")

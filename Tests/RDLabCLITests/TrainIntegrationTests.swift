@@ -79,20 +79,23 @@ struct TrainIntegrationTests {
         #expect(replacement.status != 0 && replacement.stderr.contains("--echo-replacement"))
         let hidden = try RDLabProcess.run(["train", "--encoder", "iaf", "--made-hidden", "100,abc"])
         #expect(hidden.status != 0 && hidden.stderr.contains("--made-hidden"))
+        let marginal = try RDLabProcess.run(["train", "--marginal", "vamp"])
+        #expect(marginal.status != 0 && marginal.stderr.contains("--marginal"))
         let iafEcho = try RDLabProcess.run(["train", "--encoder", "iaf", "--channel", "echo"])
         #expect(iafEcho.status != 0 && iafEcho.stderr.contains("--channel gaussian"))
     }
 
-    /// `--encoder iaf` end to end: a finite Monte Carlo rate, the encoder in config.json.
-    @Test func iafEncoderTrains() throws {
+    /// `--encoder iaf --marginal maf` end to end: a finite Monte Carlo rate, the encoder and
+    /// marginal in config.json.
+    @Test func iafEncoderAndMAFMarginalTrain() throws {
         let root = try RDLabProcess.temporaryDirectory("iaf")
         defer { try? FileManager.default.removeItem(at: root) }
         let run = root.appendingPathComponent("run")
-        let result = try Self.train(["--encoder", "iaf", "--flow-steps", "2", "--made-hidden", "16,16", "--epochs", "1",
-            "--out", run.path])
+        let result = try Self.train(["--encoder", "iaf", "--marginal", "maf", "--flow-steps", "2", "--made-hidden", "16,16",
+            "--epochs", "1", "--out", run.path])
         #expect(result.status == 0, "\(result.stderr)")
         let config = try String(contentsOf: run.appendingPathComponent("config.json"), encoding: .utf8)
-        for key in ["\"encoder\" : \"iaf\"", "\"flow_steps\" : 2", "Monte Carlo"] {
+        for key in ["\"encoder\" : \"iaf\"", "\"marginal\" : \"maf\"", "\"flow_steps\" : 2", "MAF marginal"] {
             #expect(config.contains(key), "config.json lacks \(key)")
         }
     }

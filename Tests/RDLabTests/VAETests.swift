@@ -11,21 +11,23 @@ struct ChannelVariant: Sendable, CustomTestStringConvertible {
     let channel: VAEConfiguration.Channel
     let sampling: EchoIndexTable.Sampling
     var encoder = VAEConfiguration.Encoder.gaussian
+    var marginal = VAEConfiguration.Marginal.normal
     var testDescription: String {
-        channel == .echo ? "echo (\(sampling.rawValue) replacement)" : encoder == .iaf ? "iaf" : "gaussian"
+        channel == .echo ? "echo (\(sampling.rawValue) replacement)" : marginal == .maf ? "maf marginal" : encoder == .iaf ? "iaf" : "gaussian"
     }
 
     static let gaussian = ChannelVariant(channel: .gaussian, sampling: .withoutReplacement)
     static let echo = ChannelVariant(channel: .echo, sampling: .withoutReplacement)
     static let iaf = ChannelVariant(channel: .gaussian, sampling: .withoutReplacement, encoder: .iaf)
-    static let all = [gaussian, echo, ChannelVariant(channel: .echo, sampling: .withReplacement), iaf]
+    static let maf = ChannelVariant(channel: .gaussian, sampling: .withoutReplacement, marginal: .maf)
+    static let all = [gaussian, echo, ChannelVariant(channel: .echo, sampling: .withReplacement), iaf, maf]
 
     /// Small MADEs (two hidden layers of 4 units per latent) keep the IAF cases quick.
     func configuration(latent: Int, batch: Int, activation: Activation = .relu, symmetricInputs: Bool = false)
         -> VAEConfiguration {
         VAEConfiguration(latentDimension: latent, activation: activation, symmetricInputs: symmetricInputs, channel: channel,
             echoTerms: max(1, batch - 1), echoReplacement: sampling, encoder: encoder, flowSteps: 2,
-            madeHidden: [4 * latent, 4 * latent])
+            madeHidden: [4 * latent, 4 * latent], marginal: marginal)
     }
 
     /// The channel's head parameters.
@@ -33,6 +35,7 @@ struct ChannelVariant: Sendable, CustomTestStringConvertible {
         switch (channel, encoder) {
         case (.echo, _): ["encoder.echo_f.weight", "encoder.echo_scale.bias", "encoder.echo_scale.weight"]
         case (_, .iaf): ["encoder.mean.weight", "encoder.scale.bias", "encoder.iaf1.hidden1.weight", "encoder.iaf2.output.bias"]
+        case _ where marginal == .maf: ["encoder.mean.weight", "encoder.scale.bias", "marginal.maf1.hidden2.weight", "marginal.maf2.output.bias"]
         default: ["encoder.mean.weight", "encoder.scale.bias"]
         }
     }

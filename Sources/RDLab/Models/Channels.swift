@@ -7,6 +7,18 @@ public struct ChannelOutput {
     public let latent: Tensor
     /// Nats per example `[B]`: KL to the prior (Gaussian) or the exact rate (Echo).
     public let rate: Tensor
+    /// log e(z|x) per example `[B]` for channels with an encoder density (Gaussian, IAF), so a
+    /// learned marginal m can replace N(0, I): rate = log e(z|x) − log m(z).
+    public var logPosterior: Tensor? = nil
+}
+
+extension Graph {
+    /// Σ_j −½x_j² − ½ log 2π per row of `[B, D]`: the log-density of N(0, I) → `[B]`.
+    func standardNormalLogDensity(_ x: Tensor) throws -> Tensor {
+        let d = x.shape[1]
+        return try sub(try sum(try scale(try unary(.square, x), by: -0.5), axes: [1]),
+            try scalar(Float(Double(d) * 0.5 * Foundation.log(2 * Double.pi))))
+    }
 }
 
 /// The noisy channel between the encoder's 256 features and the latent (the architecture's
@@ -50,8 +62,14 @@ public final class GaussianChannel: LatentChannel {
     }
 
     public func callAsFunction(_ features: Tensor, in graph: Graph, seed: UInt64, stream: UInt64) throws -> ChannelOutput {
-        let (mu, sigma, _, z) = try reparameterised(features, in: graph, seed: seed, stream: stream)
-        return ChannelOutput(latent: z, rate: try graph.gaussianKL(mean: mu, scale: sigma))
+        let (mu, sigma, epsilon, z) = try reparameterised(features, in: graph, seed: seed, stream: stream)
+        return ChannelOutput(latent: z, rate: try graph.gaussianKL(mean: mu, scale: sigma),
+            logPosterior: try Self.logDensity(scale: sigma, epsilon: epsilon, in: graph))
+    }
+
+    /// log N(μ + σε; μ, σ²) = Σ_j −½ε_j² − log σ_j − ½ log 2π per example.
+    static func logDensity(scale sigma: Tensor, epsilon: Tensor, in graph: Graph) throws -> Tensor {
+        try graph.sub(try graph.standardNormalLogDensity(epsilon), try graph.sum(try graph.log(sigma), axes: [1]))
     }
 
     /// Draws from the prior N(0, I), the marginal the KL rate measures against.

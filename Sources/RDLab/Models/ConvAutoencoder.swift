@@ -18,8 +18,10 @@ public struct VAEConfiguration: Codable, Equatable, Sendable {
     public var encoder: String = Encoder.gaussian.rawValue
     /// IAF: MADE steps.
     public var flowSteps: Int = 4
-    /// IAF: hidden layer sizes of each MADE.
+    /// IAF and MAF: hidden layer sizes of each MADE.
     public var madeHidden: [Int] = [640, 640, 640]
+    /// The marginal the rate is measured against: `normal` (N(0, I)) or `maf`.
+    public var marginal: String = Marginal.normal.rawValue
 
     /// The channels a model can use.
     public enum Channel: String, CaseIterable, Sendable {
@@ -31,9 +33,14 @@ public struct VAEConfiguration: Codable, Equatable, Sendable {
         case gaussian, iaf
     }
 
+    /// The marginals.
+    public enum Marginal: String, CaseIterable, Sendable {
+        case normal, maf
+    }
+
     public init(latentDimension: Int = 32, activation: Activation = .relu, symmetricInputs: Bool = false,
         channel: Channel = .gaussian, echoTerms: Int = 99, echoReplacement: EchoIndexTable.Sampling = .withoutReplacement,
-        encoder: Encoder = .gaussian, flowSteps: Int = 4, madeHidden: [Int] = [640, 640, 640]) {
+        encoder: Encoder = .gaussian, flowSteps: Int = 4, madeHidden: [Int] = [640, 640, 640], marginal: Marginal = .normal) {
         self.latentDimension = latentDimension
         self.activation = activation.rawValue
         self.symmetricInputs = symmetricInputs
@@ -43,6 +50,7 @@ public struct VAEConfiguration: Codable, Equatable, Sendable {
         self.encoder = encoder.rawValue
         self.flowSteps = flowSteps
         self.madeHidden = madeHidden
+        self.marginal = marginal.rawValue
     }
 
     /// Reads configurations written before a setting existed with that setting's default.
@@ -58,6 +66,7 @@ public struct VAEConfiguration: Codable, Equatable, Sendable {
         encoder = try c.decodeIfPresent(String.self, forKey: .encoder) ?? encoder
         flowSteps = try c.decodeIfPresent(Int.self, forKey: .flowSteps) ?? flowSteps
         madeHidden = try c.decodeIfPresent([Int].self, forKey: .madeHidden) ?? madeHidden
+        marginal = try c.decodeIfPresent(String.self, forKey: .marginal) ?? marginal
     }
 }
 
@@ -69,6 +78,8 @@ public final class ConvAutoencoder: ParameterContainer {
     public let backend: any Backend
     let encoder: ConvEncoder
     public let channel: any LatentChannel
+    /// A learned marginal, or nil for N(0, I).
+    public let marginal: (any LatentMarginal)?
     let decoder: DeconvDecoder
 
     public init(_ configuration: VAEConfiguration, backend: any Backend, seed: UInt64) throws {
@@ -101,11 +112,29 @@ public final class ConvAutoencoder: ParameterContainer {
         case nil:
             throw ComputeError.invalidArgument(op: "ConvAutoencoder", reason: "unknown channel '\(configuration.channel)' (gaussian | echo)")
         }
+        switch VAEConfiguration.Marginal(rawValue: configuration.marginal) {
+        case .normal:
+            marginal = nil
+        case .maf:
+            guard configuration.channel == VAEConfiguration.Channel.gaussian.rawValue else {
+                throw ComputeError.invalidArgument(op: "ConvAutoencoder", reason: "the MAF marginal needs the gaussian channel")
+            }
+            marginal = try MAFMarginal(dimensions: d, steps: configuration.flowSteps, hidden: configuration.madeHidden,
+                backend: backend, seed: seed)
+        case nil:
+            throw ComputeError.invalidArgument(op: "ConvAutoencoder", reason: "unknown marginal '\(configuration.marginal)' (normal | maf)")
+        }
         decoder = try DeconvDecoder(latentDimension: d, activation: activation, backend: backend, seed: seed)
     }
 
     public var parameters: [Parameter] {
-        encoder.parameters + channel.parameters + decoder.parameters
+        encoder.parameters + channel.parameters + (marginal?.parameters ?? []) + decoder.parameters
+    }
+
+    /// `count` latents from the model's marginal: the learned one, else the channel's.
+    public func marginalSamples(count: Int, pool: Tensor, in graph: Graph, seed: UInt64, stream: UInt64) throws -> Tensor {
+        if let marginal { return try marginal.sample(count: count, in: graph, seed: seed, stream: stream) }
+        return try channel.marginalSamples(count: count, pool: pool, in: graph, seed: seed, stream: stream)
     }
 
     /// The quantities of one batch, per example, in nats.
@@ -125,9 +154,13 @@ public final class ConvAutoencoder: ParameterContainer {
         return try encoder(input, in: graph)
     }
 
-    /// Noisy latents of images, noise from Philox (seed, `noiseStream`).
+    /// Noisy latents of images, noise from Philox (seed, `noiseStream`), and their rate: the
+    /// channel's, or log e(z|x) − log m(z) (one Monte Carlo sample) with a learned marginal.
     public func encode(_ images: Tensor, in graph: Graph, seed: UInt64, noiseStream: UInt64) throws -> ChannelOutput {
-        try channel(try features(images, in: graph), in: graph, seed: seed, stream: noiseStream)
+        let coded = try channel(try features(images, in: graph), in: graph, seed: seed, stream: noiseStream)
+        guard let marginal, let logPosterior = coded.logPosterior else { return coded }
+        return ChannelOutput(latent: coded.latent,
+            rate: try graph.sub(logPosterior, try marginal.logDensity(coded.latent, in: graph)), logPosterior: logPosterior)
     }
 
     /// Bernoulli logits of `z` `[B, D]`.

@@ -46,7 +46,8 @@ public final class IAFChannel: LatentChannel {
         // log e − log m = Σ_j −½ε² − log σ + ½ z_T² (the ½ log 2π terms cancel)
         let perLatent = try graph.add(try graph.sub(try graph.scale(try graph.unary(.square, z), by: 0.5), try graph.log(sigma)),
             try graph.scale(try graph.unary(.square, epsilon), by: -0.5))
-        return ChannelOutput(latent: z, rate: try graph.sum(perLatent, axes: [1]))
+        return ChannelOutput(latent: z, rate: try graph.sum(perLatent, axes: [1]),
+            logPosterior: try GaussianChannel.logDensity(scale: sigma, epsilon: epsilon, in: graph))
     }
 
     /// Draws from the marginal N(0, I).
