@@ -26,17 +26,8 @@ struct MAFTests {
             let g = Graph(backend: backend)
             return try g.values(try maf.generate(from: try g.constant(point.map(Float.init), shape: [1, d]), in: g)).map(Double.init)
         }
-        let u0 = u.prefix(d).map(Double.init), h = 1e-2
-        var j = [[Double]](repeating: [Double](repeating: 0, count: d), count: d)
-        for c in 0..<d {
-            var plus = u0, minus = u0
-            plus[c] += h
-            minus[c] -= h
-            let (up, down) = (try generate(plus), try generate(minus))
-            for r in 0..<d { j[r][c] = (up[r] - down[r]) / (2 * h) }
-        }
-        let determinant = j[0][0] * (j[1][1] * j[2][2] - j[1][2] * j[2][1]) - j[0][1] * (j[1][0] * j[2][2] - j[1][2] * j[2][0])
-            + j[0][2] * (j[1][0] * j[2][1] - j[1][1] * j[2][0])
+        let u0 = u.prefix(d).map(Double.init)
+        let determinant = try FlowJacobian.determinant(of: generate, at: u0)
         let bruteForce = u0.reduce(0) { $0 - 0.5 * $1 * $1 } - 1.5 * Foundation.log(2 * Double.pi) - Foundation.log(abs(determinant))
         let logDensity = Double(try graph.values(try maf.logDensity(z, in: graph))[0])
         #expect(abs(logDensity - bruteForce) < 1e-2, "log m(z) \(logDensity), change of variables \(bruteForce)")
