@@ -54,10 +54,9 @@ enum CPUConvFilterGradient {
                             let columns = offsets.value + panel * nr
                             if contiguous[panel] {
                                 for d in 0..<depth {
-                                    let src = UnsafeRawPointer(patches[d] + columns[0]), dst = UnsafeMutableRawPointer(pack + d * nr)
-                                    dst.storeBytes(of: src.loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
-                                    dst.storeBytes(of: src.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self),
-                                        toByteOffset: 64, as: SIMD16<Float>.self)
+                                    let src = patches[d] + columns[0], dst = pack + d * nr
+                                    store16(load16(src), dst)
+                                    store16(load16(src + 16), dst + 16)
                                 }
                             } else {
                                 for d in 0..<depth {

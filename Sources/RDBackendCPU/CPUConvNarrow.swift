@@ -30,19 +30,19 @@ enum CPUConvNarrow {
         mutating func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) {
             var i = 0
             while i + 64 <= n {
-                s0.addProduct(load(a + i), load(b + i))
-                s1.addProduct(load(a + i + 16), load(b + i + 16))
-                s2.addProduct(load(a + i + 32), load(b + i + 32))
-                s3.addProduct(load(a + i + 48), load(b + i + 48))
+                s0.addProduct(load16(a + i), load16(b + i))
+                s1.addProduct(load16(a + i + 16), load16(b + i + 16))
+                s2.addProduct(load16(a + i + 32), load16(b + i + 32))
+                s3.addProduct(load16(a + i + 48), load16(b + i + 48))
                 i += 64
             }
             if i + 32 <= n {
-                s0.addProduct(load(a + i), load(b + i))
-                s1.addProduct(load(a + i + 16), load(b + i + 16))
+                s0.addProduct(load16(a + i), load16(b + i))
+                s1.addProduct(load16(a + i + 16), load16(b + i + 16))
                 i += 32
             }
             if i + 16 <= n {
-                s2.addProduct(load(a + i), load(b + i))
+                s2.addProduct(load16(a + i), load16(b + i))
                 i += 16
             }
             while i < n {
@@ -52,14 +52,6 @@ enum CPUConvNarrow {
         }
 
         @inline(__always) var sum: Float { ((s0 + s1) + (s2 + s3)).horizontalSum + tail }
-    }
-
-    @inline(__always)
-    static func load(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
-
-    @inline(__always)
-    static func add(_ p: UnsafeMutablePointer<Float>, _ v: V) {
-        UnsafeMutableRawPointer(p).storeBytes(of: load(p) + v, as: V.self)
     }
 
     static func forward(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>, filter: UnsafeMutablePointer<Float>,
@@ -140,13 +132,13 @@ enum CPUConvNarrow {
                     let x = padded.patch(g, n: n, oy: oy, ox: ox) + offset + j
                     if lanes == 4 {
                         let s = V(repeating: scale)
-                        s0.addProduct(s, load(x)); s1.addProduct(s, load(x + 16))
-                        s2.addProduct(s, load(x + 32)); s3.addProduct(s, load(x + 48))
+                        s0.addProduct(s, load16(x)); s1.addProduct(s, load16(x + 16))
+                        s2.addProduct(s, load16(x + 32)); s3.addProduct(s, load16(x + 48))
                     } else if lanes > 0 {
                         let s = V(repeating: scale)
-                        s0.addProduct(s, load(x))
-                        if lanes > 1 { s1.addProduct(s, load(x + 16)) }
-                        if lanes > 2 { s2.addProduct(s, load(x + 32)) }
+                        s0.addProduct(s, load16(x))
+                        if lanes > 1 { s1.addProduct(s, load16(x + 16)) }
+                        if lanes > 2 { s2.addProduct(s, load16(x + 32)) }
                     } else {
                         for t in 0..<tail.count { tail[t] += scale * x[t] }
                     }
@@ -156,7 +148,7 @@ enum CPUConvNarrow {
                 for t in 0..<tail.count { sums[j + t] += tail[t] }
                 j = count
             } else {
-                for (q, v) in [s0, s1, s2, s3].prefix(lanes).enumerated() { add(sums + j + 16 * q, v) }
+                for (q, v) in [s0, s1, s2, s3].prefix(lanes).enumerated() { store16(load16(sums + j + 16 * q) + v, sums + j + 16 * q) }
                 j += 16 * lanes
             }
         }

@@ -28,9 +28,6 @@ enum CPUEcho {
         return out
     }
 
-    @inline(__always) static func load(_ p: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
-    @inline(__always) static func store(_ v: V, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
-
     static func forward(_ shape: EchoShape, f: UnsafeMutablePointer<Float>, logScale: UnsafeMutablePointer<Float>,
         indices: UnsafePointer<Int32>, noise: UnsafeMutablePointer<Float>, z: UnsafeMutablePointer<Float>) {
         let dims = shape.dimensions, terms = shape.terms, width = (dims + 15) / 16 * 16
@@ -43,9 +40,9 @@ enum CPUEcho {
                     var acc = V()
                     for l in stride(from: terms - 1, through: 0, by: -1) {
                         let k = Int(indices[i * terms + l]) * width + c
-                        acc = load(fp + k).addingProduct(load(sp + k), acc)
+                        acc = load16(fp + k).addingProduct(load16(sp + k), acc)
                     }
-                    out.withUnsafeMutableBufferPointer { store(acc, $0.baseAddress! + c) }
+                    out.withUnsafeMutableBufferPointer { store16(acc, $0.baseAddress! + c) }
                 }
                 for j in 0..<dims {
                     noise[i * dims + j] = out[j]
@@ -74,21 +71,21 @@ enum CPUEcho {
                 for i in (shape.batch * part / parts)..<(shape.batch * (part + 1) / parts) {
                     let row = indices + i * terms
                     for c in stride(from: 0, to: width, by: 16) {
-                        let g = load(gz + i * width + c) * load(sp + i * width + c)
+                        let g = load16(gz + i * width + c) * load16(sp + i * width + c)
                         var h = V()
-                        store(h, horner + terms * 16)
+                        store16(h, horner + terms * 16)
                         for l in stride(from: terms - 1, through: 0, by: -1) {
                             let k = Int(row[l]) * width + c
-                            h = load(fp + k).addingProduct(load(sp + k), h)
-                            store(h, horner + l * 16)
+                            h = load16(fp + k).addingProduct(load16(sp + k), h)
+                            store16(h, horner + l * 16)
                         }
                         var p = V(repeating: 1)
                         for l in 0..<terms {
                             let k = Int(row[l]) * width + c
-                            store(load(sumF + k).addingProduct(g, p), sumF + k)
-                            p *= load(sp + k)
+                            store16(load16(sumF + k).addingProduct(g, p), sumF + k)
+                            p *= load16(sp + k)
                             p.replace(with: 0, where: p .< tiny)
-                            store(load(sumLS + k).addingProduct(g * p, load(horner + (l + 1) * 16)), sumLS + k)
+                            store16(load16(sumLS + k).addingProduct(g * p, load16(horner + (l + 1) * 16)), sumLS + k)
                         }
                     }
                 }

@@ -63,9 +63,9 @@ struct EvalCommand: ParsableCommand {
             batchSize: batchSize)
         print(String(format: "%@ test (%d examples, step %d, %@): R %.3f  D %.3f  −ELBO %.3f nats  (%.1f s)", name, test.count,
             header.step, backend.device.selector, result.rate, result.distortion, result.negativeELBO, seconds))
-        if let echo = model.channel as? EchoChannel {
+        if let echo = model.channel as? EchoChannel, let floor = echo.rateFloor {
             print(String(format: "channel echo: R is the exact rate −Σ log s (floor %.3f nats, clip r = %.6f); each test batch of %d builds its own noise",
-                echo.rateFloor, echo.clip, batchSize))
+                floor, echo.clip, batchSize))
         }
     }
 

@@ -176,9 +176,9 @@ struct TrainCommand: ParsableCommand {
         let device = backend.device
         settings.testNoise = model.channel.testNoiseDescription
             + (model.marginal == nil ? "" : "; the rate is log e(z|x) − log m(z) under the MAF marginal, one Monte Carlo sample")
-        let rateFloor = (model.channel as? EchoChannel)?.rateFloor
-        if let echo = model.channel as? EchoChannel {
-            logger.info("echo channel: \(echo.terms) terms \(echo.sampling.rawValue) replacement, clip r = \(String(format: "%.6f", echo.clip)), rate floor \(String(format: "%.3f", echo.rateFloor)) nats")
+        let rateFloor = model.channel.rateFloor
+        if let echo = model.channel as? EchoChannel, let rateFloor {
+            logger.info("echo channel: \(echo.terms) terms \(echo.sampling.rawValue) replacement, clip r = \(String(format: "%.6f", echo.clip)), rate floor \(String(format: "%.3f", rateFloor)) nats")
         }
         try directory.writeConfig(RunDirectory.Config(settings: settings, provenance: RunProvenance(
             backendRequested: selection.requested.description, backendUsed: device.selector, device: device.name,

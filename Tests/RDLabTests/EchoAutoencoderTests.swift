@@ -21,7 +21,8 @@ struct EchoAutoencoderTests {
             noiseStream: 0)
         #expect(out.latent.shape == [8, 8] && out.rate.shape == [8] && out.logits.shape == [8, 28, 28, 1])
         let rates = try graph.values(out.rate)
-        #expect(rates.allSatisfy { Double($0) >= echo.rateFloor - 1e-4 }, "rates \(rates), floor \(echo.rateFloor)")
+        let floor = try #require(echo.rateFloor)
+        #expect(rates.allSatisfy { Double($0) >= floor - 1e-4 }, "rates \(rates), floor \(floor)")
         let trainer = VAETrainer(model: model, optimizer: Adam(backend: backend), beta: BetaSchedule(beta: 1),
             learningRate: LearningRateSchedule(kind: .constant, learningRate: 1e-3, totalSteps: 2), seed: 3)
         let step = try trainer.train(VAETests.images(8, seed: 2), batch: 8)

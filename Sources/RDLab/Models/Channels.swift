@@ -13,6 +13,13 @@ public struct ChannelOutput {
 }
 
 extension Graph {
+    /// `z` `[B, D]` with the order of its D components reversed (a product with the
+    /// anti-diagonal permutation): the permutation between flow steps.
+    func reversingComponents(_ z: Tensor) throws -> Tensor {
+        let d = z.shape[1]
+        return try matmul(z, try constant((0..<(d * d)).map { e in e / d + e % d == d - 1 ? 1 : 0 }, shape: [d, d]))
+    }
+
     /// Σ_j −½x_j² − ½ log 2π per row of `[B, D]`: the log-density of N(0, I) → `[B]`.
     func standardNormalLogDensity(_ x: Tensor) throws -> Tensor {
         let d = x.shape[1]
@@ -32,6 +39,12 @@ public protocol LatentChannel: ParameterContainer {
     func marginalSamples(count: Int, pool: Tensor, in graph: Graph, seed: UInt64, stream: UInt64) throws -> Tensor
     /// What a run's config says about how test batches get their noise.
     var testNoiseDescription: String { get }
+    /// The smallest rate the channel can report, in nats, where it has one (Echo).
+    var rateFloor: Double? { get }
+}
+
+extension LatentChannel {
+    public var rateFloor: Double? { nil }
 }
 
 /// The diagonal Gaussian encoder e(z|x) = N(μ, σ²), σ = softplus(a) + 1e-6 (a standard
@@ -116,8 +129,8 @@ public final class EchoChannel: LatentChannel {
 
     public var parameters: [Parameter] { f.parameters + scaleLogit.parameters }
 
-    /// The smallest rate this channel can report, in nats.
-    public var rateFloor: Double { EchoClip.rateFloor(dimensions: latentDimension, factor: clip) }
+    /// The smallest rate this channel can report, −D·log r nats.
+    public var rateFloor: Double? { EchoClip.rateFloor(dimensions: latentDimension, factor: clip) }
 
     /// f(x) and log s(x) of a batch of features.
     func heads(_ features: Tensor, in graph: Graph) throws -> (f: Tensor, logScale: Tensor) {

@@ -23,18 +23,11 @@ public final class IAFChannel: LatentChannel {
 
     public var parameters: [Parameter] { base.parameters + steps.flatMap(\.parameters) }
 
-    /// z ↦ z with its components in reverse order (a product with the anti-diagonal permutation).
-    func reversed(_ z: Tensor, in graph: Graph) throws -> Tensor {
-        let d = latentDimension
-        let permutation = try graph.constant((0..<(d * d)).map { e in e / d + e % d == d - 1 ? 1 : 0 }, shape: [d, d])
-        return try graph.matmul(z, permutation)
-    }
-
     /// z_T from z₀ through the flow steps.
     public func flow(_ z0: Tensor, in graph: Graph) throws -> Tensor {
         var z = z0
         for (t, made) in steps.enumerated() {
-            if t > 0 { z = try reversed(z, in: graph) }
+            if t > 0 { z = try graph.reversingComponents(z) }
             z = try graph.add(z, try made(z, in: graph))
         }
         return z
@@ -43,11 +36,9 @@ public final class IAFChannel: LatentChannel {
     public func callAsFunction(_ features: Tensor, in graph: Graph, seed: UInt64, stream: UInt64) throws -> ChannelOutput {
         let (_, sigma, epsilon, z0) = try base.reparameterised(features, in: graph, seed: seed, stream: stream)
         let z = try flow(z0, in: graph)
-        // log e − log m = Σ_j −½ε² − log σ + ½ z_T² (the ½ log 2π terms cancel)
-        let perLatent = try graph.add(try graph.sub(try graph.scale(try graph.unary(.square, z), by: 0.5), try graph.log(sigma)),
-            try graph.scale(try graph.unary(.square, epsilon), by: -0.5))
-        return ChannelOutput(latent: z, rate: try graph.sum(perLatent, axes: [1]),
-            logPosterior: try GaussianChannel.logDensity(scale: sigma, epsilon: epsilon, in: graph))
+        let logPosterior = try GaussianChannel.logDensity(scale: sigma, epsilon: epsilon, in: graph)
+        return ChannelOutput(latent: z, rate: try graph.sub(logPosterior, try graph.standardNormalLogDensity(z)),
+            logPosterior: logPosterior)
     }
 
     /// Draws from the marginal N(0, I).

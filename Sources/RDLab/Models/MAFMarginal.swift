@@ -29,17 +29,12 @@ public final class MAFMarginal: LatentMarginal {
 
     public var parameters: [Parameter] { steps.flatMap(\.parameters) }
 
-    func reversed(_ z: Tensor, in graph: Graph) throws -> Tensor {
-        let d = dimensions
-        return try graph.matmul(z, try graph.constant((0..<(d * d)).map { e in e / d + e % d == d - 1 ? 1 : 0 }, shape: [d, d]))
-    }
-
     /// The base variable u of latents z: the steps undone in reverse order, one pass each.
     public func base(of z: Tensor, in graph: Graph) throws -> Tensor {
         var v = z
         for t in steps.indices.reversed() {
             v = try graph.sub(v, try steps[t](v, in: graph))
-            if t > 0 { v = try reversed(v, in: graph) }
+            if t > 0 { v = try graph.reversingComponents(v) }
         }
         return v
     }
@@ -52,7 +47,7 @@ public final class MAFMarginal: LatentMarginal {
     public func generate(from u: Tensor, in graph: Graph) throws -> Tensor {
         var x = u
         for (t, made) in steps.enumerated() {
-            if t > 0 { x = try reversed(x, in: graph) }
+            if t > 0 { x = try graph.reversingComponents(x) }
             var y = x
             for _ in 0..<dimensions { y = try graph.add(x, try made(y, in: graph)) }
             x = y
