@@ -2,7 +2,8 @@ import RDCompute
 
 extension KernelFamily {
     static let masked = KernelFamily(name: "masked",
-        kernels: ["masked_dense_forward", "masked_dense_backward_input", "masked_dense_backward_weight"])
+        kernels: ["masked_dense_forward", "masked_dense_backward_input", "masked_dense_backward_weight",
+            "masked_conv2d_forward", "masked_conv2d_backward_data", "masked_conv2d_backward_filter"])
 }
 
 extension OpenCLBackend {
@@ -34,5 +35,26 @@ extension OpenCLBackend {
         try launchMasked("masked_dense_backward_weight", columns: shape.outputs, rows: shape.inputs,
             [.buffer(x), .buffer(gradOutput), .buffer(table), .buffer(gradWeight)] + sizes)
         try biasGradient(gradOutput, gradBias: gradBias)
+    }
+
+    public func maskedConv2dForward(_ shape: MaskedConv2DShape, input: DeviceBuffer, filter: DeviceBuffer,
+        output: DeviceBuffer) throws {
+        try OpValidation.maskedConv(shape, input: input, filter: filter, output: output, op: "maskedConv2dForward")
+        try launchElementwise("masked_conv2d_forward", count: shape.geometry.outputCount,
+            [Self.packed(shape.geometry), .ulong(shape.tapBits), .buffer(input), .buffer(filter), .buffer(output)])
+    }
+
+    public func maskedConv2dBackwardData(_ shape: MaskedConv2DShape, gradOutput: DeviceBuffer, filter: DeviceBuffer,
+        gradInput: DeviceBuffer) throws {
+        try OpValidation.maskedConv(shape, input: gradInput, filter: filter, output: gradOutput, op: "maskedConv2dBackwardData")
+        try launchElementwise("masked_conv2d_backward_data", count: shape.geometry.inputCount,
+            [Self.packed(shape.geometry), .ulong(shape.tapBits), .buffer(gradOutput), .buffer(filter), .buffer(gradInput)])
+    }
+
+    public func maskedConv2dBackwardFilter(_ shape: MaskedConv2DShape, input: DeviceBuffer, gradOutput: DeviceBuffer,
+        gradFilter: DeviceBuffer) throws {
+        try OpValidation.maskedConv(shape, input: input, filter: gradFilter, output: gradOutput, op: "maskedConv2dBackwardFilter")
+        try launchElementwise("masked_conv2d_backward_filter", count: shape.filterCount,
+            [Self.packed(shape.geometry), .ulong(shape.tapBits), .buffer(input), .buffer(gradOutput), .buffer(gradFilter)])
     }
 }

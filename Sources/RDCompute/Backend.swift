@@ -10,6 +10,7 @@ public enum Op: String, Sendable, CaseIterable {
     case adam
     case echoForward, echoBackward
     case maskedDenseForward, maskedDenseBackward
+    case maskedConv2dForward, maskedConv2dBackwardData, maskedConv2dBackwardFilter
 }
 
 /// A compute backend bound to one device: the op-level plugin API of rdlab.
@@ -99,6 +100,15 @@ public protocol Backend: AnyObject, Sendable {
     /// `gradWeight = (xᵀ·gy) ⊙ M` (zero where masked), `gradBias = Σ_batch gy`.
     func maskedDenseBackward(_ shape: MaskedDenseShape, x: DeviceBuffer, weight: DeviceBuffer, gradOutput: DeviceBuffer,
         gradInput: DeviceBuffer, gradWeight: DeviceBuffer, gradBias: DeviceBuffer) throws
+
+    /// A convolution over the active taps of `shape` only (filter `[taps, in, out]`).
+    func maskedConv2dForward(_ shape: MaskedConv2DShape, input: DeviceBuffer, filter: DeviceBuffer, output: DeviceBuffer) throws
+    /// The input gradient of ``maskedConv2dForward(_:input:filter:output:)`` (overwritten).
+    func maskedConv2dBackwardData(_ shape: MaskedConv2DShape, gradOutput: DeviceBuffer, filter: DeviceBuffer,
+        gradInput: DeviceBuffer) throws
+    /// The filter gradient of ``maskedConv2dForward(_:input:filter:output:)`` over the active taps (overwritten).
+    func maskedConv2dBackwardFilter(_ shape: MaskedConv2DShape, input: DeviceBuffer, gradOutput: DeviceBuffer,
+        gradFilter: DeviceBuffer) throws
 
     /// One fused Adam update of `parameter` in place, step `step ≥ 1`.
     func adamStep(_ parameters: AdamParameters, step: Int, parameter: DeviceBuffer, gradient: DeviceBuffer,

@@ -17,7 +17,7 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
 
     static var all: [ParityCase] {
         bufferCases + gemmCases + convCases + biasCases + unaryCases + binaryCases + reduceCases + lossCases + adamCases
-            + echoCases + maskedCases
+            + echoCases + maskedCases + maskedConvCases
     }
 
     // MARK: Buffers
@@ -90,6 +90,15 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
         // short kernel rows (kw·C < 64): all kernel rows in one micro-kernel call; gathered filter-gradient panels
         Conv2DGeometry(batch: 2, height: 9, width: 10, inChannels: 1, outChannels: 16, kernel: 5, stride: 1, padding: .same),
         Conv2DGeometry(batch: 2, height: 8, width: 7, inChannels: 3, outChannels: 24, kernel: 3, stride: 2, padding: .same),
+        // PixelCNN++'s shifted convolutions and up-sampling deconvs
+        .downShifted(batch: 2, height: 6, width: 7, inChannels: 3, outChannels: 4),
+        .downShifted(batch: 1, height: 8, width: 6, inChannels: 5, outChannels: 3, stride: 2),
+        .downRightShifted(batch: 2, height: 5, width: 6, inChannels: 4, outChannels: 3),
+        .downRightShifted(batch: 1, height: 6, width: 8, inChannels: 2, outChannels: 9, stride: 2),
+        .shiftedTransposed(batch: 2, inHeight: 3, inWidth: 4, inChannels: 5, outChannels: 3, kernelHeight: 2, kernelWidth: 3,
+            stride: 2, rightShifted: false),
+        .shiftedTransposed(batch: 1, inHeight: 4, inWidth: 3, inChannels: 3, outChannels: 4, kernelHeight: 2, kernelWidth: 2,
+            stride: 2, rightShifted: true),
         // strided backward-data by phases, including phases no tap reaches (kernel 1, stride 2)
         Conv2DGeometry(batch: 2, height: 9, width: 8, inChannels: 20, outChannels: 8, kernel: 3, stride: 3, padding: .same),
         Conv2DGeometry(batch: 1, height: 6, width: 7, inChannels: 16, outChannels: 8, kernel: 1, stride: 2, padding: .same),

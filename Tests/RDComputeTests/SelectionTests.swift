@@ -55,6 +55,9 @@ final class FakeBackend: Backend, @unchecked Sendable {
     func maskedDenseBackward(_ shape: MaskedDenseShape, x: DeviceBuffer, weight: DeviceBuffer, gradOutput: DeviceBuffer, gradInput: DeviceBuffer, gradWeight: DeviceBuffer, gradBias: DeviceBuffer) throws { throw unsupported }
     func echoForward(_ shape: EchoShape, f: DeviceBuffer, logScale: DeviceBuffer, indices: DeviceBuffer, noise: DeviceBuffer, z: DeviceBuffer) throws { throw unsupported }
     func echoBackward(_ shape: EchoShape, f: DeviceBuffer, logScale: DeviceBuffer, indices: DeviceBuffer, noise: DeviceBuffer, gradZ: DeviceBuffer, gradF: DeviceBuffer, gradLogScale: DeviceBuffer) throws { throw unsupported }
+    func maskedConv2dForward(_ shape: MaskedConv2DShape, input: DeviceBuffer, filter: DeviceBuffer, output: DeviceBuffer) throws { throw unsupported }
+    func maskedConv2dBackwardData(_ shape: MaskedConv2DShape, gradOutput: DeviceBuffer, filter: DeviceBuffer, gradInput: DeviceBuffer) throws { throw unsupported }
+    func maskedConv2dBackwardFilter(_ shape: MaskedConv2DShape, input: DeviceBuffer, gradOutput: DeviceBuffer, gradFilter: DeviceBuffer) throws { throw unsupported }
     var unsupported: ComputeError { .unsupported(op: "any", backend: "fake", reason: "selection tests only") }
 }
 
