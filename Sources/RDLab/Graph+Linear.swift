@@ -54,7 +54,15 @@ extension Graph {
 
     /// Keras `Conv2D` (no bias): NHWC `x`, filter `[k, k, in, out]`.
     public func conv2d(_ x: Tensor, _ w: Tensor, stride: Int, padding: Conv2DGeometry.Padding) throws -> Tensor {
-        let g = try Self.geometry(x, w, stride: stride, padding: padding, op: "conv2d")
+        try conv2d(x, w, geometry: try Self.geometry(x, w, stride: stride, padding: padding, op: "conv2d"))
+    }
+
+    /// A convolution of NHWC `x` with HWIO `w` of any ``Conv2DGeometry`` (asymmetric padding,
+    /// non-square kernels: PixelCNN++'s shifted convolutions).
+    public func conv2d(_ x: Tensor, _ w: Tensor, geometry g: Conv2DGeometry) throws -> Tensor {
+        guard x.shape == [g.batch, g.height, g.width, g.inChannels],
+            w.shape == [g.kernelHeight, g.kernelWidth, g.inChannels, g.outChannels]
+        else { throw ComputeError.invalidArgument(op: "conv2d", reason: "input \(x.shape) and filter \(w.shape) do not fit \(g)") }
         let shape = [g.batch, g.outHeight, g.outWidth, g.outChannels]
         let y = try output(shape)
         try backend.conv2dForward(g, input: x.buffer, filter: w.buffer, output: y)
@@ -78,8 +86,18 @@ extension Graph {
         guard x.shape.count == 4, w.shape.count == 4, w.shape[0] == w.shape[1], x.shape[3] == w.shape[3] else {
             throw ComputeError.invalidArgument(op: "convTranspose2d", reason: "input \(x.shape) and filter \(w.shape) do not fit (NHWC, [k,k,out,in])")
         }
-        let g = Conv2DGeometry.transposed(batch: x.shape[0], inHeight: x.shape[1], inWidth: x.shape[2],
-            inChannels: x.shape[3], outChannels: w.shape[2], kernel: w.shape[0], stride: stride, padding: padding)
+        return try convTranspose2d(x, w, geometry: .transposed(batch: x.shape[0], inHeight: x.shape[1], inWidth: x.shape[2],
+            inChannels: x.shape[3], outChannels: w.shape[2], kernel: w.shape[0], stride: stride, padding: padding))
+    }
+
+    /// The backward-data pass of the convolution `g` as a layer: `x` is `g`'s output-shaped
+    /// `[batch, outHeight, outWidth, outChannels]`, the result `g`'s input-shaped, `w` `g`'s filter.
+    public func convTranspose2d(_ x: Tensor, _ w: Tensor, geometry g: Conv2DGeometry) throws -> Tensor {
+        guard x.shape == [g.batch, g.outHeight, g.outWidth, g.outChannels],
+            w.shape == [g.kernelHeight, g.kernelWidth, g.inChannels, g.outChannels]
+        else {
+            throw ComputeError.invalidArgument(op: "convTranspose2d", reason: "input \(x.shape) and filter \(w.shape) do not fit the transpose of \(g)")
+        }
         let shape = [g.batch, g.height, g.width, g.inChannels]
         let y = try output(shape)
         try backend.conv2dBackwardData(g, gradOutput: x.buffer, filter: w.buffer, gradInput: y)
@@ -92,6 +110,28 @@ extension Graph {
             if w.requiresGradient {
                 dw = try backend.makeBuffer(count: g.filterCount)
                 try backend.conv2dBackwardFilter(g, input: gy, gradOutput: x.buffer, gradFilter: dw!)
+            }
+            return [dx, dw]
+        }
+    }
+
+    /// A masked convolution of NHWC `x` with the active-tap filter `[taps, in, out]` of `shape`.
+    public func maskedConv2d(_ x: Tensor, _ w: Tensor, shape s: MaskedConv2DShape) throws -> Tensor {
+        let g = s.geometry
+        guard x.shape == [g.batch, g.height, g.width, g.inChannels], w.shape == [s.taps.count, g.inChannels, g.outChannels]
+        else { throw ComputeError.invalidArgument(op: "maskedConv2d", reason: "input \(x.shape) and filter \(w.shape) do not fit \(s)") }
+        let shape = [g.batch, g.outHeight, g.outWidth, g.outChannels]
+        let y = try output(shape)
+        try backend.maskedConv2dForward(s, input: x.buffer, filter: w.buffer, output: y)
+        return record(shape, y, inputs: [x, w]) { [backend] gy in
+            var dx: DeviceBuffer?, dw: DeviceBuffer?
+            if x.requiresGradient {
+                dx = try backend.makeBuffer(count: g.inputCount)
+                try backend.maskedConv2dBackwardData(s, gradOutput: gy, filter: w.buffer, gradInput: dx!)
+            }
+            if w.requiresGradient {
+                dw = try backend.makeBuffer(count: s.filterCount)
+                try backend.maskedConv2dBackwardFilter(s, input: x.buffer, gradOutput: gy, gradFilter: dw!)
             }
             return [dx, dw]
         }

@@ -4,21 +4,13 @@ import RDLab
 
 /// The image grids of a run (the layout of Alemi Fig. 4): for reconstructions, columns of
 /// test examples with rows input, one sample x ~ d(x|z) with z ~ e(z|x), and the mean of five
-/// such samples; for samples, z from the channel's marginal (N(0, I) for the Gaussian channel,
-/// Echo noise of test examples for Echo) with one sample and the mean of five.
+/// such samples; for samples, z from the model's marginal (N(0, I), the learned MAF or
+/// VampPrior, or Echo noise of test examples for Echo) with one sample and the mean of five.
+/// A PixelCNN decoder samples sequentially, so its second row shows the probabilities of one
+/// sample's pixels instead of a mean of five.
 enum ImageGrids {
     static let cell = 28
     static let gap = 2
-
-    /// Bernoulli draws from logits with Philox (seed, stream), element `index`.
-    static func bernoulli(_ logits: [Float], seed: UInt64, stream: UInt64) -> [Float] {
-        let key = Philox.key(seed: seed)
-        return logits.indices.map { i in
-            let words = Philox.block(counter: Philox.counter(block: UInt64(i / 4), stream: stream), key: key)
-            let p = 1 / (1 + Foundation.exp(-logits[i]))
-            return Philox.uniform(words[i % 4]) < p ? 1 : 0
-        }
-    }
 
     /// Rows of images (each `[count × 784]`) side by side, one column per image.
     static func grid(_ rows: [[Float]], columns: Int) -> PNGImage {
@@ -31,13 +23,16 @@ enum ImageGrids {
         return image
     }
 
-    /// Decodes `z` five times' worth: one sample row and the mean-of-five row.
+    /// One sample row and a second row: the mean of one draw per latent batch in `latents`, or
+    /// for an autoregressive decoder (sequential sampling, 784 passes) the probabilities each
+    /// pixel was drawn with, from the first latent batch only.
     static func sampleRows(_ model: ConvAutoencoder, latents: [Tensor], seed: UInt64, stream: UInt64) throws -> [[Float]] {
-        var draws: [[Float]] = []
-        for (k, z) in latents.enumerated() {
-            let graph = Graph(backend: model.backend)
-            let logits = try graph.values(try model.decode(z, in: graph))
-            draws.append(bernoulli(logits, seed: seed, stream: stream &+ UInt64(k)))
+        if model.decoder.isAutoregressive {
+            let (draws, probabilities) = try model.decoder.sample(latents[0], backend: model.backend, seed: seed, stream: stream)
+            return [draws, probabilities]
+        }
+        let draws = try latents.enumerated().map { k, z in
+            try model.decoder.sample(z, backend: model.backend, seed: seed, stream: stream &+ UInt64(k)).draws
         }
         let mean = draws[0].indices.map { i in draws.reduce(0) { $0 + $1[i] } / Float(draws.count) }
         return [draws[0], mean]

@@ -20,6 +20,8 @@ struct RunSettings: Codable {
     var normalizeGradients = false
     var seed: UInt64 = 0
     var testNoise = "the test batch's own reparameterised samples, fixed Philox streams per test batch"
+    /// Alemi's family tag (encoder, decoder, marginal: `-`, `+` or `v`), e.g. `-+v`; nil for Echo.
+    var family: String?
 }
 
 /// Where a run's backend came from, for `config.json`.
@@ -79,6 +81,8 @@ struct RunDirectory {
         var examplesPerSecond: Double
         /// Echo channel: the smallest rate it can report, −D·log r (absent for Gaussian).
         var rateFloorNats: Double?
+        /// Alemi's family tag of the model, e.g. `-+v` (absent for Echo).
+        var family: String?
     }
 
     /// Appends lines by rewriting the file atomically (it is small), so a crash never leaves half a line.

@@ -13,13 +13,16 @@ extension LearningRateSchedule.Kind: ExpressibleByArgument {}
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train the convolutional β-VAE (or Echo autoencoder) and record rate and distortion (nats) per epoch.",
+        abstract: "Train a β-VAE of Alemi's twelve families (or an Echo autoencoder) and record rate and distortion (nats) per epoch.",
         discussion: """
             Writes OUT/config.json, OUT/metrics.jsonl (train and test R, D, −ELBO per epoch), \
             OUT/checkpoint.safetensors (every epoch, atomically, and on SIGINT/SIGTERM), and \
             OUT/reconstructions.png / OUT/samples.png. --resume OUT continues a run from its checkpoint \
             (--epochs and --max-steps may be raised). Objective: mean over the batch of D + β·R, where R is \
-            the KL to N(0, I) (--channel gaussian) or the exact Echo rate −Σ log s (--channel echo).
+            the KL to N(0, I) (--channel gaussian), the exact Echo rate −Σ log s (--channel echo), or the \
+            single-sample Monte Carlo log e(z|x) − log m(z) with --encoder iaf or a learned --marginal. \
+            --encoder gaussian|iaf, --decoder deconv|pixelcnn and --marginal normal|maf|vamp pick one of Alemi's \
+            twelve families, tagged in config.json and metrics as e.g. -+v (encoder, decoder, marginal).
             """)
 
     @OptionGroup var selection: BackendOptions
@@ -35,7 +38,11 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Echo: terms d of the noise sum; the clip factor is solved for it (default: batch size − 1).") var echoTerms: Int?
     @Option(help: "Echo: index tables drawn without (the paper) or with replacement.") var echoReplacement = "without"
     @Option(help: "Gaussian channel's encoder: gaussian (diagonal) | iaf (mean-only IAF, Monte Carlo rate).") var encoder = "gaussian"
-    @Option(help: "Marginal of the rate: normal (N(0, I)) | maf (mean-only MAF, Monte Carlo rate).") var marginal = "normal"
+    @Option(help: "Marginal of the rate: normal (N(0, I)) | maf (mean-only MAF) | vamp (VampPrior); learned ones use a Monte Carlo rate.") var marginal = "normal"
+    @Option(help: "Decoder: deconv (deconvolutional Bernoulli) | pixelcnn (autoregressive PixelCNN++-style; samples take 784 passes).") var decoder = "deconv"
+    @Option(help: "VampPrior: mixture components (learned pseudo-inputs).") var vampComponents = 500
+    @Option(help: "PixelCNN decoder: channels of every layer.") var pixelcnnFeatures = 64
+    @Option(help: "PixelCNN decoder: gated resnets per block.") var pixelcnnResnets = 2
     @Option(help: "IAF and MAF: MADE steps.") var flowSteps = 4
     @Option(help: "IAF and MAF: hidden sizes of each MADE, comma-separated (each divisible by --latent-dim).") var madeHidden = "640,640,640"
     @Option(help: "β of D + β·R.") var beta: Float = 1
@@ -75,9 +82,18 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--encoder '\(self.encoder)': use gaussian or iaf")
         }
         guard let marginal = VAEConfiguration.Marginal(rawValue: marginal) else {
-            throw ValidationError("--marginal '\(self.marginal)': use normal or maf")
+            throw ValidationError("--marginal '\(self.marginal)': use normal, maf or vamp")
         }
-        if marginal == .maf && channel != .gaussian { throw ValidationError("--marginal maf needs --channel gaussian") }
+        if marginal != .normal && channel != .gaussian {
+            throw ValidationError("--marginal \(marginal.rawValue) needs --channel gaussian (Echo's rate is exact)")
+        }
+        guard VAEConfiguration.Decoder(rawValue: decoder) != nil else {
+            throw ValidationError("--decoder '\(decoder)': use deconv or pixelcnn")
+        }
+        guard vampComponents >= 1 else { throw ValidationError("--vamp-components must be at least 1") }
+        guard pixelcnnFeatures >= 1, pixelcnnResnets >= 1 else {
+            throw ValidationError("--pixelcnn-features and --pixelcnn-resnets must be at least 1")
+        }
         if encoder == .iaf || marginal == .maf {
             guard channel == .gaussian else { throw ValidationError("--encoder iaf needs --channel gaussian") }
             guard flowSteps >= 1 else { throw ValidationError("--flow-steps must be at least 1") }
@@ -114,7 +130,8 @@ struct TrainCommand: ParsableCommand {
                 symmetricInputs: symmetricInputs, channel: VAEConfiguration.Channel(rawValue: channel)!,
                 echoTerms: echoTerms ?? batchSize - 1, echoReplacement: EchoIndexTable.Sampling(rawValue: echoReplacement)!,
                 encoder: VAEConfiguration.Encoder(rawValue: encoder)!, flowSteps: flowSteps, madeHidden: hiddenSizes ?? [],
-                marginal: VAEConfiguration.Marginal(rawValue: marginal)!),
+                marginal: VAEConfiguration.Marginal(rawValue: marginal)!, decoder: VAEConfiguration.Decoder(rawValue: decoder)!,
+                vampComponents: vampComponents, pixelcnnFeatures: pixelcnnFeatures, pixelcnnResnets: pixelcnnResnets),
             beta: beta, klAnnealSteps: klAnnealSteps, epochs: epochs ?? 10, maxSteps: maxSteps, trainLimit: trainLimit,
             testLimit: testLimit, batchSize: batchSize, learningRate: lr, learningRateSchedule: lrSchedule,
             normalizeGradients: normalizeGradients, seed: seed)
@@ -175,7 +192,11 @@ struct TrainCommand: ParsableCommand {
             seed: settings.seed, step: startStep)
         let device = backend.device
         settings.testNoise = model.channel.testNoiseDescription
-            + (model.marginal == nil ? "" : "; the rate is log e(z|x) − log m(z) under the MAF marginal, one Monte Carlo sample")
+            + (model.marginal == nil ? "" : "; the rate is log e(z|x) − log m(z) under the \(settings.model.marginal) marginal, one Monte Carlo sample")
+        settings.family = settings.model.family
+        if let family = settings.family {
+            logger.info("model: family \(family) (encoder \(settings.model.encoder), decoder \(settings.model.decoder), marginal \(settings.model.marginal))")
+        }
         let rateFloor = model.channel.rateFloor
         if let echo = model.channel as? EchoChannel, let rateFloor {
             logger.info("echo channel: \(echo.terms) terms \(echo.sampling.rawValue) replacement, clip r = \(String(format: "%.6f", echo.clip)), rate floor \(String(format: "%.3f", rateFloor)) nats")
@@ -231,10 +252,12 @@ struct TrainCommand: ParsableCommand {
             let trainLine = RunDirectory.Metrics(epoch: epoch + 1, step: trainer.step, split: "train",
                 rateNats: sums.rate / Double(max(examples, 1)), distortionNats: sums.distortion / Double(max(examples, 1)),
                 negElboNats: (sums.rate + sums.distortion) / Double(max(examples, 1)), beta: betaNow, seconds: seconds,
-                examplesPerSecond: Double(examples) / max(seconds, 1e-9), rateFloorNats: rateFloor)
+                examplesPerSecond: Double(examples) / max(seconds, 1e-9), rateFloorNats: rateFloor,
+                family: settings.family)
             let testLine = RunDirectory.Metrics(epoch: epoch + 1, step: trainer.step, split: "test", rateNats: evaluated.0.rate,
                 distortionNats: evaluated.0.distortion, negElboNats: evaluated.0.negativeELBO, beta: betaNow,
-                seconds: evaluated.1, examplesPerSecond: Double(test.count) / max(evaluated.1, 1e-9), rateFloorNats: rateFloor)
+                seconds: evaluated.1, examplesPerSecond: Double(test.count) / max(evaluated.1, 1e-9), rateFloorNats: rateFloor,
+                family: settings.family)
             try directory.append([trainLine, testLine])
             try save(epoch: epoch + 1)
             // 10 examples across the test set, then the first test examples: a batch for the channel

@@ -10,6 +10,8 @@ public struct ChannelOutput {
     /// log e(z|x) per example `[B]` for channels with an encoder density (Gaussian, IAF), so a
     /// learned marginal m can replace N(0, I): rate = log e(z|x) − log m(z).
     public var logPosterior: Tensor? = nil
+    /// The flow's base sample z₀ `[B, D]` of an IAF encoder (log e(z|x) = log N(z₀; μ, σ²)).
+    public var base: Tensor? = nil
 }
 
 extension Graph {
@@ -63,11 +65,15 @@ public final class GaussianChannel: LatentChannel {
 
     public var parameters: [Parameter] { mean.parameters + scale.parameters }
 
+    /// μ and σ `[B, D]` of a batch of features.
+    func heads(_ features: Tensor, in graph: Graph) throws -> (mean: Tensor, scale: Tensor) {
+        (try mean(features, in: graph), try graph.add(try scale(features, in: graph), try graph.scalar(1e-6)))
+    }
+
     /// μ, σ, the standard-normal draw ε and z = μ + σ·ε of a batch of features.
     func reparameterised(_ features: Tensor, in graph: Graph, seed: UInt64, stream: UInt64) throws
         -> (mean: Tensor, scale: Tensor, epsilon: Tensor, z: Tensor) {
-        let mu = try mean(features, in: graph)
-        let sigma = try graph.add(try scale(features, in: graph), try graph.scalar(1e-6))
+        let (mu, sigma) = try heads(features, in: graph)
         let noise = try graph.backend.makeBuffer(count: mu.count)
         try graph.backend.randomNormal(noise, seed: seed, stream: stream, offset: 0)
         let epsilon = Tensor(shape: mu.shape, buffer: noise)

@@ -38,7 +38,7 @@ public final class IAFChannel: LatentChannel {
         let z = try flow(z0, in: graph)
         let logPosterior = try GaussianChannel.logDensity(scale: sigma, epsilon: epsilon, in: graph)
         return ChannelOutput(latent: z, rate: try graph.sub(logPosterior, try graph.standardNormalLogDensity(z)),
-            logPosterior: logPosterior)
+            logPosterior: logPosterior, base: z0)
     }
 
     /// Draws from the marginal N(0, I).

@@ -8,6 +8,13 @@ public protocol LatentMarginal: ParameterContainer {
     func logDensity(_ z: Tensor, in graph: Graph) throws -> Tensor
     /// `count` draws from m, for unconditional samples.
     func sample(count: Int, in graph: Graph, seed: UInt64, stream: UInt64) throws -> Tensor
+    /// Whether m is a density of an IAF encoder's base sample z₀ rather than of z (the VampPrior
+    /// built from the encoder); rates then use z₀ and samples go through the flow.
+    var measuresFlowBase: Bool { get }
+}
+
+extension LatentMarginal {
+    public var measuresFlowBase: Bool { false }
 }
 
 /// The mean-only MAF marginal (Alemi's "+" marginal, seed-spec §3.3): z is generated from
