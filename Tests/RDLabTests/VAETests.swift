@@ -12,22 +12,26 @@ struct ChannelVariant: Sendable, CustomTestStringConvertible {
     let sampling: EchoIndexTable.Sampling
     var encoder = VAEConfiguration.Encoder.gaussian
     var marginal = VAEConfiguration.Marginal.normal
+    var decoder = VAEConfiguration.Decoder.deconv
     var testDescription: String {
-        channel == .echo ? "echo (\(sampling.rawValue) replacement)" : marginal == .maf ? "maf marginal" : encoder == .iaf ? "iaf" : "gaussian"
+        channel == .echo ? "echo (\(sampling.rawValue) replacement)" : "family \(configuration(latent: 1, batch: 2).family!)"
     }
 
     static let gaussian = ChannelVariant(channel: .gaussian, sampling: .withoutReplacement)
     static let echo = ChannelVariant(channel: .echo, sampling: .withoutReplacement)
     static let iaf = ChannelVariant(channel: .gaussian, sampling: .withoutReplacement, encoder: .iaf)
     static let maf = ChannelVariant(channel: .gaussian, sampling: .withoutReplacement, marginal: .maf)
-    static let all = [gaussian, echo, ChannelVariant(channel: .echo, sampling: .withReplacement), iaf, maf]
+    static let vamp = ChannelVariant(channel: .gaussian, sampling: .withoutReplacement, marginal: .vamp)
+    static let pixelCNN = ChannelVariant(channel: .gaussian, sampling: .withoutReplacement, decoder: .pixelcnn)
+    static let all = [gaussian, echo, ChannelVariant(channel: .echo, sampling: .withReplacement), iaf, maf, vamp, pixelCNN]
 
     /// Small MADEs (two hidden layers of 4 units per latent) keep the IAF cases quick.
     func configuration(latent: Int, batch: Int, activation: Activation = .relu, symmetricInputs: Bool = false)
         -> VAEConfiguration {
         VAEConfiguration(latentDimension: latent, activation: activation, symmetricInputs: symmetricInputs, channel: channel,
             echoTerms: max(1, batch - 1), echoReplacement: sampling, encoder: encoder, flowSteps: 2,
-            madeHidden: [4 * latent, 4 * latent], marginal: marginal)
+            madeHidden: [4 * latent, 4 * latent], marginal: marginal, decoder: decoder, vampComponents: 3, pixelcnnFeatures: 4,
+            pixelcnnResnets: 1)
     }
 
     /// The channel's head parameters.
@@ -36,6 +40,7 @@ struct ChannelVariant: Sendable, CustomTestStringConvertible {
         case (.echo, _): ["encoder.echo_f.weight", "encoder.echo_scale.bias", "encoder.echo_scale.weight"]
         case (_, .iaf): ["encoder.mean.weight", "encoder.scale.bias", "encoder.iaf1.hidden1.weight", "encoder.iaf2.output.bias"]
         case _ where marginal == .maf: ["encoder.mean.weight", "encoder.scale.bias", "marginal.maf1.hidden2.weight", "marginal.maf2.output.bias"]
+        case _ where marginal == .vamp: ["encoder.mean.weight", "encoder.scale.bias", "marginal.vamp.pseudo_inputs", "marginal.vamp.mixture_logits"]
         default: ["encoder.mean.weight", "encoder.scale.bias"]
         }
     }
@@ -71,8 +76,11 @@ struct VAETests {
         let model = try ConvAutoencoder(variant.configuration(latent: 4, batch: batch, activation: .softplus, symmetricInputs: true),
             backend: backend, seed: 5)
         let x = Self.images(batch, seed: 4)
-        let chosen = Set(["encoder.conv1.weight", "encoder.conv5.bias", "decoder.deconv1.weight", "decoder.deconv5.weight",
-            "decoder.logits.bias"] + variant.heads)
+        let decoder = variant.decoder == .deconv
+            ? ["decoder.deconv1.weight", "decoder.deconv5.weight", "decoder.logits.bias"]
+            : ["decoder.pixelcnn.latent_map.weight", "decoder.pixelcnn.u0.image.weight", "decoder.pixelcnn.ul0.latent.weight",
+                "decoder.pixelcnn.down3.res2.ul.c1.nin2.weight", "decoder.pixelcnn.upsample1.u.conv.weight", "decoder.pixelcnn.logits.bias"]
+        let chosen = Set(["encoder.conv1.weight", "encoder.conv5.bias"] + decoder + variant.heads)
         let parameters = model.parameters.filter { chosen.contains($0.name) }
         #expect(parameters.count == chosen.count)
         try GraphGradientTests.check(backend, parameters, samples: 3, h: 5e-3, tolerance: 3e-2) { g in

@@ -1,0 +1,51 @@
+import Foundation
+import RDCompute
+import RDData
+import RDLab
+import RDTestSupport
+import Testing
+
+/// Alemi's twelve families (encoder − / +, decoder − / +, marginal − / + / v), each trained
+/// for a few steps on binarized MNIST on every backend: finite, and tagged as named.
+@Suite("Model families", .serialized)
+struct FamilyTests {
+    struct Family: Sendable, CustomTestStringConvertible {
+        let encoder: VAEConfiguration.Encoder
+        let decoder: VAEConfiguration.Decoder
+        let marginal: VAEConfiguration.Marginal
+        var testDescription: String { configuration.family! }
+
+        /// Small layers keep twelve families × backends quick.
+        var configuration: VAEConfiguration {
+            VAEConfiguration(latentDimension: 4, encoder: encoder, flowSteps: 2, madeHidden: [8, 8], marginal: marginal,
+                decoder: decoder, vampComponents: 3, pixelcnnFeatures: 4, pixelcnnResnets: 1)
+        }
+
+        static let all: [Family] = VAEConfiguration.Encoder.allCases.flatMap { e in
+            VAEConfiguration.Decoder.allCases.flatMap { d in VAEConfiguration.Marginal.allCases.map { Family(encoder: e, decoder: d, marginal: $0) } }
+        }
+    }
+
+    @Test func twelveDistinctTags() {
+        let tags = Family.all.map(\.testDescription)
+        #expect(Set(tags).count == 12)
+        #expect(tags.contains("-+v") && tags.contains("++-") && tags.contains("+-+"))
+    }
+
+    @Test(arguments: Family.all)
+    func trainsWithoutNaN(_ family: Family) throws {
+        let train = try #require(VAETests.mnist, "binarized MNIST not found in ../shared/datasets").train
+        for target in AvailableBackends.all {
+            let backend = target.backend
+            let model = try ConvAutoencoder(family.configuration, backend: backend, seed: 4)
+            let trainer = VAETrainer(model: model, optimizer: Adam(backend: backend), beta: BetaSchedule(beta: 1),
+                learningRate: LearningRateSchedule(kind: .constant, learningRate: 1e-3, totalSteps: 3), seed: 4)
+            for step in 0..<3 {
+                let stats = try trainer.train(train.batch((step * 6)..<(step * 6 + 6), binarization: .none, seed: 0, epoch: 0),
+                    batch: 6)
+                #expect(stats.rate.isFinite && stats.distortion.isFinite,
+                    "\(family.testDescription) on \(target.backend.displayName), step \(step): R \(stats.rate) D \(stats.distortion)")
+            }
+        }
+    }
+}
