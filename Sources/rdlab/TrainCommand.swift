@@ -58,6 +58,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Seed of initialisation, batching, binarisation and noise.") var seed: UInt64 = 0
     @Option(help: "Run directory (default runs/<dataset>-<date>).") var out: String?
     @Option(help: "Continue the run in this directory from its checkpoint.") var resume: String?
+    @Option(help: "Test examples per image grid (reconstructions.png, samples.png); 0 writes none. A PixelCNN decoder draws its samples pixel by pixel (784 passes per grid).") var imageColumns = 10
 
     /// `--made-hidden` as sizes, nil when it does not parse.
     var hiddenSizes: [Int]? {
@@ -67,6 +68,7 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+        guard imageColumns >= 0 else { throw ValidationError("--image-columns must be 0 (no images) or more") }
         guard latentDim > 0 else { throw ValidationError("--latent-dim must be positive") }
         guard Activation(rawValue: activation) != nil, activation != "linear", activation != "sigmoid" else {
             throw ValidationError("--activation '\(activation)': use relu, gated, softplus or tanh")
@@ -260,14 +262,7 @@ struct TrainCommand: ParsableCommand {
                 family: settings.family)
             try directory.append([trainLine, testLine])
             try save(epoch: epoch + 1)
-            // 10 examples across the test set, then the first test examples: a batch for the channel
-            let shown = min(10, test.count)
-            let spread = (0..<shown).map { $0 * test.count / shown }
-            let display = test.batch(spread + (0..<min(test.count, max(0, settings.batchSize - shown))).map { $0 },
-                binarization: binarization, seed: settings.seed, epoch: 0)
-            try ImageGrids.reconstructions(model, batch: display, count: shown, seed: settings.seed)
-                .write(to: directory.reconstructions)
-            try ImageGrids.samples(model, pool: display, count: shown, seed: settings.seed).write(to: directory.samples)
+            if imageColumns > 0 { try writeImages(model, test, binarization: binarization, settings: settings, to: directory) }
             let summary = String(format: "epoch %d: train R %.2f D %.2f −ELBO %.2f | test R %.2f D %.2f −ELBO %.2f nats (%.0f ex/s)",
                 epoch + 1, trainLine.rateNats, trainLine.distortionNats, trainLine.negElboNats, testLine.rateNats,
                 testLine.distortionNats, testLine.negElboNats, trainLine.examplesPerSecond)
@@ -275,6 +270,18 @@ struct TrainCommand: ParsableCommand {
             epoch += 1
         }
         print("run \(directory.url.path): \(trainer.step) steps; metrics in \(directory.metrics.path)")
+    }
+
+    /// `--image-columns` examples across the test set, then the first test examples: a batch
+    /// for the channel (Echo noise comes from the other members).
+    func writeImages(_ model: ConvAutoencoder, _ test: Dataset, binarization: Binarization, settings: RunSettings,
+        to directory: RunDirectory) throws {
+        let shown = min(imageColumns, test.count)
+        let spread = (0..<shown).map { $0 * test.count / shown }
+        let display = test.batch(spread + (0..<min(test.count, max(0, settings.batchSize - shown))).map { $0 },
+            binarization: binarization, seed: settings.seed, epoch: 0)
+        try ImageGrids.reconstructions(model, batch: display, count: shown, seed: settings.seed).write(to: directory.reconstructions)
+        try ImageGrids.samples(model, pool: display, count: shown, seed: settings.seed).write(to: directory.samples)
     }
 
     /// The error for a non-finite loss, naming the step, the term and the last good checkpoint

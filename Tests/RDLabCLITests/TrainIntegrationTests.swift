@@ -79,8 +79,14 @@ struct TrainIntegrationTests {
         #expect(replacement.status != 0 && replacement.stderr.contains("--echo-replacement"))
         let hidden = try RDLabProcess.run(["train", "--encoder", "iaf", "--made-hidden", "100,abc"])
         #expect(hidden.status != 0 && hidden.stderr.contains("--made-hidden"))
-        let marginal = try RDLabProcess.run(["train", "--marginal", "vamp"])
+        let marginal = try RDLabProcess.run(["train", "--marginal", "flow"])
         #expect(marginal.status != 0 && marginal.stderr.contains("--marginal"))
+        let decoder = try RDLabProcess.run(["train", "--decoder", "wavenet"])
+        #expect(decoder.status != 0 && decoder.stderr.contains("--decoder"))
+        let vampEcho = try RDLabProcess.run(["train", "--marginal", "vamp", "--channel", "echo"])
+        #expect(vampEcho.status != 0 && vampEcho.stderr.contains("--channel gaussian"))
+        let components = try RDLabProcess.run(["train", "--marginal", "vamp", "--vamp-components", "0"])
+        #expect(components.status != 0 && components.stderr.contains("--vamp-components"))
         let iafEcho = try RDLabProcess.run(["train", "--encoder", "iaf", "--channel", "echo"])
         #expect(iafEcho.status != 0 && iafEcho.stderr.contains("--channel gaussian"))
     }
@@ -97,6 +103,33 @@ struct TrainIntegrationTests {
         let config = try String(contentsOf: run.appendingPathComponent("config.json"), encoding: .utf8)
         for key in ["\"encoder\" : \"iaf\"", "\"marginal\" : \"maf\"", "\"flow_steps\" : 2", "MAF marginal"] {
             #expect(config.contains(key), "config.json lacks \(key)")
+        }
+    }
+
+    /// Alemi's `-+v` (PixelCNN decoder, VampPrior) end to end with small layers: finite R and
+    /// D, the family tag in config.json and metrics.jsonl, sequentially sampled images (two
+    /// columns, on the CPU); on PoCL as well where the machine has it.
+    @Test func pixelCNNDecoderWithVampPriorTrains() throws {
+        let root = try RDLabProcess.temporaryDirectory("vamp")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let backends = ["cpu"] + (RDLabProcess.hasPoCL ? ["opencl:pocl"] : [])
+        for backend in backends {
+            let run = root.appendingPathComponent(backend.replacingOccurrences(of: ":", with: "-"))
+            let result = try Self.train(["--decoder", "pixelcnn", "--marginal", "vamp", "--pixelcnn-features", "4",
+                "--pixelcnn-resnets", "1", "--vamp-components", "5", "--max-steps", "2", "--test-limit", "20",
+                "--batch-size", "20", "--out", run.path, "--backend", backend, "--strict-backend", "--image-columns",
+                backend == "cpu" ? "2" : "0"])
+            #expect(result.status == 0, "\(backend): \(result.stderr)")
+            let config = try String(contentsOf: run.appendingPathComponent("config.json"), encoding: .utf8)
+            for key in ["\"family\" : \"-+v\"", "\"decoder\" : \"pixelcnn\"", "\"vamp_components\" : 5", "vamp marginal"] {
+                #expect(config.contains(key), "\(backend): config.json lacks \(key)")
+            }
+            for line in try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n") {
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                #expect(object["family"] as? String == "-+v")
+                #expect((object["rate_nats"] as? Double)?.isFinite == true && (object["distortion_nats"] as? Double)?.isFinite == true)
+            }
+            #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent("samples.png").path) == (backend == "cpu"))
         }
     }
 
