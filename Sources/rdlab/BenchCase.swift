@@ -13,15 +13,20 @@ struct BenchCase: Sendable {
 
     /// Every case: SGEMM 1024³, the VAE's im2col GEMMs, each VAE conv layer's three passes,
     /// memory bandwidth, the Echo op, the MADE layers, and the training step with each channel.
-    static let all: [BenchCase] = gemmCases + convCases + [copyBandwidth] + echoCases + maskedCases
+    static let all: [BenchCase] = gemmCases + convCases + [copyBandwidth] + echoCases + maskedCases + pixelCNNCases
         + [trainingStep(VAEConfiguration(), ""), trainingStep(VAEConfiguration(channel: .echo), " echo channel"),
-            trainingStep(VAEConfiguration(encoder: .iaf), " iaf encoder")]
+            trainingStep(VAEConfiguration(encoder: .iaf), " iaf encoder"),
+            trainingStep(VAEConfiguration(latentDimension: 64, activation: .gated, symmetricInputs: true, marginal: .vamp,
+                decoder: .pixelcnn), " family -+v", flops: 0),
+            trainingStep(VAEConfiguration(latentDimension: 64, activation: .gated, symmetricInputs: true, encoder: .iaf,
+                marginal: .maf, decoder: .pixelcnn), " family ++-", flops: 0)]
 
     /// One training step of the reference conv VAE (batch 100, 32 latents, Adam): forward,
     /// backward and update; 36.1 GFLOP by the baselines' count (common.py) for the Gaussian
-    /// channel (the Echo channel adds ~0.002 GFLOP, the IAF's four MADEs ~1 GFLOP).
-    static func trainingStep(_ configuration: VAEConfiguration, _ suffix: String) -> BenchCase {
-        BenchCase(name: "vae train step batch 100\(suffix) (fwd+bwd+adam)", flops: 36.106e9) { backend in
+    /// channel (the Echo channel adds ~0.002 GFLOP, the IAF's four MADEs ~1 GFLOP). Alemi's
+    /// families with the PixelCNN decoder (64 latents, gated units) have no FLOP count (0).
+    static func trainingStep(_ configuration: VAEConfiguration, _ suffix: String, flops: Double = 36.106e9) -> BenchCase {
+        BenchCase(name: "vae train step batch 100\(suffix) (fwd+bwd+adam)", flops: flops) { backend in
             let model = try ConvAutoencoder(configuration, backend: backend, seed: 1)
             let trainer = VAETrainer(model: model, optimizer: Adam(backend: backend), beta: BetaSchedule(beta: 1),
                 learningRate: LearningRateSchedule(kind: .constant, learningRate: 3e-4, totalSteps: 1), seed: 1)
@@ -93,19 +98,25 @@ struct BenchCase: Sendable {
     static var convCases: [BenchCase] {
         vaeLayers.flatMap { name, g, transposed in
             // For a transposed conv the forward pass is backward-data and its input gradient is the forward.
-            let passes: [(String, Int)] = transposed
-                ? [("fwd", 1), ("bwd-data", 0), ("bwd-filter", 2)] : [("fwd", 0), ("bwd-data", 1), ("bwd-filter", 2)]
-            return passes.map { pass, kind in
-                BenchCase(name: "conv \(name) \(pass)", flops: g.flops) { backend in
-                    let input = try random(backend, g.inputCount, stream: 1)
-                    let filter = try random(backend, g.filterCount, stream: 2)
-                    let output = try random(backend, g.outputCount, stream: 3)
-                    switch kind {
-                    case 0: return { try backend.conv2dForward(g, input: input, filter: filter, output: output) }
-                    case 1: return { try backend.conv2dBackwardData(g, gradOutput: output, filter: filter, gradInput: input) }
-                    default: return { try backend.conv2dBackwardFilter(g, input: input, gradOutput: output, gradFilter: filter) }
-                    }
-                }
+            let passes: [(String, ConvPass)] = transposed
+                ? [("fwd", .backwardData), ("bwd-data", .forward), ("bwd-filter", .backwardFilter)]
+                : [("fwd", .forward), ("bwd-data", .backwardData), ("bwd-filter", .backwardFilter)]
+            return passes.map { pass, kind in convCase("conv \(name) \(pass)", g, kind) }
+        }
+    }
+
+    enum ConvPass: Sendable { case forward, backwardData, backwardFilter }
+
+    /// One pass of the convolution `g` on random buffers.
+    static func convCase(_ name: String, _ g: Conv2DGeometry, _ pass: ConvPass) -> BenchCase {
+        BenchCase(name: name, flops: g.flops) { backend in
+            let input = try random(backend, g.inputCount, stream: 1)
+            let filter = try random(backend, g.filterCount, stream: 2)
+            let output = try random(backend, g.outputCount, stream: 3)
+            switch pass {
+            case .forward: return { try backend.conv2dForward(g, input: input, filter: filter, output: output) }
+            case .backwardData: return { try backend.conv2dBackwardData(g, gradOutput: output, filter: filter, gradInput: input) }
+            case .backwardFilter: return { try backend.conv2dBackwardFilter(g, input: input, gradOutput: output, gradFilter: filter) }
             }
         }
     }

@@ -9,8 +9,10 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Benchmark GEMM, convolution and the VAE training step (µs/call, GFLOP/s) on one or more backends.",
         discussion: """
-            Cases: SGEMM 1024³ and the im2col GEMMs of the reference conv VAE at batch 100, and every \
-            conv layer of that VAE (forward, backward-data, backward-filter), and the VAE's full training step. \
+            Cases: SGEMM 1024³ and the im2col GEMMs of the reference conv VAE at batch 100, every \
+            conv layer of that VAE (forward, backward-data, backward-filter), memory bandwidth, Echo noise, \
+            the MADE layers and PixelCNN convolutions (masked ones count unmasked FLOPs only, beside the same \
+            passes as dense ops on pre-masked weights), and the training step of each model family. \
             Each case is warmed up, \
             then repeated until --budget seconds have passed (at least 3 runs); every run ends with a \
             device synchronisation and is timed by the wall clock. Reports the median and the p10–p90 \
@@ -76,8 +78,8 @@ struct BenchCommand: ParsableCommand {
                 var line = benchCase.name.padding(52) + backend.device.selector.padding(14)
                 line += String(format: "%.0f", result.medianMicroseconds).leftPadding(12)
                 line += String(format: "%.0f–%.0f", result.p10Microseconds, result.p90Microseconds).leftPadding(22)
-                line += String(format: "%.1f", result.gflops).leftPadding(10)
-                if let peak { line += String(format: "%.0f%%", 100 * result.gflops / peak).leftPadding(8) }
+                line += (result.flops > 0 ? String(format: "%.1f", result.gflops) : "–").leftPadding(10)
+                if let peak { line += (result.flops > 0 ? String(format: "%.0f%%", 100 * result.gflops / peak) : "–").leftPadding(8) }
                 line += (result.bytes > 0 ? String(format: "%.1f", result.gbPerSecond) : "–").leftPadding(8)
                 line += String(format: "%.2f×", ratio).leftPadding(8)
                 print(line)
