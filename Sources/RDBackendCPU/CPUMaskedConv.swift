@@ -1,9 +1,89 @@
 import RDCompute
 
-/// Masked convolutions on the CPU: im2col over the active taps only, then ``CPUGemm`` with
-/// the `[taps · in, out]` filter, so masked-out taps cost neither copies nor multiply-adds.
-/// Batch chunks keep the column matrix within ``CPUConv/columnBudget``.
+/// Masked convolutions on the CPU. When each kernel row's active taps are one contiguous run
+/// (PixelCNN's masks, the causal first layers) and the output has ≥ 16 channels, the forward
+/// pass is an implicit GEMM like ``CPUConvImplicit``'s that visits only the active runs, and
+/// stride-1 backward-data is the forward pass of the flipped mask. Otherwise, and for the
+/// filter gradient: im2col over the active taps only, then ``CPUGemm`` with the `[taps · in,
+/// out]` filter. Masked-out taps cost neither copies nor multiply-adds either way.
 enum CPUMaskedConv {
+    /// One kernel row's active taps: columns `first..<first + count`, filter rows from `tap`.
+    struct Run { let ky: Int, first: Int, count: Int, tap: Int }
+
+    /// The active taps as one run per kernel row, or nil when a row's taps have a gap.
+    static func runs(_ s: MaskedConv2DShape) -> [Run]? {
+        let kw = s.geometry.kernelWidth
+        var runs: [Run] = []
+        for (t, tap) in s.taps.enumerated() {
+            let (ky, kx) = (tap / kw, tap % kw)
+            if let last = runs.last, last.ky == ky {
+                guard last.first + last.count == kx else { return nil }
+                runs[runs.count - 1] = Run(ky: ky, first: last.first, count: last.count + 1, tap: last.tap)
+            } else {
+                runs.append(Run(ky: ky, first: kx, count: 1, tap: t))
+            }
+        }
+        return runs
+    }
+
+    /// The implicit-GEMM forward pass over the active runs; false when it does not apply.
+    static func forwardImplicit(_ s: MaskedConv2DShape, input: UnsafeMutablePointer<Float>,
+        filter: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>) -> Bool {
+        let g = s.geometry, c = g.inChannels
+        guard g.outChannels >= 16, let runs = runs(s) else { return false }
+        let padded = CPUConvPadded(g, input: input, slack: (CPUGemm.mr * g.strideX + g.kernelWidth) * c)
+        defer { padded.deallocate() }
+        let depth = patchSize(s), nr = CPUGemm.nr
+        let panels = (g.outChannels + nr - 1) / nr
+        let packedFilter = UnsafeMutablePointer<Float>.allocate(capacity: depth * panels * nr)
+        defer { packedFilter.deallocate() }
+        CPUGemm.packB(CPUGemm.View(base: filter, rowStride: g.outChannels, columnStride: 1), row: 0, column: 0,
+            depth: depth, width: g.outChannels, into: packedFilter)
+        Parallel.forEachRange(g.batch) { images, _ in
+            for n in images {
+                for panel in 0..<panels {
+                    let width = min(nr, g.outChannels - panel * nr)
+                    for (index, run) in runs.enumerated() {
+                        let b = packedFilter + (panel * depth + run.tap * c) * nr
+                        for oy in 0..<g.outHeight {
+                            let out = output + (n * g.outHeight + oy) * g.outWidth * g.outChannels + panel * nr
+                            for ox in stride(from: 0, to: g.outWidth, by: CPUGemm.mr) {
+                                CPUGemm.microKernel(
+                                    depth: run.count * c,
+                                    a: padded.patch(g, n: n, oy: oy, ox: ox) + (run.ky * padded.width + run.first) * c,
+                                    aRowStride: g.strideX * c, aColumnStride: 1, b: b, alpha: 1,
+                                    c: out + ox * g.outChannels, rowStride: g.outChannels, columnStride: 1,
+                                    height: min(CPUGemm.mr, g.outWidth - ox), width: width, overwrite: index == 0)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return true
+    }
+
+    /// Stride-1 backward-data as the forward pass of the flipped mask over the output gradient
+    /// (padding k − 1 − p, filter `[taps, out, in]`); false when it does not apply.
+    static func backwardDataAsForward(_ s: MaskedConv2DShape, gradOutput: UnsafeMutablePointer<Float>,
+        filter: UnsafeMutablePointer<Float>, gradInput: UnsafeMutablePointer<Float>) -> Bool {
+        let g = s.geometry, (kh, kw) = (g.kernelHeight, g.kernelWidth)
+        guard g.inChannels >= 16, let flippedGeometry = CPUConv.asForward(g),
+            let flipped = try? MaskedConv2DShape(flippedGeometry,
+                taps: s.taps.map { (ky: kh - 1 - $0 / kw, kx: kw - 1 - $0 % kw) }),
+            runs(flipped) != nil
+        else { return false }
+        // flipped tap t' is original tap T − 1 − t (raster order reverses)
+        let (taps, cin, cout) = (s.taps.count, g.inChannels, g.outChannels)
+        let swapped = UnsafeMutablePointer<Float>.allocate(capacity: s.filterCount)
+        defer { swapped.deallocate() }
+        for t in 0..<taps {
+            for ci in 0..<cin {
+                for co in 0..<cout { swapped[((taps - 1 - t) * cout + co) * cin + ci] = filter[(t * cin + ci) * cout + co] }
+            }
+        }
+        return forwardImplicit(flipped, input: gradOutput, filter: swapped, output: gradInput)
+    }
     static func patchSize(_ s: MaskedConv2DShape) -> Int { s.taps.count * s.geometry.inChannels }
 
     /// Calls `body(firstImage, images, columns)` per batch chunk with scratch for its columns.
@@ -70,6 +150,7 @@ enum CPUMaskedConv {
 
     static func forward(_ s: MaskedConv2DShape, input: UnsafeMutablePointer<Float>, filter: UnsafeMutablePointer<Float>,
         output: UnsafeMutablePointer<Float>) {
+        if forwardImplicit(s, input: input, filter: filter, output: output) { return }
         let g = s.geometry, pixels = g.outHeight * g.outWidth
         forEachChunk(s) { first, images, columns in
             im2col(s, input: input, firstImage: first, images: images, columns: columns)
@@ -80,6 +161,7 @@ enum CPUMaskedConv {
 
     static func backwardData(_ s: MaskedConv2DShape, gradOutput: UnsafeMutablePointer<Float>,
         filter: UnsafeMutablePointer<Float>, gradInput: UnsafeMutablePointer<Float>) {
+        if backwardDataAsForward(s, gradOutput: gradOutput, filter: filter, gradInput: gradInput) { return }
         let g = s.geometry, pixels = g.outHeight * g.outWidth
         forEachChunk(s) { first, images, columns in
             CPUGemm.run(GemmDescriptor(m: images * pixels, n: patchSize(s), k: g.outChannels, transposeB: true),

@@ -19,6 +19,14 @@ extension ParityCase {
             try! MaskedConv2DShape(causalFirstRow, taps: [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]),
             try! MaskedConv2DShape(aboveAndLeft, taps: [(0, 0), (0, 1), (0, 2), (1, 0)]),
             try! MaskedConv2DShape(strided, taps: [(0, 1), (1, 0), (1, 1), (2, 2)]),
+            // ≥ 16 channels: the CPU's implicit GEMM over each kernel row's run of taps (partial
+            // 8-pixel tiles and channel panels), and stride-1 backward-data as the flipped mask's forward
+            try! .pixelCNN(.a, batch: 2, height: 6, width: 11, inChannels: 17, outChannels: 18, kernel: 5),
+            try! .pixelCNN(.b, batch: 1, height: 5, width: 9, inChannels: 16, outChannels: 40, kernel: 3),
+            try! MaskedConv2DShape(Conv2DGeometry(batch: 2, height: 9, width: 7, inChannels: 20, outChannels: 16, kernel: 3,
+                stride: 2, padding: .same), taps: [(0, 0), (0, 1), (0, 2), (1, 0)]),
+            try! MaskedConv2DShape(Conv2DGeometry(batch: 1, height: 6, width: 5, inChannels: 16, outChannels: 24, kernelHeight: 3,
+                kernelWidth: 3, padTop: 2, padLeft: 1, padRight: 1), taps: [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]),
         ]
     }()
 
