@@ -67,6 +67,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     /// GEMM tile (TS, WPT), chosen from the device's limits.
     let gemmTile: GemmTile
     private var kernels: [String: cl_kernel] = [:]
+    /// Events of the kernels enqueued since ``startDeviceTimer()``; nil when not timing.
+    private var timedEvents: [cl_event]?
     private var pendingUploads: [(event: cl_event, memory: UnsafeMutableRawPointer)] = []
     private let lock = NSLock()
 
@@ -202,8 +204,16 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     }
 
     public func copy(_ source: DeviceBuffer, to destination: DeviceBuffer) throws {
-        try OpenCLAPI.check(api.enqueueCopyBuffer(queue, try mem(source), try mem(destination), 0, 0,
-            try OpValidation.sameCountBytes("copy", source, destination), 0, nil, nil), "clEnqueueCopyBuffer", device: displayName)
+        let bytes = try OpValidation.sameCountBytes("copy", source, destination)
+        let (from, to) = (try mem(source), try mem(destination))
+        try lock.withLock {
+            var event: cl_event?
+            let code = timedEvents == nil
+                ? api.enqueueCopyBuffer(queue, from, to, 0, 0, bytes, 0, nil, nil)
+                : api.enqueueCopyBuffer(queue, from, to, 0, 0, bytes, 0, nil, &event)
+            try OpenCLAPI.check(code, "clEnqueueCopyBuffer", device: displayName)
+            if let event { timedEvents?.append(event) }
+        }
         try afterEnqueue()
     }
 
@@ -238,6 +248,11 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         case ints([Int], width: Int)
         /// `bytes` of `__local` memory.
         case local(Int)
+    }
+
+    /// Runs `body` on the timed-event list under the backend's lock.
+    func withTimedEvents(_ body: (inout [cl_event]?) -> Void) {
+        lock.withLock { body(&timedEvents) }
     }
 
     /// Sets the arguments and enqueues `name` over `global` items in groups of `local`.
@@ -275,13 +290,12 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
                 }
                 try OpenCLAPI.check(code, "clSetKernelArg(\(name), \(index))", device: displayName)
             }
-            let code: cl_int
-            if let local {
-                code = api.enqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, global, local, 0, nil, nil)
-            } else {
-                code = api.enqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, global, nil, 0, nil, nil)
-            }
+            var event: cl_event?
+            let code = timedEvents == nil
+                ? api.enqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, global, local, 0, nil, nil)
+                : api.enqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, global, local, 0, nil, &event)
             try OpenCLAPI.check(code, "clEnqueueNDRangeKernel(\(name))", device: displayName)
+            if let event { timedEvents?.append(event) }
         }
         try afterEnqueue()
     }

@@ -127,8 +127,12 @@ struct BenchCase: Sendable {
         return buffer
     }
 
-    /// Warm-up, then timed calls until `budget` seconds (3 calls at least, 10 000 at most).
+    /// Warm-up, then timed calls until `budget` seconds (3 calls at least, 10 000 at most):
+    /// device time of the call's kernels where the backend has a device timer, else wall time
+    /// from the call to the end of a device synchronisation.
     func measure(on backend: any Backend, budget: Double) throws -> BenchResult {
+        let timer = backend as? any DeviceTimedBackend
+        var deviceTimed = timer != nil
         let call = try prepare(backend)
         for _ in 0..<2 {
             try call()
@@ -139,10 +143,13 @@ struct BenchCase: Sendable {
         let deadline = clock.now + .milliseconds(Int(budget * 1000))
         while samples.count < 3 || (clock.now < deadline && samples.count < 10_000) {
             let start = clock.now
+            try timer?.startDeviceTimer()
             try call()
+            let device = try timer?.stopDeviceTimer()
             try backend.synchronize()
             let elapsed = clock.now - start
-            samples.append(Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) * 1e-12)
+            if device == nil { deviceTimed = false }
+            samples.append(device ?? Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) * 1e-12)
         }
         samples.sort()
         func quantile(_ q: Double) -> Double { samples[min(samples.count - 1, Int(q * Double(samples.count - 1) + 0.5))] }
@@ -150,11 +157,13 @@ struct BenchCase: Sendable {
         return BenchResult(
             name: name, backend: backend.device.selector, device: backend.device.name, driver: backend.device.driverVersion,
             runs: samples.count, medianMicroseconds: median, p10Microseconds: quantile(0.1), p90Microseconds: quantile(0.9),
-            flops: flops, gflops: flops / median / 1e3, bytes: bytes, gbPerSecond: bytes / median / 1e3)
+            flops: flops, gflops: flops / median / 1e3, bytes: bytes, gbPerSecond: bytes / median / 1e3,
+            timing: deviceTimed ? "device" : "wall")
     }
 }
 
-/// One measured row; `timing` says how it was measured.
+/// One measured row; `timing` says how it was measured: `device` (the kernels' summed
+/// execution time from OpenCL profiling events) or `wall` (host clock around call + sync).
 struct BenchResult: Codable {
     var name: String
     var backend: String
@@ -168,18 +177,19 @@ struct BenchResult: Codable {
     var gflops: Double
     var bytes: Double
     var gbPerSecond: Double
-    var timing = "wall"
+    var timing: String
 
     /// `{date, rdlab, peak_gflops, results}`, written via a temporary file and a rename.
     static func write(_ results: [BenchResult], to url: URL, peak: Double?) throws {
         struct Document: Encodable {
             let date: String
             let rdlab: String
+            let commit: String
             let peakGflops: Double?
             let results: [BenchResult]
         }
         let encoder = JSONEncoder.rdlab(pretty: true)
-        let document = Document(date: ISO8601DateFormatter().string(from: Date()), rdlab: RDLab.version,
+        let document = Document(date: ISO8601DateFormatter().string(from: Date()), rdlab: RDLab.version, commit: currentCommit(),
             peakGflops: peak, results: results)
         let data = try encoder.encode(document)
         try AtomicFile.write(data, to: url)

@@ -34,6 +34,29 @@ struct OpenCLInternalsTests {
         #expect(nmse(try backend.download(c), expected) < 1e-10)
     }
 
+    /// The device timer sums the recorded kernels' profiling times: positive for a GEMM, larger
+    /// for two than for one, and nil when nothing was enqueued (the bench then uses wall time).
+    @Test func deviceTimerSumsKernelTimes() throws {
+        guard let target = (try? AvailableBackends.openCL.get())?.first,
+            let backend = target.backend as? any DeviceTimedBackend
+        else {
+            #expect(!AvailableBackends.openCLRequired, "no OpenCL device")
+            return
+        }
+        let d = GemmDescriptor(m: 256, n: 256, k: 256)
+        let a = try backend.makeBuffer(count: 256 * 256), c = try backend.makeBuffer(count: 256 * 256)
+        try backend.fill(a, with: 1)
+        try backend.startDeviceTimer()
+        try backend.gemm(d, a: a, b: a, c: c)
+        let one = try #require(try backend.stopDeviceTimer())
+        try backend.startDeviceTimer()
+        for _ in 0..<4 { try backend.gemm(d, a: a, b: a, c: c) }
+        let four = try #require(try backend.stopDeviceTimer())
+        #expect(one > 0 && four > 2 * one, "one GEMM \(one) µs, four \(four) µs")
+        try backend.startDeviceTimer()
+        #expect(try backend.stopDeviceTimer() == nil)
+    }
+
     /// Every `Kernels/*.cl` file is embedded and every family's kernels are declared in it.
     @Test func kernelsAreEmbedded() throws {
         for family in KernelFamily.all {
