@@ -13,18 +13,30 @@ struct BenchCase: Sendable {
 
     /// Every case: SGEMM 1024³, the VAE's im2col GEMMs, each VAE conv layer's three passes,
     /// memory bandwidth, the Echo op, the MADE layers, and the training step with each channel.
-    static let all: [BenchCase] = gemmCases + convCases + [copyBandwidth] + echoCases + maskedCases + pixelCNNCases
-        + [trainingStep(VAEConfiguration(), ""), trainingStep(VAEConfiguration(channel: .echo), " echo channel"),
-            trainingStep(VAEConfiguration(encoder: .iaf), " iaf encoder"),
-            trainingStep(VAEConfiguration(latentDimension: 64, activation: .gated, symmetricInputs: true, marginal: .vamp,
-                decoder: .pixelcnn), " family -+v", flops: 0),
-            trainingStep(VAEConfiguration(latentDimension: 64, activation: .gated, symmetricInputs: true, encoder: .iaf,
-                marginal: .maf, decoder: .pixelcnn), " family ++-", flops: 0)]
+    static let all: [BenchCase] = gemmCases + convCases + [copyBandwidth] + elementwiseCases + echoCases + maskedCases
+        + pixelCNNCases + [trainingStep(VAEConfiguration(channel: .echo), " echo channel")] + familySteps
 
-    /// One training step of the reference conv VAE (batch 100, 32 latents, Adam): forward,
-    /// backward and update; 36.1 GFLOP by the baselines' count (common.py) for the Gaussian
-    /// channel (the Echo channel adds ~0.002 GFLOP, the IAF's four MADEs ~1 GFLOP). Alemi's
-    /// families with the PixelCNN decoder (64 latents, gated units) have no FLOP count (0).
+    /// The training step of each of Alemi's twelve families: the reference VAE's settings
+    /// (32 latents, ReLU) for the deconvolutional decoder, Alemi's (64 latents, gated units,
+    /// inputs in [−1, 1]) with the PixelCNN decoder; `---` is the reference β-VAE step.
+    static var familySteps: [BenchCase] {
+        VAEConfiguration.Decoder.allCases.flatMap { decoder in
+            VAEConfiguration.Encoder.allCases.flatMap { encoder in
+                VAEConfiguration.Marginal.allCases.map { marginal in
+                    let pixelCNN = decoder == .pixelcnn
+                    let configuration = VAEConfiguration(latentDimension: pixelCNN ? 64 : 32,
+                        activation: pixelCNN ? .gated : .relu, symmetricInputs: pixelCNN, encoder: encoder, marginal: marginal,
+                        decoder: decoder)
+                    let reference = encoder == .gaussian && marginal == .normal && !pixelCNN
+                    return trainingStep(configuration, " family \(configuration.family!)", flops: reference ? 36.106e9 : 0)
+                }
+            }
+        }
+    }
+
+    /// One training step at batch 100 (Adam): forward, backward and update. The reference conv
+    /// VAE (32 latents, Gaussian channel) is 36.1 GFLOP by the baselines' count (common.py);
+    /// the Echo channel adds ~0.002 GFLOP. Other families carry no FLOP count (0).
     static func trainingStep(_ configuration: VAEConfiguration, _ suffix: String, flops: Double = 36.106e9) -> BenchCase {
         BenchCase(name: "vae train step batch 100\(suffix) (fwd+bwd+adam)", flops: flops) { backend in
             let model = try ConvAutoencoder(configuration, backend: backend, seed: 1)
