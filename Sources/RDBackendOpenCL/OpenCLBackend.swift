@@ -111,7 +111,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         var options = "-cl-std=CL1.2"
         switch family.name {
         case "random": options += " -cl-fp32-correctly-rounded-divide-sqrt"
-        case "gemm": options += " -D TS=\(gemmTile.tileSize) -D WPT=\(gemmTile.workPerThread)"
+        case "gemm", "conv": options += " -D TS=\(gemmTile.tileSize) -D WPT=\(gemmTile.workPerThread)"
         default: break
         }
         return options
