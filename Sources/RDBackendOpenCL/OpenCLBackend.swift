@@ -85,7 +85,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             cl_command_queue_properties(CL_QUEUE_PROFILING_ENABLE), &code), code == CL_SUCCESS
         else { throw ComputeError.driver(call: "clCreateCommandQueue", code: code, device: device.description.name) }
         self.queue = queue
-        gemmTile = GemmTile.choose(for: device)
+        gemmTile = GemmTile.choose(for: device, override: configuration.gemmTile)
         for family in KernelFamily.all {
             let source = try KernelSource.text(of: family, directory: configuration.kernelDirectory)
             let program = try shared.programs.program(family: family.name, source: source, options: options(for: family))

@@ -8,11 +8,15 @@ public struct OpenCLConfiguration: Sendable, Equatable {
     public var cacheDirectory: URL?
     /// Finish the queue after every kernel, for debugging (`RDLAB_SYNC=1`).
     public var synchronous: Bool
+    /// The GEMM/conv tile instead of the device-class table, `TSxWPT` such as `32x8`
+    /// (`RDLAB_GEMM_TILE`), for tuning a new device.
+    public var gemmTile: String?
 
-    public init(kernelDirectory: URL? = nil, cacheDirectory: URL? = nil, synchronous: Bool = false) {
+    public init(kernelDirectory: URL? = nil, cacheDirectory: URL? = nil, synchronous: Bool = false, gemmTile: String? = nil) {
         self.kernelDirectory = kernelDirectory
         self.cacheDirectory = cacheDirectory
         self.synchronous = synchronous
+        self.gemmTile = gemmTile
     }
 
     /// The configuration the environment asks for; the cache defaults to
@@ -30,6 +34,7 @@ public struct OpenCLConfiguration: Sendable, Equatable {
                 ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache")
             cache = base.appendingPathComponent("rdlab/kernels")
         }
-        return OpenCLConfiguration(kernelDirectory: kernels, cacheDirectory: cache, synchronous: env["RDLAB_SYNC"] == "1")
+        return OpenCLConfiguration(kernelDirectory: kernels, cacheDirectory: cache, synchronous: env["RDLAB_SYNC"] == "1",
+            gemmTile: env["RDLAB_GEMM_TILE"].flatMap { $0.isEmpty ? nil : $0 })
     }
 }

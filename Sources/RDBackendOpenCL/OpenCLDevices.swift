@@ -1,3 +1,4 @@
+import Foundation
 import COpenCL
 import RDCompute
 
@@ -11,8 +12,16 @@ struct OpenCLDevice: @unchecked Sendable {
     let localMemoryBytes: UInt64
     let maxAllocationBytes: UInt64
 
+    /// Serialises enumeration: the ICD loader initialises itself on the first query, and two
+    /// threads doing that at once can crash it (seen with ocl-icd and PoCL in parallel tests).
+    private static let enumeration = NSLock()
+
     /// Every device of every platform, in platform order; indices are positions in this list.
     static func enumerate(_ api: OpenCLAPI) throws -> [OpenCLDevice] {
+        try enumeration.withLock { try enumerateUnlocked(api) }
+    }
+
+    private static func enumerateUnlocked(_ api: OpenCLAPI) throws -> [OpenCLDevice] {
         var platformCount: cl_uint = 0
         let code = api.getPlatformIDs(0, nil, &platformCount)
         guard code == CL_SUCCESS || code == -1001, platformCount > 0 else {

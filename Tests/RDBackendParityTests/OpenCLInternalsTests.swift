@@ -57,6 +57,34 @@ struct OpenCLInternalsTests {
         #expect(try backend.stopDeviceTimer() == nil)
     }
 
+    /// The tile table: per device class, an override that parses, and parity with a tile other
+    /// than the default (the GEMM and conv kernels compile and agree with the reference).
+    @Test func gemmTilesPerDeviceClass() throws {
+        func device(_ kind: DeviceKind, _ vendor: String) -> DeviceDescription {
+            DeviceDescription(backend: "opencl", index: 0, name: "test", vendor: vendor, kind: kind, globalMemoryBytes: 1 << 30,
+                computeUnits: 8, driverVersion: "1", deviceVersion: "OpenCL 3.0", platformName: "p", platformVendor: vendor,
+                platformVersion: "OpenCL 3.0")
+        }
+        #expect(GemmTile.preferences(for: device(.gpu, "NVIDIA Corporation")).first == GemmTile(tileSize: 64, workPerThread: 8))
+        #expect(GemmTile.preferences(for: device(.gpu, "Advanced Micro Devices, Inc.")).first == GemmTile(tileSize: 32, workPerThread: 4))
+        #expect(GemmTile.preferences(for: device(.gpu, "Intel(R) Corporation")).first == GemmTile(tileSize: 32, workPerThread: 8))
+        #expect(GemmTile.preferences(for: device(.cpu, "The pocl project")).first == GemmTile(tileSize: 64, workPerThread: 16))
+        #expect(GemmTile("16x4") == GemmTile(tileSize: 16, workPerThread: 4) && GemmTile("16x5") == nil && GemmTile("big") == nil)
+        guard let openCL = try? OpenCLBackendFactory().devices().first else {
+            #expect(!AvailableBackends.openCLRequired, "no OpenCL device")
+            return
+        }
+        let backend = try OpenCLBackendFactory(configuration: OpenCLConfiguration(cacheDirectory: nil, gemmTile: "16x4"))
+            .makeBackend(on: openCL) as! OpenCLBackend
+        #expect(backend.gemmTile == GemmTile(tileSize: 16, workPerThread: 4))
+        var data = TestData(seed: 83)
+        let g = Conv2DGeometry(batch: 2, height: 6, width: 7, inChannels: 18, outChannels: 20, kernel: 3, stride: 1, padding: .same)
+        let input = data.values(g.inputCount), filter = data.values(g.filterCount)
+        let output = try backend.makeBuffer(count: g.outputCount)
+        try backend.conv2dForward(g, input: try backend.makeBuffer(input), filter: try backend.makeBuffer(filter), output: output)
+        #expect(nmse(try backend.download(output), Reference.convForward(g, input, filter)) < 1e-10)
+    }
+
     /// Every `Kernels/*.cl` file is embedded and every family's kernels are declared in it.
     @Test func kernelsAreEmbedded() throws {
         for family in KernelFamily.all {
