@@ -93,7 +93,7 @@ let package = Package(
         .executableTarget(
             name: "RDComputeBenchmarks",
             dependencies: [
-                "RDCompute", "RDBackendCPU", "RDBackendOpenCL",
+                "RDCompute", "RDBackendCPU", "RDBackendOpenCL", "RDLab",
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/RDComputeBenchmarks",

@@ -3,9 +3,11 @@ import Benchmark
 import RDBackendCPU
 import RDBackendOpenCL
 import RDCompute
+import RDLab
 
-/// package-benchmark suite of the compute kernels: wall time, throughput and allocations per
-/// call, so a regression shows in `swift package benchmark`. `rdlab bench` reports GFLOP/s.
+/// package-benchmark suite of the compute kernels and the training step: wall time, throughput
+/// and allocations per call, so a regression shows in `swift package benchmark`. `rdlab bench`
+/// reports GFLOP/s.
 /// OpenCL devices are measured when `RDLAB_BENCH_OPENCL` names one (e.g. `opencl:pocl`).
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
@@ -81,6 +83,43 @@ let benchmarks: @Sendable () -> Void = {
                 try backend.maskedDenseForward(made, x: x, weight: w, bias: bias, output: y)
                 try backend.synchronize()
             }
+        }
+            let pixelCNN = try! MaskedConv2DShape.pixelCNN(.b, batch: 100, height: 28, width: 28, inChannels: 64, outChannels: 64,
+            kernel: 3)
+        Benchmark("masked conv forward 100x28x28x64 3x3 type B (PixelCNN) [\(tag)]") { benchmark in
+            let input = try backend.makeBuffer(count: pixelCNN.geometry.inputCount)
+            let filter = try backend.makeBuffer(count: pixelCNN.filterCount)
+            let output = try backend.makeBuffer(count: pixelCNN.geometry.outputCount)
+            try backend.randomNormal(input, seed: 1, stream: 9, offset: 0)
+            try backend.randomNormal(filter, seed: 1, stream: 10, offset: 0)
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                try backend.maskedConv2dForward(pixelCNN, input: input, filter: filter, output: output)
+                try backend.synchronize()
+            }
+        }
+        Benchmark("adam step 1M parameters [\(tag)]") { benchmark in
+            let count = 1 << 20
+            let p = try backend.makeBuffer(count: count), g = try backend.makeBuffer(count: count)
+            let m = try backend.makeBuffer(count: count), v = try backend.makeBuffer(count: count)
+            for (buffer, stream) in [(p, UInt64(11)), (g, 12)] { try backend.randomNormal(buffer, seed: 1, stream: stream, offset: 0) }
+            try backend.fill(m, with: 0)
+            try backend.fill(v, with: 0)
+            benchmark.startMeasurement()
+            for step in benchmark.scaledIterations {
+                try backend.adamStep(AdamParameters(), step: step + 1, parameter: p, gradient: g, firstMoment: m, secondMoment: v)
+                try backend.synchronize()
+            }
+        }
+        Benchmark("vae train step batch 100 (reference conv VAE) [\(tag)]",
+            configuration: .init(maxDuration: .seconds(10), maxIterations: 20)) { benchmark in
+            let model = try ConvAutoencoder(VAEConfiguration(), backend: backend, seed: 1)
+            let trainer = VAETrainer(model: model, optimizer: Adam(backend: backend), beta: BetaSchedule(beta: 1),
+                learningRate: LearningRateSchedule(kind: .constant, learningRate: 3e-4, totalSteps: 1), seed: 1)
+            let images = (0..<(100 * 784)).map { Float(($0 * 7919) % 3 == 0 ? 1 : 0) }
+            _ = try trainer.train(images, batch: 100)  // steady state: buffers and moments exist
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations { _ = try trainer.train(images, batch: 100) }
         }
     }
 }
