@@ -194,7 +194,8 @@ struct TrainCommand: ParsableCommand {
             seed: settings.seed, step: startStep)
         let device = backend.device
         settings.testNoise = model.channel.testNoiseDescription
-            + (model.marginal == nil ? "" : "; the rate is log e(z|x) − log m(z) under the \(settings.model.marginal) marginal, one Monte Carlo sample")
+            + (model.marginal == nil ? "" : "; the rate is log e(z|x) − log m(z) under the "
+                + (model.marginal is VampPrior ? "VampPrior" : "MAF") + " marginal, one Monte Carlo sample")
         settings.family = settings.model.family
         if let family = settings.family {
             logger.info("model: family \(family) (encoder \(settings.model.encoder), decoder \(settings.model.decoder), marginal \(settings.model.marginal))")

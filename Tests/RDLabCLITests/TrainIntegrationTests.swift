@@ -121,7 +121,7 @@ struct TrainIntegrationTests {
                 backend == "cpu" ? "2" : "0"])
             #expect(result.status == 0, "\(backend): \(result.stderr)")
             let config = try String(contentsOf: run.appendingPathComponent("config.json"), encoding: .utf8)
-            for key in ["\"family\" : \"-+v\"", "\"decoder\" : \"pixelcnn\"", "\"vamp_components\" : 5", "vamp marginal"] {
+            for key in ["\"family\" : \"-+v\"", "\"decoder\" : \"pixelcnn\"", "\"vamp_components\" : 5", "VampPrior marginal"] {
                 #expect(config.contains(key), "\(backend): config.json lacks \(key)")
             }
             for line in try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n") {
