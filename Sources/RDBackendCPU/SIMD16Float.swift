@@ -16,3 +16,51 @@ func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> { UnsafeRawPointer(p).lo
 /// Writes 16 floats at `p` (any alignment).
 @inline(__always)
 func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self) }
+
+extension SIMD16 where Scalar == Float {
+    /// eˣ per lane (Cephes' expf: x = n·ln 2 + r, a degree-6 polynomial in r, then 2ⁿ through
+    /// the exponent bits), within ~2 ulp of `Foundation.exp` for x ∈ [−87.3, 88.7]; inputs
+    /// beyond are clamped there (FLT_MIN … FLT_MAX).
+    @inline(__always)
+    static func exp(_ x: SIMD16<Float>) -> SIMD16<Float> {
+        let clamped = x.clamped(lowerBound: SIMD16(repeating: -87.3365), upperBound: SIMD16(repeating: 88.7228))
+        let n = (clamped * 1.442_695_04 + 0.5).rounded(.down)
+        let r = clamped - n * 0.693_359_375 + n * 2.121_944_4e-4
+        var p = SIMD16<Float>(repeating: 1.987_569_15e-4)
+        p = p * r + 1.398_199_95e-3
+        p = p * r + 8.333_451_9e-3
+        p = p * r + 4.166_579_6e-2
+        p = p * r + 0.166_666_65
+        p = p * r + 0.500_000_01
+        let y = p * (r * r) + r + 1
+        // 2ⁿ in two factors, so that n = 128 (x near 88.7) and n = −126 stay normal floats
+        let k = SIMD16<Int32>(n, rounding: .towardZero)
+        let half = k &>> 1
+        func power(_ e: SIMD16<Int32>) -> SIMD16<Float> {
+            unsafeBitCast(SIMD16<UInt32>(truncatingIfNeeded: e &+ 127) &<< 23, to: SIMD16<Float>.self)
+        }
+        return y * power(half) * power(k &- half)
+    }
+
+    /// The logistic function per lane, in the stable form e/(1 + e) or 1/(1 + e), e = e^(−|x|).
+    @inline(__always)
+    static func sigmoid(_ x: SIMD16<Float>) -> SIMD16<Float> {
+        let e = exp(x.replacing(with: -x, where: x .> 0))
+        let positive = 1 / (1 + e)
+        return positive.replacing(with: e * positive, where: x .< 0)
+    }
+}
+
+/// Applies `lanes` to 16 floats at a time of `range` and `scalar` to the tail.
+@inline(__always)
+func forEachLanes(_ range: Range<Int>, lanes: (Int) -> Void, scalar: (Int) -> Void) {
+    var i = range.lowerBound
+    while i + 16 <= range.upperBound {
+        lanes(i)
+        i += 16
+    }
+    while i < range.upperBound {
+        scalar(i)
+        i += 1
+    }
+}
