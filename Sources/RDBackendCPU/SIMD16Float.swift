@@ -20,11 +20,15 @@ func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) { UnsafeMutab
 extension SIMD16 where Scalar == Float {
     /// eˣ per lane (Cephes' expf: x = n·ln 2 + r, a degree-6 polynomial in r, then 2ⁿ through
     /// the exponent bits), within ~2 ulp of `Foundation.exp` for x ∈ [−87.3, 88.7]; inputs
-    /// beyond are clamped there (FLT_MIN … FLT_MAX).
+    /// beyond are clamped there (FLT_MIN … FLT_MAX). Only adds, multiplies, min/max and bit
+    /// operations, so the loop vectorises (rounding goes through the 1.5·2²³ trick).
     @inline(__always)
     static func exp(_ x: SIMD16<Float>) -> SIMD16<Float> {
-        let clamped = x.clamped(lowerBound: SIMD16(repeating: -87.3365), upperBound: SIMD16(repeating: 88.7228))
-        let n = (clamped * 1.442_695_04 + 0.5).rounded(.down)
+        let clamped = pointwiseMin(pointwiseMax(x, SIMD16(repeating: -87.3365)), SIMD16(repeating: 88.7228))
+        let magic = SIMD16<Float>(repeating: 12_582_912)  // 1.5·2²³: adding it rounds to an integer
+        let shifted = clamped * 1.442_695_04 + magic
+        let n = shifted - magic
+        let k = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- unsafeBitCast(magic, to: SIMD16<Int32>.self)
         let r = clamped - n * 0.693_359_375 + n * 2.121_944_4e-4
         var p = SIMD16<Float>(repeating: 1.987_569_15e-4)
         p = p * r + 1.398_199_95e-3
@@ -34,20 +38,22 @@ extension SIMD16 where Scalar == Float {
         p = p * r + 0.500_000_01
         let y = p * (r * r) + r + 1
         // 2ⁿ in two factors, so that n = 128 (x near 88.7) and n = −126 stay normal floats
-        let k = SIMD16<Int32>(n, rounding: .towardZero)
         let half = k &>> 1
-        func power(_ e: SIMD16<Int32>) -> SIMD16<Float> {
-            unsafeBitCast(SIMD16<UInt32>(truncatingIfNeeded: e &+ 127) &<< 23, to: SIMD16<Float>.self)
-        }
+        func power(_ e: SIMD16<Int32>) -> SIMD16<Float> { unsafeBitCast((e &+ 127) &<< 23, to: SIMD16<Float>.self) }
         return y * power(half) * power(k &- half)
     }
 
-    /// The logistic function per lane, in the stable form e/(1 + e) or 1/(1 + e), e = e^(−|x|).
+    /// The logistic function per lane, in the stable form e/(1 + e) or 1/(1 + e), e = e^(−|x|),
+    /// chosen by the sign bit.
     @inline(__always)
     static func sigmoid(_ x: SIMD16<Float>) -> SIMD16<Float> {
-        let e = exp(x.replacing(with: -x, where: x .> 0))
+        let bits = unsafeBitCast(x, to: SIMD16<Int32>.self)
+        let e = exp(unsafeBitCast(bits | Int32.min, to: SIMD16<Float>.self))  // −|x|
         let positive = 1 / (1 + e)
-        return positive.replacing(with: e * positive, where: x .< 0)
+        let negative = unsafeBitCast(bits &>> 31, to: SIMD16<UInt32>.self)  // all ones where x < 0
+        let chosen = (unsafeBitCast(e * positive, to: SIMD16<UInt32>.self) & negative)
+            | (unsafeBitCast(positive, to: SIMD16<UInt32>.self) & ~negative)
+        return unsafeBitCast(chosen, to: SIMD16<Float>.self)
     }
 }
 
