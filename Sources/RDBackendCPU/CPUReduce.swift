@@ -14,9 +14,54 @@ enum CPUReduce {
         }
     }
 
+    /// Reduction over a block of adjacent axes of `[outer, count, inner]`: rows of `inner`
+    /// contiguous floats are added in the order of the block, so results equal the general
+    /// path's, but the inner loop runs over contiguous memory. Threads own (outer, column chunk).
+    static func reduceBlock(_ op: ReduceOp, _ x: UnsafeMutablePointer<Float>, outer: Int, count: Int, inner: Int,
+        output: UnsafeMutablePointer<Float>) {
+        let chunk = 256
+        let chunks = (inner + chunk - 1) / chunk
+        Parallel.forEachRange(outer * chunks, grain: max(1, 4096 / max(count * min(inner, chunk), 1))) { range, _ in
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: chunk) { sums in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: chunk) { best in
+                    for task in range {
+                        let o = task / chunks, j0 = (task % chunks) * chunk, width = min(chunk, inner - j0)
+                        for j in 0..<width {
+                            sums[j] = 0
+                            best[j] = -.infinity
+                        }
+                        for r in 0..<count {
+                            let row = x + (o * count + r) * inner + j0
+                            if op == .max {
+                                for j in 0..<width { best[j] = Swift.max(best[j], row[j]) }
+                            } else {
+                                for j in 0..<width { sums[j] += Double(row[j]) }
+                            }
+                        }
+                        let out = output + o * inner + j0
+                        for j in 0..<width {
+                            switch op {
+                            case .sum: out[j] = Float(sums[j])
+                            case .mean: out[j] = Float(sums[j] / Double(count))
+                            case .max: out[j] = best[j]
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// General reduction over `axes`: each output element walks its reduced sub-array.
     static func reduce(_ op: ReduceOp, _ x: UnsafeMutablePointer<Float>, shape: [Int], axes: [Int],
         output: UnsafeMutablePointer<Float>) {
+        let sorted = axes.sorted()
+        if let first = sorted.first, sorted == Array(first...sorted[sorted.count - 1]) {
+            let last = sorted[sorted.count - 1]
+            reduceBlock(op, x, outer: shape[..<first].reduce(1, *), count: shape[first...last].reduce(1, *),
+                inner: shape[(last + 1)...].reduce(1, *), output: output)
+            return
+        }
         let reduced = Set(axes)
         let strides = Broadcast.strides(of: shape, in: shape).enumerated().map { shape[$0.offset] == 1 ? 0 : $0.element }
         let keptAxes = shape.indices.filter { !reduced.contains($0) }

@@ -224,7 +224,7 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
     static var reduceCases: [ParityCase] {
         let shapes: [([Int], [Int])] = [([2, 3, 4], [0]), ([2, 3, 4], [1]), ([2, 3, 4], [2]), ([2, 3, 4], [0, 2]),
             ([2, 3, 4], [0, 1, 2]), ([2, 3, 4], []), ([7], [0]), ([1, 5, 3], [1]), ([64, 300], [1]), ([300, 64], [0]),
-            ([3, 1, 2, 5], [1, 3])]
+            ([3, 1, 2, 5], [1, 3]), ([3, 5, 300], [1])]
         return ReduceOp.allCases.flatMap { op in
             shapes.map { shape, axes in
                 ParityCase(name: "reduce \(op) \(shape) axes \(axes)", tolerance: accumulating) { backend in
