@@ -96,6 +96,8 @@ __kernel void conv2d_backward_filter(int16 g, __global const float* in, __global
 //   pass 0, forward:         C[pixel, co]   = Σ_(ky,kx,ci) patch(pixel; ky,kx,ci) · w[(ky,kx,ci), co]
 //   pass 1, backward-data:   C[in pixel, ci] = Σ_(ky,kx,co) gout(reaching pixel; ky,kx,co) · w[(ky,kx,ci), co]
 //   pass 2, backward-filter: C[(ky,kx,ci), co] = Σ_pixel patch(pixel; ky,kx,ci) · gout[pixel, co]
+// A masked conv (masked.cl's op) runs the same passes over its `taps` active taps, listed in
+// `table`; the filter is then [taps, in, out] and masked-out taps never enter the depth.
 #ifndef TS
 #define TS 32
 #endif
@@ -104,18 +106,19 @@ __kernel void conv2d_backward_filter(int16 g, __global const float* in, __global
 #endif
 #define RTS (TS / WPT)
 
-// Input value of patch row `pixel` (n, oy, ox) at column (ky, kx, ci); 0 in the padding.
-inline float patch_value(int16 g, __global const float* in, int pixel, int k) {
-    const int ci = k % g.s3, tap = k / g.s3;
+// Input value of patch row `pixel` (n, oy, ox) at column (t, ci), t the t-th active tap
+// (`table[t]` = ky·kw + kx for a masked conv, t itself for a dense one); 0 in the padding.
+inline float patch_value(int16 g, __global const float* in, __global const int* table, int masked, int pixel, int k) {
+    const int ci = k % g.s3, tap = masked ? table[k / g.s3] : k / g.s3;
     const int ox = pixel % g.sc, r = pixel / g.sc;
     const int iy = (r % g.sb) * g.s7 - g.s9 + tap / g.s6, ix = ox * g.s8 - g.sa + tap % g.s6;
     if (iy < 0 || iy >= g.s1 || ix < 0 || ix >= g.s2) return 0.0f;
     return in[(((r / g.sb) * g.s1 + iy) * g.s2 + ix) * g.s3 + ci];
 }
 
-// Output gradient that input pixel (n, iy, ix) receives through tap (ky, kx), channel co; 0 if none.
-inline float reaching_value(int16 g, __global const float* gout, int pixel, int k) {
-    const int co = k % g.s4, tap = k / g.s4;
+// Output gradient that input pixel (n, iy, ix) receives through active tap t, channel co; 0 if none.
+inline float reaching_value(int16 g, __global const float* gout, __global const int* table, int masked, int pixel, int k) {
+    const int co = k % g.s4, tap = masked ? table[k / g.s4] : k / g.s4;
     const int ix = pixel % g.s2, r = pixel / g.s2;
     const int ty = (r % g.s1) + g.s9 - tap / g.s6, tx = ix + g.sa - tap % g.s6;
     if (ty < 0 || tx < 0 || ty % g.s7 != 0 || tx % g.s8 != 0) return 0.0f;
@@ -125,8 +128,9 @@ inline float reaching_value(int16 g, __global const float* gout, int pixel, int 
 }
 
 __kernel __attribute__((reqd_work_group_size(TS, RTS, 1)))
-void conv2d_gemm(int16 g, int pass, __global const float* a, __global const float* b, __global float* c) {
-    const int pixels = g.s0 * g.sb * g.sc, taps = g.s5 * g.s6;
+void conv2d_gemm(int16 g, int pass, int taps, int masked, __global const int* table, __global const float* a,
+                 __global const float* b, __global float* c) {
+    const int pixels = g.s0 * g.sb * g.sc;
     const int M = pass == 0 ? pixels : pass == 1 ? g.s0 * g.s1 * g.s2 : taps * g.s3;
     const int N = pass == 1 ? g.s3 : g.s4;
     const int K = pass == 0 ? taps * g.s3 : pass == 1 ? taps * g.s4 : pixels;
@@ -143,9 +147,9 @@ void conv2d_gemm(int16 g, int pass, __global const float* a, __global const floa
             const int gi = row0 + r, gk = k0 + tx;
             float av = 0.0f;
             if (gi < M && gk < K) {
-                if (pass == 0) av = patch_value(g, a, gi, gk);
-                else if (pass == 1) av = reaching_value(g, a, gi, gk);
-                else av = patch_value(g, a, gk, gi);
+                if (pass == 0) av = patch_value(g, a, table, masked, gi, gk);
+                else if (pass == 1) av = reaching_value(g, a, table, masked, gi, gk);
+                else av = patch_value(g, a, table, masked, gk, gi);
             }
             As[r][tx] = av;
             const int bk = k0 + r;

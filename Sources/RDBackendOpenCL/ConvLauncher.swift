@@ -25,10 +25,7 @@ extension OpenCLBackend {
     public func conv2dBackwardData(_ g: Conv2DGeometry, gradOutput: DeviceBuffer, filter: DeviceBuffer,
         gradInput: DeviceBuffer) throws {
         try OpValidation.conv(g, input: gradInput, filter: filter, output: gradOutput, op: "conv2dBackwardData")
-        // The GEMM's depth runs over every tap and output channel; only stride-1 convolutions
-        // whose output covers most of the input reach the input through most taps.
-        let dense = g.strideY == 1 && g.strideX == 1 && 2 * g.outHeight * g.outWidth >= g.height * g.width
-        guard dense, Self.tiles(columns: g.inChannels) else {
+        guard Self.backwardDataTiles(g) else {
             return try launchElementwise("conv2d_backward_data", count: g.inputCount,
                 [Self.packed(g), .buffer(gradOutput), .buffer(filter), .buffer(gradInput)])
         }
@@ -50,11 +47,21 @@ extension OpenCLBackend {
     /// Whether a result with this many columns fills enough of a tile to beat the direct kernels.
     static func tiles(columns: Int) -> Bool { columns >= 16 }
 
-    /// One pass of `conv2d_gemm` over a `rows × columns` result in ``GemmTile`` tiles.
+    /// One pass of `conv2d_gemm` over a `rows × columns` result in ``GemmTile`` tiles; a
+    /// masked conv passes its active taps (as `ky·kw + kx`), a dense one all of them.
     func launchConvGemm(_ g: Conv2DGeometry, pass: Int, rows: Int, columns: Int, a: DeviceBuffer, b: DeviceBuffer,
-        c: DeviceBuffer) throws {
+        c: DeviceBuffer, taps: [Int]? = nil) throws {
         let ts = gemmTile.tileSize
+        let table = try taps.map { try makeIndexBuffer($0.map(Int32.init)) } ?? denseTapTable!
         try launch("conv2d_gemm", global: [(columns + ts - 1) / ts * ts, (rows + ts - 1) / ts * gemmTile.localSize[1]],
-            local: gemmTile.localSize, [Self.packed(g), .int(pass), .buffer(a), .buffer(b), .buffer(c)])
+            local: gemmTile.localSize, [Self.packed(g), .int(pass), .int(taps?.count ?? g.kernelHeight * g.kernelWidth),
+                .int(taps == nil ? 0 : 1), .buffer(table), .buffer(a), .buffer(b), .buffer(c)])
+    }
+
+    /// Whether backward-data as a GEMM would mostly multiply zeros: its depth runs over every tap
+    /// and output channel, and only stride-1 convolutions whose output covers most of the input
+    /// reach the input through most taps.
+    static func backwardDataTiles(_ g: Conv2DGeometry) -> Bool {
+        g.strideY == 1 && g.strideX == 1 && 2 * g.outHeight * g.outWidth >= g.height * g.width && tiles(columns: g.inChannels)
     }
 }
