@@ -3,91 +3,8 @@
 // s4 out channels, s5 kernel height, s6 kernel width, s7 stride y, s8 stride x,
 // s9 pad top, sa pad left, sb out height, sc out width.
 
-// Direct kernels, one item per result element: for shapes where a tile would mostly hold
-// zeros (few channels, strided or mostly-padding backward-data); see ConvLauncher.swift.
-
-// One item per output element (channel fastest, so filter reads and writes coalesce).
-__kernel void conv2d_forward(int16 g, __global const float* in, __global const float* w, __global float* out) {
-    const int total = g.s0 * g.sb * g.sc * g.s4;
-    const int i = get_global_id(0);
-    if (i >= total) return;
-    const int co = i % g.s4;
-    int t = i / g.s4;
-    const int ox = t % g.sc; t /= g.sc;
-    const int oy = t % g.sb;
-    const int n = t / g.sb;
-    float acc = 0.0f;
-    for (int ky = 0; ky < g.s5; ++ky) {
-        const int iy = oy * g.s7 - g.s9 + ky;
-        if (iy < 0 || iy >= g.s1) continue;
-        for (int kx = 0; kx < g.s6; ++kx) {
-            const int ix = ox * g.s8 - g.sa + kx;
-            if (ix < 0 || ix >= g.s2) continue;
-            __global const float* ip = in + ((n * g.s1 + iy) * g.s2 + ix) * g.s3;
-            __global const float* wp = w + (ky * g.s6 + kx) * g.s3 * g.s4 + co;
-            for (int ci = 0; ci < g.s3; ++ci) acc = fma(ip[ci], wp[ci * g.s4], acc);
-        }
-    }
-    out[i] = acc;
-}
-
-// One item per input element: gather the output positions whose window covers it.
-__kernel void conv2d_backward_data(int16 g, __global const float* gout, __global const float* w,
-                                   __global float* gin) {
-    const int total = g.s0 * g.s1 * g.s2 * g.s3;
-    const int i = get_global_id(0);
-    if (i >= total) return;
-    const int ci = i % g.s3;
-    int t = i / g.s3;
-    const int ix = t % g.s2; t /= g.s2;
-    const int iy = t % g.s1;
-    const int n = t / g.s1;
-    float acc = 0.0f;
-    for (int ky = 0; ky < g.s5; ++ky) {
-        const int ty = iy + g.s9 - ky;
-        if (ty < 0 || ty % g.s7 != 0) continue;
-        const int oy = ty / g.s7;
-        if (oy >= g.sb) continue;
-        for (int kx = 0; kx < g.s6; ++kx) {
-            const int tx = ix + g.sa - kx;
-            if (tx < 0 || tx % g.s8 != 0) continue;
-            const int ox = tx / g.s8;
-            if (ox >= g.sc) continue;
-            __global const float* gp = gout + ((n * g.sb + oy) * g.sc + ox) * g.s4;
-            __global const float* wp = w + ((ky * g.s6 + kx) * g.s3 + ci) * g.s4;
-            for (int co = 0; co < g.s4; ++co) acc = fma(gp[co], wp[co], acc);
-        }
-    }
-    gin[i] = acc;
-}
-
-// One item per filter element (output channel fastest, so gradient reads coalesce),
-// summing over batch x output positions in a fixed order.
-__kernel void conv2d_backward_filter(int16 g, __global const float* in, __global const float* gout,
-                                     __global float* gw) {
-    const int total = g.s5 * g.s6 * g.s3 * g.s4;
-    const int f = get_global_id(0);
-    if (f >= total) return;
-    const int co = f % g.s4;
-    int t = f / g.s4;
-    const int ci = t % g.s3; t /= g.s3;
-    const int kx = t % g.s6;
-    const int ky = t / g.s6;
-    float acc = 0.0f;
-    for (int n = 0; n < g.s0; ++n) {
-        for (int oy = 0; oy < g.sb; ++oy) {
-            const int iy = oy * g.s7 - g.s9 + ky;
-            if (iy < 0 || iy >= g.s1) continue;
-            __global const float* grow = gout + ((n * g.sb + oy) * g.sc) * g.s4 + co;
-            __global const float* irow = in + ((n * g.s1 + iy) * g.s2) * g.s3 + ci;
-            for (int ox = 0; ox < g.sc; ++ox) {
-                const int ix = ox * g.s8 - g.sa + kx;
-                if (ix >= 0 && ix < g.s2) acc = fma(irow[ix * g.s3], grow[ox * g.s4], acc);
-            }
-        }
-    }
-    gw[f] = acc;
-}
+// Shapes where a tile would mostly hold zeros (few channels, strided or mostly-padding
+// backward-data) run masked.cl's direct kernels with every tap active; see ConvLauncher.swift.
 
 // The three passes as implicit GEMMs tiled through local memory, with gemm.cl's TS × TS tile
 // per work-group of TS × (TS / WPT) items (TS and WPT from -D defines chosen per device class
@@ -127,9 +44,10 @@ inline float reaching_value(int16 g, __global const float* gout, __global const 
     return gout[(((r / g.s1) * g.sb + oy) * g.sc + ox) * g.s4 + co];
 }
 
-__kernel __attribute__((reqd_work_group_size(TS, RTS, 1)))
-void conv2d_gemm(int16 g, int pass, int taps, int masked, __global const int* table, __global const float* a,
-                 __global const float* b, __global float* c) {
+// The tiled pass; `masked` is a constant at each call below, so each kernel compiles without
+// the other's tap lookup.
+inline void conv_gemm(int16 g, int pass, int taps, const int masked, __global const int* table, __global const float* a,
+                      __global const float* b, __global float* c, __local float (*As)[TS + 1], __local float (*Bs)[TS + 1]) {
     const int pixels = g.s0 * g.sb * g.sc;
     const int M = pass == 0 ? pixels : pass == 1 ? g.s0 * g.s1 * g.s2 : taps * g.s3;
     const int N = pass == 1 ? g.s3 : g.s4;
@@ -137,8 +55,6 @@ void conv2d_gemm(int16 g, int pass, int taps, int masked, __global const int* ta
     const int tx = get_local_id(0), ty = get_local_id(1);
     const int col = get_group_id(0) * TS + tx;
     const int row0 = get_group_id(1) * TS;
-    __local float As[TS][TS + 1];
-    __local float Bs[TS][TS + 1];
     float acc[WPT];
     for (int w = 0; w < WPT; ++w) acc[w] = 0.0f;
     for (int k0 = 0; k0 < K; k0 += TS) {
@@ -172,4 +88,20 @@ void conv2d_gemm(int16 g, int pass, int taps, int masked, __global const int* ta
         const int row = row0 + ty + w * RTS;
         if (row < M) c[row * N + col] = acc[w];
     }
+}
+
+__kernel __attribute__((reqd_work_group_size(TS, RTS, 1)))
+void conv2d_gemm(int16 g, int pass, __global const float* a, __global const float* b, __global float* c) {
+    __local float As[TS][TS + 1];
+    __local float Bs[TS][TS + 1];
+    conv_gemm(g, pass, g.s5 * g.s6, 0, 0, a, b, c, As, Bs);
+}
+
+// The masked conv's passes over its `taps` active taps, `table[t]` = ky·kw + kx.
+__kernel __attribute__((reqd_work_group_size(TS, RTS, 1)))
+void masked_conv2d_gemm(int16 g, int pass, int taps, __global const int* table, __global const float* a,
+                        __global const float* b, __global float* c) {
+    __local float As[TS][TS + 1];
+    __local float Bs[TS][TS + 1];
+    conv_gemm(g, pass, taps, 1, table, a, b, c, As, Bs);
 }

@@ -40,7 +40,9 @@ __kernel void masked_dense_backward_weight(__global const float* x, __global con
 // s2 width, s3 in channels, s4 out channels, s5 kernel height, s6 kernel width, s7/s8 strides,
 // s9 pad top, sa pad left, sb/sc out height/width) and `taps`, a bit set of the active taps
 // (bit ky·kw + kx). The filter holds the active taps only, [T, IN, OUT] in raster order: the
-// loops visit active taps and never touch masked-out ones.
+// loops visit active taps and never touch masked-out ones. These one-item-per-result kernels
+// serve the shapes conv.cl's tiled conv2d_gemm does not (few channels, strided backward-data),
+// for masked convs and, with every tap active, for dense ones.
 
 // One item per output element.
 __kernel void masked_conv2d_forward(int16 g, ulong taps, __global const float* in, __global const float* w,

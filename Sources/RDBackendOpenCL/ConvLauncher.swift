@@ -1,8 +1,7 @@
 import RDCompute
 
 extension KernelFamily {
-    static let conv = KernelFamily(name: "conv",
-        kernels: ["conv2d_gemm", "conv2d_forward", "conv2d_backward_data", "conv2d_backward_filter"])
+    static let conv = KernelFamily(name: "conv", kernels: ["conv2d_gemm", "masked_conv2d_gemm"])
 }
 
 extension OpenCLBackend {
@@ -14,9 +13,9 @@ extension OpenCLBackend {
 
     public func conv2dForward(_ g: Conv2DGeometry, input: DeviceBuffer, filter: DeviceBuffer, output: DeviceBuffer) throws {
         try OpValidation.conv(g, input: input, filter: filter, output: output, op: "conv2dForward")
-        guard Self.tiles(columns: g.outChannels) else {
-            return try launchElementwise("conv2d_forward", count: g.outputCount,
-                [Self.packed(g), .buffer(input), .buffer(filter), .buffer(output)])
+        if let all = Self.allTaps(g), !Self.tiles(columns: g.outChannels) {
+            return try launchElementwise("masked_conv2d_forward", count: g.outputCount,
+                [Self.packed(g), .ulong(all), .buffer(input), .buffer(filter), .buffer(output)])
         }
         try launchConvGemm(g, pass: 0, rows: g.batch * g.outHeight * g.outWidth, columns: g.outChannels, a: input, b: filter,
             c: output)
@@ -25,9 +24,9 @@ extension OpenCLBackend {
     public func conv2dBackwardData(_ g: Conv2DGeometry, gradOutput: DeviceBuffer, filter: DeviceBuffer,
         gradInput: DeviceBuffer) throws {
         try OpValidation.conv(g, input: gradInput, filter: filter, output: gradOutput, op: "conv2dBackwardData")
-        guard Self.backwardDataTiles(g) else {
-            return try launchElementwise("conv2d_backward_data", count: g.inputCount,
-                [Self.packed(g), .buffer(gradOutput), .buffer(filter), .buffer(gradInput)])
+        if let all = Self.allTaps(g), !Self.backwardDataTiles(g) {
+            return try launchElementwise("masked_conv2d_backward_data", count: g.inputCount,
+                [Self.packed(g), .ulong(all), .buffer(gradOutput), .buffer(filter), .buffer(gradInput)])
         }
         try launchConvGemm(g, pass: 1, rows: g.batch * g.height * g.width, columns: g.inChannels, a: gradOutput, b: filter,
             c: gradInput)
@@ -36,26 +35,36 @@ extension OpenCLBackend {
     public func conv2dBackwardFilter(_ g: Conv2DGeometry, input: DeviceBuffer, gradOutput: DeviceBuffer,
         gradFilter: DeviceBuffer) throws {
         try OpValidation.conv(g, input: input, filter: gradFilter, output: gradOutput, op: "conv2dBackwardFilter")
-        guard Self.tiles(columns: g.outChannels) else {
-            return try launchElementwise("conv2d_backward_filter", count: g.filterCount,
-                [Self.packed(g), .buffer(input), .buffer(gradOutput), .buffer(gradFilter)])
+        if let all = Self.allTaps(g), !Self.tiles(columns: g.outChannels) {
+            return try launchElementwise("masked_conv2d_backward_filter", count: g.filterCount,
+                [Self.packed(g), .ulong(all), .buffer(input), .buffer(gradOutput), .buffer(gradFilter)])
         }
         try launchConvGemm(g, pass: 2, rows: g.kernelHeight * g.kernelWidth * g.inChannels, columns: g.outChannels, a: input,
             b: gradOutput, c: gradFilter)
     }
 
+    /// Every tap of the kernel as the direct kernels' bit set (`masked.cl`), or nil for kernels
+    /// of more than 64 taps, which always take the tiled pass.
+    static func allTaps(_ g: Conv2DGeometry) -> UInt64? {
+        let taps = g.kernelHeight * g.kernelWidth
+        return taps > 64 ? nil : taps == 64 ? .max : (1 << UInt64(taps)) - 1
+    }
+
     /// Whether a result with this many columns fills enough of a tile to beat the direct kernels.
     static func tiles(columns: Int) -> Bool { columns >= 16 }
 
-    /// One pass of `conv2d_gemm` over a `rows × columns` result in ``GemmTile`` tiles; a
-    /// masked conv passes its active taps (as `ky·kw + kx`), a dense one all of them.
+    /// One pass of `conv2d_gemm` over a `rows × columns` result in ``GemmTile`` tiles, or of
+    /// `masked_conv2d_gemm` over a masked conv's active taps (as `ky·kw + kx`).
     func launchConvGemm(_ g: Conv2DGeometry, pass: Int, rows: Int, columns: Int, a: DeviceBuffer, b: DeviceBuffer,
         c: DeviceBuffer, taps: [Int]? = nil) throws {
         let ts = gemmTile.tileSize
-        let table = try taps.map { try makeIndexBuffer($0.map(Int32.init)) } ?? denseTapTable!
-        try launch("conv2d_gemm", global: [(columns + ts - 1) / ts * ts, (rows + ts - 1) / ts * gemmTile.localSize[1]],
-            local: gemmTile.localSize, [Self.packed(g), .int(pass), .int(taps?.count ?? g.kernelHeight * g.kernelWidth),
-                .int(taps == nil ? 0 : 1), .buffer(table), .buffer(a), .buffer(b), .buffer(c)])
+        let global = [(columns + ts - 1) / ts * ts, (rows + ts - 1) / ts * gemmTile.localSize[1]]
+        guard let taps else {
+            return try launch("conv2d_gemm", global: global, local: gemmTile.localSize,
+                [Self.packed(g), .int(pass), .buffer(a), .buffer(b), .buffer(c)])
+        }
+        try launch("masked_conv2d_gemm", global: global, local: gemmTile.localSize, [Self.packed(g), .int(pass),
+            .int(taps.count), .buffer(try makeIndexBuffer(taps.map(Int32.init))), .buffer(a), .buffer(b), .buffer(c)])
     }
 
     /// Whether backward-data as a GEMM would mostly multiply zeros: its depth runs over every tap

@@ -67,8 +67,6 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     /// GEMM tile (TS, WPT), chosen from the device's limits.
     let gemmTile: GemmTile
     private var kernels: [String: cl_kernel] = [:]
-    /// The tap table `conv2d_gemm` gets for a dense convolution (it reads no entry then).
-    private(set) var denseTapTable: DeviceBuffer?
     /// Events of the kernels enqueued since ``startDeviceTimer()``; nil when not timing.
     private var timedEvents: [cl_event]?
     private var pendingUploads: [(event: cl_event, memory: UnsafeMutableRawPointer)] = []
@@ -99,7 +97,6 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
                 kernels[name] = kernel
             }
         }
-        denseTapTable = try makeIndexBuffer([0])
     }
 
     deinit {
