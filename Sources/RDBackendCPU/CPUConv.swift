@@ -9,10 +9,6 @@ enum CPUConv {
 
     static func patchSize(_ g: Conv2DGeometry) -> Int { g.kernelHeight * g.kernelWidth * g.inChannels }
 
-    static func imagesPerChunk(_ g: Conv2DGeometry) -> Int {
-        max(1, min(g.batch, columnBudget / max(1, g.outHeight * g.outWidth * patchSize(g))))
-    }
-
     /// Whether the column matrix of an image equals the image (no copy needed).
     static func inputIsColumns(_ g: Conv2DGeometry) -> Bool {
         let unpadded = g.padTop == 0 && g.padBottom == 0 && g.padLeft == 0 && g.padRight == 0
@@ -22,10 +18,11 @@ enum CPUConv {
     }
 
     /// Calls `body(firstImage, images, columns)` for each batch chunk with a scratch column
-    /// matrix big enough for the chunk.
-    static func forEachChunk(_ g: Conv2DGeometry, _ body: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
-        let chunk = imagesPerChunk(g)
-        let columns = UnsafeMutablePointer<Float>.allocate(capacity: chunk * g.outHeight * g.outWidth * patchSize(g))
+    /// matrix of `patch` floats per output pixel (default: every tap) for the chunk's images.
+    static func forEachChunk(_ g: Conv2DGeometry, patch: Int? = nil, _ body: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
+        let rowsPerImage = g.outHeight * g.outWidth, k = patch ?? patchSize(g)
+        let chunk = max(1, min(g.batch, columnBudget / max(1, rowsPerImage * k)))
+        let columns = UnsafeMutablePointer<Float>.allocate(capacity: chunk * rowsPerImage * k)
         defer { columns.deallocate() }
         for first in stride(from: 0, to: g.batch, by: chunk) {
             body(first, min(chunk, g.batch - first), columns)

@@ -86,16 +86,6 @@ enum CPUMaskedConv {
     }
     static func patchSize(_ s: MaskedConv2DShape) -> Int { s.taps.count * s.geometry.inChannels }
 
-    /// Calls `body(firstImage, images, columns)` per batch chunk with scratch for its columns.
-    static func forEachChunk(_ s: MaskedConv2DShape, _ body: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
-        let g = s.geometry
-        let rowsPerImage = g.outHeight * g.outWidth
-        let chunk = max(1, min(g.batch, CPUConv.columnBudget / max(1, rowsPerImage * patchSize(s))))
-        let columns = UnsafeMutablePointer<Float>.allocate(capacity: chunk * rowsPerImage * patchSize(s))
-        defer { columns.deallocate() }
-        for first in stride(from: 0, to: g.batch, by: chunk) { body(first, min(chunk, g.batch - first), columns) }
-    }
-
     /// The image offset of tap `tap` at output row `row` of the chunk, or nil in the padding.
     @inline(__always)
     static func source(_ g: Conv2DGeometry, tap: Int, image n: Int, oy: Int, ox: Int) -> Int? {
@@ -152,7 +142,7 @@ enum CPUMaskedConv {
         output: UnsafeMutablePointer<Float>) {
         if forwardImplicit(s, input: input, filter: filter, output: output) { return }
         let g = s.geometry, pixels = g.outHeight * g.outWidth
-        forEachChunk(s) { first, images, columns in
+        CPUConv.forEachChunk(s.geometry, patch: patchSize(s)) { first, images, columns in
             im2col(s, input: input, firstImage: first, images: images, columns: columns)
             CPUGemm.run(GemmDescriptor(m: images * pixels, n: g.outChannels, k: patchSize(s)), a: columns, b: filter,
                 c: output + first * pixels * g.outChannels)
@@ -163,7 +153,7 @@ enum CPUMaskedConv {
         filter: UnsafeMutablePointer<Float>, gradInput: UnsafeMutablePointer<Float>) {
         if backwardDataAsForward(s, gradOutput: gradOutput, filter: filter, gradInput: gradInput) { return }
         let g = s.geometry, pixels = g.outHeight * g.outWidth
-        forEachChunk(s) { first, images, columns in
+        CPUConv.forEachChunk(s.geometry, patch: patchSize(s)) { first, images, columns in
             CPUGemm.run(GemmDescriptor(m: images * pixels, n: patchSize(s), k: g.outChannels, transposeB: true),
                 a: gradOutput + first * pixels * g.outChannels, b: filter, c: columns)
             col2im(s, columns: columns, firstImage: first, images: images, gradInput: gradInput)
@@ -173,7 +163,7 @@ enum CPUMaskedConv {
     static func backwardFilter(_ s: MaskedConv2DShape, input: UnsafeMutablePointer<Float>,
         gradOutput: UnsafeMutablePointer<Float>, gradFilter: UnsafeMutablePointer<Float>) {
         let g = s.geometry, pixels = g.outHeight * g.outWidth
-        forEachChunk(s) { first, images, columns in
+        CPUConv.forEachChunk(s.geometry, patch: patchSize(s)) { first, images, columns in
             im2col(s, input: input, firstImage: first, images: images, columns: columns)
             CPUGemm.run(GemmDescriptor(m: patchSize(s), n: g.outChannels, k: images * pixels, transposeA: true,
                 beta: first == 0 ? 0 : 1), a: columns, b: gradOutput + first * pixels * g.outChannels, c: gradFilter)

@@ -13,64 +13,64 @@ extension OpenCLBackend {
 
     public func conv2dForward(_ g: Conv2DGeometry, input: DeviceBuffer, filter: DeviceBuffer, output: DeviceBuffer) throws {
         try OpValidation.conv(g, input: input, filter: filter, output: output, op: "conv2dForward")
-        if let all = Self.allTaps(g), !Self.tiles(columns: g.outChannels) {
-            return try launchElementwise("masked_conv2d_forward", count: g.outputCount,
-                [Self.packed(g), .ulong(all), .buffer(input), .buffer(filter), .buffer(output)])
-        }
-        try launchConvGemm(g, pass: 0, rows: g.batch * g.outHeight * g.outWidth, columns: g.outChannels, a: input, b: filter,
-            c: output)
+        try convPass(.forward, g, mask: nil, a: input, b: filter, c: output)
     }
 
     public func conv2dBackwardData(_ g: Conv2DGeometry, gradOutput: DeviceBuffer, filter: DeviceBuffer,
         gradInput: DeviceBuffer) throws {
         try OpValidation.conv(g, input: gradInput, filter: filter, output: gradOutput, op: "conv2dBackwardData")
-        if let all = Self.allTaps(g), !Self.backwardDataTiles(g) {
-            return try launchElementwise("masked_conv2d_backward_data", count: g.inputCount,
-                [Self.packed(g), .ulong(all), .buffer(gradOutput), .buffer(filter), .buffer(gradInput)])
-        }
-        try launchConvGemm(g, pass: 1, rows: g.batch * g.height * g.width, columns: g.inChannels, a: gradOutput, b: filter,
-            c: gradInput)
+        try convPass(.backwardData, g, mask: nil, a: gradOutput, b: filter, c: gradInput)
     }
 
     public func conv2dBackwardFilter(_ g: Conv2DGeometry, input: DeviceBuffer, gradOutput: DeviceBuffer,
         gradFilter: DeviceBuffer) throws {
         try OpValidation.conv(g, input: input, filter: gradFilter, output: gradOutput, op: "conv2dBackwardFilter")
-        if let all = Self.allTaps(g), !Self.tiles(columns: g.outChannels) {
-            return try launchElementwise("masked_conv2d_backward_filter", count: g.filterCount,
-                [Self.packed(g), .ulong(all), .buffer(input), .buffer(gradOutput), .buffer(gradFilter)])
-        }
-        try launchConvGemm(g, pass: 2, rows: g.kernelHeight * g.kernelWidth * g.inChannels, columns: g.outChannels, a: input,
-            b: gradOutput, c: gradFilter)
+        try convPass(.backwardFilter, g, mask: nil, a: input, b: gradOutput, c: gradFilter)
     }
 
-    /// Every tap of the kernel as the direct kernels' bit set (`masked.cl`), or nil for kernels
-    /// of more than 64 taps, which always take the tiled pass.
-    static func allTaps(_ g: Conv2DGeometry) -> UInt64? {
-        let taps = g.kernelHeight * g.kernelWidth
-        return taps > 64 ? nil : taps == 64 ? .max : (1 << UInt64(taps)) - 1
+    /// The three passes, numbered as `conv2d_gemm`'s `pass` argument.
+    enum ConvPass: Int {
+        case forward = 0, backwardData, backwardFilter
+    }
+
+    /// One pass of a dense (`mask` nil) or masked convolution: the tiled implicit GEMM
+    /// (`conv2d_gemm`, or `masked_conv2d_gemm` over the active taps) where the result fills
+    /// tiles, else `masked.cl`'s direct kernel (every tap active for a dense conv). Dense kernels
+    /// over 64 taps have no direct form and always take the tiled pass. `a` and `b` are the
+    /// pass's inputs, `c` its result.
+    func convPass(_ pass: ConvPass, _ g: Conv2DGeometry, mask: MaskedConv2DShape?, a: DeviceBuffer, b: DeviceBuffer,
+        c: DeviceBuffer) throws {
+        let taps = mask?.taps.count ?? g.kernelHeight * g.kernelWidth
+        let (rows, columns, tiled, direct): (Int, Int, Bool, String)
+        switch pass {
+        case .forward:
+            (rows, columns) = (g.batch * g.outHeight * g.outWidth, g.outChannels)
+            (tiled, direct) = (Self.tiles(columns: columns), "masked_conv2d_forward")
+        case .backwardData:
+            // The depth runs over every tap and output channel; only stride-1 convolutions whose
+            // output covers most of the input reach the input through most taps.
+            (rows, columns) = (g.batch * g.height * g.width, g.inChannels)
+            let covered = g.strideY == 1 && g.strideX == 1 && 2 * g.outHeight * g.outWidth >= g.height * g.width
+            (tiled, direct) = (covered && Self.tiles(columns: columns), "masked_conv2d_backward_data")
+        case .backwardFilter:
+            (rows, columns) = (taps * g.inChannels, g.outChannels)
+            (tiled, direct) = (Self.tiles(columns: columns), "masked_conv2d_backward_filter")
+        }
+        let bits = mask?.tapBits ?? (taps > 64 ? nil : taps == 64 ? .max : (1 << UInt64(taps)) - 1)
+        if !tiled, let bits {
+            return try launchElementwise(direct, count: rows * columns,
+                [Self.packed(g), .ulong(bits), .buffer(a), .buffer(b), .buffer(c)])
+        }
+        let ts = gemmTile.tileSize
+        let global = [(columns + ts - 1) / ts * ts, (rows + ts - 1) / ts * gemmTile.localSize[1]]
+        guard let mask else {
+            return try launch("conv2d_gemm", global: global, local: gemmTile.localSize,
+                [Self.packed(g), .int(pass.rawValue), .buffer(a), .buffer(b), .buffer(c)])
+        }
+        try launch("masked_conv2d_gemm", global: global, local: gemmTile.localSize, [Self.packed(g), .int(pass.rawValue),
+            .int(taps), .buffer(try makeIndexBuffer(mask.taps.map(Int32.init))), .buffer(a), .buffer(b), .buffer(c)])
     }
 
     /// Whether a result with this many columns fills enough of a tile to beat the direct kernels.
     static func tiles(columns: Int) -> Bool { columns >= 16 }
-
-    /// One pass of `conv2d_gemm` over a `rows × columns` result in ``GemmTile`` tiles, or of
-    /// `masked_conv2d_gemm` over a masked conv's active taps (as `ky·kw + kx`).
-    func launchConvGemm(_ g: Conv2DGeometry, pass: Int, rows: Int, columns: Int, a: DeviceBuffer, b: DeviceBuffer,
-        c: DeviceBuffer, taps: [Int]? = nil) throws {
-        let ts = gemmTile.tileSize
-        let global = [(columns + ts - 1) / ts * ts, (rows + ts - 1) / ts * gemmTile.localSize[1]]
-        guard let taps else {
-            return try launch("conv2d_gemm", global: global, local: gemmTile.localSize,
-                [Self.packed(g), .int(pass), .buffer(a), .buffer(b), .buffer(c)])
-        }
-        try launch("masked_conv2d_gemm", global: global, local: gemmTile.localSize, [Self.packed(g), .int(pass),
-            .int(taps.count), .buffer(try makeIndexBuffer(taps.map(Int32.init))), .buffer(a), .buffer(b), .buffer(c)])
-    }
-
-    /// Whether backward-data as a GEMM would mostly multiply zeros: its depth runs over every tap
-    /// and output channel, and only stride-1 convolutions whose output covers most of the input
-    /// reach the input through most taps.
-    static func backwardDataTiles(_ g: Conv2DGeometry) -> Bool {
-        g.strideY == 1 && g.strideX == 1 && 2 * g.outHeight * g.outWidth >= g.height * g.width && tiles(columns: g.inChannels)
-    }
 }

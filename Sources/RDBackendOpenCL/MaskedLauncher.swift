@@ -40,36 +40,18 @@ extension OpenCLBackend {
     public func maskedConv2dForward(_ shape: MaskedConv2DShape, input: DeviceBuffer, filter: DeviceBuffer,
         output: DeviceBuffer) throws {
         try OpValidation.maskedConv(shape, input: input, filter: filter, output: output, op: "maskedConv2dForward")
-        let g = shape.geometry
-        if Self.tiles(columns: g.outChannels) {
-            return try launchConvGemm(g, pass: 0, rows: g.batch * g.outHeight * g.outWidth, columns: g.outChannels, a: input,
-                b: filter, c: output, taps: shape.taps)
-        }
-        try launchElementwise("masked_conv2d_forward", count: shape.geometry.outputCount,
-            [Self.packed(shape.geometry), .ulong(shape.tapBits), .buffer(input), .buffer(filter), .buffer(output)])
+        try convPass(.forward, shape.geometry, mask: shape, a: input, b: filter, c: output)
     }
 
     public func maskedConv2dBackwardData(_ shape: MaskedConv2DShape, gradOutput: DeviceBuffer, filter: DeviceBuffer,
         gradInput: DeviceBuffer) throws {
         try OpValidation.maskedConv(shape, input: gradInput, filter: filter, output: gradOutput, op: "maskedConv2dBackwardData")
-        let g = shape.geometry
-        if Self.backwardDataTiles(g) {
-            return try launchConvGemm(g, pass: 1, rows: g.batch * g.height * g.width, columns: g.inChannels, a: gradOutput,
-                b: filter, c: gradInput, taps: shape.taps)
-        }
-        try launchElementwise("masked_conv2d_backward_data", count: shape.geometry.inputCount,
-            [Self.packed(shape.geometry), .ulong(shape.tapBits), .buffer(gradOutput), .buffer(filter), .buffer(gradInput)])
+        try convPass(.backwardData, shape.geometry, mask: shape, a: gradOutput, b: filter, c: gradInput)
     }
 
     public func maskedConv2dBackwardFilter(_ shape: MaskedConv2DShape, input: DeviceBuffer, gradOutput: DeviceBuffer,
         gradFilter: DeviceBuffer) throws {
         try OpValidation.maskedConv(shape, input: input, filter: gradFilter, output: gradOutput, op: "maskedConv2dBackwardFilter")
-        let g = shape.geometry
-        if Self.tiles(columns: g.outChannels) {
-            return try launchConvGemm(g, pass: 2, rows: shape.taps.count * g.inChannels, columns: g.outChannels, a: input,
-                b: gradOutput, c: gradFilter, taps: shape.taps)
-        }
-        try launchElementwise("masked_conv2d_backward_filter", count: shape.filterCount,
-            [Self.packed(shape.geometry), .ulong(shape.tapBits), .buffer(input), .buffer(gradOutput), .buffer(gradFilter)])
+        try convPass(.backwardFilter, shape.geometry, mask: shape, a: input, b: gradOutput, c: gradFilter)
     }
 }

@@ -166,7 +166,7 @@ public final class ConvAutoencoder: ParameterContainer {
             }
             let symmetric = configuration.symmetricInputs
             marginal = try VampPrior(components: configuration.vampComponents, backend: backend, seed: seed) { images, graph in
-                let input = symmetric ? try graph.sub(try graph.scale(images, by: 2), try graph.scalar(1)) : images
+                let input = symmetric ? try graph.symmetric(images) : images
                 return try gaussian.heads(try encoder(input, in: graph), in: graph)
             }
         case nil:
@@ -211,8 +211,7 @@ public final class ConvAutoencoder: ParameterContainer {
 
     /// The encoder's 256 features of images `[B, 28, 28, 1]` with values in [0, 1].
     public func features(_ images: Tensor, in graph: Graph) throws -> Tensor {
-        let input = configuration.symmetricInputs
-            ? try graph.sub(try graph.scale(images, by: 2), try graph.scalar(1)) : images
+        let input = configuration.symmetricInputs ? try graph.symmetric(images) : images
         return try encoder(input, in: graph)
     }
 
@@ -241,4 +240,9 @@ public final class ConvAutoencoder: ParameterContainer {
             targets: try graph.reshape(images, [batch, 784]))
         return Output(distortion: distortion, rate: coded.rate, logits: logits, latent: coded.latent)
     }
+}
+
+extension Graph {
+    /// Images in [0, 1] mapped to 2x − 1 ∈ [−1, 1] (Alemi's input transform).
+    func symmetric(_ images: Tensor) throws -> Tensor { try sub(try scale(images, by: 2), try scalar(1)) }
 }

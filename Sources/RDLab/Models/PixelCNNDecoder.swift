@@ -119,7 +119,7 @@ public final class PixelCNNDecoder: LatentDecoder {
             throw ComputeError.invalidArgument(op: "PixelCNNDecoder",
                 reason: "images \(images.shape) and latent map \(map.shape) must agree, with sides divisible by 4")
         }
-        let x = symmetricInputs ? try graph.sub(try graph.scale(images, by: 2), try graph.scalar(1)) : images
+        let x = symmetricInputs ? try graph.symmetric(images) : images
         let ones = try graph.filled(1, shape: images.shape)
         var uList = [try firstU([map, x, ones], in: graph)]
         var ulList = [try firstUL([map, x, ones], in: graph)]
