@@ -1,9 +1,14 @@
 import RDCompute
 
-/// Backward-filter as an implicit GEMM, without an im2col matrix:
-/// `dWᵀ[co, j] = Σ_pixels dY[pixel, co] · patch[pixel, j]`.
+/// Backward-filter as an implicit GEMM, without an im2col matrix.
 ///
-/// The output gradient is the micro-kernel's A, read in place (8 output channels per tile,
+/// When every kernel row holds a multiple of 8 floats and the output channels are a multiple
+/// of 32, ``backwardFilterInPlace(_:input:gradOutput:gradFilter:)`` reads both operands where
+/// they lie: `dW[j, co] = Σ_pixels patch[pixel, j] · dY[pixel, co]`, 8 patch columns
+/// (contiguous in the padded image) against 32 channels of dY's rows, a block of output rows
+/// per call. Nothing is packed.
+///
+/// Otherwise it computes `dWᵀ[co, j] = Σ_pixels dY[pixel, co] · patch[pixel, j]`: the output gradient is the micro-kernel's A, read in place (8 output channels per tile,
 /// stride `outChannels` along the pixels). Patch columns are gathered 32 at a time from the
 /// zero-padded input into a panel of ``depthBlock`` pixels that stays in L1 and is reused by
 /// every 8-channel tile; when `kernelWidth·inChannels` is a multiple of 32 each panel row is
@@ -15,8 +20,18 @@ enum CPUConvFilterGradient {
 
     static func applies(_ g: Conv2DGeometry) -> Bool { g.outChannels % CPUGemm.mr == 0 }
 
+    /// Whether 8 adjacent patch columns never straddle two kernel rows, and dY's rows split
+    /// into whole 32-channel panels: the conditions for reading both operands in place.
+    static func readsInPlace(_ g: Conv2DGeometry) -> Bool {
+        (g.kernelWidth * g.inChannels) % CPUGemm.mr == 0 && g.outChannels % CPUGemm.nr == 0
+    }
+
     static func backwardFilter(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>,
         gradOutput: UnsafeMutablePointer<Float>, gradFilter: UnsafeMutablePointer<Float>) {
+        if readsInPlace(g) {
+            backwardFilterInPlace(g, input: input, gradOutput: gradOutput, gradFilter: gradFilter)
+            return
+        }
         let nr = CPUGemm.nr, cout = g.outChannels
         let padded = CPUConvPadded(g, input: input, slack: 0)
         defer { padded.deallocate() }
@@ -80,6 +95,57 @@ enum CPUConvFilterGradient {
                 var sum: Float = 0
                 for part in 0..<parts { sum += partial[(part * cout + co) * ldc + j] }
                 gradFilter[j * cout + co] = sum
+            }
+        }
+    }
+
+    /// Output pixels per micro-kernel call: about 128, whole output rows, so that the block of
+    /// dY rows stays in L1 while every 8-column group of the patch runs against it.
+    static let pixelsPerCall = 128
+
+    /// The unpacked pass (see the type's documentation). Images are split into fixed parts,
+    /// one private sum each, added in part order: deterministic for a given thread count.
+    static func backwardFilterInPlace(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>,
+        gradOutput: UnsafeMutablePointer<Float>, gradFilter: UnsafeMutablePointer<Float>) {
+        let (mr, nr, cout) = (CPUGemm.mr, CPUGemm.nr, g.outChannels)
+        let padded = CPUConvPadded(g, input: input, slack: 0)
+        defer { padded.deallocate() }
+        let patchSize = g.kernelHeight * g.kernelWidth * g.inChannels
+        let segment = g.kernelWidth * g.inChannels
+        let rowFloats = padded.width * padded.channels
+        let rowsPerCall = max(1, min(g.outHeight, pixelsPerCall / g.outWidth))
+        let size = patchSize * cout
+        let parts = max(1, min(Parallel.threads * Parallel.chunksPerWorker, g.batch))
+        let partial = UnsafeMutablePointer<Float>.allocate(capacity: parts * size)
+        defer { partial.deallocate() }
+        partial.update(repeating: 0, count: parts * size)
+        Parallel.forEachRange(parts) { range, _ in
+            for part in range {
+                let sums = partial + part * size
+                for n in (g.batch * part / parts)..<(g.batch * (part + 1) / parts) {
+                    for oy in stride(from: 0, to: g.outHeight, by: rowsPerCall) {
+                        let dY = gradOutput + (n * g.outHeight + oy) * g.outWidth * cout
+                        let patch = padded.patch(g, n: n, oy: oy, ox: 0)
+                        for j in stride(from: 0, to: patchSize, by: mr) {
+                            let columns = patch + (j / segment) * rowFloats + j % segment
+                            for panel in stride(from: 0, to: cout, by: nr) {
+                                CPUGemm.microKernel(
+                                    depth: g.outWidth, a: columns, aRowStride: 1, aColumnStride: g.strideX * g.inChannels,
+                                    b: dY + panel, bRowStride: cout, alpha: 1, c: sums + j * cout + panel, rowStride: cout,
+                                    columnStride: 1, height: mr, width: nr, segments: min(rowsPerCall, g.outHeight - oy),
+                                    segmentStride: g.strideY * rowFloats)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Parallel.forEachRange(size, grain: 1 << 14) { range, _ in
+            let out = gradFilter + range.lowerBound
+            out.update(from: partial + range.lowerBound, count: range.count)
+            for part in 1..<parts {
+                let sums = partial + part * size + range.lowerBound
+                for i in 0..<range.count { out[i] += sums[i] }
             }
         }
     }

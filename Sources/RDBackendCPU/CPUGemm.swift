@@ -287,19 +287,21 @@ enum CPUGemm {
     }
 
     /// C[0..<height, 0..<width] += alpha·A·B̃ for one 8×32 tile: A(i, p) at
-    /// `a[i·aRowStride + p·aColumnStride]` (8 rows, zero-padded if fewer), B̃ packed depth×32.
-    /// With `segments` > 1 the depth is that many runs of `depth` steps, run s starting at
-    /// `a + s·segmentStride` (the kernel rows of a conv patch), B̃ continuing contiguously.
+    /// `a[i·aRowStride + p·aColumnStride]` (8 rows, zero-padded if fewer), B̃ depth rows of 32
+    /// floats `bRowStride` apart (packed panels: 32). With `segments` > 1 the depth is that
+    /// many runs of `depth` steps, run s starting at `a + s·segmentStride` (the kernel rows of
+    /// a conv patch), B̃'s rows continuing at the same stride.
     /// `overwrite` stores alpha·A·B̃ instead of adding it (C need not be initialised).
     @inline(__always)
     static func microKernel(depth: Int, a: UnsafePointer<Float>, aRowStride: Int, aColumnStride: Int,
-        b: UnsafePointer<Float>, alpha: Float, c: UnsafeMutablePointer<Float>, rowStride: Int, columnStride: Int,
-        height: Int, width: Int, segments: Int = 1, segmentStride: Int = 0, overwrite: Bool = false) {
+        b: UnsafePointer<Float>, bRowStride: Int = nr, alpha: Float, c: UnsafeMutablePointer<Float>, rowStride: Int,
+        columnStride: Int, height: Int, width: Int, segments: Int = 1, segmentStride: Int = 0, overwrite: Bool = false) {
         typealias V = SIMD16<Float>
         var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V(), c30 = V(), c31 = V()
         var c40 = V(), c41 = V(), c50 = V(), c51 = V(), c60 = V(), c61 = V(), c70 = V(), c71 = V()
         @inline(__always) func accumulate<Rows: TileRows>(_ rows: Rows) {
             var pb = UnsafeRawPointer(b)
+            let bStep = bRowStride &* 4
             for segment in 0..<segments {
                 var pa = a + segment &* segmentStride
                 for _ in 0..<depth {
@@ -322,7 +324,7 @@ enum CPUGemm {
                     s = V(repeating: rows.element(pa, 7))
                     c70.addProduct(s, b0); c71.addProduct(s, b1)
                     pa += aColumnStride
-                    pb += 128
+                    pb += bStep
                 }
             }
         }

@@ -90,6 +90,10 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
         // short kernel rows (kw·C < 64): all kernel rows in one micro-kernel call; gathered filter-gradient panels
         Conv2DGeometry(batch: 2, height: 9, width: 10, inChannels: 1, outChannels: 16, kernel: 5, stride: 1, padding: .same),
         Conv2DGeometry(batch: 2, height: 8, width: 7, inChannels: 3, outChannels: 24, kernel: 3, stride: 2, padding: .same),
+        // CPU filter gradient read in place (kw·C a multiple of 8, 32·k output channels): more
+        // images than parts, two panels, one output row per call
+        Conv2DGeometry(batch: 9, height: 6, width: 5, inChannels: 8, outChannels: 32, kernel: 3, stride: 1, padding: .same),
+        Conv2DGeometry(batch: 1, height: 3, width: 70, inChannels: 8, outChannels: 64, kernel: 3, stride: 1, padding: .same),
         // more than 64 taps: OpenCL takes the tiled pass even with few channels
         Conv2DGeometry(batch: 1, height: 9, width: 10, inChannels: 2, outChannels: 3, kernel: 9, stride: 1, padding: .same),
         // PixelCNN++'s shifted convolutions and up-sampling deconvs
