@@ -6,9 +6,11 @@ import RDCompute
 /// Input row `iy` receives kernel taps `ky ≡ (iy + padTop) mod sy` only: for phase
 /// `ry = (iy + padTop) mod sy` the taps are `ry + sy·t` and the output rows
 /// `qy − t` with `qy = (iy + padTop − ry) / sy`, a stride-1 correlation of the output
-/// gradient with the phase's sub-filter, flipped. Each phase pads the output gradient by
-/// `T − 1` (T = its tap count) so every patch is in bounds, gathers patches in place like
-/// ``CPUConvImplicit``, and writes its input rows directly: no scatter, no zero fill.
+/// gradient with the phase's sub-filter, flipped. Phase needs padding `T − 1` (T = its tap
+/// count) so every patch is in bounds; the output gradient is padded once with the largest
+/// padding any phase needs, and each phase starts its patches at its own offset into that
+/// copy. Patches are gathered in place like ``CPUConvImplicit``, and each phase writes its
+/// input rows directly: no scatter, no zero fill.
 enum CPUConvPhases {
     static func applies(_ g: Conv2DGeometry) -> Bool {
         (g.strideY > 1 || g.strideX > 1) && g.inChannels >= 16
@@ -29,27 +31,37 @@ enum CPUConvPhases {
         }
     }
 
+    /// The phases along one axis.
+    static func phases(kernel: Int, stride: Int, pad: Int, size: Int) -> [Phase] {
+        (0..<stride).map { Phase(residue: $0, kernel: kernel, stride: stride, pad: pad, size: size) }
+    }
+
     static func backwardData(_ g: Conv2DGeometry, gradOutput: UnsafeMutablePointer<Float>,
         filter: UnsafeMutablePointer<Float>, gradInput: UnsafeMutablePointer<Float>) {
         let nr = CPUGemm.nr, mr = CPUGemm.mr
         let cin = g.inChannels, cout = g.outChannels
-        for ry in 0..<g.strideY {
-            let py = Phase(residue: ry, kernel: g.kernelHeight, stride: g.strideY, pad: g.padTop, size: g.height)
-            for rx in 0..<g.strideX {
-                let px = Phase(residue: rx, kernel: g.kernelWidth, stride: g.strideX, pad: g.padLeft, size: g.width)
+        let rows = phases(kernel: g.kernelHeight, stride: g.strideY, pad: g.padTop, size: g.height)
+        let columns = phases(kernel: g.kernelWidth, stride: g.strideX, pad: g.padLeft, size: g.width)
+        // One padded copy of the output gradient serves every phase: before the first row (column)
+        // the most taps any phase has, minus one; after the last, the most any phase reads past it.
+        func after(_ p: Phase, _ size: Int) -> Int { max(0, p.firstQ + p.count - size) }
+        let maxTapsY = rows.map(\.taps).max() ?? 0, maxTapsX = columns.map(\.taps).max() ?? 0
+        let union = Conv2DGeometry(batch: g.batch, height: g.outHeight, width: g.outWidth, inChannels: cout,
+            outChannels: cin, kernelHeight: maxTapsY, kernelWidth: maxTapsX, padTop: max(0, maxTapsY - 1),
+            padBottom: rows.map { after($0, g.outHeight) }.max() ?? 0, padLeft: max(0, maxTapsX - 1),
+            padRight: columns.map { after($0, g.outWidth) }.max() ?? 0)
+        let padded = CPUConvPadded(union, input: gradOutput, slack: (mr + maxTapsX) * cout)
+        defer { padded.deallocate() }
+        for (ry, py) in rows.enumerated() {
+            for (rx, px) in columns.enumerated() {
                 guard py.count > 0, px.count > 0 else { continue }
                 guard py.taps > 0, px.taps > 0 else {
                     zero(g, py, px, gradInput)
                     continue
                 }
-                // The phase as a stride-1 conv over the output gradient (channels cout → cin).
-                let lastQy = py.firstQ + py.count - 1, lastQx = px.firstQ + px.count - 1
-                let pg = Conv2DGeometry(batch: g.batch, height: g.outHeight, width: g.outWidth, inChannels: cout,
-                    outChannels: cin, kernelHeight: py.taps, kernelWidth: px.taps, padTop: py.taps - 1,
-                    padBottom: max(0, lastQy - g.outHeight + 1), padLeft: px.taps - 1,
-                    padRight: max(0, lastQx - g.outWidth + 1))
-                let padded = CPUConvPadded(pg, input: gradOutput, slack: (mr + px.taps) * cout)
-                defer { padded.deallocate() }
+                // The phase is a stride-1 conv over the output gradient (channels cout → cin) whose
+                // padding is T − 1: its patches start that much after the union's.
+                let skipY = union.padTop - (py.taps - 1), skipX = union.padLeft - (px.taps - 1)
                 // Sub-filter [t'y][t'x][co] × cin, flipped: t' = T − 1 − t.
                 let depth = py.taps * px.taps * cout
                 let subFilter = UnsafeMutablePointer<Float>.allocate(capacity: depth * cin)
@@ -74,7 +86,7 @@ enum CPUConvPhases {
                         let tile = task % tiles, rowIndex = task / tiles
                         let n = rowIndex / py.count, j = rowIndex % py.count
                         let iy = py.first + j * g.strideY, ix = px.first + tile * mr * g.strideX
-                        let a = padded.patch(pg, n: n, oy: py.firstQ + j, ox: px.firstQ + tile * mr)
+                        let a = padded.patch(union, n: n, oy: py.firstQ + j + skipY, ox: px.firstQ + tile * mr + skipX)
                         let c = gradInput + ((n * g.height + iy) * g.width + ix) * cin
                         for panel in 0..<panels {
                             CPUGemm.microKernel(

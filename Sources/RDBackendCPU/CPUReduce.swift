@@ -2,15 +2,38 @@ import RDCompute
 
 /// Reductions on the CPU with Double accumulation and a fixed order per output element.
 enum CPUReduce {
-    /// `output[c] = Σ_r x[r·columns + c]` (the bias gradient); threads own column ranges.
+    /// Rows per partial column sum: fixed, so the order of additions is the same on any
+    /// thread count.
+    static let rowsPerPart = 512
+    /// Columns per task: a Double sum per column stays in L1.
+    static let columnsPerTask = 256
+
+    /// `output[c] = Σ_r x[r·columns + c]` (the bias gradient). Tasks sum 512-row parts of a
+    /// column block over contiguous row segments into Double partials, which are then added
+    /// in part order.
     static func columnSums(_ x: UnsafeMutablePointer<Float>, rows: Int, columns: Int, output: UnsafeMutablePointer<Float>) {
-        Parallel.forEachRange(columns, grain: 8) { range, _ in
-            var sums = [Double](repeating: 0, count: range.count)
-            for r in 0..<rows {
-                let row = x + r * columns + range.lowerBound
-                for j in 0..<range.count { sums[j] += Double(row[j]) }
+        let parts = max(1, (rows + rowsPerPart - 1) / rowsPerPart)
+        let blocks = (columns + columnsPerTask - 1) / columnsPerTask
+        let partial = UnsafeMutablePointer<Double>.allocate(capacity: parts * columns)
+        defer { partial.deallocate() }
+        Parallel.forEachRange(parts * blocks) { range, _ in
+            for task in range {
+                let part = task / blocks, j0 = (task % blocks) * columnsPerTask
+                let width = min(columnsPerTask, columns - j0)
+                let sums = partial + part * columns + j0
+                sums.update(repeating: 0, count: width)
+                for r in (part * rowsPerPart)..<min(rows, (part + 1) * rowsPerPart) {
+                    let row = x + r * columns + j0
+                    for j in 0..<width { sums[j] += Double(row[j]) }
+                }
             }
-            for j in 0..<range.count { output[range.lowerBound + j] = Float(sums[j]) }
+        }
+        Parallel.forEachRange(columns, grain: 1024) { range, _ in
+            for j in range {
+                var sum = 0.0
+                for part in 0..<parts { sum += partial[part * columns + j] }
+                output[j] = Float(sum)
+            }
         }
     }
 
