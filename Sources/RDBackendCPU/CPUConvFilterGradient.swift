@@ -108,24 +108,25 @@ enum CPUConvFilterGradient {
     static func backwardFilterInPlace(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>,
         gradOutput: UnsafeMutablePointer<Float>, gradFilter: UnsafeMutablePointer<Float>) {
         let (mr, nr, cout) = (CPUGemm.mr, CPUGemm.nr, g.outChannels)
-        let padded = CPUConvPadded(g, input: input, slack: 0)
-        defer { padded.deallocate() }
+        let scratch = CPUConvPadded.Scratch(g, slack: 0)
+        defer { scratch.deallocate() }
         let patchSize = g.kernelHeight * g.kernelWidth * g.inChannels
         let segment = g.kernelWidth * g.inChannels
-        let rowFloats = padded.width * padded.channels
+        let rowFloats = scratch.padded.width * g.inChannels
         let rowsPerCall = max(1, min(g.outHeight, pixelsPerCall / g.outWidth))
         let size = patchSize * cout
         let parts = max(1, min(Parallel.threads * Parallel.chunksPerWorker, g.batch))
         let partial = UnsafeMutablePointer<Float>.allocate(capacity: parts * size)
         defer { partial.deallocate() }
         partial.update(repeating: 0, count: parts * size)
-        Parallel.forEachRange(parts) { range, _ in
+        Parallel.forEachRange(parts) { range, worker in
             for part in range {
                 let sums = partial + part * size
                 for n in (g.batch * part / parts)..<(g.batch * (part + 1) / parts) {
+                    let image = scratch.image(n, of: input, worker: worker)
                     for oy in stride(from: 0, to: g.outHeight, by: rowsPerCall) {
                         let dY = gradOutput + (n * g.outHeight + oy) * g.outWidth * cout
-                        let patch = padded.patch(g, n: n, oy: oy, ox: 0)
+                        let patch = image.patch(g, n: 0, oy: oy, ox: 0)
                         for j in stride(from: 0, to: patchSize, by: mr) {
                             let columns = patch + (j / segment) * rowFloats + j % segment
                             for panel in stride(from: 0, to: cout, by: nr) {

@@ -13,9 +13,8 @@ enum CPUConvImplicit {
         output: UnsafeMutablePointer<Float>) {
         let c = g.inChannels
         // slack after the last image: a partial tile's unused rows read (and discard) past it
-        let padded = CPUConvPadded(g, input: input, slack: (CPUGemm.mr * g.strideX + g.kernelWidth) * c)
-        defer { padded.deallocate() }
-        let wp = padded.width
+        let slack = (CPUGemm.mr * g.strideX + g.kernelWidth) * c
+        let wp = g.width + g.padLeft + g.padRight
         let depth = g.kernelHeight * g.kernelWidth * c
         let nr = CPUGemm.nr
         let panels = (g.outChannels + nr - 1) / nr
@@ -28,6 +27,8 @@ enum CPUConvImplicit {
         if segment < 64 {
             // Short kernel rows (few input channels): the whole filter fits in L1, and each
             // tile runs all kernel rows in one call, its accumulators staying in registers.
+            let padded = CPUConvPadded(g, input: input, slack: slack)
+            defer { padded.deallocate() }
             Parallel.forEachRange(g.batch * g.outHeight * tiles) { range, _ in
                 for tile in range {
                     let row = tile / tiles, ox = (tile % tiles) * CPUGemm.mr
@@ -44,10 +45,14 @@ enum CPUConvImplicit {
             }
             return
         }
-        // Long kernel rows: per image, one kernel row's filter segment (kw·C × 32 floats)
-        // stays in L1 while every 8-pixel tile of the image accumulates against it.
-        Parallel.forEachRange(g.batch) { images, _ in
+        // Long kernel rows: per image, padded into the worker's scratch, one kernel row's filter
+        // segment (kw·C × 32 floats) stays in L1 while every 8-pixel tile of the image
+        // accumulates against it.
+        let scratch = CPUConvPadded.Scratch(g, slack: slack)
+        defer { scratch.deallocate() }
+        Parallel.forEachRange(g.batch) { images, worker in
             for n in images {
+                let image = scratch.image(n, of: input, worker: worker)
                 for panel in 0..<panels {
                     let width = min(nr, g.outChannels - panel * nr)
                     for ky in 0..<g.kernelHeight {
@@ -56,7 +61,7 @@ enum CPUConvImplicit {
                             let out = output + (n * g.outHeight + oy) * g.outWidth * g.outChannels + panel * nr
                             for ox in stride(from: 0, to: g.outWidth, by: CPUGemm.mr) {
                                 CPUGemm.microKernel(
-                                    depth: segment, a: padded.patch(g, n: n, oy: oy, ox: ox) + ky * wp * c,
+                                    depth: segment, a: image.patch(g, n: 0, oy: oy, ox: ox) + ky * wp * c,
                                     aRowStride: g.strideX * c, aColumnStride: 1, b: b, alpha: 1,
                                     c: out + ox * g.outChannels, rowStride: g.outChannels, columnStride: 1,
                                     height: min(CPUGemm.mr, g.outWidth - ox), width: width, overwrite: ky == 0)

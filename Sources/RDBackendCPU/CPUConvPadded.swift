@@ -1,7 +1,10 @@
 import RDCompute
 
-/// The input of a convolution copied once with its zero padding made explicit, so that
-/// every patch row is in bounds: the implicit-GEMM passes read patches straight from it.
+/// The input of a convolution copied with its zero padding made explicit, so that every
+/// patch row is in bounds: the implicit-GEMM passes read patches straight from it.
+///
+/// Either the whole batch is copied up front (`init`), or, with ``Scratch``, each worker pads
+/// one image at a time just before using it, so the copy is still in L2 when it is read.
 struct CPUConvPadded {
     let base: UnsafeMutablePointer<Float>
     /// Padded height and width.
@@ -18,21 +21,25 @@ struct CPUConvPadded {
         let imageSize = height * width * channels
         let base = UnsafeMutablePointer<Float>.allocate(capacity: g.batch * imageSize + slack)
         (base + g.batch * imageSize).update(repeating: 0, count: slack)
-        let (wp, c) = (width, channels)
+        let paddedWidth = width
         Parallel.forEachRange(g.batch) { images, _ in
-            for n in images {
-                // zero the border only: top rows, then each row's right pad and the next row's left pad, bottom rows
-                let image = base + n * imageSize
-                image.update(repeating: 0, count: (g.padTop * wp + g.padLeft) * c)
-                for y in 0..<g.height {
-                    let row = image + ((y + g.padTop) * wp + g.padLeft) * c
-                    row.update(from: input + ((n * g.height + y) * g.width) * c, count: g.width * c)
-                    let gap = y + 1 < g.height ? g.padRight + g.padLeft : g.padRight + g.padBottom * wp
-                    (row + g.width * c).update(repeating: 0, count: gap * c)
-                }
-            }
+            for n in images { Self.pad(g, input: input, image: n, width: paddedWidth, into: base + n * imageSize) }
         }
         self.base = base
+    }
+
+    /// Copies image `n` of `input` into `image` (padded rows of `width` pixels), zeroing only
+    /// the border: top rows, then each row's right pad and the next row's left pad, bottom rows.
+    static func pad(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>, image n: Int, width wp: Int,
+        into image: UnsafeMutablePointer<Float>) {
+        let c = g.inChannels
+        image.update(repeating: 0, count: (g.padTop * wp + g.padLeft) * c)
+        for y in 0..<g.height {
+            let row = image + ((y + g.padTop) * wp + g.padLeft) * c
+            row.update(from: input + ((n * g.height + y) * g.width) * c, count: g.width * c)
+            let gap = y + 1 < g.height ? g.padRight + g.padLeft : g.padRight + g.padBottom * wp
+            (row + g.width * c).update(repeating: 0, count: gap * c)
+        }
     }
 
     /// The first float of output pixel (n, oy, ox)'s patch: kernel row `ky` continues at
@@ -43,4 +50,40 @@ struct CPUConvPadded {
     }
 
     func deallocate() { base.deallocate() }
+
+    /// One padded image per worker, filled on demand by ``image(_:of:worker:)``.
+    struct Scratch {
+        let padded: CPUConvPadded
+        let geometry: Conv2DGeometry
+        /// Floats from one worker's image to the next: the image and its slack.
+        let stride: Int
+
+        /// Room for ``Parallel/threads`` padded images of `g`, each followed by `slack` zeros.
+        init(_ g: Conv2DGeometry, slack: Int) {
+            let height = g.height + g.padTop + g.padBottom, width = g.width + g.padLeft + g.padRight
+            let imageSize = height * width * g.inChannels
+            stride = imageSize + slack
+            let base = UnsafeMutablePointer<Float>.allocate(capacity: Parallel.threads * stride)
+            for worker in 0..<Parallel.threads { (base + worker * stride + imageSize).update(repeating: 0, count: slack) }
+            padded = CPUConvPadded(base: base, height: height, width: width, channels: g.inChannels)
+            geometry = g
+        }
+
+        /// Pads image `n` of `input` into `worker`'s slot and returns it as a batch of one:
+        /// its patches are `patch(g, n: 0, oy:, ox:)`.
+        func image(_ n: Int, of input: UnsafeMutablePointer<Float>, worker: Int) -> CPUConvPadded {
+            let slot = padded.base + worker * stride
+            CPUConvPadded.pad(geometry, input: input, image: n, width: padded.width, into: slot)
+            return CPUConvPadded(base: slot, height: padded.height, width: padded.width, channels: padded.channels)
+        }
+
+        func deallocate() { padded.base.deallocate() }
+    }
+
+    private init(base: UnsafeMutablePointer<Float>, height: Int, width: Int, channels: Int) {
+        self.base = base
+        self.height = height
+        self.width = width
+        self.channels = channels
+    }
 }
