@@ -1,4 +1,4 @@
-// Elementwise ops: unary functions and derivatives, broadcast binary ops, bias add.
+// Elementwise ops: unary functions and derivatives, broadcast binary ops, bias add (and fused with ReLU).
 // Op codes match RDCompute's UnaryOp / BinaryOp raw values.
 
 float sigmoid_stable(float x) {
@@ -74,4 +74,15 @@ __kernel void binary_broadcast(int op, int rank, int8 shape, int8 stride_a, int8
 __kernel void bias_add(__global const float* x, __global const float* bias, __global float* y, int channels, int n) {
     int i = get_global_id(0);
     if (i < n) y[i] = x[i] + bias[i % channels];
+}
+
+__kernel void bias_relu(__global const float* x, __global const float* bias, __global float* y, int channels, int n) {
+    int i = get_global_id(0);
+    if (i < n) y[i] = fmax(x[i] + bias[i % channels], 0.0f);
+}
+
+// ReLU's backward pass from its output: y > 0 exactly where the input was.
+__kernel void relu_backward_from_output(__global const float* y, __global const float* gy, __global float* gx, int n) {
+    int i = get_global_id(0);
+    if (i < n) gx[i] = y[i] > 0.0f ? gy[i] : 0.0f;
 }

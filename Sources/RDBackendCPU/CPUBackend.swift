@@ -120,6 +120,24 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             output: try pointer(gradBias))
     }
 
+    public func biasReLU(_ x: DeviceBuffer, bias: DeviceBuffer, output: DeviceBuffer) throws {
+        let channels = try OpValidation.biasAdd(x, bias: bias, output: output)
+        CPUElementwise.biasReLU(try pointer(x), bias: try pointer(bias), output: try pointer(output),
+            count: x.count, channels: channels)
+    }
+
+    public func biasReLUBackward(output: DeviceBuffer, gradOutput: DeviceBuffer, gradInput: DeviceBuffer,
+        gradBias: DeviceBuffer) throws {
+        let channels = try OpValidation.biasReLUBackward(output: output, gradOutput: gradOutput, gradInput: gradInput,
+            gradBias: gradBias)
+        let (y, gy, gx) = (try pointer(output), try pointer(gradOutput), try pointer(gradInput))
+        CPUReduce.columnSums(rows: output.count / channels, columns: channels, output: try pointer(gradBias)) { r, j0, width in
+            let segment = r * channels + j0
+            for j in segment..<(segment + width) { gx[j] = y[j] > 0 ? gy[j] : 0 }
+            return UnsafePointer(gx + segment)
+        }
+    }
+
     // MARK: Elementwise and reductions
 
     public func unary(_ op: UnaryOp, _ x: DeviceBuffer, output: DeviceBuffer) throws {

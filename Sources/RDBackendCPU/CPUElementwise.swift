@@ -18,6 +18,18 @@ enum CPUElementwise {
         }
     }
 
+    /// `output = max(x + bias, 0)` per channel, in one pass.
+    static func biasReLU(_ x: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>,
+        output: UnsafeMutablePointer<Float>, count: Int, channels: Int) {
+        let rows = count / channels
+        Parallel.forEachRange(rows, grain: max(1, grain / channels)) { range, _ in
+            for r in range {
+                let base = r * channels
+                for c in 0..<channels { output[base + c] = max(x[base + c] + bias[c], 0) }
+            }
+        }
+    }
+
     /// The function itself, in the numerically stable forms the kernels also use.
     @inline(__always)
     static func apply(_ op: UnaryOp, _ x: Float) -> Float {

@@ -8,10 +8,17 @@ enum CPUReduce {
     /// Columns per task: a Double sum per column stays in L1.
     static let columnsPerTask = 256
 
-    /// `output[c] = Σ_r x[r·columns + c]` (the bias gradient). Tasks sum 512-row parts of a
-    /// column block over contiguous row segments into Double partials, which are then added
-    /// in part order.
+    /// `output[c] = Σ_r x[r·columns + c]` (the bias gradient).
     static func columnSums(_ x: UnsafeMutablePointer<Float>, rows: Int, columns: Int, output: UnsafeMutablePointer<Float>) {
+        columnSums(rows: rows, columns: columns, output: output) { r, j0, _ in UnsafePointer(x + r * columns + j0) }
+    }
+
+    /// Column sums of a matrix whose row segments come from `segment(row, firstColumn, width)`,
+    /// which may compute them first (a fused elementwise pass). Tasks sum 512-row parts of a
+    /// column block into Double partials, which are then added in part order.
+    @inline(__always)
+    static func columnSums(rows: Int, columns: Int, output: UnsafeMutablePointer<Float>,
+        segment: (_ row: Int, _ firstColumn: Int, _ width: Int) -> UnsafePointer<Float>) {
         let parts = max(1, (rows + rowsPerPart - 1) / rowsPerPart)
         let blocks = (columns + columnsPerTask - 1) / columnsPerTask
         let partial = UnsafeMutablePointer<Double>.allocate(capacity: parts * columns)
@@ -23,7 +30,7 @@ enum CPUReduce {
                 let sums = partial + part * columns + j0
                 sums.update(repeating: 0, count: width)
                 for r in (part * rowsPerPart)..<min(rows, (part + 1) * rowsPerPart) {
-                    let row = x + r * columns + j0
+                    let row = segment(r, j0, width)
                     for j in 0..<width { sums[j] += Double(row[j]) }
                 }
             }

@@ -2,7 +2,7 @@ import RDCompute
 
 extension KernelFamily {
     static let elementwise = KernelFamily(name: "elementwise",
-        kernels: ["unary_forward", "unary_backward", "binary_broadcast", "bias_add"])
+        kernels: ["unary_forward", "unary_backward", "binary_broadcast", "bias_add", "bias_relu", "relu_backward_from_output"])
 }
 
 extension OpenCLBackend {
@@ -10,6 +10,22 @@ extension OpenCLBackend {
         let channels = try OpValidation.biasAdd(x, bias: bias, output: output)
         try launchElementwise("bias_add", count: x.count,
             [.buffer(x), .buffer(bias), .buffer(output), .int(channels), .int(x.count)])
+    }
+
+    public func biasReLU(_ x: DeviceBuffer, bias: DeviceBuffer, output: DeviceBuffer) throws {
+        let channels = try OpValidation.biasAdd(x, bias: bias, output: output)
+        try launchElementwise("bias_relu", count: x.count,
+            [.buffer(x), .buffer(bias), .buffer(output), .int(channels), .int(x.count)])
+    }
+
+    /// The ReLU mask, then the bias gradient's reduction: two launches, each one pass.
+    public func biasReLUBackward(output: DeviceBuffer, gradOutput: DeviceBuffer, gradInput: DeviceBuffer,
+        gradBias: DeviceBuffer) throws {
+        _ = try OpValidation.biasReLUBackward(output: output, gradOutput: gradOutput, gradInput: gradInput,
+            gradBias: gradBias)
+        try launchElementwise("relu_backward_from_output", count: output.count,
+            [.buffer(output), .buffer(gradOutput), .buffer(gradInput), .int(output.count)])
+        try biasGradient(gradInput, gradBias: gradBias)
     }
 
     public func unary(_ op: UnaryOp, _ x: DeviceBuffer, output: DeviceBuffer) throws {

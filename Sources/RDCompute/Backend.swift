@@ -3,7 +3,7 @@
 public enum Op: String, Sendable, CaseIterable {
     case buffers, gemm
     case conv2dForward, conv2dBackwardData, conv2dBackwardFilter
-    case biasAdd, biasGradient
+    case biasAdd, biasGradient, biasReLU, biasReLUBackward
     case unary, unaryBackward, binary, reduce
     case bernoulliNLL, bernoulliNLLBackward, gaussianKL, gaussianKLBackward
     case randomUniform, randomNormal
@@ -51,6 +51,13 @@ public protocol Backend: AnyObject, Sendable {
     func biasAdd(_ x: DeviceBuffer, bias: DeviceBuffer, output: DeviceBuffer) throws
     /// `gradBias[c] = Σ_i gradOutput[i·channels + c]`, channels = `gradBias.count`.
     func biasGradient(_ gradOutput: DeviceBuffer, gradBias: DeviceBuffer) throws
+    /// `output[i] = max(x[i] + bias[i % channels], 0)`: bias add and ReLU in one pass.
+    func biasReLU(_ x: DeviceBuffer, bias: DeviceBuffer, output: DeviceBuffer) throws
+    /// The backward pass of ``biasReLU(_:bias:output:)`` from its output, in one pass:
+    /// `gradInput[i] = output[i] > 0 ? gradOutput[i] : 0` and
+    /// `gradBias[c] = Σ_i gradInput[i·channels + c]`, channels = `gradBias.count`.
+    func biasReLUBackward(output: DeviceBuffer, gradOutput: DeviceBuffer, gradInput: DeviceBuffer,
+        gradBias: DeviceBuffer) throws
 
     // MARK: Elementwise and reductions
     func unary(_ op: UnaryOp, _ x: DeviceBuffer, output: DeviceBuffer) throws

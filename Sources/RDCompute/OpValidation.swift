@@ -38,6 +38,15 @@ public enum OpValidation {
         return gradBias.count
     }
 
+    /// Returns the channel count.
+    public static func biasReLUBackward(output: DeviceBuffer, gradOutput: DeviceBuffer, gradInput: DeviceBuffer,
+        gradBias: DeviceBuffer) throws -> Int {
+        try sameCount("biasReLUBackward", output, gradOutput, gradInput)
+        try require(gradBias.count > 0 && output.count % gradBias.count == 0, "biasReLUBackward",
+            "output has \(output.count) elements, not a multiple of \(gradBias.count) channels")
+        return gradBias.count
+    }
+
     public static func sameCount(_ op: String, _ buffers: DeviceBuffer...) throws {
         guard let first = buffers.first else { return }
         for b in buffers.dropFirst() {

@@ -25,6 +25,21 @@ extension Graph {
         }
     }
 
+    /// `relu(x + bias)` with the bias on the last axis, forward and backward each in one fused pass.
+    public func addBiasReLU(_ x: Tensor, _ bias: Tensor) throws -> Tensor {
+        guard bias.shape.count == 1, x.shape.last == bias.shape[0] else {
+            throw ComputeError.invalidArgument(op: "addBiasReLU", reason: "bias \(bias.shape) does not match channels of \(x.shape)")
+        }
+        let y = try output(x.shape)
+        try backend.biasReLU(x.buffer, bias: bias.buffer, output: y)
+        return record(x.shape, y, inputs: [x, bias]) { [backend] gy in
+            let gx = try backend.makeBuffer(count: gy.count)
+            let db = try backend.makeBuffer(count: bias.count)
+            try backend.biasReLUBackward(output: y, gradOutput: gy, gradInput: gx, gradBias: db)
+            return [gx, db]
+        }
+    }
+
     /// `x + bias` along the last (channel) axis.
     public func addBias(_ x: Tensor, _ bias: Tensor) throws -> Tensor {
         guard bias.shape.count == 1, x.shape.last == bias.shape[0] else {

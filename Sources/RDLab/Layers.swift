@@ -21,6 +21,7 @@ struct AffineParameters {
 
     /// `activation(linear(x) + b)`, or `(linear₁(x) + b₁)·σ(linear₂(x) + b₂)` when gated.
     func apply(_ x: Tensor, activation: Activation, in graph: Graph, linear: (Tensor, Tensor) throws -> Tensor) throws -> Tensor {
+        if gate == nil && activation == .relu { return try graph.addBiasReLU(try linear(x, weight.tensor), bias.tensor) }
         let value = try graph.addBias(try linear(x, weight.tensor), bias.tensor)
         guard let gate else { return try activation.apply(value, in: graph) }
         let opening = try graph.sigmoid(try graph.addBias(try linear(x, gate.weight.tensor), gate.bias.tensor))

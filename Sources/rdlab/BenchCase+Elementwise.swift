@@ -27,6 +27,15 @@ extension BenchCase {
                 let (gy, gb) = try (random(backend, n, stream: 1), backend.makeBuffer(count: 32))
                 return { try backend.biasGradient(gy, gradBias: gb) }
             },
+            BenchCase(name: "bias+relu 100x28x28x32", flops: 0, bytes: 2 * bytes) { backend in
+                let (x, bias, y) = try (random(backend, n, stream: 1), random(backend, 32, stream: 2), backend.makeBuffer(count: n))
+                return { try backend.biasReLU(x, bias: bias, output: y) }
+            },
+            BenchCase(name: "bias+relu backward 100x28x28x32", flops: 0, bytes: 3 * bytes) { backend in
+                let (y, gy, gx, gb) = try (random(backend, n, stream: 1), random(backend, n, stream: 2),
+                    backend.makeBuffer(count: n), backend.makeBuffer(count: 32))
+                return { try backend.biasReLUBackward(output: y, gradOutput: gy, gradInput: gx, gradBias: gb) }
+            },
             BenchCase(name: "reduce sum over pixels 100x784x32", flops: 0, bytes: bytes) { backend in
                 let (x, y) = try (random(backend, n, stream: 1), backend.makeBuffer(count: 100 * 32))
                 return { try backend.reduce(.sum, x, shape: [100, 784, 32], axes: [1], output: y) }

@@ -150,7 +150,8 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
     // MARK: Bias
 
     static var biasCases: [ParityCase] {
-        [(1, 1), (7, 5), (300, 33)].flatMap { rows, channels in
+        // 1100 rows: the CPU adds 512-row partial sums
+        [(1, 1), (7, 5), (300, 33), (1100, 3)].flatMap { rows, channels in
             [
                 ParityCase(name: "biasAdd \(rows)x\(channels)", tolerance: elementwise) { backend in
                     var data = TestData(seed: 7)
@@ -158,6 +159,30 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
                     let out = try backend.makeBuffer(count: x.count)
                     try backend.biasAdd(try backend.makeBuffer(x), bias: try backend.makeBuffer(bias), output: out)
                     return (try backend.download(out), x.indices.map { Double(x[$0]) + Double(bias[$0 % channels]) })
+                },
+                ParityCase(name: "biasReLU \(rows)x\(channels)", tolerance: elementwise) { backend in
+                    var data = TestData(seed: 9)
+                    let x = data.values(rows * channels), bias = data.values(channels)
+                    let out = try backend.makeBuffer(count: x.count)
+                    try backend.biasReLU(try backend.makeBuffer(x), bias: try backend.makeBuffer(bias), output: out)
+                    return (try backend.download(out), x.indices.map { max(Double(x[$0]) + Double(bias[$0 % channels]), 0) })
+                },
+                ParityCase(name: "biasReLUBackward input \(rows)x\(channels)", tolerance: 0) { backend in
+                    var data = TestData(seed: 10)
+                    let y = data.values(rows * channels).map { max($0, 0) }, g = data.values(rows * channels)
+                    let (gx, gb) = (try backend.makeBuffer(count: y.count), try backend.makeBuffer(count: channels))
+                    try backend.biasReLUBackward(output: try backend.makeBuffer(y), gradOutput: try backend.makeBuffer(g),
+                        gradInput: gx, gradBias: gb)
+                    return (try backend.download(gx), y.indices.map { y[$0] > 0 ? Double(g[$0]) : 0 })
+                },
+                ParityCase(name: "biasReLUBackward bias \(rows)x\(channels)", tolerance: accumulating) { backend in
+                    var data = TestData(seed: 11)
+                    let y = data.values(rows * channels).map { max($0, 0) }, g = data.values(rows * channels)
+                    let (gx, gb) = (try backend.makeBuffer(count: y.count), try backend.makeBuffer(count: channels))
+                    try backend.biasReLUBackward(output: try backend.makeBuffer(y), gradOutput: try backend.makeBuffer(g),
+                        gradInput: gx, gradBias: gb)
+                    let masked = y.indices.map { y[$0] > 0 ? g[$0] : 0 }
+                    return (try backend.download(gb), try Reference.reduce(.sum, masked, shape: [rows, channels], axes: [0]))
                 },
                 ParityCase(name: "biasGradient \(rows)x\(channels)", tolerance: accumulating) { backend in
                     var data = TestData(seed: 8)

@@ -39,6 +39,10 @@ final class FakeBackend: Backend, @unchecked Sendable {
     func conv2dBackwardFilter(_ g: Conv2DGeometry, input: DeviceBuffer, gradOutput: DeviceBuffer, gradFilter: DeviceBuffer) throws { throw unsupported }
     func biasAdd(_ x: DeviceBuffer, bias: DeviceBuffer, output: DeviceBuffer) throws { throw unsupported }
     func biasGradient(_ gradOutput: DeviceBuffer, gradBias: DeviceBuffer) throws { throw unsupported }
+    func biasReLU(_ x: DeviceBuffer, bias: DeviceBuffer, output: DeviceBuffer) throws { throw unsupported }
+    func biasReLUBackward(output: DeviceBuffer, gradOutput: DeviceBuffer, gradInput: DeviceBuffer, gradBias: DeviceBuffer) throws {
+        throw unsupported
+    }
     func unary(_ op: UnaryOp, _ x: DeviceBuffer, output: DeviceBuffer) throws { throw unsupported }
     func unaryBackward(_ op: UnaryOp, x: DeviceBuffer, gradOutput: DeviceBuffer, gradInput: DeviceBuffer) throws { throw unsupported }
     func binary(_ op: BinaryOp, _ a: DeviceBuffer, shape aShape: [Int], _ b: DeviceBuffer, shape bShape: [Int], output: DeviceBuffer) throws { throw unsupported }

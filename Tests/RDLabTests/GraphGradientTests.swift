@@ -57,6 +57,23 @@ struct GraphGradientTests {
         }
     }
 
+    /// ReLU layers take the fused bias + ReLU op (`addBiasReLU`), whose backward pass works from
+    /// the output alone.
+    @Test(arguments: AvailableBackends.all)
+    func reluLayersThroughFusedBias(_ target: BackendUnderTest) throws {
+        let b = target.backend
+        let conv = try Conv2D("enc", inChannels: 2, outChannels: 4, kernel: 3, stride: 1, activation: .relu, backend: b, seed: 3)
+        let dense = try Dense("hidden", inputs: 64, outputs: 6, activation: .relu, backend: b, seed: 3)
+        try b.upload([0.3, -0.2, 0.1, 0.05], to: conv.parameters[1].tensor.buffer)
+        var data = TestData(seed: 6)
+        let x = data.values(2 * 4 * 4 * 2), weights = data.values(12)
+        try Self.check(b, conv.parameters + dense.parameters, samples: 8) { g in
+            let h = try conv(try g.constant(x, shape: [2, 4, 4, 2]), in: g)
+            let y = try dense(try g.reshape(h, [2, 64]), in: g)
+            return try g.sum(try g.mul(y, try g.constant(weights, shape: [2, 6])), axes: [0, 1])
+        }
+    }
+
     @Test(arguments: AvailableBackends.all)
     func broadcastingArithmetic(_ target: BackendUnderTest) throws {
         let b = target.backend
