@@ -53,6 +53,10 @@ enum CPUConv {
             CPUConvNarrow.forward(g, input: input, filter: filter, output: output)
             return
         }
+        if CPUConvWinograd.applies(g) {
+            CPUConvWinograd.forward(g, input: input, filter: filter, output: output)
+            return
+        }
         if CPUConvImplicit.applies(g) {
             CPUConvImplicit.forward(g, input: input, filter: filter, output: output)
             return

@@ -94,6 +94,13 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
         // images than parts, two panels, one output row per call
         Conv2DGeometry(batch: 9, height: 6, width: 5, inChannels: 8, outChannels: 32, kernel: 3, stride: 1, padding: .same),
         Conv2DGeometry(batch: 1, height: 3, width: 70, inChannels: 8, outChannels: 64, kernel: 3, stride: 1, padding: .same),
+        // CPU Winograd: F(2×2, 5×5) and F(3×3, 4×4) with clipped edge tiles, two panels, 'valid'
+        // padding; the 4×4 case's backward-data (64 → 32 channels, flipped) takes it too
+        Conv2DGeometry(batch: 2, height: 7, width: 9, inChannels: 16, outChannels: 32, kernel: 5, stride: 1, padding: .same),
+        Conv2DGeometry(batch: 1, height: 8, width: 7, inChannels: 32, outChannels: 64, kernel: 4, stride: 1, padding: .same),
+        Conv2DGeometry(batch: 1, height: 9, width: 8, inChannels: 16, outChannels: 32, kernel: 5, stride: 1, padding: .valid),
+        // the reference VAE's dec4 at batch 1: Winograd's error at full depth (5·5·64 terms)
+        Conv2DGeometry(batch: 1, height: 14, width: 14, inChannels: 64, outChannels: 32, kernel: 5, stride: 1, padding: .same),
         // more than 64 taps: OpenCL takes the tiled pass even with few channels
         Conv2DGeometry(batch: 1, height: 9, width: 10, inChannels: 2, outChannels: 3, kernel: 9, stride: 1, padding: .same),
         // PixelCNN++'s shifted convolutions and up-sampling deconvs

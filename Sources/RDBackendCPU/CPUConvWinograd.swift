@@ -1,0 +1,220 @@
+import RDCompute
+
+/// Stride-1 convolutions with square 5×5 and 4×4 kernels by Winograd's minimal filtering
+/// (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016): F(2×2, 5×5) and
+/// F(3×3, 4×4), both on 6×6 input tiles with the interpolation points 0, ±1, ±2 and ∞.
+///
+/// An m×m output tile is `Aᵀ [Σ_c (G g_c Gᵀ) ⊙ (Bᵀ d_c B)] A`: per image, every tile's input
+/// patch is transformed (`V = Bᵀ d B`, 16 channels per vector), then each of the 36 tile
+/// positions is one GEMM `M_ξ = V_ξ · U_ξ` (tiles × C by C × K) on ``CPUGemm/microKernel``,
+/// then `Aᵀ M A` is written out. That is 36 multiplies per channel pair for 4 (or 9) outputs
+/// instead of 100 (or 144). Each worker keeps one image's transforms in L2.
+enum CPUConvWinograd {
+    /// Tile side: the transforms' `α = m + r − 1`.
+    static let alpha = 6
+
+    typealias V = SIMD16<Float>
+
+    /// One F(m×m, r×r) on 6×6 tiles. `Bᵀ` is shared: it depends only on the points.
+    protocol Tile {
+        /// Output tile side m and kernel side r.
+        static var m: Int { get }
+        static var r: Int { get }
+        /// `G`, 6×r row-major.
+        static var g: [Float] { get }
+        /// `Aᵀ` applied to a column of 6 vectors: the first m of the result are used.
+        static func at(_ x: (V, V, V, V, V, V)) -> (V, V, V)
+    }
+
+    /// F(2×2, 5×5): `Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 1]`.
+    enum F2x5: Tile {
+        static let m = 2, r = 5
+        static let g: [Float] = [
+            1.0 / 4, 0, 0, 0, 0,
+            -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6,
+            -1.0 / 6, 1.0 / 6, -1.0 / 6, 1.0 / 6, -1.0 / 6,
+            1.0 / 24, 1.0 / 12, 1.0 / 6, 1.0 / 3, 2.0 / 3,
+            1.0 / 24, -1.0 / 12, 1.0 / 6, -1.0 / 3, 2.0 / 3,
+            0, 0, 0, 0, 1,
+        ]
+        @inline(__always) static func at(_ x: (V, V, V, V, V, V)) -> (V, V, V) {
+            let (p, q) = (x.1 + x.2, x.1 - x.2), (u, w) = (x.3 + x.4, x.3 - x.4)
+            return (x.0 + p + u, q + 2 * w + x.5, V())
+        }
+    }
+
+    /// F(3×3, 4×4): `Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 1]`.
+    enum F3x4: Tile {
+        static let m = 3, r = 4
+        static let g: [Float] = [
+            1.0 / 4, 0, 0, 0,
+            -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6,
+            -1.0 / 6, 1.0 / 6, -1.0 / 6, 1.0 / 6,
+            1.0 / 24, 1.0 / 12, 1.0 / 6, 1.0 / 3,
+            1.0 / 24, -1.0 / 12, 1.0 / 6, -1.0 / 3,
+            0, 0, 0, 1,
+        ]
+        @inline(__always) static func at(_ x: (V, V, V, V, V, V)) -> (V, V, V) {
+            let (p, q) = (x.1 + x.2, x.1 - x.2), (u, w) = (x.3 + x.4, x.3 - x.4)
+            return (x.0 + p + u, q + 2 * w, p + 4 * u + x.5)
+        }
+    }
+
+    /// `Bᵀ` (points 0, ±1, ±2, ∞) applied to a column of 6 vectors:
+    /// `[4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1]`.
+    @inline(__always)
+    static func bt(_ d: (V, V, V, V, V, V)) -> (V, V, V, V, V, V) {
+        let a = d.4 - 4 * d.2, b = d.3 - 4 * d.1
+        let c = d.4 - d.2, e = 2 * (d.3 - d.1)
+        return (4 * d.0 - 5 * d.2 + d.4, a + b, a - b, c + e, c - e, 4 * d.1 - 5 * d.3 + d.5)
+    }
+
+    /// Runs `body` with the tile type for `g`, or returns false when the shape does not suit
+    /// Winograd: stride 1, a square 5×5 or 4×4 kernel, input channels in vectors of 16 and
+    /// output channels in panels of 32.
+    static func applies(_ g: Conv2DGeometry) -> Bool {
+        g.strideY == 1 && g.strideX == 1 && g.kernelHeight == g.kernelWidth && (4...5).contains(g.kernelHeight)
+            && g.inChannels % 16 == 0 && g.outChannels % CPUGemm.nr == 0 && g.outHeight > 0 && g.outWidth > 0
+    }
+
+    static func forward(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>, filter: UnsafeMutablePointer<Float>,
+        output: UnsafeMutablePointer<Float>) {
+        if g.kernelHeight == 5 {
+            forward(F2x5.self, g, input: input, filter: filter, output: output)
+        } else {
+            forward(F3x4.self, g, input: input, filter: filter, output: output)
+        }
+    }
+
+    static func forward<T: Tile>(_: T.Type, _ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>,
+        filter: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>) {
+        let (m, a, cin, cout) = (T.m, alpha, g.inChannels, g.outChannels)
+        let tilesY = (g.outHeight + m - 1) / m, tilesX = (g.outWidth + m - 1) / m
+        let tiles = tilesY * tilesX, rows = CPUGemm.roundUp(tiles, CPUGemm.mr)
+        // Pad so that the last tiles' 6×6 patches are in bounds too.
+        var tiled = g
+        tiled.padBottom += tilesY * m - g.outHeight
+        tiled.padRight += tilesX * m - g.outWidth
+        let scratch = CPUConvPadded.Scratch(tiled, slack: 0)
+        defer { scratch.deallocate() }
+        let wp = scratch.padded.width
+
+        let u = transformedFilter(T.self, g, filter: filter)
+        defer { u.deallocate() }
+        let (inputSize, productSize) = (a * a * rows * cin, a * a * rows * cout)
+        let work = UnsafeMutablePointer<Float>.allocate(capacity: Parallel.threads * (inputSize + productSize))
+        defer { work.deallocate() }
+        // Rows past the last tile feed only products that are never read; zero them once anyway.
+        work.update(repeating: 0, count: Parallel.threads * (inputSize + productSize))
+
+        Parallel.forEachRange(g.batch) { images, worker in
+            let transformed = work + worker * (inputSize + productSize)
+            let products = transformed + inputSize
+            withUnsafeTemporaryAllocation(of: V.self, capacity: a * a) { temp in
+                let t = temp.baseAddress!
+                for n in images {
+                    let image = scratch.image(n, of: input, worker: worker)
+                    // V_ξ[tile, c] = (Bᵀ d B)[ξ], 16 channels at a time: Bᵀ along each row, then down each column.
+                    for tile in 0..<tiles {
+                        let origin = image.base + ((tile / tilesX) * m * wp + (tile % tilesX) * m) * cin
+                        for c in stride(from: 0, to: cin, by: 16) {
+                            for y in 0..<a {
+                                let row = origin + y * wp * cin + c
+                                let r = bt((load16(row), load16(row + cin), load16(row + 2 * cin), load16(row + 3 * cin),
+                                    load16(row + 4 * cin), load16(row + 5 * cin)))
+                                (t[y], t[a + y], t[2 * a + y], t[3 * a + y], t[4 * a + y], t[5 * a + y]) = r
+                            }
+                            for x in 0..<a {
+                                let column = t + x * a
+                                let r = bt((column[0], column[1], column[2], column[3], column[4], column[5]))
+                                let out = transformed + (x * rows + tile) * cin + c, step = a * rows * cin
+                                store16(r.0, out)
+                                store16(r.1, out + step)
+                                store16(r.2, out + 2 * step)
+                                store16(r.3, out + 3 * step)
+                                store16(r.4, out + 4 * step)
+                                store16(r.5, out + 5 * step)
+                            }
+                        }
+                    }
+                    // M_ξ = V_ξ · U_ξ for the 36 tile positions (ξ = 6·row + column of the tile).
+                    for xi in 0..<(a * a) {
+                        for i in stride(from: 0, to: tiles, by: CPUGemm.mr) {
+                            for panel in stride(from: 0, to: cout, by: CPUGemm.nr) {
+                                CPUGemm.microKernel(
+                                    depth: cin, a: transformed + (xi * rows + i) * cin, aRowStride: cin, aColumnStride: 1,
+                                    b: u + xi * cin * cout + panel * cin, alpha: 1,
+                                    c: products + (xi * rows + i) * cout + panel, rowStride: cout, columnStride: 1,
+                                    height: min(CPUGemm.mr, tiles - i), width: CPUGemm.nr, overwrite: true)
+                            }
+                        }
+                    }
+                    // Output tile = Aᵀ M A, clipped at the image's edge.
+                    for tile in 0..<tiles {
+                        let (oy, ox) = ((tile / tilesX) * m, (tile % tilesX) * m)
+                        let (height, width) = (min(m, g.outHeight - oy), min(m, g.outWidth - ox))
+                        for k in stride(from: 0, to: cout, by: 16) {
+                            let product = products + tile * cout + k, step = rows * cout
+                            for y in 0..<a {
+                                let row = product + y * a * step
+                                let r = T.at((load16(row), load16(row + step), load16(row + 2 * step), load16(row + 3 * step),
+                                    load16(row + 4 * step), load16(row + 5 * step)))
+                                (t[y], t[a + y], t[2 * a + y]) = r
+                            }
+                            for j in 0..<width {
+                                let column = t + j * a
+                                let r = T.at((column[0], column[1], column[2], column[3], column[4], column[5]))
+                                let out = output + ((n * g.outHeight + oy) * g.outWidth + ox + j) * cout + k
+                                let rowStep = g.outWidth * cout
+                                store16(r.0, out)
+                                if height > 1 { store16(r.1, out + rowStep) }
+                                if height > 2 { store16(r.2, out + 2 * rowStep) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `U_ξ = (G g Gᵀ)[ξ]` for every input/output channel pair, packed as the micro-kernel's B:
+    /// for each ξ, `cout / 32` panels of `cin` rows of 32 floats. Vectorised over 16 output channels.
+    static func transformedFilter<T: Tile>(_: T.Type, _ g: Conv2DGeometry, filter: UnsafeMutablePointer<Float>)
+        -> UnsafeMutablePointer<Float> {
+        let (a, r, cin, cout, nr) = (alpha, T.r, g.inChannels, g.outChannels, CPUGemm.nr)
+        let u = UnsafeMutablePointer<Float>.allocate(capacity: a * a * cin * cout)
+        T.g.withUnsafeBufferPointer { gm in
+            let gm = UnsafeSendable(gm.baseAddress!)
+            Parallel.forEachRange(cin) { channels, _ in
+                withUnsafeTemporaryAllocation(of: V.self, capacity: a * r) { left in
+                    let left = left.baseAddress!, gm = gm.value
+                    for c in channels {
+                        for k in stride(from: 0, to: cout, by: 16) {
+                            // left = G · w (6×r), then U = left · Gᵀ (6×6)
+                            for i in 0..<a {
+                                for x in 0..<r {
+                                    var sum = V()
+                                    for y in 0..<r where gm[i * r + y] != 0 {
+                                        sum.addProduct(load16(filter + ((y * g.kernelWidth + x) * cin + c) * cout + k),
+                                            V(repeating: gm[i * r + y]))
+                                    }
+                                    left[i * r + x] = sum
+                                }
+                            }
+                            for i in 0..<a {
+                                for j in 0..<a {
+                                    var sum = V()
+                                    for x in 0..<r where gm[j * r + x] != 0 {
+                                        sum.addProduct(left[i * r + x], V(repeating: gm[j * r + x]))
+                                    }
+                                    store16(sum, u + (i * a + j) * cin * cout + (k / nr) * cin * nr + c * nr + k % nr)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return u
+    }
+}
