@@ -115,6 +115,10 @@ enum CPUConv {
                 a: input, b: gradOutput, c: gradFilter)
             return
         }
+        if CPUConvWinograd.applies(g) {
+            CPUConvWinograd.backwardFilter(g, input: input, gradOutput: gradOutput, gradFilter: gradFilter)
+            return
+        }
         if CPUConvFilterGradient.applies(g) {
             CPUConvFilterGradient.backwardFilter(g, input: input, gradOutput: gradOutput, gradFilter: gradFilter)
             return

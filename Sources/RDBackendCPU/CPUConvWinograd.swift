@@ -24,6 +24,11 @@ enum CPUConvWinograd {
         static var g: [Float] { get }
         /// `Aᵀ` applied to a column of 6 vectors: the first m of the result are used.
         static func at(_ x: (V, V, V, V, V, V)) -> (V, V, V)
+        /// The filter gradient's F(r×r, m×m), whose "filter" is an m×m tile of dY: its `G`
+        /// (6×m) applied to a column of m vectors (the third is ignored when m = 2)...
+        static func gradientG(_ x: (V, V, V)) -> (V, V, V, V, V, V)
+        /// ...and its `Aᵀ`, r×6 row-major.
+        static var gradientAt: [Float] { get }
     }
 
     /// F(2×2, 5×5): `Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 1]`.
@@ -41,6 +46,17 @@ enum CPUConvWinograd {
             let (p, q) = (x.1 + x.2, x.1 - x.2), (u, w) = (x.3 + x.4, x.3 - x.4)
             return (x.0 + p + u, q + 2 * w + x.5, V())
         }
+        @inline(__always) static func gradientG(_ x: (V, V, V)) -> (V, V, V, V, V, V) {
+            let (s, d) = (x.0 + x.1, x.0 - x.1), (e, h) = (x.0 * (1.0 / 24), x.1 * (1.0 / 12))
+            return (x.0 * 0.25, s * (-1.0 / 6), d * (-1.0 / 6), e + h, e - h, x.1)
+        }
+        static let gradientAt: [Float] = [
+            1, 1, 1, 1, 1, 0,
+            0, 1, -1, 2, -2, 0,
+            0, 1, 1, 4, 4, 0,
+            0, 1, -1, 8, -8, 0,
+            0, 1, 1, 16, 16, 1,
+        ]
     }
 
     /// F(3×3, 4×4): `Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 1]`.
@@ -58,6 +74,16 @@ enum CPUConvWinograd {
             let (p, q) = (x.1 + x.2, x.1 - x.2), (u, w) = (x.3 + x.4, x.3 - x.4)
             return (x.0 + p + u, q + 2 * w, p + 4 * u + x.5)
         }
+        @inline(__always) static func gradientG(_ x: (V, V, V)) -> (V, V, V, V, V, V) {
+            let p = x.0 + x.2, q = x.0 * (1.0 / 24) + x.2 * (1.0 / 6), h = x.1 * (1.0 / 12)
+            return (x.0 * 0.25, (p + x.1) * (-1.0 / 6), (p - x.1) * (-1.0 / 6), q + h, q - h, x.2)
+        }
+        static let gradientAt: [Float] = [
+            1, 1, 1, 1, 1, 0,
+            0, 1, -1, 2, -2, 0,
+            0, 1, 1, 4, 4, 0,
+            0, 1, -1, 8, -8, 1,
+        ]
     }
 
     /// `Bᵀ` (points 0, ±1, ±2, ∞) applied to a column of 6 vectors:
@@ -86,6 +112,36 @@ enum CPUConvWinograd {
         }
     }
 
+    /// `V_ξ[tile, c] = (Bᵀ d B)[ξ]` for every m-spaced 6×6 patch of a padded image, 16 channels at a
+    /// time: `Bᵀ` along each row, then down each column. `V` is [36][rows][channels]; `temp` holds 36 vectors.
+    @inline(__always)
+    static func transformInput(_ image: CPUConvPadded, tiles: Int, tilesX: Int, m: Int, rows: Int,
+        into transformed: UnsafeMutablePointer<Float>, temp t: UnsafeMutablePointer<V>) {
+        let (a, cin, wp) = (alpha, image.channels, image.width)
+        for tile in 0..<tiles {
+            let origin = image.base + ((tile / tilesX) * m * wp + (tile % tilesX) * m) * cin
+            for c in stride(from: 0, to: cin, by: 16) {
+                for y in 0..<a {
+                    let row = origin + y * wp * cin + c
+                    let r = bt((load16(row), load16(row + cin), load16(row + 2 * cin), load16(row + 3 * cin),
+                        load16(row + 4 * cin), load16(row + 5 * cin)))
+                    (t[y], t[a + y], t[2 * a + y], t[3 * a + y], t[4 * a + y], t[5 * a + y]) = r
+                }
+                for x in 0..<a {
+                    let column = t + x * a
+                    let r = bt((column[0], column[1], column[2], column[3], column[4], column[5]))
+                    let out = transformed + (x * rows + tile) * cin + c, step = a * rows * cin
+                    store16(r.0, out)
+                    store16(r.1, out + step)
+                    store16(r.2, out + 2 * step)
+                    store16(r.3, out + 3 * step)
+                    store16(r.4, out + 4 * step)
+                    store16(r.5, out + 5 * step)
+                }
+            }
+        }
+    }
+
     static func forward<T: Tile>(_: T.Type, _ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>,
         filter: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>) {
         let (m, a, cin, cout) = (T.m, alpha, g.inChannels, g.outChannels)
@@ -97,8 +153,6 @@ enum CPUConvWinograd {
         tiled.padRight += tilesX * m - g.outWidth
         let scratch = CPUConvPadded.Scratch(tiled, slack: 0)
         defer { scratch.deallocate() }
-        let wp = scratch.padded.width
-
         let u = transformedFilter(T.self, g, filter: filter)
         defer { u.deallocate() }
         let (inputSize, productSize) = (a * a * rows * cin, a * a * rows * cout)
@@ -114,29 +168,7 @@ enum CPUConvWinograd {
                 let t = temp.baseAddress!
                 for n in images {
                     let image = scratch.image(n, of: input, worker: worker)
-                    // V_ξ[tile, c] = (Bᵀ d B)[ξ], 16 channels at a time: Bᵀ along each row, then down each column.
-                    for tile in 0..<tiles {
-                        let origin = image.base + ((tile / tilesX) * m * wp + (tile % tilesX) * m) * cin
-                        for c in stride(from: 0, to: cin, by: 16) {
-                            for y in 0..<a {
-                                let row = origin + y * wp * cin + c
-                                let r = bt((load16(row), load16(row + cin), load16(row + 2 * cin), load16(row + 3 * cin),
-                                    load16(row + 4 * cin), load16(row + 5 * cin)))
-                                (t[y], t[a + y], t[2 * a + y], t[3 * a + y], t[4 * a + y], t[5 * a + y]) = r
-                            }
-                            for x in 0..<a {
-                                let column = t + x * a
-                                let r = bt((column[0], column[1], column[2], column[3], column[4], column[5]))
-                                let out = transformed + (x * rows + tile) * cin + c, step = a * rows * cin
-                                store16(r.0, out)
-                                store16(r.1, out + step)
-                                store16(r.2, out + 2 * step)
-                                store16(r.3, out + 3 * step)
-                                store16(r.4, out + 4 * step)
-                                store16(r.5, out + 5 * step)
-                            }
-                        }
-                    }
+                    transformInput(image, tiles: tiles, tilesX: tilesX, m: m, rows: rows, into: transformed, temp: t)
                     // M_ξ = V_ξ · U_ξ for the 36 tile positions (ξ = 6·row + column of the tile).
                     for xi in 0..<(a * a) {
                         for i in stride(from: 0, to: tiles, by: CPUGemm.mr) {
@@ -169,6 +201,132 @@ enum CPUConvWinograd {
                                 store16(r.0, out)
                                 if height > 1 { store16(r.1, out + rowStep) }
                                 if height > 2 { store16(r.2, out + 2 * rowStep) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    static func backwardFilter(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>,
+        gradOutput: UnsafeMutablePointer<Float>, gradFilter: UnsafeMutablePointer<Float>) {
+        if g.kernelHeight == 5 {
+            backwardFilter(F2x5.self, g, input: input, gradOutput: gradOutput, gradFilter: gradFilter)
+        } else {
+            backwardFilter(F3x4.self, g, input: input, gradOutput: gradOutput, gradFilter: gradFilter)
+        }
+    }
+
+    /// The filter gradient as F(r×r, m×m) over the forward pass's tiles: each tile adds the
+    /// correlation of its 6×6 input patch with its m×m tile of dY, so with `V` as in the forward
+    /// pass and `W = G′ dy G′ᵀ`, `dW = A′ᵀ [Σ_tiles V ⊙ W] A′`. The sum over tiles is 36 GEMMs of
+    /// depth = tiles per image (C × tiles by tiles × K, both read in place). Images are split into
+    /// fixed parts with private sums added in part order: deterministic for a given thread count.
+    static func backwardFilter<T: Tile>(_: T.Type, _ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>,
+        gradOutput: UnsafeMutablePointer<Float>, gradFilter: UnsafeMutablePointer<Float>) {
+        let (m, a, cin, cout) = (T.m, alpha, g.inChannels, g.outChannels)
+        let tilesY = (g.outHeight + m - 1) / m, tilesX = (g.outWidth + m - 1) / m
+        let tiles = tilesY * tilesX, rows = CPUGemm.roundUp(tiles, CPUGemm.mr)
+        var tiled = g
+        tiled.padBottom += tilesY * m - g.outHeight
+        tiled.padRight += tilesX * m - g.outWidth
+        let scratch = CPUConvPadded.Scratch(tiled, slack: 0)
+        defer { scratch.deallocate() }
+        let (inputSize, gradSize, sumsSize) = (a * a * rows * cin, a * a * rows * cout, a * a * cin * cout)
+        let work = UnsafeMutablePointer<Float>.allocate(capacity: Parallel.threads * (inputSize + gradSize))
+        defer { work.deallocate() }
+        let parts = max(1, min(Parallel.threads * Parallel.chunksPerWorker, g.batch))
+        let partial = UnsafeMutablePointer<Float>.allocate(capacity: parts * sumsSize)
+        defer { partial.deallocate() }
+        partial.update(repeating: 0, count: parts * sumsSize)
+
+        Parallel.forEachRange(parts) { range, worker in
+            let transformed = work + worker * (inputSize + gradSize)
+            let grads = transformed + inputSize
+            withUnsafeTemporaryAllocation(of: V.self, capacity: a * a) { temp in
+                let t = temp.baseAddress!
+                for part in range {
+                    let sums = partial + part * sumsSize
+                    for n in (g.batch * part / parts)..<(g.batch * (part + 1) / parts) {
+                        let image = scratch.image(n, of: input, worker: worker)
+                        transformInput(image, tiles: tiles, tilesX: tilesX, m: m, rows: rows, into: transformed, temp: t)
+                        // W_ξ[tile, k] = (G′ dy G′ᵀ)[ξ], dy zero past the image's edge.
+                        for tile in 0..<tiles {
+                            let (oy, ox) = ((tile / tilesX) * m, (tile % tilesX) * m)
+                            let (height, width) = (min(m, g.outHeight - oy), min(m, g.outWidth - ox))
+                            for k in stride(from: 0, to: cout, by: 16) {
+                                let dy = gradOutput + ((n * g.outHeight + oy) * g.outWidth + ox) * cout + k
+                                let rowStep = g.outWidth * cout
+                                for y in 0..<m {
+                                    var r = (V(), V(), V())
+                                    if y < height {
+                                        let row = dy + y * rowStep
+                                        r.0 = load16(row)
+                                        if width > 1 { r.1 = load16(row + cout) }
+                                        if width > 2 { r.2 = load16(row + 2 * cout) }
+                                    }
+                                    (t[y], t[a + y], t[2 * a + y], t[3 * a + y], t[4 * a + y], t[5 * a + y]) = T.gradientG(r)
+                                }
+                                for x in 0..<a {
+                                    let column = t + x * a
+                                    let r = T.gradientG((column[0], column[1], m > 2 ? column[2] : V()))
+                                    let out = grads + (x * rows + tile) * cout + k, step = a * rows * cout
+                                    store16(r.0, out)
+                                    store16(r.1, out + step)
+                                    store16(r.2, out + 2 * step)
+                                    store16(r.3, out + 3 * step)
+                                    store16(r.4, out + 4 * step)
+                                    store16(r.5, out + 5 * step)
+                                }
+                            }
+                        }
+                        // sums_ξ += V_ξᵀ · W_ξ: 8 input channels (adjacent in V's rows) × 32 output channels.
+                        for xi in 0..<(a * a) {
+                            for c in stride(from: 0, to: cin, by: CPUGemm.mr) {
+                                for panel in stride(from: 0, to: cout, by: CPUGemm.nr) {
+                                    CPUGemm.microKernel(
+                                        depth: tiles, a: transformed + xi * rows * cin + c, aRowStride: 1, aColumnStride: cin,
+                                        b: grads + xi * rows * cout + panel, bRowStride: cout, alpha: 1,
+                                        c: sums + (xi * cin + c) * cout + panel, rowStride: cout, columnStride: 1,
+                                        height: CPUGemm.mr, width: CPUGemm.nr)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Parts in order, then dW = A′ᵀ M A′ per (c, 16 output channels).
+        Parallel.forEachRange(sumsSize, grain: 1 << 14) { range, _ in
+            for part in 1..<parts {
+                let sums = partial + part * sumsSize
+                for i in range { partial[i] += sums[i] }
+            }
+        }
+        let r = T.r
+        T.gradientAt.withUnsafeBufferPointer { at in
+            let at = UnsafeSendable(at.baseAddress!)
+            Parallel.forEachRange(cin) { channels, _ in
+                withUnsafeTemporaryAllocation(of: V.self, capacity: a * r) { left in
+                    let (left, at) = (left.baseAddress!, at.value)
+                    for c in channels {
+                        for k in stride(from: 0, to: cout, by: 16) {
+                            for i in 0..<r {
+                                for x in 0..<a {
+                                    var sum = V()
+                                    for y in 0..<a where at[i * a + y] != 0 {
+                                        sum.addProduct(load16(partial + ((y * a + x) * cin + c) * cout + k), V(repeating: at[i * a + y]))
+                                    }
+                                    left[i * a + x] = sum
+                                }
+                            }
+                            for i in 0..<r {
+                                for j in 0..<r {
+                                    var sum = V()
+                                    for x in 0..<a where at[j * a + x] != 0 { sum.addProduct(left[i * a + x], V(repeating: at[j * a + x])) }
+                                    store16(sum, gradFilter + ((i * g.kernelWidth + j) * cin + c) * cout + k)
+                                }
                             }
                         }
                     }
