@@ -7,10 +7,11 @@ import RDCompute
 /// `ry = (iy + padTop) mod sy` the taps are `ry + sy·t` and the output rows
 /// `qy − t` with `qy = (iy + padTop − ry) / sy`, a stride-1 correlation of the output
 /// gradient with the phase's sub-filter, flipped. Phase needs padding `T − 1` (T = its tap
-/// count) so every patch is in bounds; the output gradient is padded once with the largest
-/// padding any phase needs, and each phase starts its patches at its own offset into that
-/// copy. Patches are gathered in place like ``CPUConvImplicit``, and each phase writes its
-/// input rows directly: no scatter, no zero fill.
+/// count) so every patch is in bounds; each image of the output gradient is padded once, into
+/// the worker's scratch, with the largest padding any phase needs, and each phase starts its
+/// patches at its own offset into that copy. All phases of an image run back to back, so the
+/// input-gradient rows they interleave in stay in cache. Patches are gathered in place like
+/// ``CPUConvImplicit``, and each phase writes its input pixels directly: no scatter, no zero fill.
 enum CPUConvPhases {
     static func applies(_ g: Conv2DGeometry) -> Bool {
         (g.strideY > 1 || g.strideX > 1) && g.inChannels >= 16
@@ -50,19 +51,19 @@ enum CPUConvPhases {
             outChannels: cin, kernelHeight: maxTapsY, kernelWidth: maxTapsX, padTop: max(0, maxTapsY - 1),
             padBottom: rows.map { after($0, g.outHeight) }.max() ?? 0, padLeft: max(0, maxTapsX - 1),
             padRight: columns.map { after($0, g.outWidth) }.max() ?? 0)
-        let padded = CPUConvPadded(union, input: gradOutput, slack: (mr + maxTapsX) * cout)
-        defer { padded.deallocate() }
+        // Each phase's sub-filter [t'y][t'x][co] × cin, flipped (t' = T − 1 − t), packed as the
+        // micro-kernel's B; phases no tap reaches have none.
+        struct PhasePlan {
+            let py: Phase, px: Phase
+            let packed: UnsafeMutablePointer<Float>?
+        }
+        var plans: [PhasePlan] = []
         for (ry, py) in rows.enumerated() {
-            for (rx, px) in columns.enumerated() {
-                guard py.count > 0, px.count > 0 else { continue }
+            for (rx, px) in columns.enumerated() where py.count > 0 && px.count > 0 {
                 guard py.taps > 0, px.taps > 0 else {
-                    zero(g, py, px, gradInput)
+                    plans.append(PhasePlan(py: py, px: px, packed: nil))
                     continue
                 }
-                // The phase is a stride-1 conv over the output gradient (channels cout → cin) whose
-                // padding is T − 1: its patches start that much after the union's.
-                let skipY = union.padTop - (py.taps - 1), skipX = union.padLeft - (px.taps - 1)
-                // Sub-filter [t'y][t'x][co] × cin, flipped: t' = T − 1 − t.
                 let depth = py.taps * px.taps * cout
                 let subFilter = UnsafeMutablePointer<Float>.allocate(capacity: depth * cin)
                 defer { subFilter.deallocate() }
@@ -75,26 +76,48 @@ enum CPUConvPhases {
                         }
                     }
                 }
-                let panels = (cin + nr - 1) / nr
-                let packed = UnsafeMutablePointer<Float>.allocate(capacity: depth * panels * nr)
-                defer { packed.deallocate() }
+                let packed = UnsafeMutablePointer<Float>.allocate(capacity: depth * CPUGemm.roundUp(cin, nr))
                 CPUGemm.packB(CPUGemm.View(base: subFilter, rowStride: cin, columnStride: 1), row: 0, column: 0,
                     depth: depth, width: cin, into: packed)
-                let tiles = (px.count + mr - 1) / mr
-                Parallel.forEachRange(g.batch * py.count * tiles) { range, _ in
-                    for task in range {
-                        let tile = task % tiles, rowIndex = task / tiles
-                        let n = rowIndex / py.count, j = rowIndex % py.count
-                        let iy = py.first + j * g.strideY, ix = px.first + tile * mr * g.strideX
-                        let a = padded.patch(union, n: n, oy: py.firstQ + j + skipY, ox: px.firstQ + tile * mr + skipX)
-                        let c = gradInput + ((n * g.height + iy) * g.width + ix) * cin
-                        for panel in 0..<panels {
-                            CPUGemm.microKernel(
-                                depth: px.taps * cout, a: a, aRowStride: cout, aColumnStride: 1,
-                                b: packed + panel * depth * nr, alpha: 1, c: c + panel * nr,
-                                rowStride: g.strideX * cin, columnStride: 1, height: min(mr, px.count - tile * mr),
-                                width: min(nr, cin - panel * nr), segments: py.taps,
-                                segmentStride: padded.width * padded.channels, overwrite: true)
+                plans.append(PhasePlan(py: py, px: px, packed: packed))
+            }
+        }
+        defer { for plan in plans { plan.packed?.deallocate() } }
+        // Per image, every phase in turn, so the image's gradient rows stay in cache between the
+        // phases that interleave in them.
+        let scratch = CPUConvPadded.Scratch(union, slack: (mr + maxTapsX) * cout)
+        defer { scratch.deallocate() }
+        let rowFloats = scratch.padded.width * cout
+        plans.withUnsafeBufferPointer { plans in
+            let plans = UnsafeSendable(plans)
+            Parallel.forEachRange(g.batch) { images, worker in
+                for n in images {
+                    let padded = scratch.image(n, of: gradOutput, worker: worker)
+                    for plan in plans.value {
+                        let (py, px) = (plan.py, plan.px)
+                        guard let packed = plan.packed else {
+                            zero(g, n: n, py, px, gradInput)
+                            continue
+                        }
+                        // The phase is a stride-1 conv over the output gradient (channels cout → cin) whose
+                        // padding is T − 1: its patches start that much after the union's.
+                        let skipY = union.padTop - (py.taps - 1), skipX = union.padLeft - (px.taps - 1)
+                        let depth = py.taps * px.taps * cout
+                        for j in 0..<py.count {
+                            let iy = py.first + j * g.strideY
+                            for tile in stride(from: 0, to: px.count, by: mr) {
+                                let ix = px.first + tile * g.strideX
+                                let a = padded.patch(union, n: 0, oy: py.firstQ + j + skipY, ox: px.firstQ + tile + skipX)
+                                let c = gradInput + ((n * g.height + iy) * g.width + ix) * cin
+                                for panel in stride(from: 0, to: cin, by: nr) {
+                                    CPUGemm.microKernel(
+                                        depth: px.taps * cout, a: a, aRowStride: cout, aColumnStride: 1,
+                                        b: packed + panel * depth, alpha: 1, c: c + panel,
+                                        rowStride: g.strideX * cin, columnStride: 1, height: min(mr, px.count - tile),
+                                        width: min(nr, cin - panel), segments: py.taps, segmentStride: rowFloats,
+                                        overwrite: true)
+                                }
+                            }
                         }
                     }
                 }
@@ -102,14 +125,12 @@ enum CPUConvPhases {
         }
     }
 
-    /// Input pixels of a phase that no kernel tap reaches (kernel smaller than the stride).
-    static func zero(_ g: Conv2DGeometry, _ py: Phase, _ px: Phase, _ gradInput: UnsafeMutablePointer<Float>) {
-        for n in 0..<g.batch {
-            for j in 0..<py.count {
-                for i in 0..<px.count {
-                    let iy = py.first + j * g.strideY, ix = px.first + i * g.strideX
-                    (gradInput + ((n * g.height + iy) * g.width + ix) * g.inChannels).update(repeating: 0, count: g.inChannels)
-                }
+    /// Image `n`'s input pixels of a phase that no kernel tap reaches (kernel smaller than the stride).
+    static func zero(_ g: Conv2DGeometry, n: Int, _ py: Phase, _ px: Phase, _ gradInput: UnsafeMutablePointer<Float>) {
+        for j in 0..<py.count {
+            for i in 0..<px.count {
+                let iy = py.first + j * g.strideY, ix = px.first + i * g.strideX
+                (gradInput + ((n * g.height + iy) * g.width + ix) * g.inChannels).update(repeating: 0, count: g.inChannels)
             }
         }
     }
