@@ -108,29 +108,36 @@ enum CPUGemm {
                         case .rowMajor: packRowMajor(a, row: ic, column: pc, height: mb, depth: kb, into: pack)
                         case .inPlace: break
                         }
-                        for i in stride(from: 0, to: mb, by: mr) {
-                            let height = min(mr, mb - i)
-                            var tileA = a.base + (ic + i) * a.rowStride + pc * a.columnStride
-                            var strides = (row: a.rowStride, column: a.columnStride)
-                            if packing == .transposed {
-                                tileA = pack + i
-                                strides = (1, roundUp(mb, mr))
-                            } else if packing == .rowMajor {
-                                tileA = pack + i * kb
-                                strides = (1, mr)
-                            } else if height < mr {
-                                packEdge(a, row: ic + i, column: pc, height: height, depth: kb, into: pack)
-                                tileA = pack
-                                strides = (1, mr)
+                        /// A's 8-row tile at row i of the block, and its strides.
+                        func tile(_ i: Int) -> (UnsafeMutablePointer<Float>, row: Int, column: Int) {
+                            switch packing {
+                            case .transposed: return (pack + i, 1, roundUp(mb, mr))
+                            case .rowMajor: return (pack + i * kb, 1, mr)
+                            case .inPlace:
+                                guard mb - i < mr else {
+                                    return (a.base + (ic + i) * a.rowStride + pc * a.columnStride, a.rowStride, a.columnStride)
+                                }
+                                packEdge(a, row: ic + i, column: pc, height: mb - i, depth: kb, into: pack)
+                                return (pack, 1, mr)
                             }
+                        }
+                        func run(_ i: Int, _ panel: Int, _ t: (UnsafeMutablePointer<Float>, row: Int, column: Int)) {
+                            let j = panel * nr
+                            microKernel(
+                                depth: kb, a: t.0, aRowStride: t.row, aColumnStride: t.column, b: packedB + j * kb, alpha: alpha,
+                                c: c.base + (ic + i) * c.rowStride + (jc + j) * c.columnStride, rowStride: c.rowStride,
+                                columnStride: c.columnStride, height: min(mr, mb - i), width: min(nr, nb - j))
+                        }
+                        if packing == .inPlace {
+                            // Few panels (n ≤ 64): each A tile (an edge tile copied once) against them.
+                            for i in stride(from: 0, to: mb, by: mr) {
+                                let t = tile(i)
+                                for panel in firstPanel..<lastPanel { run(i, panel, t) }
+                            }
+                        } else {
+                            // BLIS order: one B panel stays in L1 while the packed A tiles stream from L2.
                             for panel in firstPanel..<lastPanel {
-                                let j = panel * nr
-                                microKernel(
-                                    depth: kb, a: tileA, aRowStride: strides.row, aColumnStride: strides.column,
-                                    b: packedB + j * kb, alpha: alpha,
-                                    c: c.base + (ic + i) * c.rowStride + (jc + j) * c.columnStride,
-                                    rowStride: c.rowStride, columnStride: c.columnStride, height: height,
-                                    width: min(nr, nb - j))
+                                for i in stride(from: 0, to: mb, by: mr) { run(i, panel, tile(i)) }
                             }
                         }
                     }
