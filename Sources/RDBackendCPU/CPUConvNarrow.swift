@@ -2,9 +2,10 @@ import RDCompute
 
 /// Direct convolution loops for layers with at most 4 output channels (a decoder's output
 /// layer), where im2col would copy the input k² times for only a few multiply-adds per copy.
-/// They read the zero-padded input, where each kernel row of a patch is one contiguous run
-/// of `kw·C` floats, vectorised along it; threads take images (forward) or images with
-/// private filter-gradient sums that are added in a fixed order (backward-filter).
+/// They read the zero-padded input (padded one image at a time into the worker's scratch),
+/// where each kernel row of a patch is one contiguous run of `kw·C` floats, vectorised along
+/// it; threads take images (forward) or images with private filter-gradient sums that are
+/// added in a fixed order (backward-filter).
 enum CPUConvNarrow {
     static let maxOutChannels = 4
 
@@ -58,23 +59,25 @@ enum CPUConvNarrow {
         output: UnsafeMutablePointer<Float>) {
         let weights = byOutputChannel(g, filter)
         let taps = g.kernelHeight * g.kernelWidth * g.inChannels
-        let padded = CPUConvPadded(g, input: input, slack: 0)
-        defer { padded.deallocate() }
-        let segment = g.kernelWidth * g.inChannels, rowStride = padded.width * padded.channels
+        let scratch = CPUConvPadded.Scratch(g, slack: 0)
+        defer { scratch.deallocate() }
+        let segment = g.kernelWidth * g.inChannels, rowStride = scratch.padded.width * g.inChannels
         weights.withUnsafeBufferPointer { w in
             let w = UnsafeSendable(w.baseAddress!)
-            Parallel.forEachRange(g.batch * g.outHeight) { rows, _ in
-                for row in rows {
-                    let n = row / g.outHeight, oy = row % g.outHeight
-                    for ox in 0..<g.outWidth {
-                        let patch = padded.patch(g, n: n, oy: oy, ox: ox)
-                        let out = output + ((row * g.outWidth) + ox) * g.outChannels
-                        for co in 0..<g.outChannels {
-                            var sum = DotAccumulator()
-                            for ky in 0..<g.kernelHeight {
-                                sum.add(patch + ky * rowStride, w.value + co * taps + ky * segment, segment)
+            Parallel.forEachRange(g.batch) { images, worker in
+                for n in images {
+                    let padded = scratch.image(n, of: input, worker: worker)
+                    for oy in 0..<g.outHeight {
+                        for ox in 0..<g.outWidth {
+                            let patch = padded.patch(g, n: 0, oy: oy, ox: ox)
+                            let out = output + (((n * g.outHeight + oy) * g.outWidth) + ox) * g.outChannels
+                            for co in 0..<g.outChannels {
+                                var sum = DotAccumulator()
+                                for ky in 0..<g.kernelHeight {
+                                    sum.add(patch + ky * rowStride, w.value + co * taps + ky * segment, segment)
+                                }
+                                out[co] = sum.sum
                             }
-                            out[co] = sum.sum
                         }
                     }
                 }
@@ -85,21 +88,22 @@ enum CPUConvNarrow {
     static func backwardFilter(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>, gradOutput: UnsafeMutablePointer<Float>,
         gradFilter: UnsafeMutablePointer<Float>) {
         let taps = g.kernelHeight * g.kernelWidth * g.inChannels
-        let padded = CPUConvPadded(g, input: input, slack: 0)
-        defer { padded.deallocate() }
-        let segment = g.kernelWidth * g.inChannels, rowStride = padded.width * padded.channels
+        let scratch = CPUConvPadded.Scratch(g, slack: 0)
+        defer { scratch.deallocate() }
+        let segment = g.kernelWidth * g.inChannels, rowStride = scratch.padded.width * g.inChannels
         let parts = min(Parallel.threads * Parallel.chunksPerWorker, g.batch)
         var partial = [Float](repeating: 0, count: parts * taps * g.outChannels)  // [part][co][tap]
         partial.withUnsafeMutableBufferPointer { sums in
             let sums = UnsafeSendable(sums.baseAddress!)
-            Parallel.forEachRange(parts) { range, _ in
+            Parallel.forEachRange(parts) { range, worker in
                 for part in range {
                     let mine = sums.value + part * taps * g.outChannels
                     for n in (g.batch * part / parts)..<(g.batch * (part + 1) / parts) {
+                        let padded = scratch.image(n, of: input, worker: worker)
                         let grad = gradOutput + n * g.outHeight * g.outWidth * g.outChannels
                         for co in 0..<g.outChannels {
                             for ky in 0..<g.kernelHeight {
-                                accumulate(g, padded: padded, image: n, grad: grad + co, offset: ky * rowStride,
+                                accumulate(g, padded: padded, grad: grad + co, offset: ky * rowStride,
                                     count: segment, into: mine + co * taps + ky * segment)
                             }
                         }
@@ -116,10 +120,10 @@ enum CPUConvNarrow {
         }
     }
 
-    /// into[0..<count] += Σ over the image's output pixels of grad[pixel·Cout] · patch[offset ..< offset+count],
+    /// into[0..<count] += Σ over the output pixels of the one padded image of grad[pixel·Cout] · patch[offset ..< offset+count],
     /// 64 floats at a time in four register accumulators.
     @inline(__always)
-    static func accumulate(_ g: Conv2DGeometry, padded: CPUConvPadded, image n: Int, grad: UnsafeMutablePointer<Float>,
+    static func accumulate(_ g: Conv2DGeometry, padded: CPUConvPadded, grad: UnsafeMutablePointer<Float>,
         offset: Int, count: Int, into sums: UnsafeMutablePointer<Float>) {
         var j = 0
         while j < count {
@@ -129,7 +133,7 @@ enum CPUConvNarrow {
             for oy in 0..<g.outHeight {
                 for ox in 0..<g.outWidth {
                     let scale = grad[(oy * g.outWidth + ox) * g.outChannels]
-                    let x = padded.patch(g, n: n, oy: oy, ox: ox) + offset + j
+                    let x = padded.patch(g, n: 0, oy: oy, ox: ox) + offset + j
                     if lanes == 4 {
                         let s = V(repeating: scale)
                         s0.addProduct(s, load16(x)); s1.addProduct(s, load16(x + 16))
