@@ -122,8 +122,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     public func biasReLU(_ x: DeviceBuffer, bias: DeviceBuffer, output: DeviceBuffer) throws {
         let channels = try OpValidation.biasAdd(x, bias: bias, output: output)
-        CPUElementwise.biasReLU(try pointer(x), bias: try pointer(bias), output: try pointer(output),
-            count: x.count, channels: channels)
+        CPUElementwise.biasAdd(try pointer(x), bias: try pointer(bias), output: try pointer(output),
+            count: x.count, channels: channels, relu: true)
     }
 
     public func biasReLUBackward(output: DeviceBuffer, gradOutput: DeviceBuffer, gradInput: DeviceBuffer,

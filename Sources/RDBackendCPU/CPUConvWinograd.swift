@@ -112,14 +112,50 @@ enum CPUConvWinograd {
         }
     }
 
+    /// How the output is cut into m×m tiles, and per-worker scratch for one padded image whose
+    /// last tiles' 6×6 patches are in bounds too.
+    struct Tiling {
+        let m: Int, tilesX: Int, tiles: Int
+        /// Tiles rounded up to the micro-kernel's 8 rows.
+        let rows: Int
+        let scratch: CPUConvPadded.Scratch
+
+        init(_ g: Conv2DGeometry, m: Int) {
+            self.m = m
+            let tilesY = (g.outHeight + m - 1) / m
+            tilesX = (g.outWidth + m - 1) / m
+            tiles = tilesY * tilesX
+            rows = CPUGemm.roundUp(tiles, CPUGemm.mr)
+            var tiled = g
+            tiled.padBottom += tilesY * m - g.outHeight
+            tiled.padRight += tilesX * m - g.outWidth
+            scratch = CPUConvPadded.Scratch(tiled, slack: 0)
+        }
+
+        /// The output pixel at the top left of `tile`.
+        func origin(_ tile: Int) -> (y: Int, x: Int) { ((tile / tilesX) * m, (tile % tilesX) * m) }
+    }
+
+    /// Stores a column of 6 transformed vectors at `out`, `out + step`, … (one per tile row ξ).
+    @inline(__always)
+    static func store(_ r: (V, V, V, V, V, V), _ out: UnsafeMutablePointer<Float>, step: Int) {
+        store16(r.0, out)
+        store16(r.1, out + step)
+        store16(r.2, out + 2 * step)
+        store16(r.3, out + 3 * step)
+        store16(r.4, out + 4 * step)
+        store16(r.5, out + 5 * step)
+    }
+
     /// `V_ξ[tile, c] = (Bᵀ d B)[ξ]` for every m-spaced 6×6 patch of a padded image, 16 channels at a
     /// time: `Bᵀ` along each row, then down each column. `V` is [36][rows][channels]; `temp` holds 36 vectors.
     @inline(__always)
-    static func transformInput(_ image: CPUConvPadded, tiles: Int, tilesX: Int, m: Int, rows: Int,
-        into transformed: UnsafeMutablePointer<Float>, temp t: UnsafeMutablePointer<V>) {
-        let (a, cin, wp) = (alpha, image.channels, image.width)
-        for tile in 0..<tiles {
-            let origin = image.base + ((tile / tilesX) * m * wp + (tile % tilesX) * m) * cin
+    static func transformInput(_ image: CPUConvPadded, _ tiling: Tiling, into transformed: UnsafeMutablePointer<Float>,
+        temp t: UnsafeMutablePointer<V>) {
+        let (a, cin, wp, rows) = (alpha, image.channels, image.width, tiling.rows)
+        for tile in 0..<tiling.tiles {
+            let (y, x) = tiling.origin(tile)
+            let origin = image.base + (y * wp + x) * cin
             for c in stride(from: 0, to: cin, by: 16) {
                 for y in 0..<a {
                     let row = origin + y * wp * cin + c
@@ -129,14 +165,8 @@ enum CPUConvWinograd {
                 }
                 for x in 0..<a {
                     let column = t + x * a
-                    let r = bt((column[0], column[1], column[2], column[3], column[4], column[5]))
-                    let out = transformed + (x * rows + tile) * cin + c, step = a * rows * cin
-                    store16(r.0, out)
-                    store16(r.1, out + step)
-                    store16(r.2, out + 2 * step)
-                    store16(r.3, out + 3 * step)
-                    store16(r.4, out + 4 * step)
-                    store16(r.5, out + 5 * step)
+                    store(bt((column[0], column[1], column[2], column[3], column[4], column[5])),
+                        transformed + (x * rows + tile) * cin + c, step: a * rows * cin)
                 }
             }
         }
@@ -145,14 +175,9 @@ enum CPUConvWinograd {
     static func forward<T: Tile>(_: T.Type, _ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>,
         filter: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>) {
         let (m, a, cin, cout) = (T.m, alpha, g.inChannels, g.outChannels)
-        let tilesY = (g.outHeight + m - 1) / m, tilesX = (g.outWidth + m - 1) / m
-        let tiles = tilesY * tilesX, rows = CPUGemm.roundUp(tiles, CPUGemm.mr)
-        // Pad so that the last tiles' 6×6 patches are in bounds too.
-        var tiled = g
-        tiled.padBottom += tilesY * m - g.outHeight
-        tiled.padRight += tilesX * m - g.outWidth
-        let scratch = CPUConvPadded.Scratch(tiled, slack: 0)
-        defer { scratch.deallocate() }
+        let tiling = Tiling(g, m: m)
+        defer { tiling.scratch.deallocate() }
+        let (tiles, rows) = (tiling.tiles, tiling.rows)
         let u = transformedFilter(T.self, g, filter: filter)
         defer { u.deallocate() }
         let (inputSize, productSize) = (a * a * rows * cin, a * a * rows * cout)
@@ -167,8 +192,8 @@ enum CPUConvWinograd {
             withUnsafeTemporaryAllocation(of: V.self, capacity: a * a) { temp in
                 let t = temp.baseAddress!
                 for n in images {
-                    let image = scratch.image(n, of: input, worker: worker)
-                    transformInput(image, tiles: tiles, tilesX: tilesX, m: m, rows: rows, into: transformed, temp: t)
+                    let image = tiling.scratch.image(n, of: input, worker: worker)
+                    transformInput(image, tiling, into: transformed, temp: t)
                     // M_ξ = V_ξ · U_ξ for the 36 tile positions (ξ = 6·row + column of the tile).
                     for xi in 0..<(a * a) {
                         for i in stride(from: 0, to: tiles, by: CPUGemm.mr) {
@@ -183,7 +208,7 @@ enum CPUConvWinograd {
                     }
                     // Output tile = Aᵀ M A, clipped at the image's edge.
                     for tile in 0..<tiles {
-                        let (oy, ox) = ((tile / tilesX) * m, (tile % tilesX) * m)
+                        let (oy, ox) = tiling.origin(tile)
                         let (height, width) = (min(m, g.outHeight - oy), min(m, g.outWidth - ox))
                         for k in stride(from: 0, to: cout, by: 16) {
                             let product = products + tile * cout + k, step = rows * cout
@@ -226,13 +251,9 @@ enum CPUConvWinograd {
     static func backwardFilter<T: Tile>(_: T.Type, _ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>,
         gradOutput: UnsafeMutablePointer<Float>, gradFilter: UnsafeMutablePointer<Float>) {
         let (m, a, cin, cout) = (T.m, alpha, g.inChannels, g.outChannels)
-        let tilesY = (g.outHeight + m - 1) / m, tilesX = (g.outWidth + m - 1) / m
-        let tiles = tilesY * tilesX, rows = CPUGemm.roundUp(tiles, CPUGemm.mr)
-        var tiled = g
-        tiled.padBottom += tilesY * m - g.outHeight
-        tiled.padRight += tilesX * m - g.outWidth
-        let scratch = CPUConvPadded.Scratch(tiled, slack: 0)
-        defer { scratch.deallocate() }
+        let tiling = Tiling(g, m: m)
+        defer { tiling.scratch.deallocate() }
+        let (tiles, rows) = (tiling.tiles, tiling.rows)
         let (inputSize, gradSize, sumsSize) = (a * a * rows * cin, a * a * rows * cout, a * a * cin * cout)
         let work = UnsafeMutablePointer<Float>.allocate(capacity: Parallel.threads * (inputSize + gradSize))
         defer { work.deallocate() }
@@ -249,11 +270,11 @@ enum CPUConvWinograd {
                 for part in range {
                     let sums = partial + part * sumsSize
                     for n in (g.batch * part / parts)..<(g.batch * (part + 1) / parts) {
-                        let image = scratch.image(n, of: input, worker: worker)
-                        transformInput(image, tiles: tiles, tilesX: tilesX, m: m, rows: rows, into: transformed, temp: t)
+                        let image = tiling.scratch.image(n, of: input, worker: worker)
+                        transformInput(image, tiling, into: transformed, temp: t)
                         // W_ξ[tile, k] = (G′ dy G′ᵀ)[ξ], dy zero past the image's edge.
                         for tile in 0..<tiles {
-                            let (oy, ox) = ((tile / tilesX) * m, (tile % tilesX) * m)
+                            let (oy, ox) = tiling.origin(tile)
                             let (height, width) = (min(m, g.outHeight - oy), min(m, g.outWidth - ox))
                             for k in stride(from: 0, to: cout, by: 16) {
                                 let dy = gradOutput + ((n * g.outHeight + oy) * g.outWidth + ox) * cout + k
@@ -270,14 +291,8 @@ enum CPUConvWinograd {
                                 }
                                 for x in 0..<a {
                                     let column = t + x * a
-                                    let r = T.gradientG((column[0], column[1], m > 2 ? column[2] : V()))
-                                    let out = grads + (x * rows + tile) * cout + k, step = a * rows * cout
-                                    store16(r.0, out)
-                                    store16(r.1, out + step)
-                                    store16(r.2, out + 2 * step)
-                                    store16(r.3, out + 3 * step)
-                                    store16(r.4, out + 4 * step)
-                                    store16(r.5, out + 5 * step)
+                                    store(T.gradientG((column[0], column[1], m > 2 ? column[2] : V())),
+                                        grads + (x * rows + tile) * cout + k, step: a * rows * cout)
                                 }
                             }
                         }

@@ -7,25 +7,18 @@ import RDCompute
 enum CPUElementwise {
     static let grain = 1 << 14
 
+    /// `output = x + bias` per channel, followed by ReLU when `relu` is set: one pass either way.
     static func biasAdd(_ x: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>,
-        output: UnsafeMutablePointer<Float>, count: Int, channels: Int) {
+        output: UnsafeMutablePointer<Float>, count: Int, channels: Int, relu: Bool = false) {
         let rows = count / channels
         Parallel.forEachRange(rows, grain: max(1, grain / channels)) { range, _ in
             for r in range {
                 let base = r * channels
-                for c in 0..<channels { output[base + c] = x[base + c] + bias[c] }
-            }
-        }
-    }
-
-    /// `output = max(x + bias, 0)` per channel, in one pass.
-    static func biasReLU(_ x: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>,
-        output: UnsafeMutablePointer<Float>, count: Int, channels: Int) {
-        let rows = count / channels
-        Parallel.forEachRange(rows, grain: max(1, grain / channels)) { range, _ in
-            for r in range {
-                let base = r * channels
-                for c in 0..<channels { output[base + c] = max(x[base + c] + bias[c], 0) }
+                if relu {
+                    for c in 0..<channels { output[base + c] = max(x[base + c] + bias[c], 0) }
+                } else {
+                    for c in 0..<channels { output[base + c] = x[base + c] + bias[c] }
+                }
             }
         }
     }

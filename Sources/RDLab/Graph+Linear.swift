@@ -25,11 +25,16 @@ extension Graph {
         }
     }
 
+    /// Throws unless `bias` is a vector with one value per channel (last axis) of `x`.
+    private func checkBias(_ x: Tensor, _ bias: Tensor, op: String) throws {
+        guard bias.shape.count == 1, x.shape.last == bias.shape[0] else {
+            throw ComputeError.invalidArgument(op: op, reason: "bias \(bias.shape) does not match channels of \(x.shape)")
+        }
+    }
+
     /// `relu(x + bias)` with the bias on the last axis, forward and backward each in one fused pass.
     public func addBiasReLU(_ x: Tensor, _ bias: Tensor) throws -> Tensor {
-        guard bias.shape.count == 1, x.shape.last == bias.shape[0] else {
-            throw ComputeError.invalidArgument(op: "addBiasReLU", reason: "bias \(bias.shape) does not match channels of \(x.shape)")
-        }
+        try checkBias(x, bias, op: "addBiasReLU")
         let y = try output(x.shape)
         try backend.biasReLU(x.buffer, bias: bias.buffer, output: y)
         return record(x.shape, y, inputs: [x, bias]) { [backend] gy in
@@ -42,9 +47,7 @@ extension Graph {
 
     /// `x + bias` along the last (channel) axis.
     public func addBias(_ x: Tensor, _ bias: Tensor) throws -> Tensor {
-        guard bias.shape.count == 1, x.shape.last == bias.shape[0] else {
-            throw ComputeError.invalidArgument(op: "addBias", reason: "bias \(bias.shape) does not match channels of \(x.shape)")
-        }
+        try checkBias(x, bias, op: "addBias")
         let y = try output(x.shape)
         try backend.biasAdd(x.buffer, bias: bias.buffer, output: y)
         return record(x.shape, y, inputs: [x, bias]) { [backend] gy in
