@@ -105,7 +105,9 @@ enum CPUConvWinograd {
 
     static func forward(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>, filter: UnsafeMutablePointer<Float>,
         output: UnsafeMutablePointer<Float>) {
-        if g.kernelHeight == 5 {
+        if g.kernelHeight == 5 && g.outHeight >= F4x5.minimumSize && g.outWidth >= F4x5.minimumSize {
+            F4x5.forward(g, input: input, filter: filter, output: output)
+        } else if g.kernelHeight == 5 {
             forward(F2x5.self, g, input: input, filter: filter, output: output)
         } else {
             forward(F3x4.self, g, input: input, filter: filter, output: output)
@@ -178,7 +180,7 @@ enum CPUConvWinograd {
         let tiling = Tiling(g, m: m)
         defer { tiling.scratch.deallocate() }
         let (tiles, rows) = (tiling.tiles, tiling.rows)
-        let u = transformedFilter(T.self, g, filter: filter)
+        let u = transformedFilter(g, alpha: a, matrix: T.g, filter: filter)
         defer { u.deallocate() }
         let (inputSize, productSize) = (a * a * rows * cin, a * a * rows * cout)
         let work = UnsafeMutablePointer<Float>.allocate(capacity: Parallel.threads * (inputSize + productSize))
@@ -194,18 +196,7 @@ enum CPUConvWinograd {
                 for n in images {
                     let image = tiling.scratch.image(n, of: input, worker: worker)
                     transformInput(image, tiling, into: transformed, temp: t)
-                    // M_ξ = V_ξ · U_ξ for the 36 tile positions (ξ = 6·row + column of the tile).
-                    for xi in 0..<(a * a) {
-                        for i in stride(from: 0, to: tiles, by: CPUGemm.mr) {
-                            for panel in stride(from: 0, to: cout, by: CPUGemm.nr) {
-                                CPUGemm.microKernel(
-                                    depth: cin, a: transformed + (xi * rows + i) * cin, aRowStride: cin, aColumnStride: 1,
-                                    b: u + xi * cin * cout + panel * cin, alpha: 1,
-                                    c: products + (xi * rows + i) * cout + panel, rowStride: cout, columnStride: 1,
-                                    height: min(CPUGemm.mr, tiles - i), width: CPUGemm.nr, overwrite: true)
-                            }
-                        }
-                    }
+                    multiply(positions: a * a, tiling, cin: cin, cout: cout, transformed, u, into: products)
                     // Output tile = Aᵀ M A, clipped at the image's edge.
                     for tile in 0..<tiles {
                         let (oy, ox) = tiling.origin(tile)
@@ -350,20 +341,156 @@ enum CPUConvWinograd {
         }
     }
 
+    /// F(4×4, 5×5) on 8×8 tiles (points 0, ±1, ±2, ±½, ∞), for the forward pass of maps at
+    /// least ``minimumSize`` wide: 64 multiplies per 16 outputs against F(2×2, 5×5)'s 36 per 4.
+    /// Smaller maps waste too much of the wider tiles.
+    enum F4x5 {
+        static let alpha = 8, m = 4
+        static let minimumSize = 12
+        static let g: [Float] = [
+            -1, 0, 0, 0, 0,
+            -2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9,
+            -2.0 / 9, 2.0 / 9, -2.0 / 9, 2.0 / 9, -2.0 / 9,
+            1.0 / 90, 1.0 / 45, 2.0 / 45, 4.0 / 45, 8.0 / 45,
+            1.0 / 90, -1.0 / 45, 2.0 / 45, -4.0 / 45, 8.0 / 45,
+            32.0 / 45, 16.0 / 45, 8.0 / 45, 4.0 / 45, 2.0 / 45,
+            32.0 / 45, -16.0 / 45, 8.0 / 45, -4.0 / 45, 2.0 / 45,
+            0, 0, 0, 0, 1,
+        ]
+
+        typealias Column = (V, V, V, V, V, V, V, V)
+
+        /// `Bᵀ` applied to 8 vectors `d[0], d[s], …, d[7s]`.
+        @inline(__always)
+        static func bt(_ d: UnsafePointer<Float>, _ s: Int) -> Column {
+            let (d0, d1, d2, d3) = (load16(d), load16(d + s), load16(d + 2 * s), load16(d + 3 * s))
+            let (d4, d5, d6, d7) = (load16(d + 4 * s), load16(d + 5 * s), load16(d + 6 * s), load16(d + 7 * s))
+            let a = d2 + d6 - 4.25 * d4, b = d1 + d5 - 4.25 * d3
+            let c = 0.25 * d2 - 1.25 * d4 + d6, e = 0.5 * d1 - 2.5 * d3 + 2 * d5
+            let f = 4 * d2 - 5 * d4 + d6, h = 2 * d1 - 2.5 * d3 + 0.5 * d5
+            return (d6 - d0 + 5.25 * (d2 - d4), a + b, a - b, c + e, c - e, f + h, f - h, d7 - d1 + 5.25 * (d3 - d5))
+        }
+
+        /// `Aᵀ` applied to 8 vectors `x[0], x[s], …, x[7s]`: 4 results.
+        @inline(__always)
+        static func at(_ x: UnsafePointer<Float>, _ s: Int) -> (V, V, V, V) {
+            let (m0, m1, m2, m3) = (load16(x), load16(x + s), load16(x + 2 * s), load16(x + 3 * s))
+            let (m4, m5, m6, m7) = (load16(x + 4 * s), load16(x + 5 * s), load16(x + 6 * s), load16(x + 7 * s))
+            let (p1, q1, p2, q2, p3, q3) = (m1 + m2, m1 - m2, m3 + m4, m3 - m4, m5 + m6, m5 - m6)
+            return (m0 + p1 + p2 + p3, q1 + 2 * q2 + 0.5 * q3, p1 + 4 * p2 + 0.25 * p3, q1 + 8 * q2 + 0.125 * q3 + m7)
+        }
+
+        static func forward(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>, filter: UnsafeMutablePointer<Float>,
+            output: UnsafeMutablePointer<Float>) {
+            let (a, cin, cout) = (alpha, g.inChannels, g.outChannels)
+            let tiling = Tiling(g, m: m)
+            defer { tiling.scratch.deallocate() }
+            let (tiles, rows) = (tiling.tiles, tiling.rows)
+            let u = transformedFilter(g, alpha: a, matrix: self.g, filter: filter)
+            defer { u.deallocate() }
+            let (inputSize, productSize) = (a * a * rows * cin, a * a * rows * cout)
+            let work = UnsafeMutablePointer<Float>.allocate(capacity: Parallel.threads * (inputSize + productSize))
+            defer { work.deallocate() }
+            work.update(repeating: 0, count: Parallel.threads * (inputSize + productSize))
+            Parallel.forEachRange(g.batch) { images, worker in
+                let transformed = work + worker * (inputSize + productSize)
+                let products = transformed + inputSize
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: a * a * 16) { temp in
+                    let t = temp.baseAddress!
+                    for n in images {
+                        let image = tiling.scratch.image(n, of: input, worker: worker)
+                        let wp = image.width
+                        // V = Bᵀ d B: along each row into t (column-major), then down each column.
+                        for tile in 0..<tiles {
+                            let (y0, x0) = tiling.origin(tile)
+                            let origin = image.base + (y0 * wp + x0) * cin
+                            for c in stride(from: 0, to: cin, by: 16) {
+                                for y in 0..<a {
+                                    let r = bt(origin + y * wp * cin + c, cin)
+                                    store(r, t + y * 16, step: a * 16)
+                                }
+                                for x in 0..<a {
+                                    store(bt(t + x * a * 16, 16), transformed + (x * rows + tile) * cin + c, step: a * rows * cin)
+                                }
+                            }
+                        }
+                        multiply(positions: a * a, tiling, cin: cin, cout: cout, transformed, u, into: products)
+                        // Output tile = Aᵀ M A, clipped at the image's edge.
+                        for tile in 0..<tiles {
+                            let (oy, ox) = tiling.origin(tile)
+                            let (height, width) = (min(m, g.outHeight - oy), min(m, g.outWidth - ox))
+                            for k in stride(from: 0, to: cout, by: 16) {
+                                let product = products + tile * cout + k, step = rows * cout
+                                for y in 0..<a {
+                                    let r = at(product + y * a * step, step)
+                                    store16(r.0, t + y * 16)
+                                    store16(r.1, t + (a + y) * 16)
+                                    store16(r.2, t + (2 * a + y) * 16)
+                                    store16(r.3, t + (3 * a + y) * 16)
+                                }
+                                for j in 0..<width {
+                                    let r = at(t + j * a * 16, 16)
+                                    let out = output + ((n * g.outHeight + oy) * g.outWidth + ox + j) * cout + k
+                                    let rowStep = g.outWidth * cout
+                                    store16(r.0, out)
+                                    if height > 1 { store16(r.1, out + rowStep) }
+                                    if height > 2 { store16(r.2, out + 2 * rowStep) }
+                                    if height > 3 { store16(r.3, out + 3 * rowStep) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        /// Stores 8 vectors at `out`, `out + step`, ….
+        @inline(__always)
+        static func store(_ r: Column, _ out: UnsafeMutablePointer<Float>, step: Int) {
+            store16(r.0, out)
+            store16(r.1, out + step)
+            store16(r.2, out + 2 * step)
+            store16(r.3, out + 3 * step)
+            store16(r.4, out + 4 * step)
+            store16(r.5, out + 5 * step)
+            store16(r.6, out + 6 * step)
+            store16(r.7, out + 7 * step)
+        }
+    }
+
+    /// `M_ξ = V_ξ · U_ξ` for every tile position ξ: (tiles × C) by (C × K), the micro-kernel's
+    /// A read in place from V's rows, its B the packed `U_ξ`.
+    @inline(__always)
+    static func multiply(positions: Int, _ tiling: Tiling, cin: Int, cout: Int, _ transformed: UnsafeMutablePointer<Float>,
+        _ u: UnsafeMutablePointer<Float>, into products: UnsafeMutablePointer<Float>) {
+        let (tiles, rows) = (tiling.tiles, tiling.rows)
+        for xi in 0..<positions {
+            for i in stride(from: 0, to: tiles, by: CPUGemm.mr) {
+                for panel in stride(from: 0, to: cout, by: CPUGemm.nr) {
+                    CPUGemm.microKernel(
+                        depth: cin, a: transformed + (xi * rows + i) * cin, aRowStride: cin, aColumnStride: 1,
+                        b: u + xi * cin * cout + panel * cin, alpha: 1,
+                        c: products + (xi * rows + i) * cout + panel, rowStride: cout, columnStride: 1,
+                        height: min(CPUGemm.mr, tiles - i), width: CPUGemm.nr, overwrite: true)
+                }
+            }
+        }
+    }
+
     /// `U_ξ = (G g Gᵀ)[ξ]` for every input/output channel pair, packed as the micro-kernel's B:
     /// for each ξ, `cout / 32` panels of `cin` rows of 32 floats. Vectorised over 16 output channels.
-    static func transformedFilter<T: Tile>(_: T.Type, _ g: Conv2DGeometry, filter: UnsafeMutablePointer<Float>)
+    static func transformedFilter(_ g: Conv2DGeometry, alpha a: Int, matrix: [Float], filter: UnsafeMutablePointer<Float>)
         -> UnsafeMutablePointer<Float> {
-        let (a, r, cin, cout, nr) = (alpha, T.r, g.inChannels, g.outChannels, CPUGemm.nr)
+        let (r, cin, cout, nr) = (g.kernelHeight, g.inChannels, g.outChannels, CPUGemm.nr)
         let u = UnsafeMutablePointer<Float>.allocate(capacity: a * a * cin * cout)
-        T.g.withUnsafeBufferPointer { gm in
+        matrix.withUnsafeBufferPointer { gm in
             let gm = UnsafeSendable(gm.baseAddress!)
             Parallel.forEachRange(cin) { channels, _ in
                 withUnsafeTemporaryAllocation(of: V.self, capacity: a * r) { left in
                     let left = left.baseAddress!, gm = gm.value
                     for c in channels {
                         for k in stride(from: 0, to: cout, by: 16) {
-                            // left = G · w (6×r), then U = left · Gᵀ (6×6)
+                            // left = G · w (α×r), then U = left · Gᵀ (α×α)
                             for i in 0..<a {
                                 for x in 0..<r {
                                     var sum = V()
