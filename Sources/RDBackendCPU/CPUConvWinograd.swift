@@ -1,16 +1,19 @@
 import RDCompute
 
 /// Stride-1 convolutions with square 5×5 and 4×4 kernels by Winograd's minimal filtering
-/// (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016): F(2×2, 5×5) and
-/// F(3×3, 4×4), both on 6×6 input tiles with the interpolation points 0, ±1, ±2 and ∞.
+/// (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016).
 ///
 /// An m×m output tile is `Aᵀ [Σ_c (G g_c Gᵀ) ⊙ (Bᵀ d_c B)] A`: per image, every tile's input
-/// patch is transformed (`V = Bᵀ d B`, 16 channels per vector), then each of the 36 tile
+/// patch is transformed (`V = Bᵀ d B`, 16 channels per vector), then each of the α² tile
 /// positions is one GEMM `M_ξ = V_ξ · U_ξ` (tiles × C by C × K) on ``CPUGemm/microKernel``,
-/// then `Aᵀ M A` is written out. That is 36 multiplies per channel pair for 4 (or 9) outputs
-/// instead of 100 (or 144). Each worker keeps one image's transforms in L2.
+/// then `Aᵀ M A` is written out. Each worker keeps one image's transforms in L2.
+///
+/// - This file: F(2×2, 5×5) and F(3×3, 4×4) on 6×6 tiles (points 0, ±1, ±2, ∞), for maps
+///   narrower than 12, and the parts every variant shares.
+/// - `CPUConvWinogradWide.swift`: F(4×4, 5×5) and F(5×5, 4×4) on 8×8 tiles for wider maps.
+/// - `CPUConvWinogradFilterGradient.swift`: the filter gradient over the 6×6 tiles.
 enum CPUConvWinograd {
-    /// Tile side: the transforms' `α = m + r − 1`.
+    /// Tile side of the 6×6 variants: `α = m + r − 1`.
     static let alpha = 6
 
     typealias V = SIMD16<Float>
@@ -176,304 +179,65 @@ enum CPUConvWinograd {
 
     static func forward<T: Tile>(_: T.Type, _ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>,
         filter: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>) {
-        let (m, a, cin, cout) = (T.m, alpha, g.inChannels, g.outChannels)
+        let (m, a, cout) = (T.m, alpha, g.outChannels)
+        forwardTiles(g, alpha: a, m: m, matrix: T.g, input: input, filter: filter) { image, tiling, transformed, temp in
+            transformInput(image, tiling, into: transformed, temp: temp)
+        } transformOutput: { n, tiling, products, t in
+            // Output tile = Aᵀ M A, clipped at the image's edge.
+            for tile in 0..<tiling.tiles {
+                let (oy, ox) = tiling.origin(tile)
+                let (height, width) = (min(m, g.outHeight - oy), min(m, g.outWidth - ox))
+                for k in stride(from: 0, to: cout, by: 16) {
+                    let product = products + tile * cout + k, step = tiling.rows * cout
+                    for y in 0..<a {
+                        let row = product + y * a * step
+                        let r = T.at((load16(row), load16(row + step), load16(row + 2 * step), load16(row + 3 * step),
+                            load16(row + 4 * step), load16(row + 5 * step)))
+                        (t[y], t[a + y], t[2 * a + y]) = r
+                    }
+                    for j in 0..<width {
+                        let column = t + j * a
+                        let r = T.at((column[0], column[1], column[2], column[3], column[4], column[5]))
+                        let out = output + ((n * g.outHeight + oy) * g.outWidth + ox + j) * cout + k
+                        let rowStep = g.outWidth * cout
+                        store16(r.0, out)
+                        if height > 1 { store16(r.1, out + rowStep) }
+                        if height > 2 { store16(r.2, out + 2 * rowStep) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The forward pass around its two transforms: the filter transform, then per image, in one
+    /// worker's workspace that stays in L2, `transformInput` (padded image → V), the α² GEMMs
+    /// (V → M) and `transformOutput` (M → the image's output). `temp` holds α² vectors.
+    @inline(__always)
+    static func forwardTiles(_ g: Conv2DGeometry, alpha a: Int, m: Int, matrix: [Float], input: UnsafeMutablePointer<Float>,
+        filter: UnsafeMutablePointer<Float>,
+        transformInput: (_ image: CPUConvPadded, Tiling, _ transformed: UnsafeMutablePointer<Float>,
+            _ temp: UnsafeMutablePointer<V>) -> Void,
+        transformOutput: (_ image: Int, Tiling, _ products: UnsafeMutablePointer<Float>, _ temp: UnsafeMutablePointer<V>) -> Void) {
+        let (cin, cout) = (g.inChannels, g.outChannels)
         let tiling = Tiling(g, m: m)
         defer { tiling.scratch.deallocate() }
-        let (tiles, rows) = (tiling.tiles, tiling.rows)
-        let u = transformedFilter(g, alpha: a, matrix: T.g, filter: filter)
+        let u = transformedFilter(g, alpha: a, matrix: matrix, filter: filter)
         defer { u.deallocate() }
-        let (inputSize, productSize) = (a * a * rows * cin, a * a * rows * cout)
+        let (inputSize, productSize) = (a * a * tiling.rows * cin, a * a * tiling.rows * cout)
         let work = UnsafeMutablePointer<Float>.allocate(capacity: Parallel.threads * (inputSize + productSize))
         defer { work.deallocate() }
         // Rows past the last tile feed only products that are never read; zero them once anyway.
         work.update(repeating: 0, count: Parallel.threads * (inputSize + productSize))
-
         Parallel.forEachRange(g.batch) { images, worker in
             let transformed = work + worker * (inputSize + productSize)
             let products = transformed + inputSize
             withUnsafeTemporaryAllocation(of: V.self, capacity: a * a) { temp in
-                let t = temp.baseAddress!
                 for n in images {
-                    let image = tiling.scratch.image(n, of: input, worker: worker)
-                    transformInput(image, tiling, into: transformed, temp: t)
+                    transformInput(tiling.scratch.image(n, of: input, worker: worker), tiling, transformed, temp.baseAddress!)
                     multiply(positions: a * a, tiling, cin: cin, cout: cout, transformed, u, into: products)
-                    // Output tile = Aᵀ M A, clipped at the image's edge.
-                    for tile in 0..<tiles {
-                        let (oy, ox) = tiling.origin(tile)
-                        let (height, width) = (min(m, g.outHeight - oy), min(m, g.outWidth - ox))
-                        for k in stride(from: 0, to: cout, by: 16) {
-                            let product = products + tile * cout + k, step = rows * cout
-                            for y in 0..<a {
-                                let row = product + y * a * step
-                                let r = T.at((load16(row), load16(row + step), load16(row + 2 * step), load16(row + 3 * step),
-                                    load16(row + 4 * step), load16(row + 5 * step)))
-                                (t[y], t[a + y], t[2 * a + y]) = r
-                            }
-                            for j in 0..<width {
-                                let column = t + j * a
-                                let r = T.at((column[0], column[1], column[2], column[3], column[4], column[5]))
-                                let out = output + ((n * g.outHeight + oy) * g.outWidth + ox + j) * cout + k
-                                let rowStep = g.outWidth * cout
-                                store16(r.0, out)
-                                if height > 1 { store16(r.1, out + rowStep) }
-                                if height > 2 { store16(r.2, out + 2 * rowStep) }
-                            }
-                        }
-                    }
+                    transformOutput(n, tiling, products, temp.baseAddress!)
                 }
             }
-        }
-    }
-
-    static func backwardFilter(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>,
-        gradOutput: UnsafeMutablePointer<Float>, gradFilter: UnsafeMutablePointer<Float>) {
-        if g.kernelHeight == 5 {
-            backwardFilter(F2x5.self, g, input: input, gradOutput: gradOutput, gradFilter: gradFilter)
-        } else {
-            backwardFilter(F3x4.self, g, input: input, gradOutput: gradOutput, gradFilter: gradFilter)
-        }
-    }
-
-    /// The filter gradient as F(r×r, m×m) over the forward pass's tiles: each tile adds the
-    /// correlation of its 6×6 input patch with its m×m tile of dY, so with `V` as in the forward
-    /// pass and `W = G′ dy G′ᵀ`, `dW = A′ᵀ [Σ_tiles V ⊙ W] A′`. The sum over tiles is 36 GEMMs of
-    /// depth = tiles per image (C × tiles by tiles × K, both read in place). Images are split into
-    /// fixed parts with private sums added in part order: deterministic for a given thread count.
-    static func backwardFilter<T: Tile>(_: T.Type, _ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>,
-        gradOutput: UnsafeMutablePointer<Float>, gradFilter: UnsafeMutablePointer<Float>) {
-        let (m, a, cin, cout) = (T.m, alpha, g.inChannels, g.outChannels)
-        let tiling = Tiling(g, m: m)
-        defer { tiling.scratch.deallocate() }
-        let (tiles, rows) = (tiling.tiles, tiling.rows)
-        let (inputSize, gradSize, sumsSize) = (a * a * rows * cin, a * a * rows * cout, a * a * cin * cout)
-        let work = UnsafeMutablePointer<Float>.allocate(capacity: Parallel.threads * (inputSize + gradSize))
-        defer { work.deallocate() }
-        let parts = max(1, min(Parallel.threads * Parallel.chunksPerWorker, g.batch))
-        let partial = UnsafeMutablePointer<Float>.allocate(capacity: parts * sumsSize)
-        defer { partial.deallocate() }
-        partial.update(repeating: 0, count: parts * sumsSize)
-
-        Parallel.forEachRange(parts) { range, worker in
-            let transformed = work + worker * (inputSize + gradSize)
-            let grads = transformed + inputSize
-            withUnsafeTemporaryAllocation(of: V.self, capacity: a * a) { temp in
-                let t = temp.baseAddress!
-                for part in range {
-                    let sums = partial + part * sumsSize
-                    for n in (g.batch * part / parts)..<(g.batch * (part + 1) / parts) {
-                        let image = tiling.scratch.image(n, of: input, worker: worker)
-                        transformInput(image, tiling, into: transformed, temp: t)
-                        // W_ξ[tile, k] = (G′ dy G′ᵀ)[ξ], dy zero past the image's edge.
-                        for tile in 0..<tiles {
-                            let (oy, ox) = tiling.origin(tile)
-                            let (height, width) = (min(m, g.outHeight - oy), min(m, g.outWidth - ox))
-                            for k in stride(from: 0, to: cout, by: 16) {
-                                let dy = gradOutput + ((n * g.outHeight + oy) * g.outWidth + ox) * cout + k
-                                let rowStep = g.outWidth * cout
-                                for y in 0..<m {
-                                    var r = (V(), V(), V())
-                                    if y < height {
-                                        let row = dy + y * rowStep
-                                        r.0 = load16(row)
-                                        if width > 1 { r.1 = load16(row + cout) }
-                                        if width > 2 { r.2 = load16(row + 2 * cout) }
-                                    }
-                                    (t[y], t[a + y], t[2 * a + y], t[3 * a + y], t[4 * a + y], t[5 * a + y]) = T.gradientG(r)
-                                }
-                                for x in 0..<a {
-                                    let column = t + x * a
-                                    store(T.gradientG((column[0], column[1], m > 2 ? column[2] : V())),
-                                        grads + (x * rows + tile) * cout + k, step: a * rows * cout)
-                                }
-                            }
-                        }
-                        // sums_ξ += V_ξᵀ · W_ξ: 8 input channels (adjacent in V's rows) × 32 output channels.
-                        for xi in 0..<(a * a) {
-                            for c in stride(from: 0, to: cin, by: CPUGemm.mr) {
-                                for panel in stride(from: 0, to: cout, by: CPUGemm.nr) {
-                                    CPUGemm.microKernel(
-                                        depth: tiles, a: transformed + xi * rows * cin + c, aRowStride: 1, aColumnStride: cin,
-                                        b: grads + xi * rows * cout + panel, bRowStride: cout, alpha: 1,
-                                        c: sums + (xi * cin + c) * cout + panel, rowStride: cout, columnStride: 1,
-                                        height: CPUGemm.mr, width: CPUGemm.nr)
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        // Parts in order, then dW = A′ᵀ M A′ per (c, 16 output channels).
-        Parallel.forEachRange(sumsSize, grain: 1 << 14) { range, _ in
-            for part in 1..<parts {
-                let sums = partial + part * sumsSize
-                for i in range { partial[i] += sums[i] }
-            }
-        }
-        let r = T.r
-        T.gradientAt.withUnsafeBufferPointer { at in
-            let at = UnsafeSendable(at.baseAddress!)
-            Parallel.forEachRange(cin) { channels, _ in
-                withUnsafeTemporaryAllocation(of: V.self, capacity: a * r) { left in
-                    let (left, at) = (left.baseAddress!, at.value)
-                    for c in channels {
-                        for k in stride(from: 0, to: cout, by: 16) {
-                            for i in 0..<r {
-                                for x in 0..<a {
-                                    var sum = V()
-                                    for y in 0..<a where at[i * a + y] != 0 {
-                                        sum.addProduct(load16(partial + ((y * a + x) * cin + c) * cout + k), V(repeating: at[i * a + y]))
-                                    }
-                                    left[i * a + x] = sum
-                                }
-                            }
-                            for i in 0..<r {
-                                for j in 0..<r {
-                                    var sum = V()
-                                    for x in 0..<a where at[j * a + x] != 0 { sum.addProduct(left[i * a + x], V(repeating: at[j * a + x])) }
-                                    store16(sum, gradFilter + ((i * g.kernelWidth + j) * cin + c) * cout + k)
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// F(4×4, 5×5) and F(5×5, 4×4) on 8×8 tiles (points 0, ±1, ±2, ±½, ∞), for forward passes
-    /// over maps at least ``minimumSize`` wide: 64 multiplies per 16 (25) outputs against
-    /// 36 per 4 (9) on 6×6 tiles. Smaller maps waste too much of the wider tiles.
-    enum Wide {
-        static let alpha = 8
-        static let minimumSize = 12
-        /// `G` of F(4×4, 5×5), 8×5.
-        static let g4x5: [Float] = [
-            -1, 0, 0, 0, 0,
-            -2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9,
-            -2.0 / 9, 2.0 / 9, -2.0 / 9, 2.0 / 9, -2.0 / 9,
-            1.0 / 90, 1.0 / 45, 2.0 / 45, 4.0 / 45, 8.0 / 45,
-            1.0 / 90, -1.0 / 45, 2.0 / 45, -4.0 / 45, 8.0 / 45,
-            32.0 / 45, 16.0 / 45, 8.0 / 45, 4.0 / 45, 2.0 / 45,
-            32.0 / 45, -16.0 / 45, 8.0 / 45, -4.0 / 45, 2.0 / 45,
-            0, 0, 0, 0, 1,
-        ]
-        /// `G` of F(5×5, 4×4), 8×4.
-        static let g5x4: [Float] = [
-            -1, 0, 0, 0,
-            -2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9,
-            -2.0 / 9, 2.0 / 9, -2.0 / 9, 2.0 / 9,
-            1.0 / 90, 1.0 / 45, 2.0 / 45, 4.0 / 45,
-            1.0 / 90, -1.0 / 45, 2.0 / 45, -4.0 / 45,
-            32.0 / 45, 16.0 / 45, 8.0 / 45, 4.0 / 45,
-            32.0 / 45, -16.0 / 45, 8.0 / 45, -4.0 / 45,
-            0, 0, 0, 1,
-        ]
-
-        typealias Column = (V, V, V, V, V, V, V, V)
-
-        /// `Bᵀ` applied to 8 vectors `d[0], d[s], …, d[7s]`.
-        @inline(__always)
-        static func bt(_ d: UnsafePointer<Float>, _ s: Int) -> Column {
-            let (d0, d1, d2, d3) = (load16(d), load16(d + s), load16(d + 2 * s), load16(d + 3 * s))
-            let (d4, d5, d6, d7) = (load16(d + 4 * s), load16(d + 5 * s), load16(d + 6 * s), load16(d + 7 * s))
-            let a = d2 + d6 - 4.25 * d4, b = d1 + d5 - 4.25 * d3
-            let c = 0.25 * d2 - 1.25 * d4 + d6, e = 0.5 * d1 - 2.5 * d3 + 2 * d5
-            let f = 4 * d2 - 5 * d4 + d6, h = 2 * d1 - 2.5 * d3 + 0.5 * d5
-            return (d6 - d0 + 5.25 * (d2 - d4), a + b, a - b, c + e, c - e, f + h, f - h, d7 - d1 + 5.25 * (d3 - d5))
-        }
-
-        /// `Aᵀ` (m×8, m = 4 or 5) applied to 8 vectors `x[0], x[s], …, x[7s]`: rows
-        /// `[1 1 1 1 1 1 1 0; 0 1 −1 2 −2 ½ −½ 0; 0 1 1 4 4 ¼ ¼ 0; 0 1 −1 8 −8 ⅛ −⅛ (1 if m = 4);
-        /// 0 1 1 16 16 1/16 1/16 1]`, the last only for m = 5.
-        @inline(__always)
-        static func at(_ x: UnsafePointer<Float>, _ s: Int, m: Int) -> (V, V, V, V, V) {
-            let (m0, m1, m2, m3) = (load16(x), load16(x + s), load16(x + 2 * s), load16(x + 3 * s))
-            let (m4, m5, m6, m7) = (load16(x + 4 * s), load16(x + 5 * s), load16(x + 6 * s), load16(x + 7 * s))
-            let (p1, q1, p2, q2, p3, q3) = (m1 + m2, m1 - m2, m3 + m4, m3 - m4, m5 + m6, m5 - m6)
-            let y3 = q1 + 8 * q2 + 0.125 * q3
-            return (m0 + p1 + p2 + p3, q1 + 2 * q2 + 0.5 * q3, p1 + 4 * p2 + 0.25 * p3,
-                m == 4 ? y3 + m7 : y3, p1 + 16 * p2 + 0.0625 * p3 + m7)
-        }
-
-        static func forward(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>, filter: UnsafeMutablePointer<Float>,
-            output: UnsafeMutablePointer<Float>) {
-            let (a, cin, cout) = (alpha, g.inChannels, g.outChannels)
-            let m = g.kernelHeight == 5 ? 4 : 5
-            let tiling = Tiling(g, m: m)
-            defer { tiling.scratch.deallocate() }
-            let (tiles, rows) = (tiling.tiles, tiling.rows)
-            let u = transformedFilter(g, alpha: a, matrix: m == 4 ? g4x5 : g5x4, filter: filter)
-            defer { u.deallocate() }
-            let (inputSize, productSize) = (a * a * rows * cin, a * a * rows * cout)
-            let work = UnsafeMutablePointer<Float>.allocate(capacity: Parallel.threads * (inputSize + productSize))
-            defer { work.deallocate() }
-            work.update(repeating: 0, count: Parallel.threads * (inputSize + productSize))
-            Parallel.forEachRange(g.batch) { images, worker in
-                let transformed = work + worker * (inputSize + productSize)
-                let products = transformed + inputSize
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: a * a * 16) { temp in
-                    let t = temp.baseAddress!
-                    for n in images {
-                        let image = tiling.scratch.image(n, of: input, worker: worker)
-                        let wp = image.width
-                        // V = Bᵀ d B: along each row into t (column-major), then down each column.
-                        for tile in 0..<tiles {
-                            let (y0, x0) = tiling.origin(tile)
-                            let origin = image.base + (y0 * wp + x0) * cin
-                            for c in stride(from: 0, to: cin, by: 16) {
-                                for y in 0..<a {
-                                    let r = bt(origin + y * wp * cin + c, cin)
-                                    store(r, t + y * 16, step: a * 16)
-                                }
-                                for x in 0..<a {
-                                    store(bt(t + x * a * 16, 16), transformed + (x * rows + tile) * cin + c, step: a * rows * cin)
-                                }
-                            }
-                        }
-                        multiply(positions: a * a, tiling, cin: cin, cout: cout, transformed, u, into: products)
-                        // Output tile = Aᵀ M A, clipped at the image's edge.
-                        for tile in 0..<tiles {
-                            let (oy, ox) = tiling.origin(tile)
-                            let (height, width) = (min(m, g.outHeight - oy), min(m, g.outWidth - ox))
-                            for k in stride(from: 0, to: cout, by: 16) {
-                                let product = products + tile * cout + k, step = rows * cout
-                                for y in 0..<a {
-                                    let r = at(product + y * a * step, step, m: m)
-                                    store16(r.0, t + y * 16)
-                                    store16(r.1, t + (a + y) * 16)
-                                    store16(r.2, t + (2 * a + y) * 16)
-                                    store16(r.3, t + (3 * a + y) * 16)
-                                    store16(r.4, t + (4 * a + y) * 16)
-                                }
-                                for j in 0..<width {
-                                    let r = at(t + j * a * 16, 16, m: m)
-                                    let out = output + ((n * g.outHeight + oy) * g.outWidth + ox + j) * cout + k
-                                    let rowStep = g.outWidth * cout
-                                    store16(r.0, out)
-                                    if height > 1 { store16(r.1, out + rowStep) }
-                                    if height > 2 { store16(r.2, out + 2 * rowStep) }
-                                    if height > 3 { store16(r.3, out + 3 * rowStep) }
-                                    if height > 4 { store16(r.4, out + 4 * rowStep) }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-
-        /// Stores 8 vectors at `out`, `out + step`, ….
-        @inline(__always)
-        static func store(_ r: Column, _ out: UnsafeMutablePointer<Float>, step: Int) {
-            store16(r.0, out)
-            store16(r.1, out + step)
-            store16(r.2, out + 2 * step)
-            store16(r.3, out + 3 * step)
-            store16(r.4, out + 4 * step)
-            store16(r.5, out + 5 * step)
-            store16(r.6, out + 6 * step)
-            store16(r.7, out + 7 * step)
         }
     }
 

@@ -1,0 +1,119 @@
+import RDCompute
+
+extension CPUConvWinograd {
+    static func backwardFilter(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>,
+        gradOutput: UnsafeMutablePointer<Float>, gradFilter: UnsafeMutablePointer<Float>) {
+        if g.kernelHeight == 5 {
+            backwardFilter(F2x5.self, g, input: input, gradOutput: gradOutput, gradFilter: gradFilter)
+        } else {
+            backwardFilter(F3x4.self, g, input: input, gradOutput: gradOutput, gradFilter: gradFilter)
+        }
+    }
+
+    /// The filter gradient as F(r×r, m×m) over the forward pass's tiles: each tile adds the
+    /// correlation of its 6×6 input patch with its m×m tile of dY, so with `V` as in the forward
+    /// pass and `W = G′ dy G′ᵀ`, `dW = A′ᵀ [Σ_tiles V ⊙ W] A′`. The sum over tiles is 36 GEMMs of
+    /// depth = tiles per image (C × tiles by tiles × K, both read in place). Images are split into
+    /// fixed parts with private sums added in part order: deterministic for a given thread count.
+    static func backwardFilter<T: Tile>(_: T.Type, _ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>,
+        gradOutput: UnsafeMutablePointer<Float>, gradFilter: UnsafeMutablePointer<Float>) {
+        let (m, a, cin, cout) = (T.m, alpha, g.inChannels, g.outChannels)
+        let tiling = Tiling(g, m: m)
+        defer { tiling.scratch.deallocate() }
+        let (tiles, rows) = (tiling.tiles, tiling.rows)
+        let (inputSize, gradSize, sumsSize) = (a * a * rows * cin, a * a * rows * cout, a * a * cin * cout)
+        let work = UnsafeMutablePointer<Float>.allocate(capacity: Parallel.threads * (inputSize + gradSize))
+        defer { work.deallocate() }
+        let parts = max(1, min(Parallel.threads * Parallel.chunksPerWorker, g.batch))
+        let partial = UnsafeMutablePointer<Float>.allocate(capacity: parts * sumsSize)
+        defer { partial.deallocate() }
+        partial.update(repeating: 0, count: parts * sumsSize)
+
+        Parallel.forEachRange(parts) { range, worker in
+            let transformed = work + worker * (inputSize + gradSize)
+            let grads = transformed + inputSize
+            withUnsafeTemporaryAllocation(of: V.self, capacity: a * a) { temp in
+                let t = temp.baseAddress!
+                for part in range {
+                    let sums = partial + part * sumsSize
+                    for n in (g.batch * part / parts)..<(g.batch * (part + 1) / parts) {
+                        let image = tiling.scratch.image(n, of: input, worker: worker)
+                        transformInput(image, tiling, into: transformed, temp: t)
+                        // W_ξ[tile, k] = (G′ dy G′ᵀ)[ξ], dy zero past the image's edge.
+                        for tile in 0..<tiles {
+                            let (oy, ox) = tiling.origin(tile)
+                            let (height, width) = (min(m, g.outHeight - oy), min(m, g.outWidth - ox))
+                            for k in stride(from: 0, to: cout, by: 16) {
+                                let dy = gradOutput + ((n * g.outHeight + oy) * g.outWidth + ox) * cout + k
+                                let rowStep = g.outWidth * cout
+                                for y in 0..<m {
+                                    var r = (V(), V(), V())
+                                    if y < height {
+                                        let row = dy + y * rowStep
+                                        r.0 = load16(row)
+                                        if width > 1 { r.1 = load16(row + cout) }
+                                        if width > 2 { r.2 = load16(row + 2 * cout) }
+                                    }
+                                    (t[y], t[a + y], t[2 * a + y], t[3 * a + y], t[4 * a + y], t[5 * a + y]) = T.gradientG(r)
+                                }
+                                for x in 0..<a {
+                                    let column = t + x * a
+                                    store(T.gradientG((column[0], column[1], m > 2 ? column[2] : V())),
+                                        grads + (x * rows + tile) * cout + k, step: a * rows * cout)
+                                }
+                            }
+                        }
+                        // sums_ξ += V_ξᵀ · W_ξ: 8 input channels (adjacent in V's rows) × 32 output channels.
+                        for xi in 0..<(a * a) {
+                            for c in stride(from: 0, to: cin, by: CPUGemm.mr) {
+                                for panel in stride(from: 0, to: cout, by: CPUGemm.nr) {
+                                    CPUGemm.microKernel(
+                                        depth: tiles, a: transformed + xi * rows * cin + c, aRowStride: 1, aColumnStride: cin,
+                                        b: grads + xi * rows * cout + panel, bRowStride: cout, alpha: 1,
+                                        c: sums + (xi * cin + c) * cout + panel, rowStride: cout, columnStride: 1,
+                                        height: CPUGemm.mr, width: CPUGemm.nr)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Parts in order, then dW = A′ᵀ M A′ per (c, 16 output channels).
+        Parallel.forEachRange(sumsSize, grain: 1 << 14) { range, _ in
+            for part in 1..<parts {
+                let sums = partial + part * sumsSize
+                for i in range { partial[i] += sums[i] }
+            }
+        }
+        let r = T.r
+        T.gradientAt.withUnsafeBufferPointer { at in
+            let at = UnsafeSendable(at.baseAddress!)
+            Parallel.forEachRange(cin) { channels, _ in
+                withUnsafeTemporaryAllocation(of: V.self, capacity: a * r) { left in
+                    let (left, at) = (left.baseAddress!, at.value)
+                    for c in channels {
+                        for k in stride(from: 0, to: cout, by: 16) {
+                            for i in 0..<r {
+                                for x in 0..<a {
+                                    var sum = V()
+                                    for y in 0..<a where at[i * a + y] != 0 {
+                                        sum.addProduct(load16(partial + ((y * a + x) * cin + c) * cout + k), V(repeating: at[i * a + y]))
+                                    }
+                                    left[i * a + x] = sum
+                                }
+                            }
+                            for i in 0..<r {
+                                for j in 0..<r {
+                                    var sum = V()
+                                    for x in 0..<a where at[j * a + x] != 0 { sum.addProduct(left[i * a + x], V(repeating: at[j * a + x])) }
+                                    store16(sum, gradFilter + ((i * g.kernelWidth + j) * cin + c) * cout + k)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
