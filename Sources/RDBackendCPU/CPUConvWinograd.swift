@@ -98,12 +98,17 @@ enum CPUConvWinograd {
         return (4 * d.0 - 5 * d.2 + d.4, a + b, a - b, c + e, c - e, 4 * d.1 - 5 * d.3 + d.5)
     }
 
-    /// Runs `body` with the tile type for `g`, or returns false when the shape does not suit
-    /// Winograd: stride 1, a square 5×5 or 4×4 kernel, input channels in vectors of 16 and
-    /// output channels in panels of 32.
+    /// Output pixels × channels (in + out) of one image above which a worker's transforms
+    /// (about 9× that on 6×6 tiles) would no longer fit in L2: such maps take the implicit GEMM.
+    static let maximumImageFloats = 1 << 19
+
+    /// Whether `g` suits Winograd: stride 1, a square 5×5 or 4×4 kernel, input channels in
+    /// vectors of 16, output channels in panels of 32, and one image small enough to transform
+    /// in a worker's cache.
     static func applies(_ g: Conv2DGeometry) -> Bool {
         g.strideY == 1 && g.strideX == 1 && g.kernelHeight == g.kernelWidth && (4...5).contains(g.kernelHeight)
             && g.inChannels % 16 == 0 && g.outChannels % CPUGemm.nr == 0 && g.outHeight > 0 && g.outWidth > 0
+            && g.outHeight * g.outWidth * (g.inChannels + g.outChannels) <= maximumImageFloats
     }
 
     static func forward(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>, filter: UnsafeMutablePointer<Float>,
