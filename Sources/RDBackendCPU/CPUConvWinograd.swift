@@ -8,9 +8,9 @@ import RDCompute
 /// positions is one GEMM `M_ξ = V_ξ · U_ξ` (tiles × C by C × K) on ``CPUGemm/microKernel``,
 /// then `Aᵀ M A` is written out. Each worker keeps one image's transforms in L2.
 ///
-/// - This file: F(2×2, 5×5) and F(3×3, 4×4) on 6×6 tiles (points 0, ±1, ±2, ∞), for maps
-///   narrower than 12, and the parts every variant shares.
-/// - `CPUConvWinogradWide.swift`: F(4×4, 5×5) and F(5×5, 4×4) on 8×8 tiles for wider maps.
+/// - This file: F(2×2, 5×5) and F(3×3, 4×4) on 6×6 tiles (points 0, ±1, ±2, ∞): every 5×5
+///   kernel, and 4×4 kernels on maps narrower than 12; and the parts every variant shares.
+/// - `CPUConvWinogradWide.swift`: F(5×5, 4×4) on 8×8 tiles for 4×4 kernels on wider maps.
 /// - `CPUConvWinogradFilterGradient.swift`: the filter gradient over the 6×6 tiles.
 enum CPUConvWinograd {
     /// Tile side of the 6×6 variants: `α = m + r − 1`.
@@ -113,7 +113,7 @@ enum CPUConvWinograd {
 
     static func forward(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>, filter: UnsafeMutablePointer<Float>,
         output: UnsafeMutablePointer<Float>) {
-        if g.outHeight >= Wide.minimumSize && g.outWidth >= Wide.minimumSize {
+        if g.kernelHeight == 4 && g.outHeight >= Wide.minimumSize && g.outWidth >= Wide.minimumSize {
             Wide.forward(g, input: input, filter: filter, output: output)
         } else if g.kernelHeight == 5 {
             forward(F2x5.self, g, input: input, filter: filter, output: output)

@@ -5,7 +5,9 @@ import RDCompute
 ///
 /// The loop nest follows BLIS: for each column block (NC) and depth block (KC) B is packed
 /// once into 32-wide panels; tasks (row block × column range) then run the micro-kernel
-/// over every 8-row tile of their block and every panel. How A reaches the micro-kernel
+/// over every 8-row tile of their block and every panel: panel by panel when A is packed
+/// (the B panel stays in L1 while the A tiles stream), tile by tile when A is read in place
+/// (few panels). How A reaches the micro-kernel
 /// depends on its reuse: when C is narrow (≤ 64 columns, as in the im2col GEMMs of a conv
 /// layer) a row-major A is read in place, 8 rows broadcast per step, and only ragged edge
 /// tiles are copied; a wider C reuses each A tile across many panels, so the block is

@@ -99,7 +99,8 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
         Conv2DGeometry(batch: 2, height: 7, width: 9, inChannels: 16, outChannels: 32, kernel: 5, stride: 1, padding: .same),
         Conv2DGeometry(batch: 1, height: 8, width: 7, inChannels: 32, outChannels: 64, kernel: 4, stride: 1, padding: .same),
         Conv2DGeometry(batch: 1, height: 9, width: 8, inChannels: 16, outChannels: 32, kernel: 5, stride: 1, padding: .valid),
-        // F(4×4, 5×5) and F(5×5, 4×4) (maps of 12 and more) with clipped edge tiles, two panels
+        // larger maps: F(2×2, 5×5) with two panels; F(5×5, 4×4) (4×4 kernels on maps of 12 and
+        // more) with clipped edge tiles
         Conv2DGeometry(batch: 2, height: 13, width: 15, inChannels: 16, outChannels: 64, kernel: 5, stride: 1, padding: .same),
         Conv2DGeometry(batch: 1, height: 13, width: 12, inChannels: 16, outChannels: 32, kernel: 4, stride: 1, padding: .same),
         // the reference VAE's dec4 at batch 1: Winograd's error at full depth (5·5·64 terms)
