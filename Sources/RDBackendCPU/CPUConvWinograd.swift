@@ -231,8 +231,15 @@ enum CPUConvWinograd {
         let (inputSize, productSize) = (a * a * tiling.rows * cin, a * a * tiling.rows * cout)
         let work = UnsafeMutablePointer<Float>.allocate(capacity: Parallel.threads * (inputSize + productSize))
         defer { work.deallocate() }
-        // Rows past the last tile feed only products that are never read; zero them once anyway.
-        work.update(repeating: 0, count: Parallel.threads * (inputSize + productSize))
+        // V's rows past the last tile (up to the micro-kernel's 8) feed only products that are
+        // never stored or read; zero them so they hold numbers. The rest is written before it is read.
+        let padRows = (tiling.rows - tiling.tiles) * cin
+        for worker in 0..<Parallel.threads where padRows > 0 {
+            for xi in 0..<(a * a) {
+                (work + worker * (inputSize + productSize) + (xi * tiling.rows + tiling.tiles) * cin)
+                    .update(repeating: 0, count: padRows)
+            }
+        }
         Parallel.forEachRange(g.batch) { images, worker in
             let transformed = work + worker * (inputSize + productSize)
             let products = transformed + inputSize
