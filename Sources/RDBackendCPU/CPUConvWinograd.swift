@@ -1,6 +1,6 @@
 import RDCompute
 
-/// Stride-1 convolutions with square 5×5 and 4×4 kernels by Winograd's minimal filtering
+/// Stride-1 convolutions with square 3×3, 4×4 and 5×5 kernels by Winograd's minimal filtering
 /// (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016).
 ///
 /// An m×m output tile is `Aᵀ [Σ_c (G g_c Gᵀ) ⊙ (Bᵀ d_c B)] A`: per image, every tile's input
@@ -8,8 +8,9 @@ import RDCompute
 /// positions is one GEMM `M_ξ = V_ξ · U_ξ` (tiles × C by C × K) on ``CPUGemm/microKernel``,
 /// then `Aᵀ M A` is written out. Each worker keeps one image's transforms in L2.
 ///
-/// - This file: F(2×2, 5×5) and F(3×3, 4×4) on 6×6 tiles (points 0, ±1, ±2, ∞): every 5×5
-///   kernel, and 4×4 kernels on maps narrower than 12; and the parts every variant shares.
+/// - This file: F(2×2, 5×5), F(4×4, 3×3) and F(3×3, 4×4) on 6×6 tiles (points 0, ±1, ±2, ∞):
+///   every 5×5 and 3×3 kernel, and 4×4 kernels on maps narrower than 12; and the parts every
+///   variant shares.
 /// - `CPUConvWinogradWide.swift`: F(5×5, 4×4) on 8×8 tiles for 4×4 kernels on wider maps.
 /// - `CPUConvWinogradFilterGradient.swift`: the filter gradient over the 6×6 tiles.
 enum CPUConvWinograd {
@@ -26,10 +27,10 @@ enum CPUConvWinograd {
         /// `G`, 6×r row-major.
         static var g: [Float] { get }
         /// `Aᵀ` applied to a column of 6 vectors: the first m of the result are used.
-        static func at(_ x: (V, V, V, V, V, V)) -> (V, V, V)
+        static func at(_ x: (V, V, V, V, V, V)) -> (V, V, V, V)
         /// The filter gradient's F(r×r, m×m), whose "filter" is an m×m tile of dY: its `G`
-        /// (6×m) applied to a column of m vectors (the third is ignored when m = 2)...
-        static func gradientG(_ x: (V, V, V)) -> (V, V, V, V, V, V)
+        /// (6×m) applied to a column of m vectors (those past the m-th are ignored)...
+        static func gradientG(_ x: (V, V, V, V)) -> (V, V, V, V, V, V)
         /// ...and its `Aᵀ`, r×6 row-major.
         static var gradientAt: [Float] { get }
     }
@@ -45,11 +46,11 @@ enum CPUConvWinograd {
             1.0 / 24, -1.0 / 12, 1.0 / 6, -1.0 / 3, 2.0 / 3,
             0, 0, 0, 0, 1,
         ]
-        @inline(__always) static func at(_ x: (V, V, V, V, V, V)) -> (V, V, V) {
+        @inline(__always) static func at(_ x: (V, V, V, V, V, V)) -> (V, V, V, V) {
             let (p, q) = (x.1 + x.2, x.1 - x.2), (u, w) = (x.3 + x.4, x.3 - x.4)
-            return (x.0 + p + u, q + 2 * w + x.5, V())
+            return (x.0 + p + u, q + 2 * w + x.5, V(), V())
         }
-        @inline(__always) static func gradientG(_ x: (V, V, V)) -> (V, V, V, V, V, V) {
+        @inline(__always) static func gradientG(_ x: (V, V, V, V)) -> (V, V, V, V, V, V) {
             let (s, d) = (x.0 + x.1, x.0 - x.1), (e, h) = (x.0 * (1.0 / 24), x.1 * (1.0 / 12))
             return (x.0 * 0.25, s * (-1.0 / 6), d * (-1.0 / 6), e + h, e - h, x.1)
         }
@@ -73,11 +74,11 @@ enum CPUConvWinograd {
             1.0 / 24, -1.0 / 12, 1.0 / 6, -1.0 / 3,
             0, 0, 0, 1,
         ]
-        @inline(__always) static func at(_ x: (V, V, V, V, V, V)) -> (V, V, V) {
+        @inline(__always) static func at(_ x: (V, V, V, V, V, V)) -> (V, V, V, V) {
             let (p, q) = (x.1 + x.2, x.1 - x.2), (u, w) = (x.3 + x.4, x.3 - x.4)
-            return (x.0 + p + u, q + 2 * w, p + 4 * u + x.5)
+            return (x.0 + p + u, q + 2 * w, p + 4 * u + x.5, V())
         }
-        @inline(__always) static func gradientG(_ x: (V, V, V)) -> (V, V, V, V, V, V) {
+        @inline(__always) static func gradientG(_ x: (V, V, V, V)) -> (V, V, V, V, V, V) {
             let p = x.0 + x.2, q = x.0 * (1.0 / 24) + x.2 * (1.0 / 6), h = x.1 * (1.0 / 12)
             return (x.0 * 0.25, (p + x.1) * (-1.0 / 6), (p - x.1) * (-1.0 / 6), q + h, q - h, x.2)
         }
@@ -86,6 +87,34 @@ enum CPUConvWinograd {
             0, 1, -1, 2, -2, 0,
             0, 1, 1, 4, 4, 0,
             0, 1, -1, 8, -8, 1,
+        ]
+    }
+
+    /// F(4×4, 3×3): `Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1]`. Its filter
+    /// gradient is F(3×3, 4×4), with ``F3x4``'s `G` and `Aᵀ`.
+    enum F4x3: Tile {
+        static let m = 4, r = 3
+        static let g: [Float] = [
+            1.0 / 4, 0, 0,
+            -1.0 / 6, -1.0 / 6, -1.0 / 6,
+            -1.0 / 6, 1.0 / 6, -1.0 / 6,
+            1.0 / 24, 1.0 / 12, 1.0 / 6,
+            1.0 / 24, -1.0 / 12, 1.0 / 6,
+            0, 0, 1,
+        ]
+        @inline(__always) static func at(_ x: (V, V, V, V, V, V)) -> (V, V, V, V) {
+            let (p, q) = (x.1 + x.2, x.1 - x.2), (u, w) = (x.3 + x.4, x.3 - x.4)
+            return (x.0 + p + u, q + 2 * w, p + 4 * u, q + 8 * w + x.5)
+        }
+        @inline(__always) static func gradientG(_ x: (V, V, V, V)) -> (V, V, V, V, V, V) {
+            let (s, d) = (x.0 + x.2, x.1 + x.3)
+            let (e, h) = (x.0 * (1.0 / 24) + x.2 * (1.0 / 6), x.1 * (1.0 / 12) + x.3 * (1.0 / 3))
+            return (x.0 * 0.25, (s + d) * (-1.0 / 6), (s - d) * (-1.0 / 6), e + h, e - h, x.3)
+        }
+        static let gradientAt: [Float] = [
+            1, 1, 1, 1, 1, 0,
+            0, 1, -1, 2, -2, 0,
+            0, 1, 1, 4, 4, 1,
         ]
     }
 
@@ -102,11 +131,11 @@ enum CPUConvWinograd {
     /// (about 9× that on 6×6 tiles) would no longer fit in L2: such maps take the implicit GEMM.
     static let maximumImageFloats = 1 << 19
 
-    /// Whether `g` suits Winograd: stride 1, a square 5×5 or 4×4 kernel, input channels in
+    /// Whether `g` suits Winograd: stride 1, a square 3×3, 4×4 or 5×5 kernel, input channels in
     /// vectors of 16, output channels in panels of 32, and one image small enough to transform
     /// in a worker's cache.
     static func applies(_ g: Conv2DGeometry) -> Bool {
-        g.strideY == 1 && g.strideX == 1 && g.kernelHeight == g.kernelWidth && (4...5).contains(g.kernelHeight)
+        g.strideY == 1 && g.strideX == 1 && g.kernelHeight == g.kernelWidth && (3...5).contains(g.kernelHeight)
             && g.inChannels % 16 == 0 && g.outChannels % CPUGemm.nr == 0 && g.outHeight > 0 && g.outWidth > 0
             && g.outHeight * g.outWidth * (g.inChannels + g.outChannels) <= maximumImageFloats
     }
@@ -117,6 +146,8 @@ enum CPUConvWinograd {
             Wide.forward(g, input: input, filter: filter, output: output)
         } else if g.kernelHeight == 5 {
             forward(F2x5.self, g, input: input, filter: filter, output: output)
+        } else if g.kernelHeight == 3 {
+            forward(F4x3.self, g, input: input, filter: filter, output: output)
         } else {
             forward(F3x4.self, g, input: input, filter: filter, output: output)
         }
@@ -198,7 +229,8 @@ enum CPUConvWinograd {
                         let row = product + y * a * step
                         let r = T.at((load16(row), load16(row + step), load16(row + 2 * step), load16(row + 3 * step),
                             load16(row + 4 * step), load16(row + 5 * step)))
-                        (t[y], t[a + y], t[2 * a + y]) = r
+                        (t[y], t[a + y], t[2 * a + y]) = (r.0, r.1, r.2)
+                        if m > 3 { t[3 * a + y] = r.3 }
                     }
                     for j in 0..<width {
                         let column = t + j * a
@@ -208,6 +240,7 @@ enum CPUConvWinograd {
                         store16(r.0, out)
                         if height > 1 { store16(r.1, out + rowStep) }
                         if height > 2 { store16(r.2, out + 2 * rowStep) }
+                        if height > 3 { store16(r.3, out + 3 * rowStep) }
                     }
                 }
             }

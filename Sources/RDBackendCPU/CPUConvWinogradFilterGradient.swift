@@ -5,6 +5,8 @@ extension CPUConvWinograd {
         gradOutput: UnsafeMutablePointer<Float>, gradFilter: UnsafeMutablePointer<Float>) {
         if g.kernelHeight == 5 {
             backwardFilter(F2x5.self, g, input: input, gradOutput: gradOutput, gradFilter: gradFilter)
+        } else if g.kernelHeight == 3 {
+            backwardFilter(F4x3.self, g, input: input, gradOutput: gradOutput, gradFilter: gradFilter)
         } else {
             backwardFilter(F3x4.self, g, input: input, gradOutput: gradOutput, gradFilter: gradFilter)
         }
@@ -47,18 +49,19 @@ extension CPUConvWinograd {
                                 let dy = gradOutput + ((n * g.outHeight + oy) * g.outWidth + ox) * cout + k
                                 let rowStep = g.outWidth * cout
                                 for y in 0..<m {
-                                    var r = (V(), V(), V())
+                                    var r = (V(), V(), V(), V())
                                     if y < height {
                                         let row = dy + y * rowStep
                                         r.0 = load16(row)
                                         if width > 1 { r.1 = load16(row + cout) }
                                         if width > 2 { r.2 = load16(row + 2 * cout) }
+                                        if width > 3 { r.3 = load16(row + 3 * cout) }
                                     }
                                     (t[y], t[a + y], t[2 * a + y], t[3 * a + y], t[4 * a + y], t[5 * a + y]) = T.gradientG(r)
                                 }
                                 for x in 0..<a {
                                     let column = t + x * a
-                                    store(T.gradientG((column[0], column[1], m > 2 ? column[2] : V())),
+                                    store(T.gradientG((column[0], column[1], m > 2 ? column[2] : V(), m > 3 ? column[3] : V())),
                                         grads + (x * rows + tile) * cout + k, step: a * rows * cout)
                                 }
                             }

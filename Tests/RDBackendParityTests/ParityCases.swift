@@ -103,6 +103,10 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
         // more) with clipped edge tiles
         Conv2DGeometry(batch: 2, height: 13, width: 15, inChannels: 16, outChannels: 64, kernel: 5, stride: 1, padding: .same),
         Conv2DGeometry(batch: 1, height: 13, width: 12, inChannels: 16, outChannels: 32, kernel: 4, stride: 1, padding: .same),
+        // F(4×4, 3×3) forward, flipped backward-data and F(3×3, 4×4) filter gradient, with clipped
+        // edge tiles and 'valid' padding
+        Conv2DGeometry(batch: 2, height: 9, width: 7, inChannels: 32, outChannels: 32, kernel: 3, stride: 1, padding: .same),
+        Conv2DGeometry(batch: 1, height: 10, width: 11, inChannels: 16, outChannels: 64, kernel: 3, stride: 1, padding: .valid),
         // the reference VAE's dec4 at batch 1: Winograd's error at full depth (5·5·64 terms)
         Conv2DGeometry(batch: 1, height: 14, width: 14, inChannels: 64, outChannels: 32, kernel: 5, stride: 1, padding: .same),
         // more than 64 taps: OpenCL takes the tiled pass even with few channels
