@@ -22,7 +22,7 @@ enum CPUConv {
     static func forEachChunk(_ g: Conv2DGeometry, patch: Int? = nil, _ body: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
         let rowsPerImage = g.outHeight * g.outWidth, k = patch ?? patchSize(g)
         let chunk = max(1, min(g.batch, columnBudget / max(1, rowsPerImage * k)))
-        let columns = UnsafeMutablePointer<Float>.allocate(capacity: chunk * rowsPerImage * k)
+        let columns = UnsafeMutablePointer<Float>.allocateVectors(chunk * rowsPerImage * k)
         defer { columns.deallocate() }
         for first in stride(from: 0, to: g.batch, by: chunk) {
             body(first, min(chunk, g.batch - first), columns)
@@ -73,7 +73,7 @@ enum CPUConv {
         if let flipped = asForward(g), !inputIsColumns(g) {
             // Stride 1: a forward conv of the output gradient with the flipped, in/out-swapped
             // filter — a gather (im2col) instead of a scatter-add (col2im).
-            let swapped = UnsafeMutablePointer<Float>.allocate(capacity: g.filterCount)
+            let swapped = UnsafeMutablePointer<Float>.allocateVectors(g.filterCount)
             defer { swapped.deallocate() }
             for ky in 0..<g.kernelHeight {
                 for kx in 0..<g.kernelWidth {

@@ -45,13 +45,13 @@ enum CPUConvFilterGradient {
 
         let pixels = g.batch * g.outHeight * g.outWidth
         let parts = min(Parallel.threads * Parallel.chunksPerWorker, max(1, pixels / depthBlock))
-        let partial = UnsafeMutablePointer<Float>.allocate(capacity: parts * cout * ldc)
+        let partial = UnsafeMutablePointer<Float>.allocateVectors(parts * cout * ldc)
         defer { partial.deallocate() }
         partial.update(repeating: 0, count: parts * cout * ldc)
         offsets.withUnsafeBufferPointer { offsets in
             let offsets = UnsafeSendable(offsets.baseAddress!)
             Parallel.forEachRange(parts) { range, _ in
-                let pack = UnsafeMutablePointer<Float>.allocate(capacity: depthBlock * nr)
+                let pack = UnsafeMutablePointer<Float>.allocateVectors(depthBlock * nr)
                 defer { pack.deallocate() }
                 let patches = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: depthBlock)
                 defer { patches.deallocate() }
@@ -116,7 +116,7 @@ enum CPUConvFilterGradient {
         let rowsPerCall = max(1, min(g.outHeight, pixelsPerCall / g.outWidth))
         let size = patchSize * cout
         let parts = max(1, min(Parallel.threads * Parallel.chunksPerWorker, g.batch))
-        let partial = UnsafeMutablePointer<Float>.allocate(capacity: parts * size)
+        let partial = UnsafeMutablePointer<Float>.allocateVectors(parts * size)
         defer { partial.deallocate() }
         partial.update(repeating: 0, count: parts * size)
         Parallel.forEachRange(parts) { range, worker in

@@ -18,7 +18,7 @@ enum CPUConvImplicit {
         let depth = g.kernelHeight * g.kernelWidth * c
         let nr = CPUGemm.nr
         let panels = (g.outChannels + nr - 1) / nr
-        let packedFilter = UnsafeMutablePointer<Float>.allocate(capacity: depth * panels * nr)
+        let packedFilter = UnsafeMutablePointer<Float>.allocateVectors(depth * panels * nr)
         defer { packedFilter.deallocate() }
         CPUGemm.packB(CPUGemm.View(base: filter, rowStride: g.outChannels, columnStride: 1), row: 0, column: 0,
             depth: depth, width: g.outChannels, into: packedFilter)

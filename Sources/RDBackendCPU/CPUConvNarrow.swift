@@ -21,39 +21,9 @@ enum CPUConvNarrow {
 
     typealias V = SIMD16<Float>
 
-    /// Four independent vector sums and a scalar tail, combined once at the end.
-    struct DotAccumulator {
-        var s0 = V(), s1 = V(), s2 = V(), s3 = V()
-        var tail: Float = 0
-
-        /// Adds a[0..<n] · b[0..<n].
-        @inline(__always)
-        mutating func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) {
-            var i = 0
-            while i + 64 <= n {
-                s0.addProduct(load16(a + i), load16(b + i))
-                s1.addProduct(load16(a + i + 16), load16(b + i + 16))
-                s2.addProduct(load16(a + i + 32), load16(b + i + 32))
-                s3.addProduct(load16(a + i + 48), load16(b + i + 48))
-                i += 64
-            }
-            if i + 32 <= n {
-                s0.addProduct(load16(a + i), load16(b + i))
-                s1.addProduct(load16(a + i + 16), load16(b + i + 16))
-                i += 32
-            }
-            if i + 16 <= n {
-                s2.addProduct(load16(a + i), load16(b + i))
-                i += 16
-            }
-            while i < n {
-                tail += a[i] * b[i]
-                i += 1
-            }
-        }
-
-        @inline(__always) var sum: Float { ((s0 + s1) + (s2 + s3)).horizontalSum + tail }
-    }
+    /// Pixels per block of the forward pass: one accumulator each, so that their multiply-adds
+    /// are independent and each filter vector is loaded once for all of them.
+    static let block = 8
 
     static func forward(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>, filter: UnsafeMutablePointer<Float>,
         output: UnsafeMutablePointer<Float>) {
@@ -62,27 +32,74 @@ enum CPUConvNarrow {
         let scratch = CPUConvPadded.Scratch(g, slack: 0)
         defer { scratch.deallocate() }
         let segment = g.kernelWidth * g.inChannels, rowStride = scratch.padded.width * g.inChannels
+        let pixelStride = g.strideX * g.inChannels
         weights.withUnsafeBufferPointer { w in
             let w = UnsafeSendable(w.baseAddress!)
             Parallel.forEachRange(g.batch) { images, worker in
                 for n in images {
                     let padded = scratch.image(n, of: input, worker: worker)
                     for oy in 0..<g.outHeight {
-                        for ox in 0..<g.outWidth {
-                            let patch = padded.patch(g, n: 0, oy: oy, ox: ox)
-                            let out = output + (((n * g.outHeight + oy) * g.outWidth) + ox) * g.outChannels
+                        var ox = 0
+                        while ox < g.outWidth {
+                            // A row's last block ends at its last pixel, recomputing a few pixels
+                            // the same way; rows narrower than a block go pixel by pixel.
+                            let (start, count) = g.outWidth >= block ? (min(ox, g.outWidth - block), block) : (ox, 1)
+                            let patch = padded.patch(g, n: 0, oy: oy, ox: start)
+                            let out = output + (((n * g.outHeight + oy) * g.outWidth) + start) * g.outChannels
                             for co in 0..<g.outChannels {
-                                var sum = DotAccumulator()
-                                for ky in 0..<g.kernelHeight {
-                                    sum.add(patch + ky * rowStride, w.value + co * taps + ky * segment, segment)
+                                let filter = w.value + co * taps
+                                if count == block {
+                                    dot8(patch, pixelStride: pixelStride, rowStride: rowStride, filter, rows: g.kernelHeight,
+                                        segment: segment, into: out + co, outStride: g.outChannels)
+                                } else {
+                                    var sum: Float = 0
+                                    for ky in 0..<g.kernelHeight {
+                                        for j in 0..<segment { sum += patch[ky * rowStride + j] * filter[ky * segment + j] }
+                                    }
+                                    out[co] = sum
                                 }
-                                out[co] = sum.sum
                             }
+                            ox = start + count
                         }
                     }
                 }
             }
         }
+    }
+
+    /// Eight adjacent patches (`pixelStride` apart; kernel rows `rowStride` apart, each a run of
+    /// `segment` floats) dotted with one output channel's taps, written `outStride` apart.
+    @inline(__always)
+    static func dot8(_ patch: UnsafeMutablePointer<Float>, pixelStride s: Int, rowStride: Int, _ filter: UnsafePointer<Float>,
+        rows: Int, segment: Int, into out: UnsafeMutablePointer<Float>, outStride: Int) {
+        var (a0, a1, a2, a3, a4, a5, a6, a7) = (V(), V(), V(), V(), V(), V(), V(), V())
+        var tails = SIMD8<Float>()
+        let vectorEnd = segment - segment % 16
+        for ky in 0..<rows {
+            let (x, f) = (patch + ky * rowStride, filter + ky * segment)
+            for j in stride(from: 0, to: vectorEnd, by: 16) {
+                let wv = load16(f + j)
+                a0.addProduct(load16(x + j), wv)
+                a1.addProduct(load16(x + s + j), wv)
+                a2.addProduct(load16(x + 2 * s + j), wv)
+                a3.addProduct(load16(x + 3 * s + j), wv)
+                a4.addProduct(load16(x + 4 * s + j), wv)
+                a5.addProduct(load16(x + 5 * s + j), wv)
+                a6.addProduct(load16(x + 6 * s + j), wv)
+                a7.addProduct(load16(x + 7 * s + j), wv)
+            }
+            for j in vectorEnd..<segment {
+                for p in 0..<8 { tails[p] += x[p * s + j] * f[j] }
+            }
+        }
+        out[0] = a0.horizontalSum + tails[0]
+        out[outStride] = a1.horizontalSum + tails[1]
+        out[2 * outStride] = a2.horizontalSum + tails[2]
+        out[3 * outStride] = a3.horizontalSum + tails[3]
+        out[4 * outStride] = a4.horizontalSum + tails[4]
+        out[5 * outStride] = a5.horizontalSum + tails[5]
+        out[6 * outStride] = a6.horizontalSum + tails[6]
+        out[7 * outStride] = a7.horizontalSum + tails[7]
     }
 
     static func backwardFilter(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>, gradOutput: UnsafeMutablePointer<Float>,
@@ -121,11 +138,31 @@ enum CPUConvNarrow {
     }
 
     /// into[0..<count] += Σ over the output pixels of the one padded image of grad[pixel·Cout] · patch[offset ..< offset+count],
-    /// 64 floats at a time in four register accumulators.
+    /// 128 floats at a time in eight register accumulators (independent multiply-add chains),
+    /// then the rest 64 at a time in four.
     @inline(__always)
     static func accumulate(_ g: Conv2DGeometry, padded: CPUConvPadded, grad: UnsafeMutablePointer<Float>,
         offset: Int, count: Int, into sums: UnsafeMutablePointer<Float>) {
         var j = 0
+        while count - j >= 128 {
+            var (a0, a1, a2, a3, a4, a5, a6, a7) = (V(), V(), V(), V(), V(), V(), V(), V())
+            for oy in 0..<g.outHeight {
+                for ox in 0..<g.outWidth {
+                    let s = V(repeating: grad[(oy * g.outWidth + ox) * g.outChannels])
+                    let x = padded.patch(g, n: 0, oy: oy, ox: ox) + offset + j
+                    a0.addProduct(s, load16(x)); a1.addProduct(s, load16(x + 16))
+                    a2.addProduct(s, load16(x + 32)); a3.addProduct(s, load16(x + 48))
+                    a4.addProduct(s, load16(x + 64)); a5.addProduct(s, load16(x + 80))
+                    a6.addProduct(s, load16(x + 96)); a7.addProduct(s, load16(x + 112))
+                }
+            }
+            let out = sums + j
+            store16(load16(out) + a0, out); store16(load16(out + 16) + a1, out + 16)
+            store16(load16(out + 32) + a2, out + 32); store16(load16(out + 48) + a3, out + 48)
+            store16(load16(out + 64) + a4, out + 64); store16(load16(out + 80) + a5, out + 80)
+            store16(load16(out + 96) + a6, out + 96); store16(load16(out + 112) + a7, out + 112)
+            j += 128
+        }
         while j < count {
             let lanes = min(64, count - j) / 16
             var s0 = V(), s1 = V(), s2 = V(), s3 = V()

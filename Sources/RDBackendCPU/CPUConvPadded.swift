@@ -19,7 +19,7 @@ struct CPUConvPadded {
         width = g.width + g.padLeft + g.padRight
         channels = g.inChannels
         let imageSize = height * width * channels
-        let base = UnsafeMutablePointer<Float>.allocate(capacity: g.batch * imageSize + slack)
+        let base = UnsafeMutablePointer<Float>.allocateVectors(g.batch * imageSize + slack)
         (base + g.batch * imageSize).update(repeating: 0, count: slack)
         let paddedWidth = width
         Parallel.forEachRange(g.batch) { images, _ in
@@ -63,7 +63,7 @@ struct CPUConvPadded {
             let height = g.height + g.padTop + g.padBottom, width = g.width + g.padLeft + g.padRight
             let imageSize = height * width * g.inChannels
             stride = imageSize + slack
-            let base = UnsafeMutablePointer<Float>.allocate(capacity: Parallel.threads * stride)
+            let base = UnsafeMutablePointer<Float>.allocateVectors(Parallel.threads * stride)
             for worker in 0..<Parallel.threads { (base + worker * stride + imageSize).update(repeating: 0, count: slack) }
             padded = CPUConvPadded(base: base, height: height, width: width, channels: g.inChannels)
             geometry = g

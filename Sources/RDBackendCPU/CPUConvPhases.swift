@@ -65,7 +65,7 @@ enum CPUConvPhases {
                     continue
                 }
                 let depth = py.taps * px.taps * cout
-                let subFilter = UnsafeMutablePointer<Float>.allocate(capacity: depth * cin)
+                let subFilter = UnsafeMutablePointer<Float>.allocateVectors(depth * cin)
                 defer { subFilter.deallocate() }
                 for ty in 0..<py.taps {
                     for tx in 0..<px.taps {
@@ -76,7 +76,7 @@ enum CPUConvPhases {
                         }
                     }
                 }
-                let packed = UnsafeMutablePointer<Float>.allocate(capacity: depth * CPUGemm.roundUp(cin, nr))
+                let packed = UnsafeMutablePointer<Float>.allocateVectors(depth * CPUGemm.roundUp(cin, nr))
                 CPUGemm.packB(CPUGemm.View(base: subFilter, rowStride: cin, columnStride: 1), row: 0, column: 0,
                     depth: depth, width: cin, into: packed)
                 plans.append(PhasePlan(py: py, px: px, packed: packed))

@@ -262,7 +262,7 @@ enum CPUConvWinograd {
         let u = transformedFilter(g, alpha: a, matrix: matrix, filter: filter)
         defer { u.deallocate() }
         let (inputSize, productSize) = (a * a * tiling.rows * cin, a * a * tiling.rows * cout)
-        let work = UnsafeMutablePointer<Float>.allocate(capacity: Parallel.threads * (inputSize + productSize))
+        let work = UnsafeMutablePointer<Float>.allocateVectors(Parallel.threads * (inputSize + productSize))
         defer { work.deallocate() }
         // V's rows past the last tile (up to the micro-kernel's 8) feed only products that are
         // never stored or read; zero them so they hold numbers. The rest is written before it is read.
@@ -310,7 +310,7 @@ enum CPUConvWinograd {
     static func transformedFilter(_ g: Conv2DGeometry, alpha a: Int, matrix: [Float], filter: UnsafeMutablePointer<Float>)
         -> UnsafeMutablePointer<Float> {
         let (r, cin, cout, nr) = (g.kernelHeight, g.inChannels, g.outChannels, CPUGemm.nr)
-        let u = UnsafeMutablePointer<Float>.allocate(capacity: a * a * cin * cout)
+        let u = UnsafeMutablePointer<Float>.allocateVectors(a * a * cin * cout)
         matrix.withUnsafeBufferPointer { gm in
             let gm = UnsafeSendable(gm.baseAddress!)
             Parallel.forEachRange(cin) { channels, _ in

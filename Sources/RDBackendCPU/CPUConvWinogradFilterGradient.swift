@@ -24,10 +24,10 @@ extension CPUConvWinograd {
         defer { tiling.scratch.deallocate() }
         let (tiles, rows) = (tiling.tiles, tiling.rows)
         let (inputSize, gradSize, sumsSize) = (a * a * rows * cin, a * a * rows * cout, a * a * cin * cout)
-        let work = UnsafeMutablePointer<Float>.allocate(capacity: Parallel.threads * (inputSize + gradSize))
+        let work = UnsafeMutablePointer<Float>.allocateVectors(Parallel.threads * (inputSize + gradSize))
         defer { work.deallocate() }
         let parts = max(1, min(Parallel.threads * Parallel.chunksPerWorker, g.batch))
-        let partial = UnsafeMutablePointer<Float>.allocate(capacity: parts * sumsSize)
+        let partial = UnsafeMutablePointer<Float>.allocateVectors(parts * sumsSize)
         defer { partial.deallocate() }
         partial.update(repeating: 0, count: parts * sumsSize)
 

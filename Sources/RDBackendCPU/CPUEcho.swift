@@ -17,7 +17,7 @@ enum CPUEcho {
     /// `x` as rows of `padded` floats, zero-filled; `exponentiate` applies exp.
     static func padded(_ x: UnsafeMutablePointer<Float>, _ shape: EchoShape, _ width: Int, exponentiate: Bool = false)
         -> UnsafeMutablePointer<Float> {
-        let out = UnsafeMutablePointer<Float>.allocate(capacity: shape.batch * width)
+        let out = UnsafeMutablePointer<Float>.allocateVectors(shape.batch * width)
         out.update(repeating: 0, count: shape.batch * width)
         for i in 0..<shape.batch {
             for j in 0..<shape.dimensions {
@@ -62,7 +62,7 @@ enum CPUEcho {
         let plane = shape.batch * width
         // per part (a fixed range of examples): ∂f sums and ∂log s sums [B × width each], Horner values [(d+1) × 16]
         let parts = min(Parallel.threads * Parallel.chunksPerWorker, shape.batch), perPart = 2 * plane + (terms + 1) * 16
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: parts * perPart)
+        let scratch = UnsafeMutablePointer<Float>.allocateVectors(parts * perPart)
         defer { scratch.deallocate() }
         scratch.update(repeating: 0, count: parts * perPart)
         Parallel.forEachRange(parts) { range, _ in

@@ -82,10 +82,10 @@ enum CPUGemm {
         let kc = packing == .transposed ? min(k, 256) : depthBlock(k: k, n: n)
         let mc = rowBlock(m: m, packed: packing == .transposed)
         let rowBlocks = (m + mc - 1) / mc
-        let packedB = UnsafeMutablePointer<Float>.allocate(capacity: kc * roundUp(min(n, nc), nr))
+        let packedB = UnsafeMutablePointer<Float>.allocateVectors(kc * roundUp(min(n, nc), nr))
         defer { packedB.deallocate() }
         let packSize = packing == .inPlace ? mr * kc : roundUp(mc, mr) * kc
-        let packedA = UnsafeMutablePointer<Float>.allocate(capacity: threads * packSize)
+        let packedA = UnsafeMutablePointer<Float>.allocateVectors(threads * packSize)
         defer { packedA.deallocate() }
 
         for jc in stride(from: 0, to: n, by: nc) {
@@ -153,7 +153,7 @@ enum CPUGemm {
     /// at a time along k (transposed A, whose columns are contiguous).
     static func narrow(m: Int, n: Int, k: Int, alpha: Float, a: View, b: View, c: View) {
         typealias V = SIMD16<Float>
-        let columns = UnsafeMutablePointer<Float>.allocate(capacity: n * k)
+        let columns = UnsafeMutablePointer<Float>.allocateVectors(n * k)
         defer { columns.deallocate() }
         for j in 0..<n { for p in 0..<k { columns[j * k + p] = alpha * b.base[p * b.rowStride + j * b.columnStride] } }
         if a.columnStride == 1 {

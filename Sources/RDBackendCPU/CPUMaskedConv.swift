@@ -35,7 +35,7 @@ enum CPUMaskedConv {
         defer { padded.deallocate() }
         let depth = patchSize(s), nr = CPUGemm.nr
         let panels = (g.outChannels + nr - 1) / nr
-        let packedFilter = UnsafeMutablePointer<Float>.allocate(capacity: depth * panels * nr)
+        let packedFilter = UnsafeMutablePointer<Float>.allocateVectors(depth * panels * nr)
         defer { packedFilter.deallocate() }
         CPUGemm.packB(CPUGemm.View(base: filter, rowStride: g.outChannels, columnStride: 1), row: 0, column: 0,
             depth: depth, width: g.outChannels, into: packedFilter)
@@ -75,7 +75,7 @@ enum CPUMaskedConv {
         else { return false }
         // flipped tap t' is original tap T − 1 − t (raster order reverses)
         let (taps, cin, cout) = (s.taps.count, g.inChannels, g.outChannels)
-        let swapped = UnsafeMutablePointer<Float>.allocate(capacity: s.filterCount)
+        let swapped = UnsafeMutablePointer<Float>.allocateVectors(s.filterCount)
         defer { swapped.deallocate() }
         for t in 0..<taps {
             for ci in 0..<cin {

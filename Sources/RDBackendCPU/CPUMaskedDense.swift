@@ -15,7 +15,7 @@ enum CPUMaskedDense {
     static func padded(_ source: UnsafeMutablePointer<Float>, rows: Int, columns: Int, paddedColumns: Int)
         -> UnsafeMutablePointer<Float> {
         let height = CPUGemm.roundUp(rows, mr)
-        let out = UnsafeMutablePointer<Float>.allocate(capacity: height * paddedColumns)
+        let out = UnsafeMutablePointer<Float>.allocateVectors(height * paddedColumns)
         out.update(repeating: 0, count: height * paddedColumns)
         for r in 0..<rows { (out + r * paddedColumns).update(from: source + r * columns, count: columns) }
         return out
@@ -34,7 +34,7 @@ enum CPUMaskedDense {
         let depths = panels.map { Int(s.prefixes[$0.first + $0.width - 1]) }
         var offsets = [0]
         for d in depths { offsets.append(offsets.last! + d * nr) }
-        let packed = UnsafeMutablePointer<Float>.allocate(capacity: max(1, offsets.last!))
+        let packed = UnsafeMutablePointer<Float>.allocateVectors(max(1, offsets.last!))
         defer { packed.deallocate() }
         Parallel.forEachRange(panels.count) { range, _ in
             for p in range {
@@ -76,7 +76,7 @@ enum CPUMaskedDense {
         let starts = panels.map { Int(s.firstOutputs[$0.first]) }
         var offsets = [0]
         for start in starts { offsets.append(offsets.last! + (s.outputs - start) * nr) }
-        let packed = UnsafeMutablePointer<Float>.allocate(capacity: max(1, offsets.last!))
+        let packed = UnsafeMutablePointer<Float>.allocateVectors(max(1, offsets.last!))
         defer { packed.deallocate() }
         Parallel.forEachRange(panels.count) { range, _ in
             for p in range {
@@ -110,7 +110,7 @@ enum CPUMaskedDense {
         let xs = padded(x, rows: s.batch, columns: s.inputs, paddedColumns: width)  // xᵀ tiles read 8 inputs per row
         defer { xs.deallocate() }
         let panels = panels(s.outputs)
-        let packed = UnsafeMutablePointer<Float>.allocate(capacity: panels.count * s.batch * nr)
+        let packed = UnsafeMutablePointer<Float>.allocateVectors(panels.count * s.batch * nr)
         defer { packed.deallocate() }
         CPUGemm.packB(CPUGemm.View(base: gy, rowStride: s.outputs, columnStride: 1), row: 0, column: 0, depth: s.batch,
             width: s.outputs, into: packed)

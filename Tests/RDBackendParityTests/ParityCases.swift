@@ -123,6 +123,12 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
         // strided backward-data by phases, including phases no tap reaches (kernel 1, stride 2)
         Conv2DGeometry(batch: 2, height: 9, width: 8, inChannels: 20, outChannels: 8, kernel: 3, stride: 3, padding: .same),
         Conv2DGeometry(batch: 1, height: 6, width: 7, inChannels: 16, outChannels: 8, kernel: 1, stride: 2, padding: .same),
+        // direct narrow loops in blocks of 8 pixels: a row's last block overlapping the one before,
+        // kernel rows with a scalar tail, several output channels, stride 2; filter-gradient
+        // kernel rows of 8 vectors and more
+        Conv2DGeometry(batch: 2, height: 7, width: 11, inChannels: 24, outChannels: 3, kernel: 3, stride: 1, padding: .same),
+        Conv2DGeometry(batch: 1, height: 17, width: 19, inChannels: 16, outChannels: 2, kernel: 3, stride: 2, padding: .same),
+        Conv2DGeometry(batch: 2, height: 9, width: 10, inChannels: 32, outChannels: 1, kernel: 5, stride: 1, padding: .same),
         // direct narrow loops with a kernel row of exactly one vector
         Conv2DGeometry(batch: 2, height: 5, width: 6, inChannels: 8, outChannels: 2, kernel: 2, stride: 1, padding: .same),
         .transposed(batch: 2, inHeight: 4, inWidth: 4, inChannels: 3, outChannels: 2, kernel: 5, stride: 2, padding: .same),
