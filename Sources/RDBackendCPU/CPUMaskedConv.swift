@@ -5,7 +5,8 @@ import RDCompute
 /// pass is an implicit GEMM like ``CPUConvImplicit``'s that visits only the active runs, and
 /// stride-1 backward-data is the forward pass of the flipped mask. Otherwise, and for the
 /// filter gradient: im2col over the active taps only, then ``CPUGemm`` with the `[taps · in,
-/// out]` filter. Masked-out taps cost neither copies nor multiply-adds either way.
+/// out]` filter. Masked-out taps cost neither copies nor multiply-adds either way. 3×3 masks
+/// with Winograd-sized channels are the exception: see ``densePass(_:)``.
 enum CPUMaskedConv {
     /// One kernel row's active taps: columns `first..<first + count`, filter rows from `tap`.
     struct Run { let ky: Int, first: Int, count: Int, tap: Int }
@@ -138,8 +139,32 @@ enum CPUMaskedConv {
         }
     }
 
+    /// Whether a 3×3 mask runs as the dense F(4×4, 3×3) Winograd convolution over its filter
+    /// with zeros at the masked taps: 2.25 multiplies per output and channel pair, against 4 or
+    /// 5 for the active taps of PixelCNN's masks. Larger kernels keep the masked passes
+    /// (F(2×2, 5×5) spends 9 multiplies; a 5×5 type-B mask has 13 taps, and measured no faster).
+    static func densePass(_ g: Conv2DGeometry) -> Bool {
+        g.kernelHeight == 3 && g.kernelWidth == 3 && CPUConvWinograd.applies(g)
+    }
+
+    /// The filter `[taps · in, out]` as a dense `[kh][kw][in][out]` one, zero at the masked taps;
+    /// the caller deallocates it.
+    static func denseFilter(_ s: MaskedConv2DShape, _ filter: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> {
+        let g = s.geometry, block = g.inChannels * g.outChannels
+        let dense = UnsafeMutablePointer<Float>.allocateVectors(g.filterCount)
+        dense.update(repeating: 0, count: g.filterCount)
+        for (t, tap) in s.taps.enumerated() { (dense + tap * block).update(from: filter + t * block, count: block) }
+        return dense
+    }
+
     static func forward(_ s: MaskedConv2DShape, input: UnsafeMutablePointer<Float>, filter: UnsafeMutablePointer<Float>,
         output: UnsafeMutablePointer<Float>) {
+        if densePass(s.geometry) {
+            let dense = denseFilter(s, filter)
+            defer { dense.deallocate() }
+            CPUConv.forward(s.geometry, input: input, filter: dense, output: output)
+            return
+        }
         if forwardImplicit(s, input: input, filter: filter, output: output) { return }
         let g = s.geometry, pixels = g.outHeight * g.outWidth
         CPUConv.forEachChunk(s.geometry, patch: patchSize(s)) { first, images, columns in
@@ -151,6 +176,12 @@ enum CPUMaskedConv {
 
     static func backwardData(_ s: MaskedConv2DShape, gradOutput: UnsafeMutablePointer<Float>,
         filter: UnsafeMutablePointer<Float>, gradInput: UnsafeMutablePointer<Float>) {
+        if densePass(s.geometry), let flipped = CPUConv.asForward(s.geometry), CPUConvWinograd.applies(flipped) {
+            let dense = denseFilter(s, filter)
+            defer { dense.deallocate() }
+            CPUConv.backwardData(s.geometry, gradOutput: gradOutput, filter: dense, gradInput: gradInput)
+            return
+        }
         if backwardDataAsForward(s, gradOutput: gradOutput, filter: filter, gradInput: gradInput) { return }
         let g = s.geometry, pixels = g.outHeight * g.outWidth
         CPUConv.forEachChunk(s.geometry, patch: patchSize(s)) { first, images, columns in
@@ -163,6 +194,13 @@ enum CPUMaskedConv {
     static func backwardFilter(_ s: MaskedConv2DShape, input: UnsafeMutablePointer<Float>,
         gradOutput: UnsafeMutablePointer<Float>, gradFilter: UnsafeMutablePointer<Float>) {
         let g = s.geometry, pixels = g.outHeight * g.outWidth
+        if densePass(g) {
+            let dense = UnsafeMutablePointer<Float>.allocateVectors(g.filterCount), block = g.inChannels * g.outChannels
+            defer { dense.deallocate() }
+            CPUConv.backwardFilter(g, input: input, gradOutput: gradOutput, gradFilter: dense)
+            for (t, tap) in s.taps.enumerated() { (gradFilter + t * block).update(from: dense + tap * block, count: block) }
+            return
+        }
         CPUConv.forEachChunk(s.geometry, patch: patchSize(s)) { first, images, columns in
             im2col(s, input: input, firstImage: first, images: images, columns: columns)
             CPUGemm.run(GemmDescriptor(m: patchSize(s), n: g.outChannels, k: images * pixels, transposeA: true,

@@ -23,6 +23,12 @@ extension ParityCase {
             // 8-pixel tiles and channel panels), and stride-1 backward-data as the flipped mask's forward
             try! .pixelCNN(.a, batch: 2, height: 6, width: 11, inChannels: 17, outChannels: 18, kernel: 5),
             try! .pixelCNN(.b, batch: 1, height: 5, width: 9, inChannels: 16, outChannels: 40, kernel: 3),
+            // CPU: 3×3 masks as the dense Winograd pass over zero-filled filters (forward,
+            // flipped backward-data, filter gradient gathered back to the active taps)
+            try! .pixelCNN(.a, batch: 2, height: 9, width: 7, inChannels: 32, outChannels: 32, kernel: 3),
+            try! .pixelCNN(.b, batch: 1, height: 6, width: 10, inChannels: 16, outChannels: 64, kernel: 3),
+            try! MaskedConv2DShape(Conv2DGeometry(batch: 1, height: 7, width: 8, inChannels: 32, outChannels: 32, kernel: 3,
+                stride: 1, padding: .same), taps: [(0, 1), (1, 0), (1, 1), (2, 2)]),
             try! MaskedConv2DShape(Conv2DGeometry(batch: 2, height: 9, width: 7, inChannels: 20, outChannels: 16, kernel: 3,
                 stride: 2, padding: .same), taps: [(0, 0), (0, 1), (0, 2), (1, 0)]),
             try! MaskedConv2DShape(Conv2DGeometry(batch: 1, height: 6, width: 5, inChannels: 16, outChannels: 24, kernelHeight: 3,
