@@ -189,7 +189,11 @@ enum CPUConvNarrow {
                 for t in 0..<tail.count { sums[j + t] += tail[t] }
                 j = count
             } else {
-                for (q, v) in [s0, s1, s2, s3].prefix(lanes).enumerated() { store16(load16(sums + j + 16 * q) + v, sums + j + 16 * q) }
+                let out = sums + j
+                store16(load16(out) + s0, out)
+                if lanes > 1 { store16(load16(out + 16) + s1, out + 16) }
+                if lanes > 2 { store16(load16(out + 32) + s2, out + 32) }
+                if lanes > 3 { store16(load16(out + 48) + s3, out + 48) }
                 j += 16 * lanes
             }
         }
