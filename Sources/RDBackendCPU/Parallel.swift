@@ -9,6 +9,9 @@ import Synchronization
 /// does not hold the others up, as it would with one static range per thread. Chunk
 /// boundaries do not depend on timing, so results computed per chunk (and partial sums kept
 /// per chunk and added in chunk order) are deterministic for a fixed thread count.
+///
+/// Loops run on ``WorkerPool``'s persistent threads; a loop that finds the pool taken (one
+/// started inside another loop's body, or on a second thread) uses `concurrentPerform`.
 enum Parallel {
     /// Worker count: `RDLAB_CPU_THREADS`, else the number of active processors.
     static let threads: Int = {
@@ -33,6 +36,8 @@ enum Parallel {
             return
         }
         let chunks = min(pieces, workers * chunksPerWorker)
+        if WorkerPool.shared.run(workers: workers, chunks: chunks, count: count, body) { return }
+        // The pool is running another loop (this one is nested in it, or on another thread).
         let next = Atomic<Int>(0)
         withoutActuallyEscaping(body) { body in
             let box = UnsafeSendable(body)
