@@ -118,19 +118,31 @@ enum CPUElementwise {
         _ b: UnsafeMutablePointer<Float>, _ bShape: [Int], output: UnsafeMutablePointer<Float>, outShape: [Int]) {
         let total = Broadcast.count(outShape)
         guard total > 0 else { return }
-        let shape = outShape.isEmpty ? [1] : outShape
-        let sa = Broadcast.strides(of: aShape.isEmpty ? [1] : aShape, in: shape)
-        let sb = Broadcast.strides(of: bShape.isEmpty ? [1] : bShape, in: shape)
-        let inner = shape[shape.count - 1]
-        let innerA = sa[shape.count - 1]
-        let innerB = sb[shape.count - 1]
+        // Strides live on the stack: a training step makes many small binary calls.
+        let rank = max(1, outShape.count)
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 3 * rank) { buffer in
+            let (shape, sa, sb) = (buffer.baseAddress!, buffer.baseAddress! + rank, buffer.baseAddress! + 2 * rank)
+            for axis in 0..<rank { shape[axis] = outShape.isEmpty ? 1 : outShape[axis] }
+            Broadcast.strides(of: aShape, rank: rank, into: sa)
+            Broadcast.strides(of: bShape, rank: rank, into: sb)
+            binary(op, a, sa, b, sb, output: output, shape: shape, rank: rank, total: total)
+        }
+    }
+
+    /// The op over `total / inner` rows of the innermost axis, the operands' offsets from strides.
+    private static func binary(_ op: BinaryOp, _ a: UnsafeMutablePointer<Float>, _ sa: UnsafeMutablePointer<Int>,
+        _ b: UnsafeMutablePointer<Float>, _ sb: UnsafeMutablePointer<Int>, output: UnsafeMutablePointer<Float>,
+        shape: UnsafeMutablePointer<Int>, rank: Int, total: Int) {
+        let inner = shape[rank - 1]
+        let innerA = sa[rank - 1]
+        let innerB = sb[rank - 1]
         let outer = total / inner
         Parallel.forEachRange(outer, grain: max(1, grain / inner)) { range, _ in
             for o in range {
                 var rest = o
                 var offA = 0
                 var offB = 0
-                for axis in stride(from: shape.count - 2, through: 0, by: -1) {
+                for axis in stride(from: rank - 2, through: 0, by: -1) {
                     let coordinate = rest % shape[axis]
                     rest /= shape[axis]
                     offA += coordinate * sa[axis]

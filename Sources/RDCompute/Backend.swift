@@ -136,8 +136,8 @@ extension Backend {
     }
 
     /// Throws unless `buffer` was made by this instance.
-    public func checkOwnership(_ buffers: DeviceBuffer...) throws {
-        for buffer in buffers where buffer.owner != instanceID {
+    public func checkOwnership(_ buffer: DeviceBuffer) throws {
+        guard buffer.owner == instanceID else {
             throw ComputeError.backendMismatch(expected: displayName, found: buffer.ownerName)
         }
     }

@@ -2,6 +2,7 @@
 public enum Broadcast {
     /// The broadcast shape of `a` and `b` (aligned on the right), or an error naming both.
     public static func shape(_ a: [Int], _ b: [Int]) throws -> [Int] {
+        if a == b { return a }
         let rank = max(a.count, b.count)
         var out = [Int](repeating: 1, count: rank)
         for i in 0..<rank {
@@ -17,14 +18,21 @@ public enum Broadcast {
 
     /// Row-major strides of `shape` as seen from `outShape`: 0 on broadcast axes.
     public static func strides(of shape: [Int], in outShape: [Int]) -> [Int] {
-        let lead = outShape.count - shape.count
-        var strides = [Int](repeating: 0, count: outShape.count)
-        var running = 1
-        for i in stride(from: shape.count - 1, through: 0, by: -1) {
-            strides[lead + i] = shape[i] == 1 ? 0 : running
-            running *= shape[i]
+        [Int](unsafeUninitializedCapacity: outShape.count) { buffer, initialized in
+            if let base = buffer.baseAddress { strides(of: shape, rank: outShape.count, into: base) }
+            initialized = outShape.count
         }
-        return strides
+    }
+
+    /// The same `rank` strides written to `strides`, for callers that keep them off the heap.
+    public static func strides(of shape: [Int], rank: Int, into strides: UnsafeMutablePointer<Int>) {
+        let lead = rank - shape.count
+        var running = 1
+        for axis in stride(from: rank - 1, through: 0, by: -1) {
+            let size = axis < lead ? 1 : shape[axis - lead]
+            strides[axis] = size == 1 ? 0 : running
+            running *= size
+        }
     }
 
     /// Product of the dimensions.

@@ -47,10 +47,13 @@ public enum OpValidation {
         return gradBias.count
     }
 
-    public static func sameCount(_ op: String, _ buffers: DeviceBuffer...) throws {
-        guard let first = buffers.first else { return }
-        for b in buffers.dropFirst() {
-            try require(b.count == first.count, op, "buffers hold \(first.count) and \(b.count) elements")
+    /// Throws unless `a`, `b` and (when given) `c` hold the same number of elements. `op` is
+    /// built only for the error (no string or array per call in a training step).
+    public static func sameCount(_ op: @autoclosure () -> String, _ a: DeviceBuffer, _ b: DeviceBuffer,
+        _ c: DeviceBuffer? = nil) throws {
+        let other = b.count != a.count ? b.count : c?.count ?? a.count
+        guard other == a.count else {
+            throw ComputeError.invalidArgument(op: op(), reason: "buffers hold \(a.count) and \(other) elements")
         }
     }
 

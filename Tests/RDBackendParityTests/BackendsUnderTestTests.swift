@@ -49,4 +49,20 @@ struct BackendsUnderTestTests {
         #expect(throws: ComputeError.self) { try cpu.download(foreign) }
         #expect(throws: ComputeError.self) { try other.unary(.relu, mine, output: foreign) }
     }
+
+    /// Element counts that differ name the op and both counts, whichever buffer is off.
+    @Test(arguments: AvailableBackends.all)
+    func mismatchedCountsNameTheOpAndBothCounts(_ target: BackendUnderTest) throws {
+        let backend = target.backend
+        let (three, four) = (try backend.makeBuffer(count: 3), try backend.makeBuffer(count: 4))
+        #expect(throws: ComputeError.invalidArgument(op: "unary sigmoid", reason: "buffers hold 3 and 4 elements")) {
+            try backend.unary(.sigmoid, three, output: four)
+        }
+        #expect(throws: ComputeError.invalidArgument(op: "unaryBackward log-sigmoid", reason: "buffers hold 3 and 4 elements")) {
+            try backend.unaryBackward(.logSigmoid, x: three, gradOutput: three, gradInput: four)
+        }
+        #expect(throws: ComputeError.invalidArgument(op: "copy", reason: "buffers hold 4 and 3 elements")) {
+            try backend.copy(four, to: three)
+        }
+    }
 }
