@@ -11,15 +11,39 @@ enum CPUElementwise {
     static func biasAdd(_ x: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>,
         output: UnsafeMutablePointer<Float>, count: Int, channels: Int, relu: Bool = false) {
         let rows = count / channels
+        let vectorEnd = channels & ~15
         Parallel.forEachRange(rows, grain: max(1, grain / channels)) { range, _ in
             for r in range {
-                let base = r * channels
-                if relu {
-                    for c in 0..<channels { output[base + c] = max(x[base + c] + bias[c], 0) }
-                } else {
-                    for c in 0..<channels { output[base + c] = x[base + c] + bias[c] }
+                let (src, dst) = (x + r &* channels, output + r &* channels)
+                var c = 0
+                while c < vectorEnd {
+                    let v = load16(src + c) + load16(bias + c)
+                    store16(relu ? v.replacing(with: 0, where: v .< 0) : v, dst + c)
+                    c &+= 16
+                }
+                while c < channels {
+                    let v = src[c] + bias[c]
+                    dst[c] = relu && v < 0 ? 0 : v
+                    c &+= 1
                 }
             }
+        }
+    }
+
+    /// `gradInput = output > 0 ? gradOutput : 0` over `count` floats: ReLU's backward pass
+    /// from its output.
+    @inline(__always)
+    static func reluMask(output: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
+        gradInput: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i &+ 16 <= count {
+            let y = load16(output + i)
+            store16(load16(gradOutput + i).replacing(with: 0, where: .!(y .> 0)), gradInput + i)
+            i &+= 16
+        }
+        while i < count {
+            gradInput[i] = output[i] > 0 ? gradOutput[i] : 0
+            i &+= 1
         }
     }
 
