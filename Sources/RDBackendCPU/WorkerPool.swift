@@ -3,8 +3,8 @@ import Foundation
 import Synchronization
 
 /// Helper threads that live for the whole process and run ``Parallel``'s loops beside the
-/// calling thread, so that a loop allocates nothing and does not wait for threads to be
-/// created or handed over by Dispatch.
+/// calling thread, so that a loop does not wait for Dispatch to hand over threads and
+/// allocates only the box `withoutActuallyEscaping` makes for its closure.
 ///
 /// One loop at a time: the caller takes the pool (``run(workers:chunks:count:_:)`` returns
 /// false when another loop holds it, as a loop started inside a loop body does, and the caller
