@@ -1,31 +1,5 @@
-import CMalloc
 import Foundation
 import RDCompute
-
-/// Host memory of a CPU buffer, 64-byte aligned for `SIMD16<Float>`.
-final class CPUStorage {
-    let pointer: UnsafeMutablePointer<Float>
-
-    /// glibc serves big blocks with `mmap` and returns them to the kernel on free, so every
-    /// training step would page-fault its activations and scratch back in, zero-filled by the
-    /// kernel (~10 % of a reference-VAE step). With `mmap` off (its threshold cannot be set
-    /// above 32 MiB; a larger value is ignored) and no trimming, freed blocks stay in the heap
-    /// and a step reuses the last one's memory; peak resident memory is unchanged.
-    static let keepFreedMemory: Void = {
-        #if os(Linux)
-        _ = mallopt(M_MMAP_MAX, 0)
-        _ = mallopt(M_TRIM_THRESHOLD, Int32.max)
-        #endif
-    }()
-
-    init(count: Int) {
-        Self.keepFreedMemory
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
-        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
-    }
-
-    deinit { pointer.deallocate() }
-}
 
 /// The CPU backend: every op in Swift with `SIMD16<Float>` and static threading over all
 /// cores. Always available; the fallback for every other backend. Ops run synchronously.
