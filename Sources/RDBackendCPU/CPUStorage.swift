@@ -40,8 +40,10 @@ final class CPUMemoryPool: Sendable {
     let limitBytes: Int
 
     private struct Blocks: @unchecked Sendable {
-        /// Free blocks by size in bytes; the arrays keep their capacity when emptied.
-        var free: [Int: [UnsafeMutableRawPointer]] = [:]
+        /// Free blocks and their sizes in bytes. A flat list (a step frees a few hundred
+        /// blocks): appending within its capacity and removing from it allocate nothing, where
+        /// a dictionary's in-place update allocates its accessor's frame.
+        var free: [(byteCount: Int, block: UnsafeMutableRawPointer)] = []
         var bytes = 0
     }
 
@@ -52,9 +54,10 @@ final class CPUMemoryPool: Sendable {
     /// A block of `byteCount` bytes on a 64-byte boundary: a kept one if there is one.
     func take(byteCount: Int) -> UnsafeMutableRawPointer {
         let kept = blocks.withLock { blocks -> UnsafeMutableRawPointer? in
-            guard let block = blocks.free[byteCount]?.popLast() else { return nil }
+            guard let index = blocks.free.lastIndex(where: { $0.byteCount == byteCount }) else { return nil }
+            blocks.free.swapAt(index, blocks.free.count - 1)
             blocks.bytes -= byteCount
-            return block
+            return blocks.free.removeLast().block
         }
         return kept ?? UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64)
     }
@@ -63,7 +66,7 @@ final class CPUMemoryPool: Sendable {
     func give(_ block: UnsafeMutableRawPointer, byteCount: Int) {
         let kept = blocks.withLock { blocks -> Bool in
             guard blocks.bytes + byteCount <= limitBytes else { return false }
-            blocks.free[byteCount, default: []].append(block)
+            blocks.free.append((byteCount, block))
             blocks.bytes += byteCount
             return true
         }
