@@ -107,8 +107,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             gradBias: gradBias)
         let (y, gy, gx) = (try pointer(output), try pointer(gradOutput), try pointer(gradInput))
         CPUReduce.columnSums(rows: output.count / channels, columns: channels, output: try pointer(gradBias)) { r, j0, width in
-            let segment = r &* channels &+ j0
-            CPUElementwise.reluMask(output: y + segment, gradOutput: gy + segment, gradInput: gx + segment, count: width)
+            let segment = r * channels + j0
+            for j in segment..<(segment + width) { gx[j] = y[j] > 0 ? gy[j] : 0 }
             return UnsafePointer(gx + segment)
         }
     }

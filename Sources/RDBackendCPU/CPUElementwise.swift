@@ -30,23 +30,6 @@ enum CPUElementwise {
         }
     }
 
-    /// `gradInput = output > 0 ? gradOutput : 0` over `count` floats: ReLU's backward pass
-    /// from its output.
-    @inline(__always)
-    static func reluMask(output: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
-        gradInput: UnsafeMutablePointer<Float>, count: Int) {
-        var i = 0
-        while i &+ 16 <= count {
-            let y = load16(output + i)
-            store16(load16(gradOutput + i).replacing(with: 0, where: .!(y .> 0)), gradInput + i)
-            i &+= 16
-        }
-        while i < count {
-            gradInput[i] = output[i] > 0 ? gradOutput[i] : 0
-            i &+= 1
-        }
-    }
-
     /// The function itself, in the numerically stable forms the kernels also use.
     @inline(__always)
     static func apply(_ op: UnaryOp, _ x: Float) -> Float {
