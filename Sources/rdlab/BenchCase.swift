@@ -190,8 +190,10 @@ struct BenchResult: Codable {
     var bytes: Double
     var gbPerSecond: Double
     var timing: String
+    /// The first `--backend`'s median over this one's (1 for the first backend).
+    var ratioToFirstBackend: Double = 1
 
-    /// `{date, rdlab, peak_gflops, results}`, written via a temporary file and a rename.
+    /// `{date, rdlab, commit, peak_gflops, results}`, written via a temporary file and a rename.
     static func write(_ results: [BenchResult], to url: URL, peak: Double?) throws {
         struct Document: Encodable {
             let date: String

@@ -41,27 +41,51 @@ struct BenchCommand: ParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
+    func validate() throws {
+        guard budget > 0, budget <= 3600 else { throw ValidationError("--budget \(budget): give seconds per case, more than 0 and at most 3600") }
+        if let peak, !(peak > 0 && peak.isFinite) { throw ValidationError("--peak \(peak): give the FP32 peak in GFLOP/s, more than 0") }
+        if let json {
+            // Checked before measuring, so that a long run does not end in an unwritable path.
+            let directory = URL(fileURLWithPath: json).deletingLastPathComponent().path
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("--json \(json): directory \(directory) does not exist; create it first")
+            }
+            guard FileManager.default.isWritableFile(atPath: directory) else {
+                throw ValidationError("--json \(json): directory \(directory) is not writable")
+            }
+        }
+    }
+
     func run() throws {
         let logger = logging.bootstrap()
         let filter = try op.map { pattern in
             do { return try Regex(pattern) } catch { throw ValidationError("--op: invalid regular expression '\(pattern)': \(error)") }
         }
+        let cases = BenchCase.all.filter { c in filter.map { c.name.contains($0) } ?? true }
+        guard !cases.isEmpty else { throw ValidationError("--op '\(op ?? "")' matches no case; cases: \(BenchCase.all.map(\.name).joined(separator: ", "))") }
         var backends: [any Backend] = []
         for text in backend.isEmpty ? ["auto"] : backend {
             var options = BackendOptions()
             options.backend = text
             options.strictBackend = strictBackend
-            backends.append(try options.select(logger: logger).backend)
+            let chosen = try options.select(logger: logger).backend
+            // A fallback can land on a device already in the list: measuring it twice would
+            // print a ratio of noise against itself.
+            guard !backends.contains(where: { $0.device.selector == chosen.device.selector }) else {
+                logger.warning("--backend \(text) gives \(chosen.device.selector), which is already measured; skipping it (name another device, e.g. opencl:0, or see rdlab devices)")
+                continue
+            }
+            backends.append(chosen)
         }
-        let cases = BenchCase.all.filter { c in filter.map { c.name.contains($0) } ?? true }
-        guard !cases.isEmpty else { throw ValidationError("--op '\(op ?? "")' matches no case; cases: \(BenchCase.all.map(\.name).joined(separator: ", "))") }
 
         var results: [BenchResult] = []
         for backend in backends {
             print("\(backend.device.selector): \(backend.device.name), driver \(backend.device.driverVersion)")
         }
+        let nameWidth = cases.map(\.name.count).max()! + 2
         print("timing: device = summed kernel time from OpenCL profiling events; wall = host clock around the call and a device synchronisation")
-        print("case".padding(52) + "backend".padding(14) + "median µs".leftPadding(12) + "p10–p90 µs".leftPadding(22)
+        print("case".padding(nameWidth) + "backend".padding(14) + "median µs".leftPadding(12) + "p10–p90 µs".leftPadding(22)
             + "GFLOP/s".leftPadding(10) + (peak == nil ? "" : "% peak".leftPadding(8)) + "GB/s".leftPadding(8)
             + "ratio".leftPadding(8) + "  timing")
         let total = cases.count * backends.count
@@ -74,12 +98,13 @@ struct BenchCommand: ParsableCommand {
                 let eta = done == 0 ? Double(total) * (budget + 0.2) : elapsed / Double(done) * Double(total - done)
                 FileHandle.standardError.write(Data(String(format: "[%d/%d, ETA %.0f s] %@ on %@\n", done + 1, total, eta,
                     benchCase.name, backend.device.selector).utf8))
-                let result = try benchCase.measure(on: backend, budget: budget)
+                var result = try benchCase.measure(on: backend, budget: budget)
                 done += 1
-                results.append(result)
                 let ratio = first.map { $0 / result.medianMicroseconds } ?? 1
                 if first == nil { first = result.medianMicroseconds }
-                var line = benchCase.name.padding(52) + backend.device.selector.padding(14)
+                result.ratioToFirstBackend = ratio
+                results.append(result)
+                var line = benchCase.name.padding(nameWidth) + backend.device.selector.padding(14)
                 line += String(format: "%.0f", result.medianMicroseconds).leftPadding(12)
                 line += String(format: "%.0f–%.0f", result.p10Microseconds, result.p90Microseconds).leftPadding(22)
                 line += (result.flops > 0 ? String(format: "%.1f", result.gflops) : "–").leftPadding(10)
