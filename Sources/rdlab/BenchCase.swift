@@ -192,6 +192,8 @@ struct BenchResult: Codable {
     var timing: String
     /// The first `--backend`'s median over this one's (1 for the first backend).
     var ratioToFirstBackend: Double = 1
+    /// The `--compare` file's median for this case and backend, if it has one.
+    var baselineMedianMicroseconds: Double?
 
     /// `{date, rdlab, commit, peak_gflops, results}`, written via a temporary file and a rename.
     static func write(_ results: [BenchResult], to url: URL, peak: Double?) throws {

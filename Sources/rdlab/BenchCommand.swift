@@ -17,7 +17,8 @@ struct BenchCommand: ParsableCommand {
             then repeated until --budget seconds have passed (at least 3 runs). OpenCL runs are timed on the \
             device (the call's kernels summed from profiling events); CPU runs by the wall clock around \
             the call and a device synchronisation; the timing column says which. Reports the median and the p10–p90 \
-            spread, GFLOP/s at the median, the share of --peak, and the ratio to the first backend.
+            spread, GFLOP/s at the median, the share of --peak, the ratio to the first backend, and with \
+            --compare the ratio to an earlier run's JSON.
             """)
 
     @Option(name: .long, parsing: .singleValue,
@@ -36,6 +37,14 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Also write the results as JSON to this file.", valueName: "file"))
     var json: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "A file from an earlier --json run: adds its median over this run's per case and backend (above 1×: faster now).",
+        valueName: "file"))
+    var compare: String?
+
+    @Flag(name: .long, help: "List the names of the cases (those --op matches) and exit.")
+    var list = false
+
     @Flag(name: .long, help: "Exit with an error instead of falling back to the CPU (env RDLAB_STRICT_BACKEND=1).")
     var strictBackend = false
 
@@ -44,6 +53,9 @@ struct BenchCommand: ParsableCommand {
     func validate() throws {
         guard budget > 0, budget <= 3600 else { throw ValidationError("--budget \(budget): give seconds per case, more than 0 and at most 3600") }
         if let peak, !(peak > 0 && peak.isFinite) { throw ValidationError("--peak \(peak): give the FP32 peak in GFLOP/s, more than 0") }
+        if let compare {
+            do { _ = try BenchBaseline(path: compare) } catch let error as BenchBaselineError { throw ValidationError(error.message) }
+        }
         if let json {
             // Checked before measuring, so that a long run does not end in an unwritable path.
             let directory = URL(fileURLWithPath: json).deletingLastPathComponent().path
@@ -64,6 +76,11 @@ struct BenchCommand: ParsableCommand {
         }
         let cases = BenchCase.all.filter { c in filter.map { c.name.contains($0) } ?? true }
         guard !cases.isEmpty else { throw ValidationError("--op '\(op ?? "")' matches no case; cases: \(BenchCase.all.map(\.name).joined(separator: ", "))") }
+        if list {
+            for benchCase in cases { print(benchCase.name) }
+            return
+        }
+        let baseline = try compare.map { try BenchBaseline(path: $0) }  // read once already by validate()
         var backends: [any Backend] = []
         for text in backend.isEmpty ? ["auto"] : backend {
             var options = BackendOptions()
@@ -83,11 +100,12 @@ struct BenchCommand: ParsableCommand {
         for backend in backends {
             print("\(backend.device.selector): \(backend.device.name), driver \(backend.device.driverVersion)")
         }
+        if let baseline { print("baseline: \(baseline.path), commit \(baseline.commit), \(baseline.date)") }
         let nameWidth = cases.map(\.name.count).max()! + 2
         print("timing: device = summed kernel time from OpenCL profiling events; wall = host clock around the call and a device synchronisation")
         print("case".padding(nameWidth) + "backend".padding(14) + "median µs".leftPadding(12) + "p10–p90 µs".leftPadding(22)
             + "GFLOP/s".leftPadding(10) + (peak == nil ? "" : "% peak".leftPadding(8)) + "GB/s".leftPadding(8)
-            + "ratio".leftPadding(8) + "  timing")
+            + "ratio".leftPadding(8) + (baseline == nil ? "" : "vs baseline".leftPadding(13)) + "  timing")
         let total = cases.count * backends.count
         let started = Date()
         var done = 0
@@ -103,6 +121,7 @@ struct BenchCommand: ParsableCommand {
                 let ratio = first.map { $0 / result.medianMicroseconds } ?? 1
                 if first == nil { first = result.medianMicroseconds }
                 result.ratioToFirstBackend = ratio
+                result.baselineMedianMicroseconds = baseline?.median(case: benchCase.name, backend: backend.device.selector)
                 results.append(result)
                 var line = benchCase.name.padding(nameWidth) + backend.device.selector.padding(14)
                 line += String(format: "%.0f", result.medianMicroseconds).leftPadding(12)
@@ -110,7 +129,12 @@ struct BenchCommand: ParsableCommand {
                 line += (result.flops > 0 ? String(format: "%.1f", result.gflops) : "–").leftPadding(10)
                 if let peak { line += (result.flops > 0 ? String(format: "%.0f%%", 100 * result.gflops / peak) : "–").leftPadding(8) }
                 line += (result.bytes > 0 ? String(format: "%.1f", result.gbPerSecond) : "–").leftPadding(8)
-                line += String(format: "%.2f×", ratio).leftPadding(8) + "  " + result.timing
+                line += String(format: "%.2f×", ratio).leftPadding(8)
+                if baseline != nil {
+                    line += (result.baselineMedianMicroseconds.map { String(format: "%.2f×", $0 / result.medianMicroseconds) } ?? "–")
+                        .leftPadding(13)
+                }
+                line += "  " + result.timing
                 print(line)
             }
         }

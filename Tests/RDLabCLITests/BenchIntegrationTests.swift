@@ -12,16 +12,18 @@ struct BenchIntegrationTests {
             let runs: Int
             let medianMicroseconds, p10Microseconds, p90Microseconds: Double
             let bytes, gbPerSecond, ratioToFirstBackend: Double
+            let baselineMedianMicroseconds: Double?
         }
         let date, commit, rdlab: String
         let results: [Row]
     }
 
-    static func bench(_ flags: [String], environment: [String: String?] = [:]) throws
+    /// Runs `rdlab bench` with `--json` into a temporary file (kept at `keep` if given) and reads it back.
+    static func bench(_ flags: [String], environment: [String: String?] = [:], keep: URL? = nil) throws
         -> (output: RDLabProcess.Output, document: Document?) {
         let directory = try RDLabProcess.temporaryDirectory("bench")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let json = directory.appendingPathComponent("bench.json")
+        let json = keep ?? directory.appendingPathComponent("bench.json")
         let output = try RDLabProcess.run(["bench", "--budget", "0.05", "--json", json.path] + flags, environment: environment)
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
@@ -74,12 +76,40 @@ struct BenchIntegrationTests {
         #expect(out.warnings.contains { $0.contains("--backend opencl gives cpu:0, which is already measured") })
     }
 
+    @Test func compareAddsEachRowsRatioToAnEarlierRun() throws {
+        let directory = try RDLabProcess.temporaryDirectory("compare")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let earlier = directory.appendingPathComponent("before.json")
+        let before = try #require(try Self.bench(["--backend", "cpu", "--op", "^adam step"], keep: earlier).document)
+        let (out, document) = try Self.bench(["--backend", "cpu", "--op", "^(adam step|bias add)", "--compare", earlier.path])
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stdout.contains("baseline: \(earlier.path), commit \(before.commit)"))
+        let rows = try #require(document).results
+        let adam = try #require(rows.first { $0.name.hasPrefix("adam") })
+        let bias = try #require(rows.first { $0.name.hasPrefix("bias add") })
+        #expect(adam.baselineMedianMicroseconds == before.results[0].medianMicroseconds)
+        #expect(bias.baselineMedianMicroseconds == nil, "the earlier run has no bias row")
+        let adamLine = try #require(out.stdout.split(separator: "\n").first { $0.hasPrefix("adam step") })
+        #expect(adamLine.hasSuffix(String(format: "%.2f×  wall", before.results[0].medianMicroseconds / adam.medianMicroseconds)))
+        let biasLine = try #require(out.stdout.split(separator: "\n").first { $0.hasPrefix("bias add") })
+        #expect(biasLine.hasSuffix("–  wall"))
+    }
+
+    @Test func listPrintsTheMatchingCaseNamesWithoutMeasuring() throws {
+        let out = try RDLabProcess.run(["bench", "--list", "--op", "^conv enc1 "])
+        #expect(out.status == 0)
+        #expect(out.stdout.split(separator: "\n") == ["conv enc1 28x28 1->32 5x5 fwd", "conv enc1 28x28 1->32 5x5 bwd-data",
+            "conv enc1 28x28 1->32 5x5 bwd-filter"])
+        #expect(!out.stderr.contains("backend"), "no backend is set up")
+    }
+
     @Test(arguments: [
         (["--budget", "0"], "--budget 0.0"),
         (["--peak=-5"], "--peak -5.0"),
         (["--op", "no such case"], "matches no case; cases: gemm square 1024^3"),
         (["--op", "("], "--op: invalid regular expression '('"),
         (["--json", "/nonexistent-rdlab-dir/bench.json"], "directory /nonexistent-rdlab-dir does not exist"),
+        (["--compare", "/nonexistent-rdlab-dir/old.json"], "--compare /nonexistent-rdlab-dir/old.json: no such file"),
     ])
     func badFlagsFailNamingTheFlag(_ flags: [String], _ message: String) throws {
         let out = try RDLabProcess.run(["bench", "--backend", "cpu"] + flags)
