@@ -43,7 +43,7 @@ struct BenchBaseline {
 
     private static func key(_ name: String, _ backend: String) -> String { name + "\u{0}" + backend }
 
-    /// A decoding error in a line: what is missing or wrong, and where.
+    /// What a decoding error found missing or wrong, and where, in a few words.
     private static func describe(_ error: any Error) -> String {
         switch error as? DecodingError {
         case .keyNotFound(let key, _)?: return "no '\(key.stringValue)' field"
