@@ -53,9 +53,6 @@ struct BenchCommand: ParsableCommand {
     func validate() throws {
         guard budget > 0, budget <= 3600 else { throw ValidationError("--budget \(budget): give seconds per case, more than 0 and at most 3600") }
         if let peak, !(peak > 0 && peak.isFinite) { throw ValidationError("--peak \(peak): give the FP32 peak in GFLOP/s, more than 0") }
-        if let compare {
-            do { _ = try BenchBaseline(path: compare) } catch let error as BenchBaselineError { throw ValidationError(error.message) }
-        }
         if let json {
             // Checked before measuring, so that a long run does not end in an unwritable path.
             let directory = URL(fileURLWithPath: json).deletingLastPathComponent().path
@@ -80,7 +77,10 @@ struct BenchCommand: ParsableCommand {
             for benchCase in cases { print(benchCase.name) }
             return
         }
-        let baseline = try compare.map { try BenchBaseline(path: $0) }  // read once already by validate()
+        let baseline: BenchBaseline?
+        do { baseline = try compare.map { try BenchBaseline(path: $0) } } catch let error as BenchBaselineError {
+            throw ValidationError(error.message)  // before any backend is set up or case measured
+        }
         var backends: [any Backend] = []
         for text in backend.isEmpty ? ["auto"] : backend {
             var options = BackendOptions()
