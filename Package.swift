@@ -75,7 +75,7 @@ let package = Package(
         ),
         .target(
             name: "RDLab",
-            dependencies: ["RDCompute"]
+            dependencies: ["RDCompute", "CZlib"]
         ),
         .target(
             name: "RDData",
@@ -100,7 +100,7 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .testTarget(name: "RDComputeTests", dependencies: ["RDCompute"]),
-        .testTarget(name: "RDDataTests", dependencies: ["RDData"]),
+        .testTarget(name: "RDDataTests", dependencies: ["RDData", "RDTestSupport"]),
         .testTarget(name: "RDLabTests", dependencies: ["RDLab", "RDCompute", "RDData", "RDTestSupport"]),
         .target(
             name: "RDTestSupport",
@@ -111,6 +111,18 @@ let package = Package(
             name: "RDBackendParityTests",
             dependencies: ["RDCompute", "RDBackendCPU", "RDBackendOpenCL", "RDTestSupport"]
         ),
-        .testTarget(name: "RDLabCLITests", dependencies: ["rdlab"]),
-    ]
+        .testTarget(name: "RDLabCLITests", dependencies: ["rdlab", "RDLab", "RDTestSupport"]),
+    ] + fuzzTargets
 )
+
+/// libFuzzer targets for the parsers of files rdlab reads (`scripts/fuzz` builds them with
+/// `-sanitize=fuzzer,address -DRDLAB_FUZZING`); a plain build makes each a program that runs
+/// its entry point on the files it is given (the seed corpora in `Tests/Fuzz/Corpus`).
+var fuzzTargets: [Target] {
+    let parsers: [(String, Target.Dependency)] = [("FuzzSafeTensors", "RDLab"), ("FuzzIDX", "RDData"),
+        ("FuzzPackedBits", "RDData"), ("FuzzRunConfig", "RDLab")]
+    return [.target(name: "FuzzReplay", path: "Tests/Fuzz/Targets/FuzzReplay")]
+        + parsers.map { name, library in
+            .executableTarget(name: name, dependencies: [library, "FuzzReplay"], path: "Tests/Fuzz/Targets/\(name)")
+        }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import RDCompute
 
 /// Finds and loads dataset files. Search order: `--data-dir`, `RDLAB_DATA_DIR`, the user
 /// cache `~/.cache/rdlab/datasets/<name>`, then Debian's `/usr/share/datasets/<name>`
@@ -8,10 +9,14 @@ import Foundation
 public struct DataLocator: Sendable {
     public var dataDirectory: String?
     public var environment: [String: String]
+    /// The datasets and their files (``DatasetCatalog/entries`` unless a test describes others).
+    public var catalog: [DatasetCatalog.Entry]
 
-    public init(dataDirectory: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(dataDirectory: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment,
+        catalog: [DatasetCatalog.Entry] = DatasetCatalog.entries) {
         self.dataDirectory = dataDirectory
         self.environment = environment
+        self.catalog = catalog
     }
 
     /// The folders searched for `name`, in order.
@@ -32,7 +37,7 @@ public struct DataLocator: Sendable {
 
     /// Where each file of `split` is: the first folder that holds all of them.
     public func locate(_ name: String, split: String) throws -> [URL] {
-        let entry = try DatasetCatalog.entry(name)
+        let entry = try DatasetCatalog.entry(name, in: catalog)
         let files = try entry.files(for: split).all
         let searched = searchDirectories(for: name)
         for folder in searched {
@@ -58,7 +63,8 @@ public struct DataLocator: Sendable {
         } catch DataError.notFound(let dataset, let files, let searched) {
             guard environment["RDLAB_OFFLINE"] != "1" else { throw DataError.notFound(dataset: dataset, files: files, searched: searched) }
             do {
-                try DatasetDownloader(environment: environment).download(name, split: split, into: cacheDirectory(for: name))
+                try DatasetDownloader(environment: environment).download(try DatasetCatalog.entry(name, in: catalog), split: split,
+                    into: cacheDirectory(for: name))
             } catch {
                 throw DataError.notFound(dataset: dataset, files: files,
                     searched: searched + ["(download into \(cacheDirectory(for: name).path) failed: \(error))"])
@@ -69,7 +75,7 @@ public struct DataLocator: Sendable {
 
     /// Loads one split into memory (downloading it first if it is missing, see ``locateOrDownload(_:split:)``).
     public func load(_ name: String, split: String) throws -> Dataset {
-        let entry = try DatasetCatalog.entry(name)
+        let entry = try DatasetCatalog.entry(name, in: catalog)
         let urls = try locateOrDownload(name, split: split)
         if entry.isPackedBinary {
             let (count, pixels) = try PackedBits.unpack(try read(urls[0]), file: urls[0].path)
@@ -87,9 +93,10 @@ public struct DataLocator: Sendable {
     }
 
     func read(_ url: URL) throws -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw DataError.malformed(file: url.path, reason: "cannot be read (permissions?)")
+        do {
+            return [UInt8](try AtomicFile.read(url))
+        } catch let error as FileSystemError {
+            throw DataError.malformed(file: url.path, reason: "cannot be read: \(error.cause)")
         }
-        return [UInt8](data)
     }
 }

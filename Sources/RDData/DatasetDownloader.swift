@@ -26,25 +26,18 @@ public struct DatasetDownloader: Sendable {
         "binarized-mnist": "http://www.cs.toronto.edu/~larocheh/public/datasets/binarized_mnist/",
     ]
 
-    /// SHA-256 of the original `.amat` text of each binarized split (TensorFlow Datasets).
-    static let amatSHA256: [String: String] = [
-        "binarized_mnist_train.bin": "ad693b29f94c14277b095f5238ddefbbdaaae0939789dd2f4f0205278cee3e4d",
-        "binarized_mnist_valid.bin": "1de3d397c40fe8eeb33dafd4099a1f665ec01e96d9be234aaeeac8a34930e2e2",
-        "binarized_mnist_test.bin": "e6687bfea3f820c174f33b7865140b2a2dd2930ef786f35d45795fc193b5ab2c",
-    ]
-
     /// Where a file comes from: (address, SHA-256 of what is fetched, whether it is `.amat` text).
     func source(of file: DatasetCatalog.File, dataset: String) -> (url: String, sha256: String, amat: Bool) {
         let base = environment["RDLAB_DATASET_MIRROR"].map { $0.hasSuffix("/") ? $0 : $0 + "/" } ?? Self.sources[dataset] ?? ""
-        if let amat = Self.amatSHA256[file.name] {
+        if let amat = file.amatSHA256 {
             return (base + file.name.replacingOccurrences(of: ".bin", with: ".amat"), amat, true)
         }
         return (base + file.name, file.sha256, false)
     }
 
     /// Fetches every file of `split` into `folder`; throws naming the file, address and reason.
-    public func download(_ name: String, split: String, into folder: URL) throws {
-        let entry = try DatasetCatalog.entry(name)
+    public func download(_ entry: DatasetCatalog.Entry, split: String, into folder: URL) throws {
+        let name = entry.name
         for file in try entry.files(for: split).all {
             let target = folder.appendingPathComponent(file.name)
             if FileManager.default.fileExists(atPath: target.path) { continue }

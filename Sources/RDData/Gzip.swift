@@ -2,10 +2,13 @@ import CZlib
 import Foundation
 
 /// gzip decompression through the system zlib.
-enum Gzip {
+public enum Gzip {
+    /// The largest decompressed file accepted (the largest real one, MNIST's train images, is 47 MB).
+    static let maximumSize = 1 << 31
+
     /// The decompressed contents of a gzip file (or of raw bytes when `data` is not gzip).
     /// `file` names the source in errors.
-    static func decompress(_ data: [UInt8], file: String) throws -> [UInt8] {
+    public static func decompress(_ data: [UInt8], file: String) throws -> [UInt8] {
         guard data.count >= 2, data[0] == 0x1F, data[1] == 0x8B else { return data }
         var stream = z_stream()
         guard inflateInit2_(&stream, 16 + MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
@@ -30,6 +33,9 @@ enum Gzip {
                     throw DataError.malformed(file: file, reason: "corrupt gzip data (\(message)); delete the file and fetch it again")
                 }
                 output.append(contentsOf: chunk[0..<(chunk.count - Int(stream.avail_out))])
+                guard output.count <= maximumSize else {
+                    throw DataError.malformed(file: file, reason: "decompresses to more than \(maximumSize >> 30) GiB: not a dataset file")
+                }
                 if status == Z_OK && stream.avail_in == 0 && stream.avail_out != 0 {
                     throw DataError.malformed(file: file, reason: "truncated gzip file (ended after \(output.count) bytes of data)")
                 }

@@ -1,9 +1,9 @@
 /// Static binarized MNIST as packed rows: 98 bytes per 784-pixel row, most significant bit first.
-enum PackedBits {
+public enum PackedBits {
     static let bytesPerRow = 98
 
     /// Unpacks every row to 0/1 bytes; the file size must be a whole number of rows.
-    static func unpack(_ bytes: [UInt8], file: String) throws -> (count: Int, pixels: [UInt8]) {
+    public static func unpack(_ bytes: [UInt8], file: String) throws -> (count: Int, pixels: [UInt8]) {
         guard !bytes.isEmpty, bytes.count % bytesPerRow == 0 else {
             throw DataError.malformed(file: file,
                 reason: "\(bytes.count) bytes is not a whole number of 98-byte packed rows (784 pixels, MSB first)")

@@ -18,6 +18,10 @@ public final class Graph: @unchecked Sendable {
 
     private var records: [Record] = []
     private var gradients: [ObjectIdentifier: DeviceBuffer] = [:]
+    /// Bytes of every tensor this graph has made and of every gradient its backward pass
+    /// returned. The tape keeps each of them until the graph is released, so for a training
+    /// step this is close to its peak device memory beyond the parameters (see ``StepMemory``).
+    public private(set) var allocatedBytes = 0
 
     public init(backend: any Backend) {
         self.backend = backend
@@ -30,18 +34,25 @@ public final class Graph: @unchecked Sendable {
         guard Broadcast.count(shape) == values.count else {
             throw ComputeError.invalidArgument(op: "constant", reason: "\(values.count) values for shape \(shape)")
         }
+        allocatedBytes += values.count * MemoryLayout<Float>.stride
         return Tensor(shape: shape, buffer: try backend.makeBuffer(values))
     }
 
     /// A tensor filled with one value.
     public func filled(_ value: Float, shape: [Int]) throws -> Tensor {
-        let buffer = try backend.makeBuffer(count: Broadcast.count(shape))
-        try backend.fill(buffer, with: value)
-        return Tensor(shape: shape, buffer: buffer)
+        let values = try buffer(count: Broadcast.count(shape))
+        try backend.fill(values, with: value)
+        return Tensor(shape: shape, buffer: values)
     }
 
     /// An uninitialised buffer for an op's output.
-    func output(_ shape: [Int]) throws -> DeviceBuffer { try backend.makeBuffer(count: Broadcast.count(shape)) }
+    func output(_ shape: [Int]) throws -> DeviceBuffer { try buffer(count: Broadcast.count(shape)) }
+
+    /// An uninitialised buffer of `count` floats, counted in ``allocatedBytes``.
+    func buffer(count: Int) throws -> DeviceBuffer {
+        allocatedBytes += count * MemoryLayout<Float>.stride
+        return try backend.makeBuffer(count: count)
+    }
 
     /// Records `output = f(inputs)` when any input needs a gradient, and returns the tensor.
     func record(_ shape: [Int], _ buffer: DeviceBuffer, inputs: [Tensor],
@@ -59,12 +70,13 @@ public final class Graph: @unchecked Sendable {
         guard loss.count == 1 else {
             throw ComputeError.invalidArgument(op: "backward", reason: "loss has shape \(loss.shape); reduce it to one element first")
         }
-        let seed = try backend.makeBuffer(count: 1)
+        let seed = try buffer(count: 1)
         try backend.fill(seed, with: 1)
         gradients[ObjectIdentifier(loss)] = seed
         for record in records.reversed() {
             guard let gradient = gradients[ObjectIdentifier(record.output)] else { continue }
             let inputGradients = try record.backward(gradient)
+            allocatedBytes += inputGradients.reduce(0) { $0 + ($1?.byteCount ?? 0) }
             for (input, g) in zip(record.inputs, inputGradients) where input.requiresGradient {
                 guard let g else { continue }
                 try accumulate(g, into: input)
@@ -75,7 +87,7 @@ public final class Graph: @unchecked Sendable {
     private func accumulate(_ gradient: DeviceBuffer, into tensor: Tensor) throws {
         let key = ObjectIdentifier(tensor)
         if let existing = gradients[key] {
-            let sum = try backend.makeBuffer(count: existing.count)
+            let sum = try buffer(count: existing.count)
             try backend.binary(.add, existing, shape: [existing.count], gradient, shape: [gradient.count], output: sum)
             gradients[key] = sum
         } else {

@@ -22,6 +22,11 @@ struct EvalCommand: ParsableCommand {
 
     func validate() throws {
         guard (runDirectory == nil) != (checkpoint == nil) else { throw ValidationError("give exactly one of --run DIR or --checkpoint FILE") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
+        if let testLimit, testLimit < 1 { throw ValidationError("--test-limit must be at least 1 (got \(testLimit))") }
+        guard DatasetCatalog.names.contains(dataset) else {
+            throw ValidationError("--dataset '\(dataset)': valid datasets are \(DatasetCatalog.names.joined(separator: ", "))")
+        }
     }
 
     func run() throws {
@@ -30,24 +35,16 @@ struct EvalCommand: ParsableCommand {
         var settings: RunSettings?
         if let runDirectory {
             let directory = RunDirectory(url: URL(fileURLWithPath: runDirectory))
-            settings = try directory.readConfig().settings
+            settings = try directory.readConfig(datasets: DatasetCatalog.names,
+                binarizations: Binarization.allCases.map(\.rawValue)).settings
             file = directory.checkpoint
         } else {
             file = URL(fileURLWithPath: checkpoint!)
         }
         let backend = try selection.select(logger: logger).backend
-        let header: Checkpoint
-        do {
-            header = try Checkpoint.header(of: file).checkpoint
-        } catch {
-            throw CleanExit.failure("\(error)")
-        }
+        let header = try Checkpoint.header(of: file).checkpoint
         let model = try ConvAutoencoder(header.configuration, backend: backend, seed: settings?.seed ?? 0)
-        do {
-            _ = try Checkpoint.restore(from: file, into: model, optimizer: nil)
-        } catch {
-            throw CleanExit.failure("\(error)")
-        }
+        _ = try Checkpoint.restore(from: file, into: model, optimizer: nil)
         let name = settings?.dataset ?? dataset
         var test: Dataset
         do {
@@ -69,12 +66,14 @@ struct EvalCommand: ParsableCommand {
         }
     }
 
-    /// Means over the test set in batch order; each batch has a fixed noise stream.
+    /// Means over the test set in batch order; each batch has a fixed noise stream. Throws
+    /// ``Interrupted`` between batches once SIGINT or SIGTERM has arrived.
     static func evaluate(_ trainer: VAETrainer, _ test: Dataset, binarization: Binarization, seed: UInt64, batchSize: Int)
         throws -> (RateDistortion, TimeInterval) {
         let started = Date()
         var sums = RateDistortion(rate: 0, distortion: 0)
         for (index, first) in stride(from: 0, to: test.count, by: batchSize).enumerated() {
+            try StopSignal.check()
             let indices = first..<min(first + batchSize, test.count)
             let images = test.batch(indices, binarization: binarization, seed: seed, epoch: 0)
             let result = try trainer.evaluate(images, batch: indices.count, index: index)

@@ -9,15 +9,19 @@ import RDLab
 /// A PixelCNN decoder samples sequentially, so its second row shows the probabilities of one
 /// sample's pixels instead of a mean of five.
 enum ImageGrids {
-    static let cell = 28
-    static let gap = 2
+    /// Each image pixel is drawn as a `scale`×`scale` block, so a digit is legible at 100 %.
+    static let scale = 3
+    static let cell = 28 * scale
+    /// Grey lines of this width separate the tiles and frame the grid.
+    static let gap = 6
 
     /// Rows of images (each `[count × 784]`) side by side, one column per image.
     static func grid(_ rows: [[Float]], columns: Int) -> PNGImage {
-        var image = PNGImage(width: columns * (cell + gap) + gap, height: rows.count * (cell + gap) + gap)
+        var image = PNGImage(width: columns * (cell + gap) + gap, height: rows.count * (cell + gap) + gap, fill: 160)
         for (r, row) in rows.enumerated() {
             for c in 0..<columns {
-                image.paste(row[(c * 784)..<((c + 1) * 784)], size: cell, x: gap + c * (cell + gap), y: gap + r * (cell + gap))
+                image.paste(row[(c * 784)..<((c + 1) * 784)], size: 28, scale: scale, x: gap + c * (cell + gap),
+                    y: gap + r * (cell + gap))
             }
         }
         return image

@@ -15,11 +15,15 @@ struct PNGImage {
         pixels = [UInt8](repeating: fill, count: width * height)
     }
 
-    /// Pastes a `size`×`size` image of values in [0, 1] (ink = 1, drawn black on white).
-    mutating func paste(_ values: ArraySlice<Float>, size: Int, x: Int, y: Int) {
+    /// Pastes a `size`×`size` image of values in [0, 1] (ink = 1, drawn black on white), each
+    /// value as a `scale`×`scale` block with its top left corner at (`x`, `y`).
+    mutating func paste(_ values: ArraySlice<Float>, size: Int, scale: Int = 1, x: Int, y: Int) {
         for (i, v) in values.enumerated() {
-            let level = UInt8(max(0, min(255, (1 - v) * 255)).rounded())
-            pixels[(y + i / size) * width + x + i % size] = level
+            let level = v.isNaN ? 128 : UInt8(max(0, min(255, (1 - v) * 255)).rounded())
+            for dy in 0..<scale {
+                let row = (y + (i / size) * scale + dy) * width + x + (i % size) * scale
+                for dx in 0..<scale { pixels[row + dx] = level }
+            }
         }
     }
 
@@ -32,8 +36,9 @@ struct PNGImage {
         }
         var compressedSize = compressBound(uLong(raw.count))
         var compressed = [UInt8](repeating: 0, count: Int(compressedSize))
-        guard compress2(&compressed, &compressedSize, raw, uLong(raw.count), Z_BEST_COMPRESSION) == Z_OK else {
-            throw CocoaError(.fileWriteUnknown)
+        let status = compress2(&compressed, &compressedSize, raw, uLong(raw.count), Z_BEST_COMPRESSION)
+        guard status == Z_OK else {
+            throw ComputeError.invalidArgument(op: "PNG encoding", reason: "zlib compress2 failed with status \(status)")
         }
         func be(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
         func chunk(_ type: String, _ body: [UInt8]) -> [UInt8] {

@@ -46,22 +46,3 @@ struct Progress {
         if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }
-
-/// SIGINT and SIGTERM set a flag that the training loop polls, so the run can checkpoint.
-enum StopSignal {
-    nonisolated(unsafe) private static var received: Int32 = 0
-
-    /// Installs the handlers and unblocks both signals (a parent may have left them blocked).
-    static func install() {
-        signal(SIGINT) { StopSignal.received = $0 }
-        signal(SIGTERM) { StopSignal.received = $0 }
-        var set = sigset_t()
-        sigemptyset(&set)
-        sigaddset(&set, SIGINT)
-        sigaddset(&set, SIGTERM)
-        pthread_sigmask(SIG_UNBLOCK, &set, nil)
-    }
-
-    /// The signal received, if any.
-    static var pending: Int32? { received == 0 ? nil : received }
-}

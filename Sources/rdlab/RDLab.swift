@@ -6,20 +6,29 @@ import Foundation
 struct RDLab: ParsableCommand {
     static let version = "0.1.0"
 
-    /// Prints `CleanExit` messages without usage text, then exits 1.
+    /// Parses; runs; prints an error of the run without usage text and exits 1 (usage errors
+    /// and exit codes go through ArgumentParser).
     static func main() {
         if let problem = HostCPUCheck.problem() {
             FileHandle.standardError.write(Data("rdlab: error: \(problem)\n".utf8))
             Foundation.exit(1)
         }
+        var command: any ParsableCommand
         do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch let error as CleanExit {
-            FileHandle.standardError.write(Data("rdlab: error: \(error)\n".utf8))
-            Foundation.exit(1)
+            command = try parseAsRoot()
         } catch {
             exit(withError: error)
+        }
+        do {
+            try command.run()
+        } catch let error as ExitCode {
+            exit(withError: error)
+        } catch let error as ValidationError {
+            exit(withError: error)
+        } catch {
+            // rdlab's own errors name the file, flag or device and what to do: one line, exit 1.
+            FileHandle.standardError.write(Data("rdlab: error: \(error)\n".utf8))
+            Foundation.exit(1)
         }
     }
 

@@ -67,16 +67,20 @@ struct TrainCommand: ParsableCommand {
     }
 
     func validate() throws {
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
         guard imageColumns >= 0 else { throw ValidationError("--image-columns must be 0 (no images) or more") }
-        guard latentDim > 0 else { throw ValidationError("--latent-dim must be positive") }
+        if let resume {
+            if out != nil { throw ValidationError("--resume continues in its own directory; drop --out") }
+            guard !resume.isEmpty else { throw ValidationError("--resume needs a run directory") }
+            if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1 (got \(epochs))") }
+            if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1 (got \(maxSteps))") }
+            return
+        }
         guard Activation(rawValue: activation) != nil, activation != "linear", activation != "sigmoid" else {
             throw ValidationError("--activation '\(activation)': use relu, gated, softplus or tanh")
         }
         guard DatasetCatalog.names.contains(dataset) else {
             throw ValidationError("--dataset '\(dataset)': valid datasets are \(DatasetCatalog.names.joined(separator: ", "))")
         }
-        if resume != nil && out != nil { throw ValidationError("--resume continues in its own directory; drop --out") }
         guard let channel = VAEConfiguration.Channel(rawValue: channel) else {
             throw ValidationError("--channel '\(channel)': use gaussian or echo")
         }
@@ -92,31 +96,23 @@ struct TrainCommand: ParsableCommand {
         guard VAEConfiguration.Decoder(rawValue: decoder) != nil else {
             throw ValidationError("--decoder '\(decoder)': use deconv or pixelcnn")
         }
-        guard vampComponents >= 1 else { throw ValidationError("--vamp-components must be at least 1") }
-        guard pixelcnnFeatures >= 1, pixelcnnResnets >= 1 else {
-            throw ValidationError("--pixelcnn-features and --pixelcnn-resnets must be at least 1")
-        }
         if encoder == .iaf || marginal == .maf {
             guard channel == .gaussian else { throw ValidationError("--encoder iaf needs --channel gaussian") }
-            guard flowSteps >= 1 else { throw ValidationError("--flow-steps must be at least 1") }
-            guard hiddenSizes?.allSatisfy({ $0 > 0 && $0 % latentDim == 0 }) == true else {
+            guard hiddenSizes != nil else {
                 throw ValidationError("--made-hidden '\(madeHidden)': give comma-separated sizes, each a multiple of --latent-dim \(latentDim)")
             }
         }
-        guard let sampling = EchoIndexTable.Sampling(rawValue: echoReplacement) else {
+        guard EchoIndexTable.Sampling(rawValue: echoReplacement) != nil else {
             throw ValidationError("--echo-replacement '\(echoReplacement)': use with or without")
         }
         if channel == .echo {
-            let terms = echoTerms ?? batchSize - 1
-            guard terms >= 1 else {
+            guard (echoTerms ?? batchSize - 1) >= 1 else {
                 throw ValidationError("--channel echo needs at least one noise term: use --batch-size 2 or more, or --echo-terms ≥ 1")
-            }
-            if sampling == .withoutReplacement && terms > batchSize - 1 {
-                throw ValidationError("--echo-terms \(terms) without replacement needs --batch-size \(terms + 1) or more (or --echo-replacement with)")
             }
         } else if echoTerms != nil {
             throw ValidationError("--echo-terms applies to --channel echo only")
         }
+        if let problem = settings(resumed: nil).problem() { throw ValidationError("\(problem.setting.flag) \(problem.reason)") }
     }
 
     /// Settings from the flags, or from the resumed run's config (where --epochs/--max-steps may raise the budget).
@@ -128,12 +124,14 @@ struct TrainCommand: ParsableCommand {
         }
         let binarization = binarize ?? (dataset == "binarized-mnist" ? .none : .dynamic)
         return RunSettings(dataset: dataset, binarize: binarization.rawValue,
-            model: VAEConfiguration(latentDimension: latentDim, activation: Activation(rawValue: activation)!,
-                symmetricInputs: symmetricInputs, channel: VAEConfiguration.Channel(rawValue: channel)!,
-                echoTerms: echoTerms ?? batchSize - 1, echoReplacement: EchoIndexTable.Sampling(rawValue: echoReplacement)!,
-                encoder: VAEConfiguration.Encoder(rawValue: encoder)!, flowSteps: flowSteps, madeHidden: hiddenSizes ?? [],
-                marginal: VAEConfiguration.Marginal(rawValue: marginal)!, decoder: VAEConfiguration.Decoder(rawValue: decoder)!,
-                vampComponents: vampComponents, pixelcnnFeatures: pixelcnnFeatures, pixelcnnResnets: pixelcnnResnets),
+            model: VAEConfiguration(latentDimension: latentDim, activation: Activation(rawValue: activation) ?? .relu,
+                symmetricInputs: symmetricInputs, channel: VAEConfiguration.Channel(rawValue: channel) ?? .gaussian,
+                echoTerms: echoTerms ?? batchSize - 1,
+                echoReplacement: EchoIndexTable.Sampling(rawValue: echoReplacement) ?? .withoutReplacement,
+                encoder: VAEConfiguration.Encoder(rawValue: encoder) ?? .gaussian, flowSteps: flowSteps,
+                madeHidden: hiddenSizes ?? [], marginal: VAEConfiguration.Marginal(rawValue: marginal) ?? .normal,
+                decoder: VAEConfiguration.Decoder(rawValue: decoder) ?? .deconv, vampComponents: vampComponents,
+                pixelcnnFeatures: pixelcnnFeatures, pixelcnnResnets: pixelcnnResnets),
             beta: beta, klAnnealSteps: klAnnealSteps, epochs: epochs ?? 10, maxSteps: maxSteps, trainLimit: trainLimit,
             testLimit: testLimit, batchSize: batchSize, learningRate: lr, learningRateSchedule: lrSchedule,
             normalizeGradients: normalizeGradients, seed: seed)
@@ -141,20 +139,28 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let logger = logging.bootstrap()
-        let directory: RunDirectory
-        var resumed: RunDirectory.Config?
-        if let resume {
-            directory = RunDirectory(url: URL(fileURLWithPath: resume))
-            resumed = try directory.readConfig()
-            guard FileManager.default.fileExists(atPath: directory.checkpoint.path) else {
-                throw CleanExit.failure("\(directory.checkpoint.path) not found: nothing to resume from")
-            }
-        } else {
-            let stamp = ISO8601DateFormatter.string(from: Date(), timeZone: .current, formatOptions: [.withFullDate, .withTime])
-            directory = RunDirectory(url: URL(fileURLWithPath: out ?? "runs/\(dataset)-\(stamp)"))
-            if FileManager.default.fileExists(atPath: directory.checkpoint.path) {
-                throw CleanExit.failure("\(directory.url.path) already holds a run; use --resume \(directory.url.path) or another --out")
-            }
+        let stamp = ISO8601DateFormatter.string(from: Date(), timeZone: .current, formatOptions: [.withFullDate, .withTime])
+        let directory = RunDirectory(url: URL(fileURLWithPath: resume ?? out ?? "runs/\(dataset)-\(stamp)"))
+        if resume != nil && !FileManager.default.fileExists(atPath: directory.config.path) {
+            throw CleanExit.failure("\(directory.config.path) not found: is \(directory.url.path) an rdlab run directory?")
+        }
+        let lock = try RunLock(directory: directory.url)
+        defer { withExtendedLifetime(lock) {} }
+        if let previous = lock.previousHolder {
+            logger.notice("\(directory.url.path): taking over the lock of \(previous), which is no longer running")
+        }
+        let removed = try AtomicFile.removeInterruptedWrites(in: directory.url)
+        if !removed.isEmpty {
+            logger.notice("\(directory.url.path): removed \(removed.count) temporary file(s) of an interrupted save (\(removed.joined(separator: ", ")))")
+        }
+        let resumed = resume == nil ? nil
+            : try directory.readConfig(datasets: DatasetCatalog.names, binarizations: Binarization.allCases.map(\.rawValue))
+        let hasCheckpoint = FileManager.default.fileExists(atPath: directory.checkpoint.path)
+        if resumed != nil && !hasCheckpoint {
+            throw CleanExit.failure("\(directory.checkpoint.path) not found: nothing to resume from")
+        }
+        if resumed == nil && hasCheckpoint {
+            throw CleanExit.failure("\(directory.url.path) already holds a run; use --resume \(directory.url.path) or another --out")
         }
         var settings = self.settings(resumed: resumed?.settings)
         let selection = try self.selection.select(logger: logger)
@@ -171,6 +177,11 @@ struct TrainCommand: ParsableCommand {
         if let limit = settings.trainLimit { train = train.prefix(limit) }
         if let limit = settings.testLimit { test = test.prefix(limit) }
         logger.info("data: \(settings.dataset) train \(train.count), test \(test.count) from \(train.files[0]) (binarize \(binarization.rawValue))")
+        guard train.count > 0, test.count > 0 else {
+            throw CleanExit.failure("\(train.files[0]): the \(train.count == 0 ? "train" : "test") split holds no examples")
+        }
+        try MemoryCheck.check(try StepMemory.estimate(settings.model, backend: backend),
+            batch: min(settings.batchSize, train.count), device: backend.device, logger: logger)
 
         let sampler = BatchSampler(count: train.count, batchSize: settings.batchSize, seed: settings.seed, dropLast: false)
         let stepsPerEpoch = sampler.batchesPerEpoch
@@ -178,20 +189,26 @@ struct TrainCommand: ParsableCommand {
         let model = try ConvAutoencoder(settings.model, backend: backend, seed: settings.seed)
         let optimizer = Adam(backend: backend, hyperparameters: AdamParameters(learningRate: settings.learningRate),
             normalizeGradients: settings.normalizeGradients)
-        var startStep = 0
+        var state = Checkpoint(step: 0, epoch: 0, configuration: settings.model)
         if resumed != nil {
-            do {
-                startStep = try Checkpoint.restore(from: directory.checkpoint, into: model, optimizer: optimizer).step
-            } catch {
-                throw CleanExit.failure("\(error)")
+            state = try Checkpoint.restore(from: directory.checkpoint, into: model, optimizer: optimizer)
+            guard state.configuration == settings.model else {
+                throw CleanExit.failure("\(directory.checkpoint.path) holds a different model than \(directory.config.path); restore the matching pair")
             }
-            logger.info("resuming \(directory.url.path) at step \(startStep)")
+            guard state.step <= state.epoch * stepsPerEpoch + stepsPerEpoch, state.step >= state.epoch * stepsPerEpoch else {
+                throw CleanExit.failure("\(directory.checkpoint.path): step \(state.step) does not lie in epoch \(state.epoch + 1) of \(stepsPerEpoch) steps; was config.json edited?")
+            }
+            logger.info("resuming \(directory.url.path) at step \(state.step)")
+        }
+        let dropped = try directory.keepMetrics(lines: state.metricsLines)
+        if dropped > 0 {
+            logger.notice("\(directory.metrics.path): dropped \(dropped) line(s) past the last checkpoint (an epoch that was not committed)")
         }
         let trainer = VAETrainer(model: model, optimizer: optimizer,
             beta: BetaSchedule(beta: settings.beta, annealSteps: settings.klAnnealSteps),
             learningRate: LearningRateSchedule(kind: settings.learningRateSchedule, learningRate: settings.learningRate,
                 totalSteps: plannedSteps),
-            seed: settings.seed, step: startStep)
+            seed: settings.seed, step: state.step)
         let device = backend.device
         settings.testNoise = model.channel.testNoiseDescription
             + (model.marginal == nil ? "" : "; the rate is log e(z|x) − log m(z) under the "
@@ -212,19 +229,29 @@ struct TrainCommand: ParsableCommand {
         logger.info("run directory \(directory.url.path): \(plannedSteps) steps, \(stepsPerEpoch) per epoch")
 
         StopSignal.install()
-        var progress = Progress(total: plannedSteps, alreadyDone: startStep)
-        func save(epoch: Int) throws {
-            try Checkpoint(step: trainer.step, epoch: epoch, configuration: settings.model)
-                .save(model: model, optimizer: optimizer, to: directory.checkpoint)
+        var progress = Progress(total: plannedSteps, alreadyDone: state.step)
+        func save() throws {
+            state.step = trainer.step
+            try state.save(model: model, optimizer: optimizer, to: directory.checkpoint)
         }
-        var epoch = startStep / stepsPerEpoch
-        while trainer.step < plannedSteps {
+        /// Stops for a signal: saves the state first unless the last commit already holds it.
+        func stop(_ signal: Int32, saving: Bool) throws -> Never {
+            progress.finishLine()
+            if saving {
+                try save()
+                logger.notice("signal \(signal): checkpoint written at step \(trainer.step) to \(directory.checkpoint.path); resume with --resume \(directory.url.path)")
+            } else {
+                logger.notice("signal \(signal): the checkpoint of step \(trainer.step) in \(directory.checkpoint.path) is complete; resume with --resume \(directory.url.path)")
+            }
+            throw ExitCode(128 + signal)
+        }
+        // An epoch whose training is done but whose metrics are not committed (stopped during
+        // its evaluation) has examples in its totals: it is evaluated before anything else.
+        while trainer.step < plannedSteps || state.epochTotals.examples > 0 {
             let started = Date()
-            var sums = RateDistortion(rate: 0, distortion: 0)
-            var examples = 0
-            let batches = sampler.batches(epoch: epoch)
-            for indices in batches.dropFirst(trainer.step - epoch * stepsPerEpoch) where trainer.step < plannedSteps {
-                let images = train.batch(indices, binarization: binarization, seed: settings.seed, epoch: epoch)
+            let batches = sampler.batches(epoch: state.epoch)
+            for indices in batches.dropFirst(trainer.step - state.epoch * stepsPerEpoch) where trainer.step < plannedSteps {
+                let images = train.batch(indices, binarization: binarization, seed: settings.seed, epoch: state.epoch)
                 let stats: RateDistortion
                 do {
                     stats = try trainer.train(images, batch: indices.count)
@@ -232,43 +259,68 @@ struct TrainCommand: ParsableCommand {
                     progress.finishLine()
                     throw stopped(error, directory)
                 }
-                sums.rate += stats.rate * Double(indices.count)
-                sums.distortion += stats.distortion * Double(indices.count)
-                examples += indices.count
-                progress.update(step: trainer.step, epoch: epoch, epochs: settings.epochs, rate: sums.rate / Double(examples),
-                    distortion: sums.distortion / Double(examples))
+                state.epochTotals.rate += stats.rate * Double(indices.count)
+                state.epochTotals.distortion += stats.distortion * Double(indices.count)
+                state.epochTotals.examples += indices.count
+                let examples = Double(state.epochTotals.examples)
+                progress.update(step: trainer.step, epoch: state.epoch, epochs: settings.epochs,
+                    rate: state.epochTotals.rate / examples, distortion: state.epochTotals.distortion / examples)
                 if let signal = StopSignal.pending {
-                    progress.finishLine()
-                    try save(epoch: epoch)
-                    logger.notice("signal \(signal): checkpoint written at step \(trainer.step) to \(directory.checkpoint.path); resume with --resume \(directory.url.path)")
-                    throw ExitCode(128 + signal)
+                    state.epochTotals.seconds += Date().timeIntervalSince(started)
+                    try stop(signal, saving: true)
                 }
             }
+            state.epochTotals.seconds += Date().timeIntervalSince(started)
             progress.finishLine()
-            let seconds = Date().timeIntervalSince(started)
-            let evaluated = try evaluate(trainer, test, binarization: binarization, settings: settings)
+            logger.info("epoch \(state.epoch + 1): evaluating on \(test.count) test examples")
+            let evaluated: (RateDistortion, TimeInterval)
+            do {
+                evaluated = try evaluate(trainer, test, binarization: binarization, settings: settings)
+            } catch let interruption as Interrupted {
+                try stop(interruption.signal, saving: true)
+            }
             guard evaluated.0.rate.isFinite, evaluated.0.distortion.isFinite else {
                 let term = evaluated.0.distortion.isFinite ? "test-set rate" : "test-set distortion"
                 throw stopped(NonFiniteLoss(step: trainer.step, term: term), directory)
             }
+            let totals = state.epochTotals
+            let examples = Double(max(totals.examples, 1))
             let betaNow = trainer.beta.value(at: max(trainer.step - 1, 0))
-            let trainLine = RunDirectory.Metrics(epoch: epoch + 1, step: trainer.step, split: "train",
-                rateNats: sums.rate / Double(max(examples, 1)), distortionNats: sums.distortion / Double(max(examples, 1)),
-                negElboNats: (sums.rate + sums.distortion) / Double(max(examples, 1)), beta: betaNow, seconds: seconds,
-                examplesPerSecond: Double(examples) / max(seconds, 1e-9), rateFloorNats: rateFloor,
+            let trainLine = RunDirectory.Metrics(epoch: state.epoch + 1, step: trainer.step, split: .train,
+                rateNats: totals.rate / examples, distortionNats: totals.distortion / examples,
+                negElboNats: (totals.rate + totals.distortion) / examples, beta: betaNow, seconds: totals.seconds,
+                examplesPerSecond: Double(totals.examples) / max(totals.seconds, 1e-9), rateFloorNats: rateFloor,
                 family: settings.family)
-            let testLine = RunDirectory.Metrics(epoch: epoch + 1, step: trainer.step, split: "test", rateNats: evaluated.0.rate,
-                distortionNats: evaluated.0.distortion, negElboNats: evaluated.0.negativeELBO, beta: betaNow,
-                seconds: evaluated.1, examplesPerSecond: Double(test.count) / max(evaluated.1, 1e-9), rateFloorNats: rateFloor,
-                family: settings.family)
-            try directory.append([trainLine, testLine])
-            try save(epoch: epoch + 1)
-            if imageColumns > 0 { try writeImages(model, test, binarization: binarization, settings: settings, to: directory) }
+            let testLine = RunDirectory.Metrics(epoch: state.epoch + 1, step: trainer.step, split: .test,
+                rateNats: evaluated.0.rate, distortionNats: evaluated.0.distortion, negElboNats: evaluated.0.negativeELBO,
+                beta: betaNow, seconds: evaluated.1, examplesPerSecond: Double(test.count) / max(evaluated.1, 1e-9),
+                rateFloorNats: rateFloor, family: settings.family)
+            // The commit: the lines, then the checkpoint that covers them. A failed save takes the lines back.
+            let committed = state.metricsLines
+            state.metricsLines = try directory.append([trainLine, testLine])
+            state.epoch += 1
+            state.epochTotals = EpochTotals()
+            do {
+                try save()
+            } catch {
+                _ = try? directory.keepMetrics(lines: committed)
+                throw error
+            }
+            if imageColumns > 0 {
+                if model.decoder.isAutoregressive {
+                    logger.info("epoch \(state.epoch): drawing the image grids pixel by pixel (784 passes each)")
+                }
+                do {
+                    try writeImages(model, test, binarization: binarization, settings: settings, to: directory)
+                } catch let interruption as Interrupted {
+                    try stop(interruption.signal, saving: false)
+                }
+            }
             let summary = String(format: "epoch %d: train R %.2f D %.2f −ELBO %.2f | test R %.2f D %.2f −ELBO %.2f nats (%.0f ex/s)",
-                epoch + 1, trainLine.rateNats, trainLine.distortionNats, trainLine.negElboNats, testLine.rateNats,
+                state.epoch, trainLine.rateNats, trainLine.distortionNats, trainLine.negElboNats, testLine.rateNats,
                 testLine.distortionNats, testLine.negElboNats, trainLine.examplesPerSecond)
             logger.info("\(summary)")
-            epoch += 1
+            if let signal = StopSignal.pending { try stop(signal, saving: false) }
         }
         print("run \(directory.url.path): \(trainer.step) steps; metrics in \(directory.metrics.path)")
     }

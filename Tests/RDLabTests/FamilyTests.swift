@@ -34,7 +34,7 @@ struct FamilyTests {
 
     @Test(arguments: Family.all)
     func trainsWithoutNaN(_ family: Family) throws {
-        let train = try #require(VAETests.mnist, "binarized MNIST not found in ../shared/datasets").train
+        let train = try #require(VAETests.mnist, "binarized MNIST fixtures not found in Tests/Fixtures/datasets").train
         for target in AvailableBackends.all {
             let backend = target.backend
             let model = try ConvAutoencoder(family.configuration, backend: backend, seed: 4)

@@ -55,15 +55,13 @@ struct VAETests {
         return data.values(batch * 784, in: 0...1).map { $0 > 0.7 ? 1 : 0 }
     }
 
-    /// 1,000 training and 100 test images of static binarized MNIST from ../shared/datasets.
+    /// The 500 training and the first 100 test images of static binarized MNIST in the fixtures.
     static let mnist: (train: Dataset, test: Dataset)? = {
-        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/datasets").path
-        let locator = DataLocator(dataDirectory: ProcessInfo.processInfo.environment["RDLAB_DATA_DIR"] ?? directory)
+        let locator = DataLocator(dataDirectory: TestDatasets.fixtures, environment: ["RDLAB_OFFLINE": "1"])
         guard let train = try? locator.load("binarized-mnist", split: "train"),
             let test = try? locator.load("binarized-mnist", split: "test")
         else { return nil }
-        return (train.prefix(1000), test.prefix(100))
+        return (train, test.prefix(100))
     }()
 
     /// Finite differences of the full loss mean(D + β·R) on a tiny batch (smooth activations,
@@ -121,7 +119,7 @@ struct VAETests {
     /// A few steps on 200 static-binarized-MNIST images bring the held-out −ELBO clearly down.
     @Test(arguments: [ChannelVariant.gaussian, .echo])
     func learnsOnBinarizedMNIST(_ variant: ChannelVariant) throws {
-        let (all, test) = try #require(Self.mnist, "binarized MNIST not found in ../shared/datasets")
+        let (all, test) = try #require(Self.mnist, "binarized MNIST fixtures not found in Tests/Fixtures/datasets")
         let train = all.prefix(200)
         let backend = AvailableBackends.cpu.backend
         let model = try ConvAutoencoder(variant.configuration(latent: 16, batch: 50), backend: backend, seed: 2)

@@ -74,7 +74,7 @@ public final class GaussianChannel: LatentChannel {
     func reparameterised(_ features: Tensor, in graph: Graph, seed: UInt64, stream: UInt64) throws
         -> (mean: Tensor, scale: Tensor, epsilon: Tensor, z: Tensor) {
         let (mu, sigma) = try heads(features, in: graph)
-        let noise = try graph.backend.makeBuffer(count: mu.count)
+        let noise = try graph.buffer(count: mu.count)
         try graph.backend.randomNormal(noise, seed: seed, stream: stream, offset: 0)
         let epsilon = Tensor(shape: mu.shape, buffer: noise)
         return (mu, sigma, epsilon, try graph.add(mu, try graph.mul(sigma, epsilon)))
@@ -98,7 +98,7 @@ public final class GaussianChannel: LatentChannel {
 
     /// `count` draws from N(0, I) in `dimensions` dimensions.
     static func standardNormal(count: Int, dimensions: Int, in graph: Graph, seed: UInt64, stream: UInt64) throws -> Tensor {
-        let z = try graph.backend.makeBuffer(count: count * dimensions)
+        let z = try graph.buffer(count: count * dimensions)
         try graph.backend.randomNormal(z, seed: seed, stream: stream, offset: 0)
         return Tensor(shape: [count, dimensions], buffer: z)
     }

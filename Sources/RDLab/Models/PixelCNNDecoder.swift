@@ -153,7 +153,8 @@ public final class PixelCNNDecoder: LatentDecoder {
 
     /// Sequential ancestral sampling: 784 passes in raster order, each on the image cropped
     /// to the rows it needs (rounded up to a multiple of 4), pixel (i, j) drawn from the
-    /// Bernoulli of its logit with Philox (seed, stream) element `b·784 + i·28 + j`.
+    /// Bernoulli of its logit with Philox (seed, stream) element `b·784 + i·28 + j`. Throws
+    /// ``Interrupted`` between passes once SIGINT or SIGTERM has arrived.
     public func sample(_ z: Tensor, backend: any Backend, seed: UInt64, stream: UInt64) throws
         -> (draws: [Float], probabilities: [Float]) {
         let batch = z.shape[0]
@@ -167,6 +168,7 @@ public final class PixelCNNDecoder: LatentDecoder {
             let h = min(28, (i / 4 + 1) * 4)
             let croppedMap = rows(map, h)
             for j in 0..<28 {
+                try StopSignal.check()
                 let graph = Graph(backend: backend)
                 let logits = try graph.values(try network(map: try graph.constant(croppedMap, shape: [batch, h, 28, 1]),
                     images: try graph.constant(rows(draws, h), shape: [batch, h, 28, 1]), in: graph))

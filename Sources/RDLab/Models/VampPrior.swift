@@ -6,7 +6,7 @@ extension Graph {
     /// (the shift is a constant: the result does not depend on it, so no gradient flows there).
     func logSumExp(_ x: Tensor) throws -> Tensor {
         let rows = x.shape[0]
-        let maxima = try backend.makeBuffer(count: rows)
+        let maxima = try buffer(count: rows)
         try backend.reduce(.max, x.buffer, shape: x.shape, axes: [1], output: maxima)
         let shift = Tensor(shape: [rows, 1], buffer: maxima)
         return try add(try log(try sum(try exp(try sub(x, shift)), axes: [1])), Tensor(shape: [rows], buffer: maxima))

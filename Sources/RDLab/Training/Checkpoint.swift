@@ -1,73 +1,198 @@
+import CZlib
 import Foundation
 import RDCompute
 
+/// Sums over the training batches of the epoch in progress, so that a run stopped mid-epoch
+/// and resumed reports the same train metrics as one that was not.
+public struct EpochTotals: Equatable, Sendable {
+    public var rate: Double = 0
+    public var distortion: Double = 0
+    public var examples = 0
+    public var seconds: Double = 0
+
+    public init(rate: Double = 0, distortion: Double = 0, examples: Int = 0, seconds: Double = 0) {
+        self.rate = rate
+        self.distortion = distortion
+        self.examples = examples
+        self.seconds = seconds
+    }
+}
+
 /// Everything a run needs to continue: parameters, Adam's moments and step, the training step
-/// and epoch, and the model configuration — one safetensors file, written atomically.
+/// and epoch, how many metrics lines the state covers, the totals of the epoch in progress,
+/// and the model configuration — one safetensors file, written atomically.
 ///
 /// Names: parameters under their own names (`encoder.conv1.weight`), moments under
-/// `adam.m.<name>` and `adam.v.<name>`; counters and the configuration in the metadata.
+/// `adam.m.<name>` and `adam.v.<name>`; counters and the configuration in the metadata, with a
+/// format version and a CRC-32 of the content (every name, shape, value and metadata entry),
+/// checked on load. A state with a NaN or infinity is never written.
 public struct Checkpoint {
     public var step: Int
+    /// The epoch in progress (0-based); after an epoch is committed, the next one.
     public var epoch: Int
+    /// Lines of `metrics.jsonl` this state covers (see ``RunDirectory/keepMetrics(lines:)``).
+    public var metricsLines: Int
+    /// Totals of the training batches of `epoch` done so far.
+    public var epochTotals: EpochTotals
     public var configuration: VAEConfiguration
     public var metadata: [String: String]
 
-    public init(step: Int, epoch: Int, configuration: VAEConfiguration, metadata: [String: String] = [:]) {
+    /// The format this version writes; version 1 (before metrics_lines and the checksum) still loads.
+    public static let format = "rdlab-checkpoint-2"
+    static let legacyFormat = "rdlab-checkpoint-1"
+    static let checksumKey = "content_crc32"
+
+    public init(step: Int, epoch: Int, metricsLines: Int? = nil, epochTotals: EpochTotals = EpochTotals(),
+        configuration: VAEConfiguration, metadata: [String: String] = [:]) {
         self.step = step
         self.epoch = epoch
+        self.metricsLines = metricsLines ?? 2 * epoch
+        self.epochTotals = epochTotals
         self.configuration = configuration
         self.metadata = metadata
     }
 
-    /// Writes the model and optimiser state with the counters.
+    /// Writes the model and optimiser state with the counters; refuses (``CheckpointError/notSaved(_:_:)``)
+    /// a state with a non-finite value, leaving the file on disk as it was.
     public func save(model: ConvAutoencoder, optimizer: Adam, to url: URL) throws {
         var tensors: [String: SafeTensors.Entry] = [:]
         for parameter in model.parameters {
             tensors[parameter.name] = SafeTensors.Entry(shape: parameter.tensor.shape,
                 values: try model.backend.download(parameter.tensor.buffer))
         }
-        for (name, moment) in try optimizer.momentValues() {
-            tensors["adam.m.\(name)"] = SafeTensors.Entry(shape: [moment.first.count], values: moment.first)
-            tensors["adam.v.\(name)"] = SafeTensors.Entry(shape: [moment.second.count], values: moment.second)
+        let moments = try optimizer.momentValues()
+        for parameter in model.parameters {
+            // A parameter that has had no gradient yet has Adam's initial moments: zeros.
+            let zeros = [Float](repeating: 0, count: parameter.tensor.count)
+            let moment = moments[parameter.name] ?? (zeros, zeros)
+            tensors["adam.m.\(parameter.name)"] = SafeTensors.Entry(shape: [moment.first.count], values: moment.first)
+            tensors["adam.v.\(parameter.name)"] = SafeTensors.Entry(shape: [moment.second.count], values: moment.second)
+        }
+        if let name = tensors.keys.sorted().first(where: { !tensors[$0]!.values.allSatisfy(\.isFinite) }) {
+            throw CheckpointError.notSaved(url.path, "\(name) holds NaN or infinite values; the checkpoint on disk is the last good state")
         }
         var meta = metadata
-        meta["format"] = "rdlab-checkpoint-1"
+        meta["format"] = Self.format
         meta["step"] = "\(step)"
         meta["epoch"] = "\(epoch)"
+        meta["metrics_lines"] = "\(metricsLines)"
+        meta["epoch_rate_sum"] = "\(epochTotals.rate)"
+        meta["epoch_distortion_sum"] = "\(epochTotals.distortion)"
+        meta["epoch_examples"] = "\(epochTotals.examples)"
+        meta["epoch_seconds"] = "\(epochTotals.seconds)"
         meta["adam_step"] = "\(optimizer.step)"
         meta["model"] = String(decoding: try JSONEncoder().encode(configuration), as: UTF8.self)
+        meta[Self.checksumKey] = Self.checksum(tensors, meta)
         try SafeTensors.write(tensors, metadata: meta, to: url)
     }
 
-    /// Reads the counters and configuration (to build the model) without touching any backend.
+    /// Reads and verifies the file (format, checksum, counters, configuration) without touching any backend.
     public static func header(of url: URL) throws -> (checkpoint: Checkpoint, tensors: [String: SafeTensors.Entry]) {
         let (tensors, meta) = try SafeTensors.read(url)
-        guard meta["format"] == "rdlab-checkpoint-1", let step = meta["step"].flatMap(Int.init),
-            let epoch = meta["epoch"].flatMap(Int.init), let model = meta["model"],
-            let configuration = try? JSONDecoder().decode(VAEConfiguration.self, from: Data(model.utf8))
-        else { throw CheckpointError.unreadable(url.path, "not an rdlab checkpoint (missing format, step, epoch or model metadata)") }
-        return (Checkpoint(step: step, epoch: epoch, configuration: configuration, metadata: meta), tensors)
+        return (try verified(tensors, meta, file: url.path), tensors)
     }
 
-    /// Loads parameters (and, when given, the optimiser state) into a model built from the header.
+    /// The checkpoint a file's tensors and metadata describe, or an error naming what is wrong.
+    public static func verified(_ tensors: [String: SafeTensors.Entry], _ meta: [String: String], file: String) throws -> Checkpoint {
+        func bad(_ reason: String) -> CheckpointError { .unreadable(file, reason) }
+        guard let format = meta["format"] else { throw bad("not an rdlab checkpoint (no format in its metadata)") }
+        switch format {
+        case Self.format:
+            guard let stored = meta[checksumKey] else { throw bad("no \(checksumKey) in its metadata") }
+            let actual = checksum(tensors, meta)
+            guard stored == actual else { throw bad("content checksum \(actual) does not match the stored \(stored): the file is damaged") }
+        case legacyFormat:
+            guard meta[checksumKey] == nil else { throw bad("format \(format) cannot carry a checksum: the file is damaged") }
+        default:
+            throw bad("unknown format '\(format)' (this rdlab reads \(Self.format) and \(legacyFormat))")
+        }
+        func counter(_ key: String, default value: Int? = nil) throws -> Int {
+            guard let text = meta[key] ?? value.map(String.init) else { throw bad("no \(key) in its metadata") }
+            guard let number = Int(text), number >= 0 else { throw bad("\(key) '\(text)' is not a count ≥ 0") }
+            return number
+        }
+        func sum(_ key: String) throws -> Double {
+            guard let text = meta[key] else { return 0 }
+            guard let number = Double(text), number.isFinite else { throw bad("\(key) '\(text)' is not a finite number") }
+            return number
+        }
+        let step = try counter("step"), epoch = try counter("epoch")
+        _ = try counter("adam_step", default: step)
+        let totals = EpochTotals(rate: try sum("epoch_rate_sum"), distortion: try sum("epoch_distortion_sum"),
+            examples: try counter("epoch_examples", default: 0), seconds: try sum("epoch_seconds"))
+        guard let model = meta["model"] else { throw bad("no model configuration in its metadata") }
+        let configuration: VAEConfiguration
+        do {
+            configuration = try JSONDecoder().decode(VAEConfiguration.self, from: Data(model.utf8))
+        } catch let error as DecodingError {
+            throw bad("model configuration: \(error.plainDescription)")
+        }
+        if let problem = configuration.problem() { throw bad("model configuration: \(problem.setting.rawValue) \(problem.reason)") }
+        return Checkpoint(step: step, epoch: epoch, metricsLines: try counter("metrics_lines", default: 2 * epoch),
+            epochTotals: totals, configuration: configuration, metadata: meta)
+    }
+
+    /// Loads parameters (and, when given, the optimiser state) into a model built from the
+    /// header. Every parameter must be there with its shape and finite values; with an
+    /// optimiser, both Adam moments of every parameter too; a tensor that belongs to neither is
+    /// an error.
     public static func restore(from url: URL, into model: ConvAutoencoder, optimizer: Adam?) throws -> Checkpoint {
         let (checkpoint, tensors) = try header(of: url)
+        func check(_ name: String, shape: [Int]) throws -> SafeTensors.Entry {
+            guard let entry = tensors[name] else {
+                throw CheckpointError.mismatch(url.path, "no tensor \(name)\(name.hasPrefix("adam.") ? " (optimizer state)" : "")")
+            }
+            guard entry.shape == shape else {
+                throw CheckpointError.mismatch(url.path, "\(name) has shape \(entry.shape), the model needs \(shape)")
+            }
+            guard entry.values.allSatisfy(\.isFinite) else { throw CheckpointError.unreadable(url.path, "\(name) holds NaN or infinite values") }
+            return entry
+        }
+        var expected = Set<String>()
+        var values: [(Parameter, [Float])] = []
+        var moments: [String: (first: [Float], second: [Float])] = [:]
         for parameter in model.parameters {
-            guard let entry = tensors[parameter.name] else { throw CheckpointError.mismatch(url.path, "no tensor \(parameter.name)") }
-            guard entry.shape == parameter.tensor.shape else {
-                throw CheckpointError.mismatch(url.path, "\(parameter.name) has shape \(entry.shape), the model needs \(parameter.tensor.shape)")
+            values.append((parameter, try check(parameter.name, shape: parameter.tensor.shape).values))
+            let m = "adam.m.\(parameter.name)", v = "adam.v.\(parameter.name)"
+            expected.formUnion([parameter.name, m, v])
+            // Version 1 wrote moments only for parameters that had had a gradient.
+            let legacyWithout = checkpoint.metadata["format"] == legacyFormat && tensors[m] == nil && tensors[v] == nil
+            if optimizer != nil && !legacyWithout {
+                moments[parameter.name] = (try check(m, shape: [parameter.tensor.count]).values,
+                    try check(v, shape: [parameter.tensor.count]).values)
             }
-            try model.backend.upload(entry.values, to: parameter.tensor.buffer)
         }
-        if let optimizer {
-            var moments: [String: (first: [Float], second: [Float])] = [:]
-            for parameter in model.parameters {
-                if let m = tensors["adam.m.\(parameter.name)"], let v = tensors["adam.v.\(parameter.name)"] {
-                    moments[parameter.name] = (m.values, v.values)
-                }
-            }
-            try optimizer.restore(step: checkpoint.metadata["adam_step"].flatMap(Int.init) ?? checkpoint.step, moments: moments)
+        if let stray = tensors.keys.sorted().first(where: { !expected.contains($0) }) {
+            throw CheckpointError.mismatch(url.path, "tensor \(stray) belongs to no parameter of this model")
         }
+        for (parameter, entry) in values { try model.backend.upload(entry, to: parameter.tensor.buffer) }
+        try optimizer?.restore(step: checkpoint.metadata["adam_step"].flatMap(Int.init) ?? checkpoint.step, moments: moments)
         return checkpoint
+    }
+
+    /// CRC-32 (hex) of every tensor's name, shape and values in name order, then every
+    /// metadata entry but the checksum itself in key order.
+    static func checksum(_ tensors: [String: SafeTensors.Entry], _ metadata: [String: String]) -> String {
+        var crc = crc32(0, nil, 0)
+        func add(_ bytes: UnsafeRawBufferPointer) {
+            var rest = bytes
+            while !rest.isEmpty {
+                let n = min(rest.count, Int(UInt32.max))
+                crc = crc32(crc, rest.baseAddress!.assumingMemoryBound(to: Bytef.self), uInt(n))
+                rest = UnsafeRawBufferPointer(rebasing: rest[n...])
+            }
+        }
+        func add(_ text: String) { Array(text.utf8 + [0]).withUnsafeBytes(add) }
+        for name in tensors.keys.sorted() {
+            let entry = tensors[name]!
+            add(name)
+            entry.shape.map { Int64($0).littleEndian }.withUnsafeBytes(add)
+            entry.values.map { $0.bitPattern.littleEndian }.withUnsafeBytes(add)
+        }
+        for key in metadata.keys.sorted() where key != checksumKey {
+            add(key)
+            add(metadata[key]!)
+        }
+        return String(format: "%08x", UInt32(truncatingIfNeeded: crc))
     }
 }

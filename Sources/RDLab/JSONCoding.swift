@@ -2,7 +2,7 @@ import Foundation
 
 extension JSONEncoder {
     /// rdlab's files: snake_case keys, sorted, optionally indented.
-    static func rdlab(pretty: Bool) -> JSONEncoder {
+    public static func rdlab(pretty: Bool) -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys] : [.sortedKeys]
         encoder.keyEncodingStrategy = .convertToSnakeCase

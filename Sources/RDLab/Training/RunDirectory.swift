@@ -1,0 +1,211 @@
+import Foundation
+import RDCompute
+
+/// The files of a run directory: `config.json`, `metrics.jsonl`, `checkpoint.safetensors`, the
+/// images, and the `lock` of its one writer.
+///
+/// An epoch is committed in two writes: its metrics lines are appended (the file rewritten
+/// atomically), then the checkpoint records how many lines it covers. A run that starts or
+/// resumes drops every line past that count (``keepMetrics(lines:)``), so a crash between the
+/// two writes, or in either, leaves each (epoch, split) exactly once.
+public struct RunDirectory: Sendable {
+    public let url: URL
+
+    public init(url: URL) {
+        self.url = url
+    }
+
+    public var config: URL { url.appendingPathComponent("config.json") }
+    public var metrics: URL { url.appendingPathComponent("metrics.jsonl") }
+    public var checkpoint: URL { url.appendingPathComponent("checkpoint.safetensors") }
+    public var reconstructions: URL { url.appendingPathComponent("reconstructions.png") }
+    public var samples: URL { url.appendingPathComponent("samples.png") }
+    public var lock: URL { url.appendingPathComponent("lock") }
+
+    public struct Config: Codable, Equatable, Sendable {
+        public var settings: RunSettings
+        public var provenance: RunProvenance
+
+        public init(settings: RunSettings, provenance: RunProvenance) {
+            self.settings = settings
+            self.provenance = provenance
+        }
+    }
+
+    public func writeConfig(_ config: Config) throws {
+        try AtomicFile.write(try JSONEncoder.rdlab(pretty: true).encode(config), to: self.config)
+    }
+
+    /// The run's configuration, checked field by field (``RunSettings/problem()``; the dataset
+    /// and binarisation against the names given).
+    public func readConfig(datasets: [String], binarizations: [String]) throws -> Config {
+        let data: Data
+        do {
+            data = try AtomicFile.read(config)
+        } catch let error as FileSystemError where error.code == ENOENT {
+            throw RunDirectoryError.notARun(config.path, "not found: is \(url.path) an rdlab run directory?")
+        } catch let error as FileSystemError {
+            throw RunDirectoryError.notARun(config.path, error.cause)
+        }
+        return try Self.decodeConfig(data, file: config.path, datasets: datasets, binarizations: binarizations)
+    }
+
+    /// Decodes and checks `config.json`'s bytes; errors name `file` and the field.
+    public static func decodeConfig(_ data: Data, file: String, datasets: [String], binarizations: [String]) throws -> Config {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let config: Config
+        do {
+            config = try decoder.decode(Config.self, from: data)
+        } catch let error as DecodingError {
+            throw RunDirectoryError.badField(file, error.plainDescription)
+        } catch {
+            throw RunDirectoryError.badField(file, "not JSON (\(error.localizedDescription))")
+        }
+        let settings = config.settings
+        if let problem = settings.problem() {
+            throw RunDirectoryError.badField(file, "\(problem.setting.field) \(problem.reason)")
+        }
+        guard datasets.contains(settings.dataset) else {
+            throw RunDirectoryError.badField(file, "settings.dataset '\(settings.dataset)' is not one of \(datasets.joined(separator: ", "))")
+        }
+        guard binarizations.contains(settings.binarize) else {
+            throw RunDirectoryError.badField(file,
+                "settings.binarize '\(settings.binarize)' is not one of \(binarizations.joined(separator: ", "))")
+        }
+        return config
+    }
+
+    /// One metrics line per epoch and split.
+    public struct Metrics: Codable, Equatable, Sendable {
+        public enum Split: String, Codable, Sendable { case train, test }
+
+        public var epoch: Int
+        public var step: Int
+        public var split: Split
+        public var rateNats: Double
+        public var distortionNats: Double
+        public var negElboNats: Double
+        public var beta: Float
+        public var seconds: Double
+        public var examplesPerSecond: Double
+        /// Echo channel: the smallest rate it can report, −D·log r (absent for Gaussian).
+        public var rateFloorNats: Double?
+        /// Alemi's family tag of the model, e.g. `-+v` (absent for Echo).
+        public var family: String?
+
+        public init(epoch: Int, step: Int, split: Split, rateNats: Double, distortionNats: Double, negElboNats: Double,
+            beta: Float, seconds: Double, examplesPerSecond: Double, rateFloorNats: Double?, family: String?) {
+            self.epoch = epoch
+            self.step = step
+            self.split = split
+            self.rateNats = rateNats
+            self.distortionNats = distortionNats
+            self.negElboNats = negElboNats
+            self.beta = beta
+            self.seconds = seconds
+            self.examplesPerSecond = examplesPerSecond
+            self.rateFloorNats = rateFloorNats
+            self.family = family
+        }
+    }
+
+    /// Appends lines by rewriting the file atomically (it is small); returns the line count now.
+    @discardableResult
+    public func append(_ lines: [Metrics]) throws -> Int {
+        let encoder = JSONEncoder.rdlab(pretty: false)
+        var kept = try completeMetricsLines()
+        for line in lines {
+            kept.append(try encoder.encode(line))
+        }
+        try AtomicFile.write(Self.joined(kept), to: metrics)
+        return kept.count
+    }
+
+    /// Keeps the first `count` lines of `metrics.jsonl` (those a checkpoint covers) and drops
+    /// the rest, a torn last line included; returns how many were dropped.
+    @discardableResult
+    public func keepMetrics(lines count: Int) throws -> Int {
+        guard FileManager.default.fileExists(atPath: metrics.path) else {
+            guard count == 0 else { throw RunDirectoryError.metricsBehind(metrics.path, found: 0, committed: count) }
+            return 0
+        }
+        let raw = try AtomicFile.read(metrics)
+        let lines = try completeMetricsLines(raw)
+        guard lines.count >= count else { throw RunDirectoryError.metricsBehind(metrics.path, found: lines.count, committed: count) }
+        // The kept lines are a prefix of the file: cutting it needs no free space (a full disk
+        // is when a failed commit takes its lines back) and is one call.
+        let keptBytes = lines.prefix(count).reduce(0) { $0 + $1.count + 1 }
+        if keptBytes != raw.count { try AtomicFile.truncate(metrics, to: keptBytes) }
+        return lines.count - count + (raw.last == 0x0A || raw.isEmpty ? 0 : 1)
+    }
+
+    /// The newline-terminated lines of `metrics.jsonl` (a torn last line is left out).
+    func completeMetricsLines(_ raw: Data? = nil) throws -> [Data] {
+        guard let data = try raw ?? (FileManager.default.fileExists(atPath: metrics.path) ? AtomicFile.read(metrics) : nil)
+        else { return [] }
+        var lines = data.split(separator: 0x0A, omittingEmptySubsequences: false).map { Data($0) }
+        lines.removeLast()  // what follows the last newline: empty, or a torn line
+        return lines
+    }
+
+    static func joined(_ lines: [Data]) -> Data {
+        var data = Data()
+        for line in lines {
+            data.append(line)
+            data.append(0x0A)
+        }
+        return data
+    }
+}
+
+/// A run directory that cannot be used as it is; each names the file.
+public enum RunDirectoryError: Error, Equatable, CustomStringConvertible {
+    case notARun(String, String)
+    case badField(String, String)
+    case metricsBehind(String, found: Int, committed: Int)
+
+    public var description: String {
+        switch self {
+        case let .notARun(file, reason): "\(file) \(reason)"
+        case let .badField(file, reason): "\(file): \(reason)"
+        case let .metricsBehind(file, found, committed):
+            "\(file) holds \(found) complete lines, but the checkpoint covers \(committed): it was cut or edited outside rdlab; restore it or start a new run"
+        }
+    }
+}
+
+extension DecodingError {
+    /// The field (as a key path in the file) and what is wrong with it, in one line.
+    var plainDescription: String {
+        func path(_ codingPath: [any CodingKey]) -> String {
+            codingPath.isEmpty ? "the top level"
+                : codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue.snakeCased(separator: "_") }
+                    .joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+        }
+        switch self {
+        case let .keyNotFound(key, context):
+            let parent = context.codingPath.isEmpty ? "" : path(context.codingPath) + "."
+            return "field \(parent)\(key.stringValue.snakeCased(separator: "_")) is missing"
+        case let .typeMismatch(type, context):
+            return "field \(path(context.codingPath)) is not \(Self.article(type))"
+        case let .valueNotFound(type, context):
+            return "field \(path(context.codingPath)) is null, expected \(Self.article(type))"
+        case let .dataCorrupted(context):
+            return context.codingPath.isEmpty ? "not valid JSON (\(context.debugDescription))"
+                : "field \(path(context.codingPath)): \(context.debugDescription)"
+        @unknown default:
+            return "\(self)"
+        }
+    }
+
+    static func article(_ type: Any.Type) -> String {
+        switch type {
+        case is Int.Type, is UInt64.Type: "an integer"
+        case is Float.Type, is Double.Type: "a number"
+        case is Bool.Type: "true or false"
+        case is String.Type: "a string"
+        default: "a \(type)"
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import RDCompute
+
+/// One writer per run directory: an exclusive `flock` on `OUT/lock`, held for as long as the
+/// ``RunLock`` lives. The file names the holder (pid, host, start time), so a second process
+/// can say who has the directory. The kernel drops the lock when its holder dies, whatever
+/// the cause; a lock file that still names a holder but can be locked was left by a process
+/// that died, and is taken over. A holder that finishes cleanly empties the file.
+public final class RunLock {
+    /// Who holds (or held) the lock.
+    public struct Holder: Codable, Equatable, Sendable, CustomStringConvertible {
+        public var pid: Int32
+        public var host: String
+        public var started: String
+
+        public var description: String { "pid \(pid) on \(host), started \(started)" }
+
+        public static var current: Holder {
+            Holder(pid: getpid(), host: ProcessInfo.processInfo.hostName,
+                started: ISO8601DateFormatter().string(from: Date()))
+        }
+    }
+
+    public let url: URL
+    /// The holder the lock file named when this process took the lock over from a dead one.
+    public let previousHolder: Holder?
+    private let descriptor: Int32
+
+    /// Takes the lock of `directory` (creating it), or throws ``RunLockError/held(_:by:)``
+    /// at once when another process holds it.
+    public init(directory: URL) throws {
+        try AtomicFile.createDirectory(directory)
+        url = directory.appendingPathComponent("lock")
+        let fd = open(url.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FileSystemError.last(.lock, path: url.path) }
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            if errno == EINTR { continue }
+            let code = errno
+            let holder = Self.holder(fd)
+            close(fd)
+            if code == EWOULDBLOCK { throw RunLockError.held(directory.path, by: holder) }
+            throw FileSystemError(.lock, path: url.path, code: code)
+        }
+        descriptor = fd
+        previousHolder = Self.holder(fd)
+        do {
+            try write(JSONEncoder.rdlab(pretty: false).encode(Holder.current) + Data([0x0A]))
+        } catch {
+            close(fd)
+            throw error
+        }
+    }
+
+    deinit {
+        _ = try? write(Data())
+        close(descriptor)
+    }
+
+    /// Replaces the lock file's contents (the lock is on the open file, not its name).
+    private func write(_ data: Data) throws {
+        guard ftruncate(descriptor, 0) == 0 else { throw FileSystemError.last(.write, path: url.path) }
+        try data.withUnsafeBytes { raw in
+            guard raw.isEmpty || pwrite(descriptor, raw.baseAddress, raw.count, 0) == raw.count else {
+                throw FileSystemError.last(.write, path: url.path)
+            }
+        }
+        guard fsync(descriptor) == 0 else { throw FileSystemError.last(.sync, path: url.path) }
+    }
+
+    /// The holder the open lock file names, if it names one.
+    private static func holder(_ fd: Int32) -> Holder? {
+        var bytes = [UInt8](repeating: 0, count: 4096)
+        let n = pread(fd, &bytes, bytes.count, 0)
+        guard n > 0 else { return nil }
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try? decoder.decode(Holder.self, from: Data(bytes[0..<n]).prefix { $0 != 0x0A })
+    }
+}
+
+/// Another process writes to the run directory.
+public enum RunLockError: Error, Equatable, CustomStringConvertible {
+    case held(String, by: RunLock.Holder?)
+
+    public var description: String {
+        switch self {
+        case let .held(directory, holder):
+            "\(directory) is in use by another rdlab process (\(holder?.description ?? "holder unknown")); "
+                + "wait for it to finish or stop it, or use another --out"
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import RDCompute
+
+/// The device memory a training step needs, estimated before the run allocates it.
+///
+/// A step's graph keeps every forward output and every gradient until the step ends, so its
+/// footprint is the bytes the graph allocates, which grow linearly in the batch:
+/// `fixed + B · perExample`. Both are measured by one forward and backward pass at batch 1
+/// and at batch 2 (no optimiser update; the model is a throwaway copy of the configuration),
+/// and the parameters with Adam's two moments are added: `3 · 4 · parameters` bytes.
+public struct StepMemory: Equatable, Sendable {
+    public let parameterBytes: Int
+    public let fixedBytes: Int
+    public let perExampleBytes: Int
+
+    public init(parameterBytes: Int, fixedBytes: Int, perExampleBytes: Int) {
+        self.parameterBytes = parameterBytes
+        self.fixedBytes = fixedBytes
+        self.perExampleBytes = perExampleBytes
+    }
+
+    /// Bytes of a step at `batch` examples.
+    public func bytes(batch: Int) -> Int {
+        let (activations, overflow) = perExampleBytes.multipliedReportingOverflow(by: batch)
+        return overflow ? Int.max : parameterBytes &+ fixedBytes &+ activations
+    }
+
+    /// The largest batch whose step fits in `budget` bytes (0 when none does).
+    public func largestBatch(within budget: Int) -> Int {
+        guard perExampleBytes > 0 else { return Int.max }
+        return max(0, (budget - parameterBytes - fixedBytes) / perExampleBytes)
+    }
+
+    /// Measures the step of `configuration` on `backend`.
+    public static func estimate(_ configuration: VAEConfiguration, backend: any Backend) throws -> StepMemory {
+        var probe = configuration
+        if probe.channel == VAEConfiguration.Channel.echo.rawValue {
+            // Batches of 1 and 2 cannot hold the run's noise terms; one term drawn with
+            // replacement has the same buffers per example.
+            probe.echoTerms = 1
+            probe.echoReplacement = EchoIndexTable.Sampling.withReplacement.rawValue
+        }
+        let model = try ConvAutoencoder(probe, backend: backend, seed: 0)
+        func graphBytes(batch: Int) throws -> Int {
+            let graph = Graph(backend: backend)
+            let images = try graph.filled(0.5, shape: [batch, 28, 28, 1])
+            let out = try model(images, in: graph, seed: 0, noiseStream: 0)
+            try graph.backward(from: try graph.mean(try graph.add(out.distortion, out.rate)))
+            return graph.allocatedBytes
+        }
+        let one = try graphBytes(batch: 1), two = try graphBytes(batch: 2)
+        let parameters = model.parameters.reduce(0) { $0 + $1.tensor.count }
+        return StepMemory(parameterBytes: 3 * MemoryLayout<Float>.stride * parameters, fixedBytes: max(0, 2 * one - two),
+            perExampleBytes: max(0, two - one))
+    }
+}
