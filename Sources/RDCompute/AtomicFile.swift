@@ -9,8 +9,7 @@ public enum AtomicFile {
     public static func write(_ data: Data, to url: URL) throws {
         let directory = url.deletingLastPathComponent()
         try createDirectory(directory)
-        let temporary = directory.appendingPathComponent(
-            ".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max))\(temporarySuffix)")
+        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
         do {
             try writeAndSync(data, to: temporary.path)
             guard rename(temporary.path, url.path) == 0 else { throw FileSystemError.last(.rename, path: url.path) }
@@ -21,20 +20,27 @@ public enum AtomicFile {
         try syncDirectory(directory.path)
     }
 
-    /// The ending of the temporary files that ``write(_:to:)`` leaves behind if it is killed.
-    public static let temporarySuffix = ".tmp"
+    /// Whether `name` is a temporary file that ``write(_:to:)`` makes for `target`
+    /// (`.<target>.<pid>.<random>.tmp`).
+    public static func isTemporary(_ name: String, of target: String) -> Bool {
+        let prefix = ".\(target).", suffix = ".tmp"
+        guard name.hasPrefix(prefix), name.hasSuffix(suffix), name.count > prefix.count + suffix.count else { return false }
+        let numbers = name.dropFirst(prefix.count).dropLast(suffix.count).split(separator: ".", omittingEmptySubsequences: false)
+        return numbers.count == 2 && numbers.allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }
+    }
 
-    /// Removes the temporary files an interrupted ``write(_:to:)`` left in `directory`; returns
-    /// their names. Call it only while no other process writes there (a run holds its lock).
+    /// Removes the temporary files an interrupted ``write(_:to:)`` of one of `targets` left in
+    /// `directory` (nothing else); returns their names. Call it only while no other process
+    /// writes there (a run holds its lock).
     @discardableResult
-    public static func removeInterruptedWrites(in directory: URL) throws -> [String] {
+    public static func removeInterruptedWrites(of targets: [String], in directory: URL) throws -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        let stale = names.filter { $0.hasPrefix(".") && $0.hasSuffix(temporarySuffix) }
+        let stale = names.filter { name in targets.contains { isTemporary(name, of: $0) } }.sorted()
         for name in stale {
             let path = directory.appendingPathComponent(name).path
             guard unlink(path) == 0 || errno == ENOENT else { throw FileSystemError.last(.remove, path: path) }
         }
-        return stale.sorted()
+        return stale
     }
 
     /// The contents of a file, or a ``FileSystemError`` saying why not.
@@ -64,9 +70,10 @@ public enum AtomicFile {
         guard fsync(fd) == 0 else { throw FileSystemError.last(.sync, path: url.path) }
     }
 
-    /// `mkdir -p`: creates `url` and its missing parents; the error names `url` and the cause.
+    /// `mkdir -p`: creates `url` and its missing parents, each made durable in its parent; the
+    /// error names `url` and the cause.
     public static func createDirectory(_ url: URL) throws {
-        if mkdir(url.path, 0o755) == 0 { return }
+        if mkdir(url.path, 0o755) == 0 { return try syncDirectory(url.deletingLastPathComponent().path) }
         switch errno {
         case EEXIST:
             var isDirectory: ObjCBool = false
@@ -80,6 +87,7 @@ public enum AtomicFile {
                 throw FileSystemError(.createDirectory, path: url.path, code: error.code)
             }
             guard mkdir(url.path, 0o755) == 0 || errno == EEXIST else { throw FileSystemError.last(.createDirectory, path: url.path) }
+            try syncDirectory(url.deletingLastPathComponent().path)
         default:
             throw FileSystemError.last(.createDirectory, path: url.path)
         }

@@ -9,6 +9,14 @@ public enum Binarization: String, Sendable, CaseIterable {
     /// Keep the values (already binary, or grey targets).
     case none
 
+    /// The binarisation a run's settings name (`config.json` keeps it as text).
+    public init(named name: String) throws {
+        guard let value = Binarization(rawValue: name) else {
+            throw DataError.unknownBinarization(name: name, valid: Self.allCases.map(\.rawValue))
+        }
+        self = value
+    }
+
     /// Philox stream of the dynamic draws of an epoch; other users of the seed keep clear of it.
     static func stream(epoch: Int) -> UInt64 { 0xB1_0000_0000 | UInt64(truncatingIfNeeded: epoch) }
 

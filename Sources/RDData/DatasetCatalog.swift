@@ -41,6 +41,10 @@ public enum DatasetCatalog {
             self.splits = splits
         }
 
+        /// What a run binarises with unless told: nothing for the static binarisation, fresh
+        /// Bernoulli draws per epoch for grey images.
+        public var defaultBinarization: Binarization { isPackedBinary ? .none : .dynamic }
+
         public func files(for split: String) throws -> SplitFiles {
             guard let files = splits.first(where: { $0.0 == split })?.1 else {
                 throw DataError.unknownSplit(dataset: name, split: split, valid: splits.map(\.0))

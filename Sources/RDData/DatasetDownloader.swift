@@ -56,10 +56,11 @@ public struct DatasetDownloader: Sendable {
     func fetch(_ address: String) throws -> [UInt8] {
         if !address.contains("://") || address.hasPrefix("file://") {
             let path = address.hasPrefix("file://") ? String(address.dropFirst(7)) : address
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw DataError.malformed(file: path, reason: "not in the mirror folder")
+            do {
+                return [UInt8](try AtomicFile.read(URL(fileURLWithPath: path)))
+            } catch let error as FileSystemError {
+                throw DataError.malformed(file: path, reason: "cannot be read from the mirror folder: \(error.cause)")
             }
-            return [UInt8](data)
         }
         guard let url = URL(string: address) else { throw DataError.malformed(file: address, reason: "not a valid address") }
         let box = FetchResult()

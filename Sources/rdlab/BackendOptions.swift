@@ -47,7 +47,7 @@ struct BackendOptions: ParsableArguments {
 }
 
 /// An error that prints its message and exits non-zero without usage text.
-struct CleanExit: Error, CustomStringConvertible {
+struct CleanExit: ReportableError {
     let description: String
     static func failure(_ message: String) -> CleanExit { CleanExit(description: message) }
 }

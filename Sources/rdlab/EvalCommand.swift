@@ -53,11 +53,17 @@ struct EvalCommand: ParsableCommand {
             throw CleanExit.failure(error.description)
         }
         if let limit = testLimit ?? settings?.testLimit { test = test.prefix(limit) }
-        let binarization = settings.flatMap { Binarization(rawValue: $0.binarize) } ?? (name == "binarized-mnist" ? .none : .dynamic)
+        let binarization = try settings.map { try Binarization(named: $0.binarize) } ?? DatasetCatalog.entry(name).defaultBinarization
         let trainer = VAETrainer(model: model, optimizer: Adam(backend: backend), beta: BetaSchedule(beta: 1),
             learningRate: LearningRateSchedule(kind: .constant, learningRate: 0, totalSteps: 1), seed: settings?.seed ?? 0)
-        let (result, seconds) = try Self.evaluate(trainer, test, binarization: binarization, seed: settings?.seed ?? 0,
-            batchSize: batchSize)
+        StopSignal.install()
+        let result: RateDistortion, seconds: TimeInterval
+        do {
+            (result, seconds) = try Self.evaluate(trainer, test, binarization: binarization, seed: settings?.seed ?? 0,
+                batchSize: batchSize)
+        } catch let interruption as Interrupted {
+            throw ExitCode(128 + interruption.signal)
+        }
         print(String(format: "%@ test (%d examples, step %d, %@): R %.3f  D %.3f  −ELBO %.3f nats  (%.1f s)", name, test.count,
             header.step, backend.device.selector, result.rate, result.distortion, result.negativeELBO, seconds))
         if let echo = model.channel as? EchoChannel, let floor = echo.rateFloor {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RDCompute
 
 /// `rdlab`: rate–distortion experiments on pluggable compute backends.
 @main
@@ -21,14 +22,11 @@ struct RDLab: ParsableCommand {
         }
         do {
             try command.run()
-        } catch let error as ExitCode {
-            exit(withError: error)
-        } catch let error as ValidationError {
-            exit(withError: error)
-        } catch {
-            // rdlab's own errors name the file, flag or device and what to do: one line, exit 1.
+        } catch let error as any ReportableError {
             FileHandle.standardError.write(Data("rdlab: error: \(error)\n".utf8))
             Foundation.exit(1)
+        } catch {
+            exit(withError: error)  // exit codes, usage errors, help requests
         }
     }
 

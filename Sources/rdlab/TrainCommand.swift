@@ -67,6 +67,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func validate() throws {
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
         guard imageColumns >= 0 else { throw ValidationError("--image-columns must be 0 (no images) or more") }
         if let resume {
             if out != nil { throw ValidationError("--resume continues in its own directory; drop --out") }
@@ -122,7 +123,7 @@ struct TrainCommand: ParsableCommand {
             if let maxSteps { saved.maxSteps = maxSteps }
             return saved
         }
-        let binarization = binarize ?? (dataset == "binarized-mnist" ? .none : .dynamic)
+        let binarization = binarize ?? ((try? DatasetCatalog.entry(dataset))?.defaultBinarization ?? .dynamic)
         return RunSettings(dataset: dataset, binarize: binarization.rawValue,
             model: VAEConfiguration(latentDimension: latentDim, activation: Activation(rawValue: activation) ?? .relu,
                 symmetricInputs: symmetricInputs, channel: VAEConfiguration.Channel(rawValue: channel) ?? .gaussian,
@@ -149,7 +150,7 @@ struct TrainCommand: ParsableCommand {
         if let previous = lock.previousHolder {
             logger.notice("\(directory.url.path): taking over the lock of \(previous), which is no longer running")
         }
-        let removed = try AtomicFile.removeInterruptedWrites(in: directory.url)
+        let removed = try directory.removeInterruptedWrites()
         if !removed.isEmpty {
             logger.notice("\(directory.url.path): removed \(removed.count) temporary file(s) of an interrupted save (\(removed.joined(separator: ", ")))")
         }
@@ -162,11 +163,16 @@ struct TrainCommand: ParsableCommand {
         if resumed == nil && hasCheckpoint {
             throw CleanExit.failure("\(directory.url.path) already holds a run; use --resume \(directory.url.path) or another --out")
         }
+        // A new run writes its first checkpoint before its first metrics line, so metrics
+        // without a checkpoint are not a run rdlab can continue: they are left alone.
+        if resumed == nil, let size = try? FileManager.default.attributesOfItem(atPath: directory.metrics.path)[.size] as? Int, size > 0 {
+            throw CleanExit.failure("\(directory.url.path) holds \(directory.metrics.lastPathComponent) but no checkpoint; use another --out (or move those files away)")
+        }
         var settings = self.settings(resumed: resumed?.settings)
         let selection = try self.selection.select(logger: logger)
         let backend = selection.backend
         let locator = DataLocator(dataDirectory: dataDir)
-        let binarization = Binarization(rawValue: settings.binarize) ?? .none
+        let binarization = try Binarization(named: settings.binarize)
         var train: Dataset, test: Dataset
         do {
             train = try locator.load(settings.dataset, split: "train")
@@ -185,7 +191,7 @@ struct TrainCommand: ParsableCommand {
 
         let sampler = BatchSampler(count: train.count, batchSize: settings.batchSize, seed: settings.seed, dropLast: false)
         let stepsPerEpoch = sampler.batchesPerEpoch
-        let plannedSteps = min(settings.epochs * stepsPerEpoch, settings.maxSteps ?? Int.max)
+        let plannedSteps = min(settings.epochs * stepsPerEpoch, settings.maxSteps ?? Int.max)  // both bounded: no overflow
         let model = try ConvAutoencoder(settings.model, backend: backend, seed: settings.seed)
         let optimizer = Adam(backend: backend, hyperparameters: AdamParameters(learningRate: settings.learningRate),
             normalizeGradients: settings.normalizeGradients)
@@ -195,8 +201,8 @@ struct TrainCommand: ParsableCommand {
             guard state.configuration == settings.model else {
                 throw CleanExit.failure("\(directory.checkpoint.path) holds a different model than \(directory.config.path); restore the matching pair")
             }
-            guard state.step <= state.epoch * stepsPerEpoch + stepsPerEpoch, state.step >= state.epoch * stepsPerEpoch else {
-                throw CleanExit.failure("\(directory.checkpoint.path): step \(state.step) does not lie in epoch \(state.epoch + 1) of \(stepsPerEpoch) steps; was config.json edited?")
+            guard state.fits(stepsPerEpoch: stepsPerEpoch) else {
+                throw CleanExit.failure("\(directory.checkpoint.path): step \(state.step) does not lie in epoch \(state.epoch + 1) of \(stepsPerEpoch) steps: the training set (\(train.count) examples from \(train.files[0]), batch \(settings.batchSize)) is not the one the run started with, or config.json was edited")
             }
             logger.info("resuming \(directory.url.path) at step \(state.step)")
         }
@@ -234,6 +240,7 @@ struct TrainCommand: ParsableCommand {
             state.step = trainer.step
             try state.save(model: model, optimizer: optimizer, to: directory.checkpoint)
         }
+        if resumed == nil { try save() }  // a run directory always holds a checkpoint once it holds metrics
         /// Stops for a signal: saves the state first unless the last commit already holds it.
         func stop(_ signal: Int32, saving: Bool) throws -> Never {
             progress.finishLine()
@@ -245,8 +252,8 @@ struct TrainCommand: ParsableCommand {
             }
             throw ExitCode(128 + signal)
         }
-        // An epoch whose training is done but whose metrics are not committed (stopped during
-        // its evaluation) has examples in its totals: it is evaluated before anything else.
+        // An epoch whose training is done (or was cut short by the step budget) but that is not
+        // committed has examples in its totals: it is evaluated before anything else.
         while trainer.step < plannedSteps || state.epochTotals.examples > 0 {
             let started = Date()
             let batches = sampler.batches(epoch: state.epoch)
@@ -295,20 +302,28 @@ struct TrainCommand: ParsableCommand {
                 rateNats: evaluated.0.rate, distortionNats: evaluated.0.distortion, negElboNats: evaluated.0.negativeELBO,
                 beta: betaNow, seconds: evaluated.1, examplesPerSecond: Double(test.count) / max(evaluated.1, 1e-9),
                 rateFloorNats: rateFloor, family: settings.family)
-            // The commit: the lines, then the checkpoint that covers them. A failed save takes the lines back.
-            let committed = state.metricsLines
-            state.metricsLines = try directory.append([trainLine, testLine])
-            state.epoch += 1
-            state.epochTotals = EpochTotals()
+            // The commit: the lines, then the checkpoint that covers them. An epoch cut short by
+            // the step budget stays open: its lines are provisional (the checkpoint does not cover
+            // them, so a resume with a larger budget replaces them) and the run ends here.
+            let epochEnded = trainer.step % stepsPerEpoch == 0
+            let lines = try directory.append([trainLine, testLine])
+            if epochEnded {
+                state.metricsLines = lines
+                state.epoch += 1
+                state.epochTotals = EpochTotals()
+            }
             do {
                 try save()
             } catch {
-                _ = try? directory.keepMetrics(lines: committed)
+                // Keep the lines the checkpoint on disk covers (the old one, or the new one if
+                // only the flush after its rename failed).
+                let onDisk = (try? Checkpoint.header(of: directory.checkpoint).checkpoint.metricsLines) ?? 0
+                _ = try? directory.keepMetrics(lines: onDisk)
                 throw error
             }
             if imageColumns > 0 {
                 if model.decoder.isAutoregressive {
-                    logger.info("epoch \(state.epoch): drawing the image grids pixel by pixel (784 passes each)")
+                    logger.info("epoch \(trainLine.epoch): drawing the image grids pixel by pixel (784 passes each)")
                 }
                 do {
                     try writeImages(model, test, binarization: binarization, settings: settings, to: directory)
@@ -317,10 +332,11 @@ struct TrainCommand: ParsableCommand {
                 }
             }
             let summary = String(format: "epoch %d: train R %.2f D %.2f −ELBO %.2f | test R %.2f D %.2f −ELBO %.2f nats (%.0f ex/s)",
-                state.epoch, trainLine.rateNats, trainLine.distortionNats, trainLine.negElboNats, testLine.rateNats,
+                trainLine.epoch, trainLine.rateNats, trainLine.distortionNats, trainLine.negElboNats, testLine.rateNats,
                 testLine.distortionNats, testLine.negElboNats, trainLine.examplesPerSecond)
             logger.info("\(summary)")
             if let signal = StopSignal.pending { try stop(signal, saving: false) }
+            if !epochEnded { break }
         }
         print("run \(directory.url.path): \(trainer.step) steps; metrics in \(directory.metrics.path)")
     }

@@ -56,7 +56,7 @@ def safetensors(tensors, metadata, header_patch=None, data_patch=None):
 
 
 def checkpoint(tensors, step="3", fmt="rdlab-checkpoint-2", with_checksum=True, **extra):
-    metadata = {"format": fmt, "step": step, "epoch": "1", "metrics_lines": "2", "adam_step": step,
+    metadata = {"format": fmt, "step": step, "epoch": "1", "metrics_lines": "2", "adam_step": step.lstrip("-"),
                 "epoch_rate_sum": "0.0", "epoch_distortion_sum": "0.0", "epoch_examples": "0",
                 "epoch_seconds": "0.0", "model": json.dumps(MODEL, sort_keys=True)}
     metadata.update(extra)
@@ -85,6 +85,9 @@ def safetensors_seeds():
     nan = {"w": ([2, 3], [float("nan")] + w[1][1:]), "adam.m.w": full["adam.m.w"], "adam.v.w": full["adam.v.w"]}
     write("FuzzSafeTensors", "non-finite-parameter.safetensors", safetensors(nan, checkpoint(nan)))
     write("FuzzSafeTensors", "negative-step.safetensors", safetensors(full, checkpoint(full, step="-3")))
+    write("FuzzSafeTensors", "epoch-beyond-step.safetensors", safetensors(full, checkpoint(full, epoch="5")))
+    write("FuzzSafeTensors", "huge-counters.safetensors",
+          safetensors(full, checkpoint(full, step=str(1 << 62), epoch=str(1 << 61), epoch_examples=str((1 << 63) - 1))))
 
     def overlap(h):
         h["adam.v.w"]["data_offsets"] = [8, 32]
@@ -178,6 +181,8 @@ def config_seeds():
     write("FuzzRunConfig", "unknown-dataset.json", config(dataset="cifar10"))
     write("FuzzRunConfig", "echo-terms-exceed-batch.json", config(model_channel="echo", model_echo_terms=80))
     write("FuzzRunConfig", "number-overflow.json", config().replace(b'"seed": 0', b'"seed": 1e400'))
+    write("FuzzRunConfig", "epochs-overflow.json", config(epochs=(1 << 63) - 1))
+    write("FuzzRunConfig", "echo-terms-huge-gaussian.json", config(model_echo_terms=(1 << 63) - 1))
     write("FuzzRunConfig", "missing-settings.json", json.dumps({"provenance": provenance}).encode())
     write("FuzzRunConfig", "not-json.json", b"{\"settings\": [")
 

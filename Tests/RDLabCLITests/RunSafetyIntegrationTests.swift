@@ -133,26 +133,29 @@ struct RunSafetyIntegrationTests {
         return process.terminationStatus
     }
 
-    /// A 20 MB tmpfs holds the first epoch's checkpoint (15.7 MB) but not the second beside it:
-    /// the save fails with "no space left" and the path, the first checkpoint stays, the
-    /// second epoch's lines are taken back, no temporary file is left — and the run resumes
-    /// elsewhere to the uninterrupted numbers.
+    /// A 40 MB tmpfs, filled up (all but 5 MB) once epoch 1 is committed: epoch 2's save
+    /// fails with "no space left" and the path, the epoch-1 checkpoint (15.7 MB) stays, epoch
+    /// 2's lines are taken back, no temporary file is left — and the run, moved to a roomier
+    /// disk, resumes to the uninterrupted numbers.
     @Test(.enabled(if: canMount, "needs root and mount (a tiny tmpfs)"))
     func aFullDiskKeepsThePreviousCheckpoint() throws {
         let root = try RDLabProcess.temporaryDirectory("full")
         let disk = root.appendingPathComponent("disk")
         try FileManager.default.createDirectory(at: disk, withIntermediateDirectories: true)
-        #expect(try Self.shell("mount", "-t", "tmpfs", "-o", "size=20m", "tmpfs", disk.path) == 0)
+        #expect(try Self.shell("mount", "-t", "tmpfs", "-o", "size=40m", "tmpfs", disk.path) == 0)
         defer {
             _ = try? Self.shell("umount", disk.path)
             try? FileManager.default.removeItem(at: root)
         }
         let run = disk.appendingPathComponent("run")
-        let full = try RDLabProcess.run(Self.train(run, ["--epochs", "3"]))
-        #expect(full.status == 1)
-        #expect(full.stderr.contains("rdlab: error: cannot write \(run.appendingPathComponent("checkpoint.safetensors").path): no space left on device"),
-            "\(full.stderr)")
-        #expect(!full.stderr.contains("NSCocoaErrorDomain"))
+        let training = try RunningRDLab(Self.train(run, ["--epochs", "3"]))
+        #expect(training.waitFor("epoch 1: train R"), "\(training.stderr)")
+        let free = try #require(try FileManager.default.attributesOfFileSystem(forPath: disk.path)[.systemFreeSize] as? Int)
+        try Data(count: max(0, free - 5 << 20)).write(to: disk.appendingPathComponent("filler"))
+        #expect(training.wait() == 1)
+        #expect(training.stderr.contains("rdlab: error: cannot write \(run.appendingPathComponent("checkpoint.safetensors").path): no space left on device"),
+            "\(training.stderr)")
+        #expect(!training.stderr.contains("NSCocoaErrorDomain"))
         #expect(try Self.checkpointStep(run) == 2)
         #expect(try Self.keys(run) == ["1/train", "1/test"])
         #expect(try FileManager.default.contentsOfDirectory(atPath: run.path).filter { $0.hasSuffix(".tmp") }.isEmpty)
@@ -242,8 +245,8 @@ struct RunSafetyIntegrationTests {
         let run = root.appendingPathComponent("run")
         for (flag, value, reason) in [("--beta", "nan", "--beta must be a finite number ≥ 0 (got nan)"),
             ("--beta", "-1", "--beta must be a finite number ≥ 0 (got -1.0)"),
-            ("--epochs", "0", "--epochs must be at least 1 (got 0)"), ("--lr", "0", "--lr must be a finite number > 0"),
-            ("--lr", "inf", "--lr must be a finite number > 0 (got inf)"), ("--max-steps", "0", "--max-steps must be at least 1"),
+            ("--epochs", "0", "--epochs must be between 1 and 1000000 (got 0)"), ("--lr", "0", "--lr must be a finite number > 0"),
+            ("--lr", "inf", "--lr must be a finite number > 0 (got inf)"), ("--max-steps", "0", "--max-steps must be between 1 and 2^40 (got 0)"),
             ("--train-limit", "0", "--train-limit must be at least 1"), ("--kl-anneal-steps", "-5", "--kl-anneal-steps must be 0")] {
             let out = try RDLabProcess.run(Self.train(run, ["\(flag)=\(value)"]))
             #expect(out.status == 64, "\(flag) \(value): \(out.stderr)")
@@ -262,6 +265,54 @@ struct RunSafetyIntegrationTests {
         #expect(warned.warnings.contains { $0.contains("over half of the budget RDLAB_MEMORY_BUDGET=200MiB") }, "\(warned.stderr)")
         let nonsense = try RDLabProcess.run(Self.train(root.appendingPathComponent("x"), []), environment: ["RDLAB_MEMORY_BUDGET": "lots"])
         #expect(nonsense.status == 1 && nonsense.stderr.contains("RDLAB_MEMORY_BUDGET='lots'"), "\(nonsense.stderr)")
+    }
+
+    /// A budget that ends inside an epoch: its lines are written but stay provisional, so the
+    /// run resumes with a larger budget (or none) to the numbers of a run never stopped.
+    @Test func aRunStoppedMidEpochByMaxStepsResumesWithALargerBudget() throws {
+        let root = try RDLabProcess.temporaryDirectory("maxsteps")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let reference = root.appendingPathComponent("reference"), run = root.appendingPathComponent("run")
+        #expect(try RDLabProcess.run(Self.train(reference, ["--epochs", "2", "--image-columns", "0"])).status == 0)
+        let first = try RDLabProcess.run(Self.train(run, ["--epochs", "2", "--max-steps", "3", "--image-columns", "0"]))
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(try Self.keys(run) == ["1/train", "1/test", "2/train", "2/test"])
+        #expect(try Self.checkpointStep(run) == 3)
+        let again = try RDLabProcess.run(Self.resume(run))
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try Self.keys(run) == ["1/train", "1/test", "2/train", "2/test"], "a resume with nothing to do changed the lines")
+        let more = try RDLabProcess.run(Self.resume(run, ["--max-steps", "4"]))
+        #expect(more.status == 0, "\(more.stderr)")
+        #expect(try Self.metrics(run) == Self.metrics(reference))
+    }
+
+    /// A new run never truncates metrics it cannot continue, and never removes files that
+    /// are not its own temporaries.
+    @Test func aNewRunLeavesForeignFilesAlone() throws {
+        let root = try RDLabProcess.temporaryDirectory("foreign")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try Data("{\"epoch\":1}\n".utf8).write(to: root.appendingPathComponent("metrics.jsonl"))
+        try Data("mine".utf8).write(to: root.appendingPathComponent(".notes.tmp"))
+        let refused = try RDLabProcess.run(Self.train(root, ["--epochs", "1"]))
+        #expect(refused.status == 1 && refused.stderr.contains("holds metrics.jsonl but no checkpoint"), "\(refused.stderr)")
+        #expect(try String(contentsOf: root.appendingPathComponent("metrics.jsonl"), encoding: .utf8) == "{\"epoch\":1}\n")
+        #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent(".notes.tmp").path))
+    }
+
+    @Test func helpAndExtremeNumbersNeverTrap() throws {
+        for arguments in [["--help"], ["train", "--help"], ["help", "eval"]] {
+            let help = try RDLabProcess.run(arguments)
+            #expect(help.status == 0 && help.stdout.contains("USAGE"), "\(arguments): \(help.stderr)")
+        }
+        for (arguments, words) in [(["--batch-size=-9223372036854775808"], "--batch-size must be at least 1"),
+            (["--epochs", "9223372036854775807"], "--epochs must be between 1 and 1000000"),
+            (["--max-steps", "9223372036854775807"], "--max-steps must be between 1 and 2^40"),
+            (["--pixelcnn-features", "100000"], "--pixelcnn-features must be between 1 and 512")] {
+            let out = try RDLabProcess.run(["train"] + arguments)
+            #expect(out.status == 64 && out.stderr.contains(words), "\(arguments): \(out.stderr)")
+        }
+        let eval = try RDLabProcess.run(["eval", "--checkpoint", "/nonexistent.safetensors", "--batch-size", "0"])
+        #expect(eval.status == 64 && eval.stderr.contains("--batch-size must be at least 1"), "\(eval.stderr)")
     }
 
     @Test func fileSystemErrorsAreInPlainWords() throws {

@@ -27,6 +27,8 @@ struct CheckpointIntegrityTests {
         ("bit-flip-in-data.safetensors", "does not match the stored"),
         ("checksum-mismatch.safetensors", "does not match the stored"),
         ("negative-step.safetensors", "step '-3' is not a count ≥ 0"),
+        ("epoch-beyond-step.safetensors", "epoch 5 is more than 3"),
+        ("huge-counters.safetensors", "step 4611686018427387904 is more than 1099511627776"),
         ("overlapping-offsets.safetensors", "overlaps the data of another tensor"),
         ("out-of-range-offsets.safetensors", "lie outside the"),
         ("element-count-overflow.safetensors", "more elements than fit in memory"),
@@ -171,6 +173,18 @@ struct CheckpointIntegrityTests {
         try SafeTensors.write(tensors, metadata: metadata, to: url)
         let restored = try Checkpoint.restore(from: url, into: try Self.model(backend, seed: 9), optimizer: Adam(backend: backend))
         #expect(restored.step == 1 && restored.metricsLines == 0 && restored.epochTotals == EpochTotals())
+    }
+
+    /// A resumed state must lie in the epoch it names, or end the one before with its
+    /// evaluation pending; counted by division, so no counter can overflow.
+    @Test func countersFitTheTrainingSet() {
+        func fits(_ step: Int, _ epoch: Int, examples: Int = 0, per stepsPerEpoch: Int = 10) -> Bool {
+            Checkpoint(step: step, epoch: epoch, epochTotals: EpochTotals(examples: examples),
+                configuration: VAEConfiguration()).fits(stepsPerEpoch: stepsPerEpoch)
+        }
+        #expect(fits(0, 0) && fits(20, 2) && fits(23, 2, examples: 150) && fits(20, 1, examples: 500))
+        #expect(!fits(20, 1) && !fits(23, 1, examples: 150) && !fits(23, 3) && !fits(5, 0, per: 0))
+        #expect(!fits(1 << 40, Int.max) && fits(Int.max, Int.max / 7, per: 7))
     }
 
     /// The state of an epoch in progress survives a save and a load exactly.

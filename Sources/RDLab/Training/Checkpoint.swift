@@ -34,6 +34,8 @@ public struct Checkpoint {
     public var metricsLines: Int
     /// Totals of the training batches of `epoch` done so far.
     public var epochTotals: EpochTotals
+    /// Adam's step count (its bias correction), as saved.
+    public var adamStep: Int
     public var configuration: VAEConfiguration
     public var metadata: [String: String]
 
@@ -42,12 +44,13 @@ public struct Checkpoint {
     static let legacyFormat = "rdlab-checkpoint-1"
     static let checksumKey = "content_crc32"
 
-    public init(step: Int, epoch: Int, metricsLines: Int? = nil, epochTotals: EpochTotals = EpochTotals(),
+    public init(step: Int, epoch: Int, metricsLines: Int = 0, epochTotals: EpochTotals = EpochTotals(), adamStep: Int? = nil,
         configuration: VAEConfiguration, metadata: [String: String] = [:]) {
         self.step = step
         self.epoch = epoch
-        self.metricsLines = metricsLines ?? 2 * epoch
+        self.metricsLines = metricsLines
         self.epochTotals = epochTotals
+        self.adamStep = adamStep ?? step
         self.configuration = configuration
         self.metadata = metadata
     }
@@ -106,9 +109,10 @@ public struct Checkpoint {
         default:
             throw bad("unknown format '\(format)' (this rdlab reads \(Self.format) and \(legacyFormat))")
         }
-        func counter(_ key: String, default value: Int? = nil) throws -> Int {
+        func counter(_ key: String, default value: Int? = nil, limit: Int) throws -> Int {
             guard let text = meta[key] ?? value.map(String.init) else { throw bad("no \(key) in its metadata") }
             guard let number = Int(text), number >= 0 else { throw bad("\(key) '\(text)' is not a count ≥ 0") }
+            guard number <= limit else { throw bad("\(key) \(number) is more than \(limit)") }
             return number
         }
         func sum(_ key: String) throws -> Double {
@@ -116,10 +120,12 @@ public struct Checkpoint {
             guard let number = Double(text), number.isFinite else { throw bad("\(key) '\(text)' is not a finite number") }
             return number
         }
-        let step = try counter("step"), epoch = try counter("epoch")
-        _ = try counter("adam_step", default: step)
+        // Every epoch takes at least one step, so no more epochs have begun than steps were taken.
+        let step = try counter("step", limit: 1 << 40)
+        let epoch = try counter("epoch", limit: step)
+        let adamStep = try counter("adam_step", default: step, limit: 1 << 40)
         let totals = EpochTotals(rate: try sum("epoch_rate_sum"), distortion: try sum("epoch_distortion_sum"),
-            examples: try counter("epoch_examples", default: 0), seconds: try sum("epoch_seconds"))
+            examples: try counter("epoch_examples", default: 0, limit: 1 << 50), seconds: try sum("epoch_seconds"))
         guard let model = meta["model"] else { throw bad("no model configuration in its metadata") }
         let configuration: VAEConfiguration
         do {
@@ -128,8 +134,17 @@ public struct Checkpoint {
             throw bad("model configuration: \(error.plainDescription)")
         }
         if let problem = configuration.problem() { throw bad("model configuration: \(problem.setting.rawValue) \(problem.reason)") }
-        return Checkpoint(step: step, epoch: epoch, metricsLines: try counter("metrics_lines", default: 2 * epoch),
-            epochTotals: totals, configuration: configuration, metadata: meta)
+        return Checkpoint(step: step, epoch: epoch, metricsLines: try counter("metrics_lines", default: 2 * epoch, limit: 1 << 42),
+            epochTotals: totals, adamStep: adamStep, configuration: configuration, metadata: meta)
+    }
+
+    /// Whether the counters fit a training set of `stepsPerEpoch` batches: the step lies in the
+    /// epoch in progress (at its start, or inside it), or ends the epoch before, whose
+    /// evaluation is pending (its totals not yet committed).
+    public func fits(stepsPerEpoch: Int) -> Bool {
+        guard stepsPerEpoch > 0 else { return false }
+        let (completed, into) = step.quotientAndRemainder(dividingBy: stepsPerEpoch)
+        return epoch == completed || (into == 0 && epoch + 1 == completed && epochTotals.examples > 0)
     }
 
     /// Loads parameters (and, when given, the optimiser state) into a model built from the
@@ -166,7 +181,7 @@ public struct Checkpoint {
             throw CheckpointError.mismatch(url.path, "tensor \(stray) belongs to no parameter of this model")
         }
         for (parameter, entry) in values { try model.backend.upload(entry, to: parameter.tensor.buffer) }
-        try optimizer?.restore(step: checkpoint.metadata["adam_step"].flatMap(Int.init) ?? checkpoint.step, moments: moments)
+        try optimizer?.restore(step: checkpoint.adamStep, moments: moments)
         return checkpoint
     }
 

@@ -22,6 +22,13 @@ public struct RunDirectory: Sendable {
     public var samples: URL { url.appendingPathComponent("samples.png") }
     public var lock: URL { url.appendingPathComponent("lock") }
 
+    /// Removes the temporary files of an interrupted save of any of the run's files (and
+    /// nothing else); returns their names. Only the lock's holder may call it.
+    public func removeInterruptedWrites() throws -> [String] {
+        try AtomicFile.removeInterruptedWrites(of: [config, metrics, checkpoint, reconstructions, samples].map(\.lastPathComponent),
+            in: url)
+    }
+
     public struct Config: Codable, Equatable, Sendable {
         public var settings: RunSettings
         public var provenance: RunProvenance
@@ -160,7 +167,7 @@ public struct RunDirectory: Sendable {
 }
 
 /// A run directory that cannot be used as it is; each names the file.
-public enum RunDirectoryError: Error, Equatable, CustomStringConvertible {
+public enum RunDirectoryError: ReportableError, Equatable {
     case notARun(String, String)
     case badField(String, String)
     case metricsBehind(String, found: Int, committed: Int)

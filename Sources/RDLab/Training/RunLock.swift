@@ -31,29 +31,38 @@ public final class RunLock {
     public init(directory: URL) throws {
         try AtomicFile.createDirectory(directory)
         url = directory.appendingPathComponent("lock")
-        let fd = open(url.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw FileSystemError.last(.lock, path: url.path) }
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            if errno == EINTR { continue }
-            let code = errno
-            let holder = Self.holder(fd)
-            close(fd)
-            if code == EWOULDBLOCK { throw RunLockError.held(directory.path, by: holder) }
-            throw FileSystemError(.lock, path: url.path, code: code)
-        }
-        descriptor = fd
-        previousHolder = Self.holder(fd)
-        do {
-            try write(JSONEncoder.rdlab(pretty: false).encode(Holder.current) + Data([0x0A]))
-        } catch {
-            close(fd)
-            throw error
-        }
+        descriptor = try Self.lockedFile(url, directory: directory)
+        previousHolder = Self.holder(descriptor)
+        // A failure here runs deinit (every property is set), which closes the file.
+        try write(JSONEncoder.rdlab(pretty: false).encode(Holder.current) + Data([0x0A]))
     }
 
     deinit {
         _ = try? write(Data())
         close(descriptor)
+    }
+
+    /// Opens and locks `url`. The lock belongs to the open file, so it is taken again when the
+    /// name was removed or replaced meanwhile (the lock would guard a file nobody else opens);
+    /// a symbolic link is refused rather than followed.
+    private static func lockedFile(_ url: URL, directory: URL) throws -> Int32 {
+        while true {
+            let fd = open(url.path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
+            guard fd >= 0 else { throw FileSystemError.last(.lock, path: url.path) }
+            while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+                if errno == EINTR { continue }
+                let code = errno
+                let holder = Self.holder(fd)
+                close(fd)
+                if code == EWOULDBLOCK { throw RunLockError.held(directory.path, by: holder) }
+                throw FileSystemError(.lock, path: url.path, code: code)
+            }
+            var opened = stat(), named = stat()
+            if fstat(fd, &opened) == 0, lstat(url.path, &named) == 0, opened.st_dev == named.st_dev, opened.st_ino == named.st_ino {
+                return fd
+            }
+            close(fd)
+        }
     }
 
     /// Replaces the lock file's contents (the lock is on the open file, not its name).
@@ -79,7 +88,7 @@ public final class RunLock {
 }
 
 /// Another process writes to the run directory.
-public enum RunLockError: Error, Equatable, CustomStringConvertible {
+public enum RunLockError: ReportableError, Equatable {
     case held(String, by: RunLock.Holder?)
 
     public var description: String {

@@ -50,14 +50,14 @@ public struct RunSettings: Codable, Equatable, Sendable {
         let checks: [(Bool, Setting, String)] = [
             (beta.isFinite && beta >= 0, .beta, "must be a finite number ≥ 0 (got \(beta))"),
             (learningRate.isFinite && learningRate > 0, .learningRate, "must be a finite number > 0 (got \(learningRate))"),
-            (epochs >= 1, .epochs, "must be at least 1 (got \(epochs))"),
-            ((maxSteps ?? 1) >= 1, .maxSteps, "must be at least 1 (got \(maxSteps ?? 0))"),
+            ((1...1_000_000).contains(epochs), .epochs, "must be between 1 and 1000000 (got \(epochs))"),
+            ((1...1 << 40).contains(maxSteps ?? 1), .maxSteps, "must be between 1 and 2^40 (got \(maxSteps ?? 0))"),
             ((trainLimit ?? 1) >= 1, .trainLimit, "must be at least 1 (got \(trainLimit ?? 0))"),
             ((testLimit ?? 1) >= 1, .testLimit, "must be at least 1 (got \(testLimit ?? 0))"),
             (batchSize >= 1 && batchSize <= 1 << 20, .batchSize, "must be between 1 and 1048576 (got \(batchSize))"),
             (klAnnealSteps >= 0, .klAnnealSteps, "must be 0 (constant β) or more (got \(klAnnealSteps))"),
             (!echoWithout || model.echoTerms < batchSize, .echoTerms,
-                "\(model.echoTerms) without replacement needs --batch-size \(model.echoTerms + 1) or more (or --echo-replacement with)"),
+                "\(model.echoTerms) without replacement needs --batch-size \(model.echoTerms &+ 1) or more (or --echo-replacement with)"),
         ]
         return checks.first { !$0.0 }.map { SettingProblem(setting: $0.1, reason: $0.2) }
     }
@@ -101,8 +101,9 @@ public struct SettingProblem: Error, Equatable, Sendable {
 
 extension VAEConfiguration {
     /// The first model setting out of its range, or nil (the flow's and the echo channel's
-    /// settings only where they are used). The bounds keep every buffer size computable (no overflow) whatever a damaged
-    /// `config.json` or checkpoint holds.
+    /// settings only where they are used). The bounds lie far beyond the papers' settings; they
+    /// keep every size computable and the largest model's parameters within a few GiB (the
+    /// memory check builds the model once), whatever a damaged `config.json` or checkpoint holds.
     public func problem() -> SettingProblem? {
         let usesFlow = encoder == Encoder.iaf.rawValue || marginal == Marginal.maf.rawValue
         func named<E: RawRepresentable & CaseIterable>(_ value: String, _ type: E.Type) -> Bool where E.RawValue == String {
@@ -113,8 +114,8 @@ extension VAEConfiguration {
         }
         let hiddenActivation = named(activation, Activation.self)
             && ![Activation.linear.rawValue, Activation.sigmoid.rawValue].contains(activation)
-        let madeSizesFit = !madeHidden.isEmpty && madeHidden.count <= 16
-            && madeHidden.allSatisfy { $0 > 0 && $0 <= 1 << 16 && $0 % max(latentDimension, 1) == 0 }
+        let madeSizesFit = !madeHidden.isEmpty && madeHidden.count <= 8
+            && madeHidden.allSatisfy { $0 > 0 && $0 <= 2048 && $0 % max(latentDimension, 1) == 0 }
         let exactRate = channel == Channel.gaussian.rawValue
             || (encoder == Encoder.gaussian.rawValue && marginal == Marginal.normal.rawValue)
         let checks: [(Bool, Setting, String)] = [
@@ -128,12 +129,12 @@ extension VAEConfiguration {
             (named(decoder, Decoder.self), .decoder, "'\(decoder)' is not one of \(list(Decoder.self))"),
             (channel != Channel.echo.rawValue || (1...1 << 20).contains(echoTerms), .echoTerms,
                 "must be between 1 and 1048576 (got \(echoTerms))"),
-            (!usesFlow || (1...64).contains(flowSteps), .flowSteps, "must be between 1 and 64 (got \(flowSteps))"),
+            (!usesFlow || (1...16).contains(flowSteps), .flowSteps, "must be between 1 and 16 (got \(flowSteps))"),
             (!usesFlow || madeSizesFit, .madeHidden,
-                "needs 1 to 16 sizes, each a multiple of the latent dimension \(latentDimension) up to 65536 (got \(madeHidden))"),
-            ((1...100_000).contains(vampComponents), .vampComponents, "must be between 1 and 100000 (got \(vampComponents))"),
-            ((1...4096).contains(pixelcnnFeatures), .pixelcnnFeatures, "must be between 1 and 4096 (got \(pixelcnnFeatures))"),
-            ((1...16).contains(pixelcnnResnets), .pixelcnnResnets, "must be between 1 and 16 (got \(pixelcnnResnets))"),
+                "needs 1 to 8 sizes, each a multiple of the latent dimension \(latentDimension) up to 2048 (got \(madeHidden))"),
+            ((1...10_000).contains(vampComponents), .vampComponents, "must be between 1 and 10000 (got \(vampComponents))"),
+            ((1...512).contains(pixelcnnFeatures), .pixelcnnFeatures, "must be between 1 and 512 (got \(pixelcnnFeatures))"),
+            ((1...8).contains(pixelcnnResnets), .pixelcnnResnets, "must be between 1 and 8 (got \(pixelcnnResnets))"),
             (exactRate, .channel, "the echo channel has its own exact rate: it needs encoder gaussian and marginal normal"),
         ]
         return checks.first { !$0.0 }.map { SettingProblem(setting: $0.1, reason: $0.2) }

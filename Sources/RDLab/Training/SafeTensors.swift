@@ -137,7 +137,7 @@ public enum SafeTensors {
 }
 
 /// Problems with a checkpoint file, naming it.
-public enum CheckpointError: Error, CustomStringConvertible, Equatable {
+public enum CheckpointError: ReportableError, Equatable {
     case unreadable(String, String)
     case mismatch(String, String)
     /// A state that must not be written (non-finite values); the file on disk is untouched.

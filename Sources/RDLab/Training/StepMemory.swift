@@ -21,7 +21,9 @@ public struct StepMemory: Equatable, Sendable {
     /// Bytes of a step at `batch` examples.
     public func bytes(batch: Int) -> Int {
         let (activations, overflow) = perExampleBytes.multipliedReportingOverflow(by: batch)
-        return overflow ? Int.max : parameterBytes &+ fixedBytes &+ activations
+        let (fixed, overflow2) = parameterBytes.addingReportingOverflow(fixedBytes)
+        let (total, overflow3) = fixed.addingReportingOverflow(activations)
+        return overflow || overflow2 || overflow3 ? Int.max : total
     }
 
     /// The largest batch whose step fits in `budget` bytes (0 when none does).

@@ -1,14 +1,17 @@
 import Foundation
+import Synchronization
 
 /// SIGINT and SIGTERM set a flag that long loops poll (training steps, evaluation batches,
 /// sampling passes), so a run stops within one batch with its state saved.
 public enum StopSignal {
-    nonisolated(unsafe) private static var received: Int32 = 0
+    /// Written by the handler: a lock-free atomic store is async-signal-safe.
+    private static let received = Atomic<Int32>(0)
 
     /// Installs the handlers and unblocks both signals (a parent may have left them blocked).
     public static func install() {
-        signal(SIGINT) { StopSignal.received = $0 }
-        signal(SIGTERM) { StopSignal.received = $0 }
+        _ = received.load(ordering: .relaxed)  // initialise the static before a handler can touch it
+        signal(SIGINT) { StopSignal.received.store($0, ordering: .relaxed) }
+        signal(SIGTERM) { StopSignal.received.store($0, ordering: .relaxed) }
         var set = sigset_t()
         sigemptyset(&set)
         sigaddset(&set, SIGINT)
@@ -17,7 +20,10 @@ public enum StopSignal {
     }
 
     /// The signal received, if any.
-    public static var pending: Int32? { received == 0 ? nil : received }
+    public static var pending: Int32? {
+        let signal = received.load(ordering: .relaxed)
+        return signal == 0 ? nil : signal
+    }
 
     /// Throws ``Interrupted`` once a signal has arrived.
     public static func check() throws {
