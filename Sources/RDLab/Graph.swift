@@ -18,13 +18,39 @@ public final class Graph: @unchecked Sendable {
 
     private var records: [Record] = []
     private var gradients: [ObjectIdentifier: DeviceBuffer] = [:]
-    /// Bytes of every tensor this graph has made and of every gradient its backward pass
-    /// returned. The tape keeps each of them until the graph is released, so for a training
-    /// step this is close to its peak device memory beyond the parameters (see ``StepMemory``).
-    public private(set) var allocatedBytes = 0
+    /// Measuring graphs (``StepMemory``) follow each buffer they make, and each gradient their
+    /// backward pass returns, until it is released; nil otherwise (no cost on the hot path).
+    private var liveBuffers: [(buffer: WeakBuffer, bytes: Int)]?
+    private var liveBytes = 0
+    /// The most bytes of this graph's buffers alive at once (measuring graphs only).
+    public private(set) var peakBytes = 0
 
-    public init(backend: any Backend) {
+    struct WeakBuffer {
+        weak var buffer: DeviceBuffer?
+    }
+
+    /// A graph on `backend`; with `measuringMemory`, it keeps ``peakBytes``.
+    public init(backend: any Backend, measuringMemory: Bool = false) {
         self.backend = backend
+        if measuringMemory { liveBuffers = [] }
+    }
+
+    /// Adds a buffer to the live set of a measuring graph, dropping those released since.
+    private func measure(_ buffer: DeviceBuffer) {
+        guard var live = liveBuffers else { return }
+        liveBuffers = nil  // a unique reference: the filter below does not copy
+        live.removeAll { entry in
+            guard entry.buffer.buffer == nil else { return false }
+            liveBytes -= entry.bytes
+            return true
+        }
+        // A backward rule may hand its incoming gradient on as it is: count each buffer once.
+        if !live.contains(where: { $0.buffer.buffer === buffer }) {
+            live.append((WeakBuffer(buffer: buffer), buffer.byteCount))
+            liveBytes += buffer.byteCount
+            peakBytes = max(peakBytes, liveBytes)
+        }
+        liveBuffers = live
     }
 
     // MARK: Making tensors
@@ -34,8 +60,9 @@ public final class Graph: @unchecked Sendable {
         guard Broadcast.count(shape) == values.count else {
             throw ComputeError.invalidArgument(op: "constant", reason: "\(values.count) values for shape \(shape)")
         }
-        allocatedBytes += values.count * MemoryLayout<Float>.stride
-        return Tensor(shape: shape, buffer: try backend.makeBuffer(values))
+        let buffer = try backend.makeBuffer(values)
+        measure(buffer)
+        return Tensor(shape: shape, buffer: buffer)
     }
 
     /// A tensor filled with one value.
@@ -48,10 +75,11 @@ public final class Graph: @unchecked Sendable {
     /// An uninitialised buffer for an op's output.
     func output(_ shape: [Int]) throws -> DeviceBuffer { try buffer(count: Broadcast.count(shape)) }
 
-    /// An uninitialised buffer of `count` floats, counted in ``allocatedBytes``.
+    /// An uninitialised buffer of `count` floats (counted by a measuring graph).
     func buffer(count: Int) throws -> DeviceBuffer {
-        allocatedBytes += count * MemoryLayout<Float>.stride
-        return try backend.makeBuffer(count: count)
+        let buffer = try backend.makeBuffer(count: count)
+        measure(buffer)
+        return buffer
     }
 
     /// Records `output = f(inputs)` when any input needs a gradient, and returns the tensor.
@@ -76,7 +104,7 @@ public final class Graph: @unchecked Sendable {
         for record in records.reversed() {
             guard let gradient = gradients[ObjectIdentifier(record.output)] else { continue }
             let inputGradients = try record.backward(gradient)
-            allocatedBytes += inputGradients.reduce(0) { $0 + ($1?.byteCount ?? 0) }
+            if liveBuffers != nil { for case let g? in inputGradients { measure(g) } }
             for (input, g) in zip(record.inputs, inputGradients) where input.requiresGradient {
                 guard let g else { continue }
                 try accumulate(g, into: input)

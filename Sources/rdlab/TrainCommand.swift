@@ -169,6 +169,9 @@ struct TrainCommand: ParsableCommand {
             throw CleanExit.failure("\(directory.url.path) holds \(directory.metrics.lastPathComponent) but no checkpoint; use another --out (or move those files away)")
         }
         var settings = self.settings(resumed: resumed?.settings)
+        if let problem = settings.problem() {  // --epochs or --max-steps raised past their bounds on --resume
+            throw ValidationError("\(problem.setting.flag) \(problem.reason)")
+        }
         let selection = try self.selection.select(logger: logger)
         let backend = selection.backend
         let locator = DataLocator(dataDirectory: dataDir)
@@ -184,7 +187,8 @@ struct TrainCommand: ParsableCommand {
         if let limit = settings.testLimit { test = test.prefix(limit) }
         logger.info("data: \(settings.dataset) train \(train.count), test \(test.count) from \(train.files[0]) (binarize \(binarization.rawValue))")
         guard train.count > 0, test.count > 0 else {
-            throw CleanExit.failure("\(train.files[0]): the \(train.count == 0 ? "train" : "test") split holds no examples")
+            let empty = train.count == 0 ? train : test
+            throw CleanExit.failure("\(empty.files[0]): the \(empty.split) split holds no examples")
         }
         try MemoryCheck.check(try StepMemory.estimate(settings.model, backend: backend),
             batch: min(settings.batchSize, train.count), device: backend.device, logger: logger)
@@ -200,6 +204,9 @@ struct TrainCommand: ParsableCommand {
             state = try Checkpoint.restore(from: directory.checkpoint, into: model, optimizer: optimizer)
             guard state.configuration == settings.model else {
                 throw CleanExit.failure("\(directory.checkpoint.path) holds a different model than \(directory.config.path); restore the matching pair")
+            }
+            if state.adoptLegacyBudgetStop(stepsPerEpoch: stepsPerEpoch) {
+                logger.notice("\(directory.checkpoint.path) (format 1) ended inside epoch \(state.epoch + 1) on --max-steps: that epoch's lines are dropped and written again when it ends; its train figures cover the steps from here on")
             }
             guard state.fits(stepsPerEpoch: stepsPerEpoch) else {
                 throw CleanExit.failure("\(directory.checkpoint.path): step \(state.step) does not lie in epoch \(state.epoch + 1) of \(stepsPerEpoch) steps: the training set (\(train.count) examples from \(train.files[0]), batch \(settings.batchSize)) is not the one the run started with, or config.json was edited")
@@ -292,6 +299,9 @@ struct TrainCommand: ParsableCommand {
             }
             let totals = state.epochTotals
             let examples = Double(max(totals.examples, 1))
+            guard (totals.rate / examples).isFinite, (totals.distortion / examples).isFinite else {
+                throw stopped(NonFiniteLoss(step: trainer.step, term: "train-set totals"), directory)
+            }
             let betaNow = trainer.beta.value(at: max(trainer.step - 1, 0))
             let trainLine = RunDirectory.Metrics(epoch: state.epoch + 1, step: trainer.step, split: .train,
                 rateNats: totals.rate / examples, distortionNats: totals.distortion / examples,
@@ -317,8 +327,9 @@ struct TrainCommand: ParsableCommand {
             } catch {
                 // Keep the lines the checkpoint on disk covers (the old one, or the new one if
                 // only the flush after its rename failed).
-                let onDisk = (try? Checkpoint.header(of: directory.checkpoint).checkpoint.metricsLines) ?? 0
-                _ = try? directory.keepMetrics(lines: onDisk)
+                if let onDisk = try? Checkpoint.header(of: directory.checkpoint).checkpoint.metricsLines {
+                    _ = try? directory.keepMetrics(lines: onDisk)
+                }
                 throw error
             }
             if imageColumns > 0 {

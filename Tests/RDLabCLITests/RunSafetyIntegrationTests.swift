@@ -281,6 +281,12 @@ struct RunSafetyIntegrationTests {
         let again = try RDLabProcess.run(Self.resume(run))
         #expect(again.status == 0, "\(again.stderr)")
         #expect(try Self.keys(run) == ["1/train", "1/test", "2/train", "2/test"], "a resume with nothing to do changed the lines")
+        let config = try Data(contentsOf: run.appendingPathComponent("config.json"))
+        for (flag, value) in [("--epochs", "9223372036854775807"), ("--max-steps", "1099511627777")] {
+            let huge = try RDLabProcess.run(Self.resume(run, [flag, value]))
+            #expect(huge.status == 64 && huge.stderr.contains("\(flag) must be between 1 and"), "\(huge.stderr)")
+        }
+        #expect(try Data(contentsOf: run.appendingPathComponent("config.json")) == config)
         let more = try RDLabProcess.run(Self.resume(run, ["--max-steps", "4"]))
         #expect(more.status == 0, "\(more.stderr)")
         #expect(try Self.metrics(run) == Self.metrics(reference))

@@ -187,6 +187,22 @@ struct CheckpointIntegrityTests {
         #expect(!fits(1 << 40, Int.max) && fits(Int.max, Int.max / 7, per: 7))
     }
 
+    /// A format-1 checkpoint of a run stopped inside an epoch by `--max-steps` named the next
+    /// epoch; it is taken back to the epoch in progress (and nothing else is touched).
+    @Test func legacyBudgetStopsAreTakenBackToTheirEpoch() {
+        var legacy = Checkpoint(step: 23, epoch: 3, metricsLines: 6, configuration: VAEConfiguration(),
+            metadata: ["format": Checkpoint.legacyFormat])
+        #expect(!legacy.fits(stepsPerEpoch: 10))
+        let changed = legacy.adoptLegacyBudgetStop(stepsPerEpoch: 10)
+        #expect(changed && legacy.epoch == 2 && legacy.metricsLines == 4 && legacy.fits(stepsPerEpoch: 10))
+        let again = legacy.adoptLegacyBudgetStop(stepsPerEpoch: 10)
+        #expect(!again)
+        var current = Checkpoint(step: 23, epoch: 3, metricsLines: 6, configuration: VAEConfiguration(),
+            metadata: ["format": Checkpoint.format])
+        let currentChanged = current.adoptLegacyBudgetStop(stepsPerEpoch: 10)
+        #expect(!currentChanged && current.epoch == 3)
+    }
+
     /// The state of an epoch in progress survives a save and a load exactly.
     @Test func epochTotalsAndMetricsLinesRoundTrip() throws {
         let backend = AvailableBackends.cpu.backend

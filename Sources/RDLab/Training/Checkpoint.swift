@@ -138,6 +138,19 @@ public struct Checkpoint {
             epochTotals: totals, adamStep: adamStep, configuration: configuration, metadata: meta)
     }
 
+    /// Format 1 counted an epoch cut short by `--max-steps` as finished (`epoch` one past the
+    /// step's epoch, its lines committed). Such a state is taken back to the epoch in progress,
+    /// so that its lines are dropped and written again when it ends; it had no totals, so the
+    /// epoch's train figures cover the steps after the resume. Returns whether it changed.
+    public mutating func adoptLegacyBudgetStop(stepsPerEpoch: Int) -> Bool {
+        guard metadata["format"] == Self.legacyFormat, stepsPerEpoch > 0 else { return false }
+        let (completed, into) = step.quotientAndRemainder(dividingBy: stepsPerEpoch)
+        guard into != 0, epoch == completed + 1 else { return false }
+        epoch = completed
+        metricsLines = min(metricsLines, 2 * completed)
+        return true
+    }
+
     /// Whether the counters fit a training set of `stepsPerEpoch` batches: the step lies in the
     /// epoch in progress (at its start, or inside it), or ends the epoch before, whose
     /// evaluation is pending (its totals not yet committed).

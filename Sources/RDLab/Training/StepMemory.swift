@@ -2,11 +2,12 @@ import RDCompute
 
 /// The device memory a training step needs, estimated before the run allocates it.
 ///
-/// A step's graph keeps every forward output and every gradient until the step ends, so its
-/// footprint is the bytes the graph allocates, which grow linearly in the batch:
-/// `fixed + B · perExample`. Both are measured by one forward and backward pass at batch 1
-/// and at batch 2 (no optimiser update; the model is a throwaway copy of the configuration),
-/// and the parameters with Adam's two moments are added: `3 · 4 · parameters` bytes.
+/// The peak of a step's buffers alive at once (forward outputs kept by the tape, gradients)
+/// grows linearly in the batch: `fixed + B · perExample`. Both terms are measured by one
+/// forward and backward pass at batch 1 and at batch 2 on a measuring ``Graph`` (no optimiser
+/// update; the model is a throwaway copy of the configuration), and the parameters with Adam's
+/// two moments are added: `3 · 4 · parameters` bytes. Short-lived temporaries inside an op's
+/// backward rule are not counted.
 public struct StepMemory: Equatable, Sendable {
     public let parameterBytes: Int
     public let fixedBytes: Int
@@ -43,11 +44,11 @@ public struct StepMemory: Equatable, Sendable {
         }
         let model = try ConvAutoencoder(probe, backend: backend, seed: 0)
         func graphBytes(batch: Int) throws -> Int {
-            let graph = Graph(backend: backend)
+            let graph = Graph(backend: backend, measuringMemory: true)
             let images = try graph.filled(0.5, shape: [batch, 28, 28, 1])
             let out = try model(images, in: graph, seed: 0, noiseStream: 0)
             try graph.backward(from: try graph.mean(try graph.add(out.distortion, out.rate)))
-            return graph.allocatedBytes
+            return graph.peakBytes
         }
         let one = try graphBytes(batch: 1), two = try graphBytes(batch: 2)
         let parameters = model.parameters.reduce(0) { $0 + $1.tensor.count }
