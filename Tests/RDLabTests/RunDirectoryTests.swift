@@ -149,6 +149,18 @@ struct RunDirectoryTests {
         #expect(Self.decodeError("[1, 2").hasPrefix("/r/config.json: not valid JSON"))
     }
 
+    /// `config.json` as earlier releases wrote it still loads, with the same model.
+    @Test(arguments: [("family---", "---"), ("family-+v", "-+v"), ("family++-", "++-"), ("echo", nil)] as [(String, String?)])
+    func earlierConfigsStillLoad(folder: String, family: String?) throws {
+        let file = URL(fileURLWithPath: TestDatasets.fixtures).deletingLastPathComponent()
+            .appendingPathComponent("legacy-runs/\(folder)/config.json")
+        let config = try RunDirectory.decodeConfig(try Data(contentsOf: file), file: file.path, datasets: Self.datasets,
+            binarizations: Self.binarizations)
+        #expect(config.settings.family == family && config.settings.model.family == family)
+        #expect(config.settings.model.latentDimension == 8 && config.settings.batchSize == 8 && config.settings.maxSteps == 1)
+        #expect(config.provenance.rdlabCommit == "01c5378")
+    }
+
     /// The seeds of the config fuzz corpus: the valid one loads, each other one is refused
     /// naming the file.
     @Test func configFuzzSeeds() throws {

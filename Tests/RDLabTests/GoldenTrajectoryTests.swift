@@ -1,0 +1,76 @@
+import Foundation
+import RDCompute
+import RDData
+import RDLab
+import RDTestSupport
+import Testing
+
+/// The first 20 training steps of families `---`, `-+v`, `++-` and Echo on the CPU, as written
+/// by the code before the model layer was opened (issue 16): a refactor must reproduce every
+/// rate and distortion bit for bit. `RDLAB_WRITE_GOLDEN=1` rewrites the file (only when the
+/// numbers are meant to change, saying why in the commit).
+@Suite("Golden trajectories")
+struct GoldenTrajectoryTests {
+    static let file = URL(fileURLWithPath: TestDatasets.fixtures).deletingLastPathComponent()
+        .appendingPathComponent("golden/trajectories.json")
+
+    /// Small layers keep the four runs to seconds; everything else is each family's own path.
+    static let families: [(String, VAEConfiguration)] = [
+        ("---", VAEConfiguration(latentDimension: 8)),
+        ("-+v", VAEConfiguration(latentDimension: 8, activation: .gated, symmetricInputs: true, marginal: .vamp,
+            decoder: .pixelcnn, vampComponents: 5, pixelcnnFeatures: 4, pixelcnnResnets: 1)),
+        ("++-", VAEConfiguration(latentDimension: 8, encoder: .iaf, flowSteps: 2, madeHidden: [16, 16], decoder: .pixelcnn,
+            pixelcnnFeatures: 4, pixelcnnResnets: 1)),
+        ("echo", VAEConfiguration(latentDimension: 8, channel: .echo, echoTerms: 7)),
+    ]
+
+    struct Step: Codable, Equatable {
+        /// Batch means in nats, and their IEEE-754 bit patterns (what is compared).
+        var rate: Double
+        var distortion: Double
+        var rateBits: String
+        var distortionBits: String
+
+        init(_ stats: RateDistortion) {
+            rate = stats.rate
+            distortion = stats.distortion
+            rateBits = String(stats.rate.bitPattern, radix: 16)
+            distortionBits = String(stats.distortion.bitPattern, radix: 16)
+        }
+    }
+
+    /// 20 steps of Adam (lr 1e-3, β = 1) on batches of 8 fixture images in order, seed 11.
+    static func trajectory(_ configuration: VAEConfiguration) throws -> [Step] {
+        let backend = AvailableBackends.cpu.backend
+        let train = try DataLocator(dataDirectory: TestDatasets.fixtures, environment: ["RDLAB_OFFLINE": "1"])
+            .load("binarized-mnist", split: "train")
+        let model = try ConvAutoencoder(configuration, backend: backend, seed: 11)
+        let trainer = VAETrainer(model: model, optimizer: Adam(backend: backend, hyperparameters: AdamParameters(learningRate: 1e-3)),
+            beta: BetaSchedule(beta: 1), learningRate: LearningRateSchedule(kind: .constant, learningRate: 1e-3, totalSteps: 20),
+            seed: 11)
+        return try (0..<20).map { step in
+            Step(try trainer.train(train.batch((step * 8)..<(step * 8 + 8), binarization: .none, seed: 11, epoch: 0), batch: 8))
+        }
+    }
+
+    @Test func trajectoriesAreReproducedBitForBit() throws {
+        var computed: [String: [Step]] = [:]
+        for (family, configuration) in Self.families { computed[family] = try Self.trajectory(configuration) }
+        if ProcessInfo.processInfo.environment["RDLAB_WRITE_GOLDEN"] == "1" {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try AtomicFile.write(try encoder.encode(computed), to: Self.file)
+            print("golden trajectories written to \(Self.file.path)")
+        }
+        let golden = try JSONDecoder().decode([String: [Step]].self, from: Data(contentsOf: Self.file))
+        #expect(Set(golden.keys) == Set(Self.families.map(\.0)))
+        for (family, steps) in computed {
+            let expected = try #require(golden[family])
+            #expect(steps.count == 20 && expected.count == 20)
+            for (index, (got, want)) in zip(steps, expected).enumerated() {
+                #expect(got.rateBits == want.rateBits && got.distortionBits == want.distortionBits,
+                    "\(family) step \(index): R \(got.rate) D \(got.distortion), golden R \(want.rate) D \(want.distortion)")
+            }
+        }
+    }
+}
