@@ -75,7 +75,7 @@ let package = Package(
         ),
         .target(
             name: "RDLab",
-            dependencies: ["RDCompute", "CZlib"]
+            dependencies: ["RDCompute", "CZlib", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "RDData",
@@ -101,7 +101,8 @@ let package = Package(
         ),
         .testTarget(name: "RDComputeTests", dependencies: ["RDCompute"]),
         .testTarget(name: "RDDataTests", dependencies: ["RDData", "RDTestSupport"]),
-        .testTarget(name: "RDLabTests", dependencies: ["RDLab", "RDCompute", "RDData", "RDTestSupport"]),
+        .testTarget(name: "RDLabTests", dependencies: ["RDLab", "RDCompute", "RDData", "RDTestSupport",
+            .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "RDTestSupport",
             dependencies: ["RDCompute", "RDBackendCPU", "RDBackendOpenCL"],

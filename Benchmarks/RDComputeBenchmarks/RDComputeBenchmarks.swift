@@ -113,13 +113,13 @@ let benchmarks: @Sendable () -> Void = {
         }
         Benchmark("vae train step batch 100 (reference conv VAE) [\(tag)]",
             configuration: .init(maxDuration: .seconds(10), maxIterations: 20)) { benchmark in
-            let model = try ConvAutoencoder(VAEConfiguration(), backend: backend, seed: 1)
-            let trainer = VAETrainer(model: model, optimizer: Adam(backend: backend), beta: BetaSchedule(beta: 1),
+            let model = try ConvAutoencoder(AlemiSpec(), backend: backend, seed: 1)
+            let trainer = ModelTrainer(model: model, optimizer: Adam(backend: backend), objective: Objective(ObjectiveSpec()),
                 learningRate: LearningRateSchedule(kind: .constant, learningRate: 3e-4, totalSteps: 1), seed: 1)
-            let images = (0..<(100 * 784)).map { Float(($0 * 7919) % 3 == 0 ? 1 : 0) }
-            _ = try trainer.train(images, batch: 100)  // steady state: buffers and moments exist
+            let images = HostBatch(values: (0..<(100 * 784)).map { Float(($0 * 7919) % 3 == 0 ? 1 : 0) }, shape: [100, 28, 28, 1])
+            _ = try trainer.train(images)  // steady state: buffers and moments exist
             benchmark.startMeasurement()
-            for _ in benchmark.scaledIterations { _ = try trainer.train(images, batch: 100) }
+            for _ in benchmark.scaledIterations { _ = try trainer.train(images) }
         }
     }
 }

@@ -121,3 +121,16 @@ extension Graph {
     /// The mean of every element, as a one-element tensor.
     public func mean(_ x: Tensor) throws -> Tensor { try reduce(.mean, x, axes: Array(x.shape.indices)) }
 }
+
+extension Graph {
+    /// `log Σ_axis exp(x)`, the axis dropped: `m + log Σ exp(x − m)` with m the maximum along
+    /// the axis, held constant (the gradient, softmax(x), does not depend on it).
+    public func logSumExp(_ x: Tensor, axis: Int) throws -> Tensor {
+        let kept = x.shape.indices.map { $0 == axis ? 1 : x.shape[$0] }
+        let peak = try buffer(count: Broadcast.count(kept))
+        try backend.reduce(.max, x.buffer, shape: x.shape, axes: [axis], output: peak)
+        let m = Tensor(shape: kept, buffer: peak)
+        let summed = try sum(try exp(try sub(x, m)), axes: [axis])
+        return try add(try log(summed), try reshape(m, summed.shape))
+    }
+}

@@ -23,6 +23,8 @@ public enum Initializer {
     /// Glorot (Xavier) uniform: U(−l, l), l = √(6 / (fanIn + fanOut)).
     case glorotUniform(fanIn: Int, fanOut: Int)
     case zeros
+    /// N(0, 1) (the toy model's initialisation).
+    case standardNormal
 
     /// The Philox stream of a parameter: a 64-bit FNV-1a hash of its name, so that adding a
     /// layer does not change the others' initial values.
@@ -36,6 +38,8 @@ public enum Initializer {
         switch self {
         case .zeros:
             try backend.fill(buffer, with: 0)
+        case .standardNormal:
+            try backend.randomNormal(buffer, seed: seed, stream: Self.stream(for: name), offset: 0)
         case let .glorotUniform(fanIn, fanOut):
             let limit = Float((6.0 / Double(fanIn + fanOut)).squareRoot())
             try backend.randomUniform(buffer, seed: seed, stream: Self.stream(for: name), offset: 0)

@@ -14,21 +14,20 @@ struct BenchCase: Sendable {
     /// Every case: SGEMM 1024³, the VAE's im2col GEMMs, each VAE conv layer's three passes,
     /// memory bandwidth, the Echo op, the MADE layers, and the training step with each channel.
     static let all: [BenchCase] = gemmCases + convCases + [copyBandwidth] + elementwiseCases + echoCases + maskedCases
-        + pixelCNNCases + [trainingStep(VAEConfiguration(channel: .echo), " echo channel")] + familySteps
+        + pixelCNNCases + [trainingStep(.echo(EchoSpec()), " echo channel")] + familySteps + [toyStep]
 
     /// The training step of each of Alemi's twelve families: the reference VAE's settings
     /// (32 latents, ReLU) for the deconvolutional decoder, Alemi's (64 latents, gated units,
     /// inputs in [−1, 1]) with the PixelCNN decoder; `---` is the reference β-VAE step.
     static var familySteps: [BenchCase] {
-        VAEConfiguration.Decoder.allCases.flatMap { decoder in
-            VAEConfiguration.Encoder.allCases.flatMap { encoder in
-                VAEConfiguration.Marginal.allCases.map { marginal in
+        DecoderKind.allCases.flatMap { decoder in
+            EncoderKind.allCases.flatMap { encoder in
+                MarginalKind.allCases.map { marginal in
                     let pixelCNN = decoder == .pixelcnn
-                    let configuration = VAEConfiguration(latentDimension: pixelCNN ? 64 : 32,
-                        activation: pixelCNN ? .gated : .relu, symmetricInputs: pixelCNN, encoder: encoder, marginal: marginal,
-                        decoder: decoder)
+                    let spec = AlemiSpec(latentDimension: pixelCNN ? 64 : 32, activation: pixelCNN ? .gated : .relu,
+                        symmetricInputs: pixelCNN, encoder: encoder, decoder: decoder, marginal: marginal)
                     let reference = encoder == .gaussian && marginal == .normal && !pixelCNN
-                    return trainingStep(configuration, " family \(configuration.family!)", flops: reference ? 36.106e9 : 0)
+                    return trainingStep(.alemi(spec), " family \(spec.family)", flops: reference ? 36.106e9 : 0)
                 }
             }
         }
@@ -37,17 +36,29 @@ struct BenchCase: Sendable {
     /// One training step at batch 100 (Adam): forward, backward and update. The reference conv
     /// VAE (32 latents, Gaussian channel) is 36.1 GFLOP by the baselines' count (common.py);
     /// the Echo channel adds ~0.002 GFLOP. Other families carry no FLOP count (0).
-    static func trainingStep(_ configuration: VAEConfiguration, _ suffix: String, flops: Double = 36.106e9) -> BenchCase {
+    static func trainingStep(_ spec: ModelSpec, _ suffix: String, flops: Double = 36.106e9) -> BenchCase {
         BenchCase(name: "vae train step batch 100\(suffix) (fwd+bwd+adam)", flops: flops) { backend in
-            let model = try ConvAutoencoder(configuration, backend: backend, seed: 1)
-            let trainer = VAETrainer(model: model, optimizer: Adam(backend: backend), beta: BetaSchedule(beta: 1),
+            let trainer = ModelTrainer(model: try spec.makeModel(backend: backend, seed: 1), optimizer: Adam(backend: backend),
+                objective: Objective(ObjectiveSpec()),
                 learningRate: LearningRateSchedule(kind: .constant, learningRate: 3e-4, totalSteps: 1), seed: 1)
             var state: UInt64 = 7
             let images = (0..<(100 * 784)).map { _ -> Float in
                 state = state &* 6_364_136_223_846_793_005 &+ 1
                 return state >> 62 == 0 ? 1 : 0
             }
-            return { _ = try trainer.train(images, batch: 100) }
+            return { _ = try trainer.train(HostBatch(values: images, shape: [100, 28, 28, 1])) }
+        }
+    }
+
+    /// One full-batch step of Alemi's toy model (30 bins × 30 states, 150 parameters) with a
+    /// target rate: the unit of `rdlab train --model toy`.
+    static var toyStep: BenchCase {
+        BenchCase(name: "toy model step (30x30 exact sums, target rate, fwd+bwd+adam)", flops: 0) { backend in
+            let trainer = ModelTrainer(model: try ToyModel(ToySpec(), backend: backend, seed: 1), optimizer: Adam(backend: backend),
+                objective: Objective(ObjectiveSpec(weight: .targetRate(TargetRate(rate: 0.5)))),
+                learningRate: LearningRateSchedule(kind: .constant, learningRate: 0.05, totalSteps: 1), seed: 1)
+            let batch = ToyDistribution().trainingBatch(epoch: 0, index: 0)
+            return { _ = try trainer.train(batch) }
         }
     }
 

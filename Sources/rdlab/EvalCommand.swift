@@ -5,11 +5,18 @@ import RDCompute
 import RDData
 import RDLab
 
-/// `rdlab eval`: test-set rate, distortion and −ELBO of a trained model, on any backend.
+/// `rdlab eval`: test-set rate, distortion and −ELBO of a trained model, and its
+/// importance-weighted bound, on any backend.
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Test-set R, D and −ELBO (nats per example) of a run or checkpoint.")
+        abstract: "Test-set R, D and −ELBO (nats per example) of a run or checkpoint, and the IWAE bound with --iwae K.",
+        discussion: """
+            --iwae K adds the importance-weighted bound log p(x) ≥ E log (1/K) Σ_k d(x|z_k) m(z_k) / e(z_k|x) \
+            (K = 1 is the ELBO, Alemi reports K = 5, K ≥ 1000 estimates log p(x)), for models with a density \
+            e(z|x): the Gaussian and IAF encoders with any marginal. Draws are taken one at a time, so memory \
+            does not grow with K; time does (K passes over the test set).
+            """)
 
     @OptionGroup var selection: BackendOptions
     @OptionGroup var logging: LoggingOptions
@@ -19,11 +26,15 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Folder holding the dataset.") var dataDir: String?
     @Option(help: "Evaluate on only the first N test examples.") var testLimit: Int?
     @Option(help: "Batch size.") var batchSize = 100
+    @Option(help: "Importance samples K of the IWAE bound (1 to 65535).") var iwae: Int?
 
     func validate() throws {
         guard (runDirectory == nil) != (checkpoint == nil) else { throw ValidationError("give exactly one of --run DIR or --checkpoint FILE") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
         if let testLimit, testLimit < 1 { throw ValidationError("--test-limit must be at least 1 (got \(testLimit))") }
+        if let iwae, !(1...Evaluator.maximumSamples).contains(iwae) {
+            throw ValidationError("--iwae must be between 1 and \(Evaluator.maximumSamples) (got \(iwae))")
+        }
         guard DatasetCatalog.names.contains(dataset) else {
             throw ValidationError("--dataset '\(dataset)': valid datasets are \(DatasetCatalog.names.joined(separator: ", "))")
         }
@@ -43,50 +54,50 @@ struct EvalCommand: ParsableCommand {
         }
         let backend = try selection.select(logger: logger).backend
         let header = try Checkpoint.header(of: file).checkpoint
-        let model = try ConvAutoencoder(header.configuration, backend: backend, seed: settings?.seed ?? 0)
+        let seed = settings?.seed ?? 0
+        let model = try header.model.makeModel(backend: backend, seed: seed)
         _ = try Checkpoint.restore(from: file, into: model, optimizer: nil)
-        let name = settings?.dataset ?? dataset
-        var test: Dataset
-        do {
-            test = try DataLocator(dataDirectory: dataDir).load(name, split: "test")
-        } catch let error as DataError {
-            throw CleanExit.failure(error.description)
+        let data: any RunData
+        let name: String
+        if header.model.readsImages {
+            name = settings?.dataset ?? dataset
+            var test: Dataset
+            do {
+                test = try DataLocator(dataDirectory: dataDir).load(name, split: "test")
+            } catch let error as DataError {
+                throw CleanExit.failure(error.description)
+            }
+            if let limit = testLimit ?? settings?.testLimit { test = test.prefix(limit) }
+            guard test.count > 0 else { throw CleanExit.failure("\(test.files[0]): the test split holds no examples") }
+            let binarization = try settings.map { try Binarization(named: $0.binarize) } ?? DatasetCatalog.entry(name).defaultBinarization
+            data = ImageRunData(train: test, test: test, binarization: binarization, seed: seed, batchSize: batchSize)
+        } else {
+            name = ToyDistribution.name
+            data = ToyDistribution()
         }
-        if let limit = testLimit ?? settings?.testLimit { test = test.prefix(limit) }
-        let binarization = try settings.map { try Binarization(named: $0.binarize) } ?? DatasetCatalog.entry(name).defaultBinarization
-        let trainer = VAETrainer(model: model, optimizer: Adam(backend: backend), beta: BetaSchedule(beta: 1),
-            learningRate: LearningRateSchedule(kind: .constant, learningRate: 0, totalSteps: 1), seed: settings?.seed ?? 0)
+        if iwae != nil, let reason = try Evaluator.importanceWeightingProblem(model, example: data.testBatch(0)) {
+            throw EvaluationError.noDensity(reason)
+        }
+        let trainer = ModelTrainer(model: model, optimizer: Adam(backend: backend), objective: Objective(ObjectiveSpec()),
+            learningRate: LearningRateSchedule(kind: .constant, learningRate: 0, totalSteps: 1), seed: seed)
         StopSignal.install()
-        let result: RateDistortion, seconds: TimeInterval
         do {
-            (result, seconds) = try Self.evaluate(trainer, test, binarization: binarization, seed: settings?.seed ?? 0,
-                batchSize: batchSize)
+            let (result, seconds) = try Evaluator.rateDistortion(trainer, data)
+            let layers = model.latentLayers.count > 1
+                ? " (" + zip(model.latentLayers, result.layerRates).map { String(format: "%@ %.3f", $0, $1) }.joined(separator: ", ") + ")" : ""
+            print(String(format: "%@ test (%d examples, step %d, %@): R %.3f%@  D %.3f  −ELBO %.3f nats  (%.1f s)", name, data.testExamples,
+                header.step, backend.device.selector, result.rate, layers, result.distortion, result.negativeELBO, seconds))
+            if let iwae {
+                // K = 1 is the ELBO just computed
+                let (bound, seconds) = iwae == 1 ? (-result.negativeELBO, 0) : try Evaluator.importanceWeighted(trainer, data, samples: iwae)
+                print(String(format: "IWAE bound, K = %d: log p(x) ≥ %.3f nats (−log p(x) ≤ %.3f; %.1f s)", iwae, bound, -bound, seconds))
+            }
         } catch let interruption as Interrupted {
             throw ExitCode(128 + interruption.signal)
         }
-        print(String(format: "%@ test (%d examples, step %d, %@): R %.3f  D %.3f  −ELBO %.3f nats  (%.1f s)", name, test.count,
-            header.step, backend.device.selector, result.rate, result.distortion, result.negativeELBO, seconds))
-        if let echo = model.channel as? EchoChannel, let floor = echo.rateFloor {
+        if let conv = model as? ConvAutoencoder, let echo = conv.channel as? EchoChannel, let floor = echo.rateFloor {
             print(String(format: "channel echo: R is the exact rate −Σ log s (floor %.3f nats, clip r = %.6f); each test batch of %d builds its own noise",
                 floor, echo.clip, batchSize))
         }
-    }
-
-    /// Means over the test set in batch order; each batch has a fixed noise stream. Throws
-    /// ``Interrupted`` between batches once SIGINT or SIGTERM has arrived.
-    static func evaluate(_ trainer: VAETrainer, _ test: Dataset, binarization: Binarization, seed: UInt64, batchSize: Int)
-        throws -> (RateDistortion, TimeInterval) {
-        let started = Date()
-        var sums = RateDistortion(rate: 0, distortion: 0)
-        for (index, first) in stride(from: 0, to: test.count, by: batchSize).enumerated() {
-            try StopSignal.check()
-            let indices = first..<min(first + batchSize, test.count)
-            let images = test.batch(indices, binarization: binarization, seed: seed, epoch: 0)
-            let result = try trainer.evaluate(images, batch: indices.count, index: index)
-            sums.rate += result.rate * Double(indices.count)
-            sums.distortion += result.distortion * Double(indices.count)
-        }
-        let n = Double(max(test.count, 1))
-        return (RateDistortion(rate: sums.rate / n, distortion: sums.distortion / n), Date().timeIntervalSince(started))
     }
 }

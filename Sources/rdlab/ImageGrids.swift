@@ -46,7 +46,7 @@ enum ImageGrids {
     /// through the channel (an Echo channel builds each example's noise from the others).
     static func reconstructions(_ model: ConvAutoencoder, batch images: [Float], count: Int, seed: UInt64) throws -> PNGImage {
         let batch = images.count / 784
-        let d = model.configuration.latentDimension
+        let d = model.channel.latentDimension
         let latents = try (0..<5).map { k -> Tensor in
             let graph = Graph(backend: model.backend)
             let coded = try model.encode(try graph.constant(images, shape: [batch, 28, 28, 1]), in: graph, seed: seed,

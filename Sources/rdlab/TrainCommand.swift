@@ -7,113 +7,205 @@ import RDLab
 
 extension Binarization: ExpressibleByArgument {}
 extension LearningRateSchedule.Kind: ExpressibleByArgument {}
+extension ModelSpec.Kind: ExpressibleByArgument {}
+extension Activation: ExpressibleByArgument {}
+extension EncoderKind: ExpressibleByArgument {}
+extension DecoderKind: ExpressibleByArgument {}
+extension MarginalKind: ExpressibleByArgument {}
+extension EchoIndexTable.Sampling: ExpressibleByArgument {}
+extension TargetRate.Bound: ExpressibleByArgument {}
+extension FreeBits.Grouping: ExpressibleByArgument {}
 
-/// `rdlab train`: the convolutional β-VAE or Echo autoencoder on a dataset, with checkpoints,
-/// metrics and images.
+/// Comma-separated sizes (`640,640,640`).
+struct Sizes: ExpressibleByArgument, Equatable {
+    let values: [Int]
+
+    init?(argument: String) {
+        let parsed = argument.split(separator: ",", omittingEmptySubsequences: false)
+            .map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !parsed.isEmpty, !parsed.contains(nil) else { return nil }
+        values = parsed.compactMap { $0 }
+    }
+
+}
+
+/// `rdlab train`: any model rdlab has (Alemi's families, the Echo autoencoder, the toy model)
+/// with any objective, with checkpoints, metrics and pictures.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a β-VAE of Alemi's twelve families (or an Echo autoencoder) and record rate and distortion (nats) per epoch.",
+        abstract: "Train a model (Alemi's twelve β-VAE families, the Echo autoencoder, Alemi's toy model) and record rate and distortion (nats) per epoch.",
         discussion: """
-            Writes OUT/config.json, OUT/metrics.jsonl (train and test R, D, −ELBO per epoch), \
-            OUT/checkpoint.safetensors (every epoch, atomically, and on SIGINT/SIGTERM), and \
-            OUT/reconstructions.png / OUT/samples.png. --resume OUT continues a run from its checkpoint \
-            (--epochs and --max-steps may be raised). Objective: mean over the batch of D + β·R, where R is \
-            the KL to N(0, I) (--channel gaussian), the exact Echo rate −Σ log s (--channel echo), or the \
-            single-sample Monte Carlo log e(z|x) − log m(z) with --encoder iaf or a learned --marginal. \
-            --encoder gaussian|iaf, --decoder deconv|pixelcnn and --marginal normal|maf|vamp pick one of Alemi's \
-            twelve families, tagged in config.json and metrics as e.g. -+v (encoder, decoder, marginal).
+            Writes OUT/config.json, OUT/metrics.jsonl (train and test R, D, −ELBO per epoch, the rate per \
+            latent layer and the weight β or λ), OUT/checkpoint.safetensors (every epoch, atomically, and on \
+            SIGINT/SIGTERM), and pictures: OUT/reconstructions.png and OUT/samples.png for image models, \
+            OUT/toy.json and OUT/toy.png for --model toy. --resume OUT continues a run from its checkpoint \
+            (--epochs and --max-steps may be raised).
+
+            Models: --model alemi (default; --encoder gaussian|iaf, --decoder deconv|pixelcnn and --marginal \
+            normal|maf|vamp pick one of Alemi's twelve families, tagged e.g. -+v), --model echo (Echo noise, \
+            exact rate), --model toy (Alemi App. E: 30 bins, 30 latent states, exact sums; no dataset).
+
+            Objective: E[D + β·R] by default (β = 1 is the negative ELBO; --kl-anneal-steps ramps β from 0). \
+            --target-rate R* minimises D + λ(R − R*) + (c/2)(R − R*)² with λ ← λ + η(R − R*) on the batch rate \
+            (--target-rate-lr η, --target-rate-penalty c, --target-rate-bound equal|at-most); \
+            --target-distortion κ runs GECO (λ on D − κ, β = 1/λ). --free-bits λ floors each latent \
+            dimension's (or, with --free-bits-group layer, the layer's) batch rate at λ nats.
             """)
 
     @OptionGroup var selection: BackendOptions
     @OptionGroup var logging: LoggingOptions
 
-    @Option(help: "binarized-mnist | mnist | fashion-mnist") var dataset = "binarized-mnist"
+    @Option(help: "alemi (default) | echo | toy.") var model: ModelSpec.Kind?
+    @Option(help: "binarized-mnist | mnist | fashion-mnist (image models).") var dataset: String?
     @Option(help: "Folder holding the dataset (or <dir>/<dataset>/); see README for the search order.") var dataDir: String?
     @Option(help: "dynamic | threshold | none (default: none for binarized-mnist, dynamic otherwise).") var binarize: Binarization?
-    @Option(help: "Latent dimensions.") var latentDim = 32
-    @Option(help: "Hidden nonlinearity: relu (Echo) | gated (Alemi) | softplus | tanh.") var activation = "relu"
+    @Option(help: "Latent dimensions (default \(AlemiSpec().latentDimension)).") var latentDim: Int?
+    @Option(help: "Hidden nonlinearity: relu (Echo, default) | gated (Alemi) | softplus | tanh.") var activation: Activation?
     @Flag(help: "Feed 2x − 1 to the encoder (Alemi).") var symmetricInputs = false
-    @Option(help: "gaussian (β-VAE: reparameterised Gaussian, KL rate) | echo (Echo noise, exact rate).") var channel = "gaussian"
+    @Option(help: "Alemi: encoder gaussian (diagonal, default) | iaf (mean-only IAF, Monte Carlo rate).") var encoder: EncoderKind?
+    @Option(help: "Alemi: marginal of the rate normal (N(0, I), default) | maf | vamp; learned ones use a Monte Carlo rate.") var marginal: MarginalKind?
+    @Option(help: "Decoder: deconv (default) | pixelcnn (autoregressive; samples take 784 passes).") var decoder: DecoderKind?
+    @Option(help: "Alemi: VampPrior mixture components (default \(AlemiSpec().vampComponents)).") var vampComponents: Int?
+    @Option(help: "PixelCNN decoder: channels of every layer (default \(AlemiSpec().pixelcnnFeatures)).") var pixelcnnFeatures: Int?
+    @Option(help: "PixelCNN decoder: gated resnets per block (default \(AlemiSpec().pixelcnnResnets)).") var pixelcnnResnets: Int?
+    @Option(help: "Alemi IAF and MAF: MADE steps (default \(AlemiSpec().flowSteps)).") var flowSteps: Int?
+    @Option(help: "Alemi IAF and MAF: hidden sizes of each MADE, comma-separated, each divisible by --latent-dim (default \(AlemiSpec().madeHidden.map(String.init).joined(separator: ","))).") var madeHidden: Sizes?
     @Option(help: "Echo: terms d of the noise sum; the clip factor is solved for it (default: batch size − 1).") var echoTerms: Int?
-    @Option(help: "Echo: index tables drawn without (the paper) or with replacement.") var echoReplacement = "without"
-    @Option(help: "Gaussian channel's encoder: gaussian (diagonal) | iaf (mean-only IAF, Monte Carlo rate).") var encoder = "gaussian"
-    @Option(help: "Marginal of the rate: normal (N(0, I)) | maf (mean-only MAF) | vamp (VampPrior); learned ones use a Monte Carlo rate.") var marginal = "normal"
-    @Option(help: "Decoder: deconv (deconvolutional Bernoulli) | pixelcnn (autoregressive PixelCNN++-style; samples take 784 passes).") var decoder = "deconv"
-    @Option(help: "VampPrior: mixture components (learned pseudo-inputs).") var vampComponents = 500
-    @Option(help: "PixelCNN decoder: channels of every layer.") var pixelcnnFeatures = 64
-    @Option(help: "PixelCNN decoder: gated resnets per block.") var pixelcnnResnets = 2
-    @Option(help: "IAF and MAF: MADE steps.") var flowSteps = 4
-    @Option(help: "IAF and MAF: hidden sizes of each MADE, comma-separated (each divisible by --latent-dim).") var madeHidden = "640,640,640"
-    @Option(help: "β of D + β·R.") var beta: Float = 1
+    @Option(help: "Echo: index tables drawn without (the paper, default) or with replacement.") var echoReplacement: EchoIndexTable.Sampling?
+    @Option(help: "β of D + β·R (default 1); with --target-rate the initial λ (default 0), with --target-distortion 1/λ.") var beta: Float?
     @Option(help: "Anneal β linearly from 0 over this many steps (0 = constant).") var klAnnealSteps = 0
-    @Option(help: "Epochs.") var epochs: Int?
+    @Option(help: "Target rate R* in nats: λ of D + λ(R − R*) follows the batch rate by dual ascent.") var targetRate: Double?
+    @Option(help: "η_λ of the target rate's multiplier, per nat per step (default \(TargetRate(rate: 0).learningRate)).") var targetRateLr: Double?
+    @Option(help: "c of the target rate's quadratic term (c/2)(R − R*)², per nat² (0: plain dual ascent; default \(TargetRate(rate: 0).penalty)).") var targetRatePenalty: Double?
+    @Option(help: "equal (R = R*, default) | at-most (R ≤ R*: λ ≥ 0, no push below the bound).") var targetRateBound: TargetRate.Bound?
+    @Option(help: "GECO: distortion target κ in nats; λ ← λ·exp(η·C̄) on C = D − κ, β = 1/λ.") var targetDistortion: Double?
+    @Option(help: "GECO: η of the multiplier (default \(GECO(distortion: 0).learningRate)).") var gecoLr: Double?
+    @Option(help: "GECO: α of the constraint's moving average (default \(GECO(distortion: 0).smoothing)).") var gecoSmoothing: Double?
+    @Option(help: "Free bits: floor λ (nats) of each group's batch rate.") var freeBits: Double?
+    @Option(help: "Free bits groups: dimension (each latent dimension, default) | layer.") var freeBitsGroup: FreeBits.Grouping?
+    @Option(help: "Epochs (default 10; toy: 20 of 100 full-batch steps).") var epochs: Int?
     @Option(help: "Stop after this many steps in total.") var maxSteps: Int?
     @Option(help: "Use only the first N training examples.") var trainLimit: Int?
     @Option(help: "Evaluate on only the first N test examples.") var testLimit: Int?
-    @Option(help: "Batch size.") var batchSize = 100
-    @Option(help: "Adam learning rate.") var lr: Float = 3e-4
-    @Option(help: "constant | alemi (constant for the first half, then linear to 0).") var lrSchedule = LearningRateSchedule.Kind.constant
+    @Option(help: "Batch size (default 100; image models).") var batchSize: Int?
+    @Option(help: "Adam learning rate (default 3e-4; toy 0.05).") var lr: Float?
+    @Option(help: "constant (default) | alemi (constant for the first half, then linear to 0).") var lrSchedule: LearningRateSchedule.Kind?
     @Flag(help: "Normalise each gradient tensor by its L2 norm before Adam (Alemi F.4).") var normalizeGradients = false
-    @Option(help: "Seed of initialisation, batching, binarisation and noise.") var seed: UInt64 = 0
+    @Option(help: "Seed of initialisation, batching, binarisation and noise (default 0).") var seed: UInt64?
     @Option(help: "Run directory (default runs/<dataset>-<date>).") var out: String?
     @Option(help: "Continue the run in this directory from its checkpoint.") var resume: String?
-    @Option(help: "Test examples per image grid (reconstructions.png, samples.png); 0 writes none. A PixelCNN decoder draws its samples pixel by pixel (784 passes per grid).") var imageColumns = 10
+    @Option(help: "Test examples per image grid (reconstructions.png, samples.png); 0 writes none. A PixelCNN decoder draws its samples pixel by pixel (784 passes per grid). Default 10.") var imageColumns: Int?
 
-    /// `--made-hidden` as sizes, nil when it does not parse.
-    var hiddenSizes: [Int]? {
-        let sizes = madeHidden.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        return sizes.isEmpty || sizes.contains(nil) ? nil : sizes.compactMap { $0 }
+    var kind: ModelSpec.Kind { model ?? .alemi }
+    var batch: Int { batchSize ?? 100 }
+    var columns: Int { imageColumns ?? 10 }
+
+    /// Flags that shape only some models, with the models they belong to.
+    var modelFlags: [(given: Bool, flag: String, models: Set<ModelSpec.Kind>)] {
+        [(encoder != nil, "--encoder", [.alemi]), (marginal != nil, "--marginal", [.alemi]),
+         (vampComponents != nil, "--vamp-components", [.alemi]), (flowSteps != nil, "--flow-steps", [.alemi]),
+         (madeHidden != nil, "--made-hidden", [.alemi]), (echoTerms != nil, "--echo-terms", [.echo]),
+         (echoReplacement != nil, "--echo-replacement", [.echo]), (latentDim != nil, "--latent-dim", [.alemi, .echo]),
+         (activation != nil, "--activation", [.alemi, .echo]), (symmetricInputs, "--symmetric-inputs", [.alemi, .echo]),
+         (decoder != nil, "--decoder", [.alemi, .echo]), (pixelcnnFeatures != nil, "--pixelcnn-features", [.alemi, .echo]),
+         (pixelcnnResnets != nil, "--pixelcnn-resnets", [.alemi, .echo]), (dataset != nil, "--dataset", [.alemi, .echo]),
+         (binarize != nil, "--binarize", [.alemi, .echo]), (batchSize != nil, "--batch-size", [.alemi, .echo]),
+         (trainLimit != nil, "--train-limit", [.alemi, .echo]), (testLimit != nil, "--test-limit", [.alemi, .echo]),
+         (dataDir != nil, "--data-dir", [.alemi, .echo])]
+    }
+
+    /// Flags that refine an objective, with the flag that chooses it.
+    var objectiveDetails: [(given: Bool, flag: String, needs: String, chosen: Bool)] {
+        [(targetRateLr != nil, "--target-rate-lr", "--target-rate", targetRate != nil),
+         (targetRatePenalty != nil, "--target-rate-penalty", "--target-rate", targetRate != nil),
+         (targetRateBound != nil, "--target-rate-bound", "--target-rate", targetRate != nil),
+         (gecoLr != nil, "--geco-lr", "--target-distortion", targetDistortion != nil),
+         (gecoSmoothing != nil, "--geco-smoothing", "--target-distortion", targetDistortion != nil),
+         (freeBitsGroup != nil, "--free-bits-group", "--free-bits", freeBits != nil)]
     }
 
     func validate() throws {
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
-        guard imageColumns >= 0 else { throw ValidationError("--image-columns must be 0 (no images) or more") }
+        guard batch >= 1 else { throw ValidationError("--batch-size must be at least 1 (got \(batch))") }
+        guard columns >= 0 else { throw ValidationError("--image-columns must be 0 (no images) or more") }
         if let resume {
             if out != nil { throw ValidationError("--resume continues in its own directory; drop --out") }
             guard !resume.isEmpty else { throw ValidationError("--resume needs a run directory") }
             if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1 (got \(epochs))") }
             if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1 (got \(maxSteps))") }
+            // the data folder is where to find the data, not a setting of the run
+            let saved = modelFlags.filter { $0.flag != "--data-dir" }.map { ($0.given, $0.flag) }
+                + objectiveDetails.map { ($0.given, $0.flag) }
+                + [(model != nil, "--model"), (beta != nil, "--beta"), (klAnnealSteps != 0, "--kl-anneal-steps"),
+                   (targetRate != nil, "--target-rate"), (targetDistortion != nil, "--target-distortion"), (freeBits != nil, "--free-bits"),
+                   (lr != nil, "--lr"), (lrSchedule != nil, "--lr-schedule"), (normalizeGradients, "--normalize-gradients"),
+                   (seed != nil, "--seed")]
+            if let given = saved.first(where: { $0.0 }) {
+                throw ValidationError("--resume continues with the run's own settings (its config.json); only --epochs and --max-steps may change, not \(given.1)")
+            }
             return
         }
-        guard Activation(rawValue: activation) != nil, activation != "linear", activation != "sigmoid" else {
-            throw ValidationError("--activation '\(activation)': use relu, gated, softplus or tanh")
-        }
-        guard DatasetCatalog.names.contains(dataset) else {
+        if let dataset, !DatasetCatalog.names.contains(dataset) {
             throw ValidationError("--dataset '\(dataset)': valid datasets are \(DatasetCatalog.names.joined(separator: ", "))")
         }
-        guard let channel = VAEConfiguration.Channel(rawValue: channel) else {
-            throw ValidationError("--channel '\(channel)': use gaussian or echo")
+        if let misplaced = modelFlags.first(where: { $0.given && !$0.models.contains(kind) }) {
+            throw ValidationError("\(misplaced.flag) applies to --model \(misplaced.models.map(\.rawValue).sorted().joined(separator: " or ")), not \(kind.rawValue)")
         }
-        guard let encoder = VAEConfiguration.Encoder(rawValue: encoder) else {
-            throw ValidationError("--encoder '\(self.encoder)': use gaussian or iaf")
+        if let orphan = objectiveDetails.first(where: { $0.given && !$0.chosen }) {
+            throw ValidationError("\(orphan.flag) refines \(orphan.needs), which is not given")
         }
-        guard let marginal = VAEConfiguration.Marginal(rawValue: marginal) else {
-            throw ValidationError("--marginal '\(self.marginal)': use normal, maf or vamp")
+        if kind == .echo && (echoTerms ?? batch - 1) < 1 {
+            throw ValidationError("--model echo needs at least one noise term: use --batch-size 2 or more, or --echo-terms ≥ 1")
         }
-        if marginal != .normal && channel != .gaussian {
-            throw ValidationError("--marginal \(marginal.rawValue) needs --channel gaussian (Echo's rate is exact)")
+        if targetRate != nil && targetDistortion != nil {
+            throw ValidationError("--target-rate and --target-distortion are two objectives: give one")
         }
-        guard VAEConfiguration.Decoder(rawValue: decoder) != nil else {
-            throw ValidationError("--decoder '\(decoder)': use deconv or pixelcnn")
+        if klAnnealSteps != 0 && (targetRate != nil || targetDistortion != nil) {
+            throw ValidationError("--kl-anneal-steps sets β's schedule; --target-rate and --target-distortion set it themselves")
         }
-        if encoder == .iaf || marginal == .maf {
-            guard channel == .gaussian else { throw ValidationError("--encoder iaf needs --channel gaussian") }
-            guard hiddenSizes != nil else {
-                throw ValidationError("--made-hidden '\(madeHidden)': give comma-separated sizes, each a multiple of --latent-dim \(latentDim)")
-            }
-        }
-        guard EchoIndexTable.Sampling(rawValue: echoReplacement) != nil else {
-            throw ValidationError("--echo-replacement '\(echoReplacement)': use with or without")
-        }
-        if channel == .echo {
-            guard (echoTerms ?? batchSize - 1) >= 1 else {
-                throw ValidationError("--channel echo needs at least one noise term: use --batch-size 2 or more, or --echo-terms ≥ 1")
-            }
-        } else if echoTerms != nil {
-            throw ValidationError("--echo-terms applies to --channel echo only")
-        }
+        guard klAnnealSteps >= 0 else { throw ValidationError("--kl-anneal-steps must be 0 (constant β) or more (got \(klAnnealSteps))") }
         if let problem = settings(resumed: nil).problem() { throw ValidationError("\(problem.setting.flag) \(problem.reason)") }
+    }
+
+    /// The model from the flags, each unset one at its default.
+    var modelSpec: ModelSpec {
+        switch kind {
+        case .alemi:
+            let d = AlemiSpec()
+            return .alemi(AlemiSpec(latentDimension: latentDim ?? d.latentDimension, activation: activation ?? d.activation,
+                symmetricInputs: symmetricInputs, encoder: encoder ?? d.encoder, decoder: decoder ?? d.decoder,
+                marginal: marginal ?? d.marginal, flowSteps: flowSteps ?? d.flowSteps, madeHidden: madeHidden?.values ?? d.madeHidden,
+                vampComponents: vampComponents ?? d.vampComponents, pixelcnnFeatures: pixelcnnFeatures ?? d.pixelcnnFeatures,
+                pixelcnnResnets: pixelcnnResnets ?? d.pixelcnnResnets))
+        case .echo:
+            let d = EchoSpec()
+            return .echo(EchoSpec(latentDimension: latentDim ?? d.latentDimension, activation: activation ?? d.activation,
+                symmetricInputs: symmetricInputs, terms: echoTerms ?? batch - 1, replacement: echoReplacement ?? d.replacement,
+                decoder: decoder ?? d.decoder, pixelcnnFeatures: pixelcnnFeatures ?? d.pixelcnnFeatures,
+                pixelcnnResnets: pixelcnnResnets ?? d.pixelcnnResnets))
+        case .toy:
+            return .toy(ToySpec())
+        }
+    }
+
+    /// The objective from the flags.
+    var objective: ObjectiveSpec {
+        let weight: RateWeight
+        if let targetRate {
+            let d = TargetRate(rate: targetRate)
+            weight = .targetRate(TargetRate(rate: targetRate, learningRate: targetRateLr ?? d.learningRate,
+                bound: targetRateBound ?? d.bound, initialMultiplier: beta.map(Double.init) ?? d.initialMultiplier,
+                penalty: targetRatePenalty ?? d.penalty))
+        } else if let targetDistortion {
+            let d = GECO(distortion: targetDistortion)
+            weight = .geco(GECO(distortion: targetDistortion, learningRate: gecoLr ?? d.learningRate,
+                smoothing: gecoSmoothing ?? d.smoothing, initialMultiplier: beta.map { 1 / Double($0) } ?? d.initialMultiplier))
+        } else if klAnnealSteps > 0 {
+            weight = .annealed(beta: beta ?? 1, steps: klAnnealSteps)
+        } else {
+            weight = .constant(beta: beta ?? 1)
+        }
+        return ObjectiveSpec(weight: weight, freeBits: freeBits.map { FreeBits(nats: $0, grouping: freeBitsGroup ?? FreeBits(nats: $0).grouping) })
     }
 
     /// Settings from the flags, or from the resumed run's config (where --epochs/--max-steps may raise the budget).
@@ -123,25 +215,20 @@ struct TrainCommand: ParsableCommand {
             if let maxSteps { saved.maxSteps = maxSteps }
             return saved
         }
-        let binarization = binarize ?? ((try? DatasetCatalog.entry(dataset))?.defaultBinarization ?? .dynamic)
-        return RunSettings(dataset: dataset, binarize: binarization.rawValue,
-            model: VAEConfiguration(latentDimension: latentDim, activation: Activation(rawValue: activation) ?? .relu,
-                symmetricInputs: symmetricInputs, channel: VAEConfiguration.Channel(rawValue: channel) ?? .gaussian,
-                echoTerms: echoTerms ?? batchSize - 1,
-                echoReplacement: EchoIndexTable.Sampling(rawValue: echoReplacement) ?? .withoutReplacement,
-                encoder: VAEConfiguration.Encoder(rawValue: encoder) ?? .gaussian, flowSteps: flowSteps,
-                madeHidden: hiddenSizes ?? [], marginal: VAEConfiguration.Marginal(rawValue: marginal) ?? .normal,
-                decoder: VAEConfiguration.Decoder(rawValue: decoder) ?? .deconv, vampComponents: vampComponents,
-                pixelcnnFeatures: pixelcnnFeatures, pixelcnnResnets: pixelcnnResnets),
-            beta: beta, klAnnealSteps: klAnnealSteps, epochs: epochs ?? 10, maxSteps: maxSteps, trainLimit: trainLimit,
-            testLimit: testLimit, batchSize: batchSize, learningRate: lr, learningRateSchedule: lrSchedule,
-            normalizeGradients: normalizeGradients, seed: seed)
+        let spec = modelSpec
+        let toy = !spec.readsImages
+        let name = toy ? ToyDistribution.name : dataset ?? "binarized-mnist"
+        let binarization = binarize ?? ((try? DatasetCatalog.entry(name))?.defaultBinarization ?? .none)
+        return RunSettings(dataset: name, binarize: binarization.rawValue, model: spec, objective: objective,
+            epochs: epochs ?? (toy ? 20 : 10), maxSteps: maxSteps, trainLimit: trainLimit, testLimit: testLimit,
+            batchSize: toy ? ToyDistribution.bins : batch, learningRate: lr ?? (toy ? 0.05 : 3e-4),
+            learningRateSchedule: lrSchedule ?? .constant, normalizeGradients: normalizeGradients, seed: seed ?? 0)
     }
 
     func run() throws {
         let logger = logging.bootstrap()
         let stamp = ISO8601DateFormatter.string(from: Date(), timeZone: .current, formatOptions: [.withFullDate, .withTime])
-        let directory = RunDirectory(url: URL(fileURLWithPath: resume ?? out ?? "runs/\(dataset)-\(stamp)"))
+        let directory = RunDirectory(url: URL(fileURLWithPath: resume ?? out ?? "runs/\(settings(resumed: nil).dataset)-\(stamp)"))
         if resume != nil && !FileManager.default.fileExists(atPath: directory.config.path) {
             throw CleanExit.failure("\(directory.config.path) not found: is \(directory.url.path) an rdlab run directory?")
         }
@@ -168,13 +255,61 @@ struct TrainCommand: ParsableCommand {
         if resumed == nil, let size = try? FileManager.default.attributesOfItem(atPath: directory.metrics.path)[.size] as? Int, size > 0 {
             throw CleanExit.failure("\(directory.url.path) holds \(directory.metrics.lastPathComponent) but no checkpoint; use another --out (or move those files away)")
         }
-        var settings = self.settings(resumed: resumed?.settings)
+        let settings = self.settings(resumed: resumed?.settings)
         if let problem = settings.problem() {  // --epochs or --max-steps raised past their bounds on --resume
             throw ValidationError("\(problem.setting.flag) \(problem.reason)")
         }
         let selection = try self.selection.select(logger: logger)
         let backend = selection.backend
-        let locator = DataLocator(dataDirectory: dataDir)
+        let data = try Self.data(settings, dataDirectory: dataDir, logger: logger)
+        if let images = data as? ImageRunData {
+            try MemoryCheck.check(try StepMemory.estimate(settings.model, exampleShape: images.exampleShape, backend: backend),
+                batch: min(settings.batchSize, images.trainingExamples), device: backend.device, logger: logger)
+        }
+        let device = backend.device
+        StopSignal.install()  // before the run writes its config and first checkpoint
+        let run = try TrainingRun(directory: directory, settings: settings, resumed: resumed, backend: backend, data: data,
+            provenance: RunProvenance(backendRequested: selection.requested.description, backendUsed: device.selector,
+                device: device.name, driver: device.driverVersion, fallbackReason: selection.fallbackReason,
+                rdlabVersion: RDLab.version, rdlabCommit: resumed?.provenance.rdlabCommit ?? currentCommit(),
+                started: resumed?.provenance.started ?? ISO8601DateFormatter().string(from: Date())),
+            logger: logger)
+        Self.describe(run, logger: logger)
+        let weightName = switch settings.objective.weight {
+        case .constant, .annealed: "β"
+        case .targetRate: "λ"
+        case .geco: "1/λ"
+        }
+        var progress = Progress(total: run.plannedSteps, alreadyDone: run.trainer.step)
+        var hooks = TrainingRun.Hooks()
+        hooks.progress = { step, epoch, running in
+            progress.update(step: step, epoch: epoch, epochs: settings.epochs, rate: running.rate, distortion: running.distortion)
+        }
+        hooks.pause = { progress.finishLine() }
+        hooks.committed = { epoch, trainLine, testLine in
+            try writePictures(run, epoch: epoch, logger: logger)
+            let summary = String(format: "epoch %d: train R %.3f D %.3f −ELBO %.3f | test R %.3f D %.3f −ELBO %.3f nats (%@ %.4g, %.0f ex/s)",
+                epoch, trainLine.rateNats, trainLine.distortionNats, trainLine.negElboNats, testLine.rateNats,
+                testLine.distortionNats, testLine.negElboNats, weightName, trainLine.beta, trainLine.examplesPerSecond)
+            logger.info("\(summary)")
+        }
+        do {
+            try run.run(hooks)
+        } catch let interruption as Interrupted {
+            throw ExitCode(128 + interruption.signal)
+        }
+        print("run \(directory.url.path): \(run.trainer.step) steps; metrics in \(directory.metrics.path)")
+    }
+
+    /// The run's examples: the dataset (limited, binarised) for image models, the exact
+    /// distribution for the toy model.
+    static func data(_ settings: RunSettings, dataDirectory: String?, logger: Logger) throws -> any RunData {
+        guard settings.model.readsImages else {
+            let toy = ToyDistribution()
+            logger.info("data: \(toy.source), H(x) = \(String(format: "%.6f", toy.entropy)) nats; \(toy.stepsPerEpoch) full-batch steps per epoch")
+            return toy
+        }
+        let locator = DataLocator(dataDirectory: dataDirectory)
         let binarization = try Binarization(named: settings.binarize)
         var train: Dataset, test: Dataset
         do {
@@ -190,191 +325,59 @@ struct TrainCommand: ParsableCommand {
             let empty = train.count == 0 ? train : test
             throw CleanExit.failure("\(empty.files[0]): the \(empty.split) split holds no examples")
         }
-        try MemoryCheck.check(try StepMemory.estimate(settings.model, backend: backend),
-            batch: min(settings.batchSize, train.count), device: backend.device, logger: logger)
-
-        let sampler = BatchSampler(count: train.count, batchSize: settings.batchSize, seed: settings.seed, dropLast: false)
-        let stepsPerEpoch = sampler.batchesPerEpoch
-        let plannedSteps = min(settings.epochs * stepsPerEpoch, settings.maxSteps ?? Int.max)  // both bounded: no overflow
-        let model = try ConvAutoencoder(settings.model, backend: backend, seed: settings.seed)
-        let optimizer = Adam(backend: backend, hyperparameters: AdamParameters(learningRate: settings.learningRate),
-            normalizeGradients: settings.normalizeGradients)
-        var state = Checkpoint(step: 0, epoch: 0, configuration: settings.model)
-        if resumed != nil {
-            state = try Checkpoint.restore(from: directory.checkpoint, into: model, optimizer: optimizer)
-            guard state.configuration == settings.model else {
-                throw CleanExit.failure("\(directory.checkpoint.path) holds a different model than \(directory.config.path); restore the matching pair")
-            }
-            if state.adoptLegacyBudgetStop(stepsPerEpoch: stepsPerEpoch) {
-                logger.notice("\(directory.checkpoint.path) (format 1) ended inside epoch \(state.epoch + 1) on --max-steps: that epoch's lines are dropped and written again when it ends; its train figures cover the steps from here on")
-            }
-            guard state.fits(stepsPerEpoch: stepsPerEpoch) else {
-                throw CleanExit.failure("\(directory.checkpoint.path): step \(state.step) does not lie in epoch \(state.epoch + 1) of \(stepsPerEpoch) steps: the training set (\(train.count) examples from \(train.files[0]), batch \(settings.batchSize)) is not the one the run started with, or config.json was edited")
-            }
-            logger.info("resuming \(directory.url.path) at step \(state.step)")
-        }
-        let dropped = try directory.keepMetrics(lines: state.metricsLines)
-        if dropped > 0 {
-            logger.notice("\(directory.metrics.path): dropped \(dropped) line(s) past the last checkpoint (an epoch that was not committed)")
-        }
-        let trainer = VAETrainer(model: model, optimizer: optimizer,
-            beta: BetaSchedule(beta: settings.beta, annealSteps: settings.klAnnealSteps),
-            learningRate: LearningRateSchedule(kind: settings.learningRateSchedule, learningRate: settings.learningRate,
-                totalSteps: plannedSteps),
-            seed: settings.seed, step: state.step)
-        let device = backend.device
-        settings.testNoise = model.channel.testNoiseDescription
-            + (model.marginal == nil ? "" : "; the rate is log e(z|x) − log m(z) under the "
-                + (model.marginal is VampPrior ? "VampPrior" : "MAF") + " marginal, one Monte Carlo sample")
-        settings.family = settings.model.family
-        if let family = settings.family {
-            logger.info("model: family \(family) (encoder \(settings.model.encoder), decoder \(settings.model.decoder), marginal \(settings.model.marginal))")
-        }
-        let rateFloor = model.channel.rateFloor
-        if let echo = model.channel as? EchoChannel, let rateFloor {
-            logger.info("echo channel: \(echo.terms) terms \(echo.sampling.rawValue) replacement, clip r = \(String(format: "%.6f", echo.clip)), rate floor \(String(format: "%.3f", rateFloor)) nats")
-        }
-        try directory.writeConfig(RunDirectory.Config(settings: settings, provenance: RunProvenance(
-            backendRequested: selection.requested.description, backendUsed: device.selector, device: device.name,
-            driver: device.driverVersion, fallbackReason: selection.fallbackReason, rdlabVersion: RDLab.version,
-            rdlabCommit: resumed?.provenance.rdlabCommit ?? currentCommit(),
-            started: resumed?.provenance.started ?? ISO8601DateFormatter().string(from: Date()))))
-        logger.info("run directory \(directory.url.path): \(plannedSteps) steps, \(stepsPerEpoch) per epoch")
-
-        StopSignal.install()
-        var progress = Progress(total: plannedSteps, alreadyDone: state.step)
-        func save() throws {
-            state.step = trainer.step
-            try state.save(model: model, optimizer: optimizer, to: directory.checkpoint)
-        }
-        if resumed == nil { try save() }  // a run directory always holds a checkpoint once it holds metrics
-        /// Stops for a signal: saves the state first unless the last commit already holds it.
-        func stop(_ signal: Int32, saving: Bool) throws -> Never {
-            progress.finishLine()
-            if saving {
-                try save()
-                logger.notice("signal \(signal): checkpoint written at step \(trainer.step) to \(directory.checkpoint.path); resume with --resume \(directory.url.path)")
-            } else {
-                logger.notice("signal \(signal): the checkpoint of step \(trainer.step) in \(directory.checkpoint.path) is complete; resume with --resume \(directory.url.path)")
-            }
-            throw ExitCode(128 + signal)
-        }
-        // An epoch whose training is done (or was cut short by the step budget) but that is not
-        // committed has examples in its totals: it is evaluated before anything else.
-        while trainer.step < plannedSteps || state.epochTotals.examples > 0 {
-            let started = Date()
-            let batches = sampler.batches(epoch: state.epoch)
-            for indices in batches.dropFirst(trainer.step - state.epoch * stepsPerEpoch) where trainer.step < plannedSteps {
-                let images = train.batch(indices, binarization: binarization, seed: settings.seed, epoch: state.epoch)
-                let stats: RateDistortion
-                do {
-                    stats = try trainer.train(images, batch: indices.count)
-                } catch let error as NonFiniteLoss {
-                    progress.finishLine()
-                    throw stopped(error, directory)
-                }
-                state.epochTotals.rate += stats.rate * Double(indices.count)
-                state.epochTotals.distortion += stats.distortion * Double(indices.count)
-                state.epochTotals.examples += indices.count
-                let examples = Double(state.epochTotals.examples)
-                progress.update(step: trainer.step, epoch: state.epoch, epochs: settings.epochs,
-                    rate: state.epochTotals.rate / examples, distortion: state.epochTotals.distortion / examples)
-                if let signal = StopSignal.pending {
-                    state.epochTotals.seconds += Date().timeIntervalSince(started)
-                    try stop(signal, saving: true)
-                }
-            }
-            state.epochTotals.seconds += Date().timeIntervalSince(started)
-            progress.finishLine()
-            logger.info("epoch \(state.epoch + 1): evaluating on \(test.count) test examples")
-            let evaluated: (RateDistortion, TimeInterval)
-            do {
-                evaluated = try evaluate(trainer, test, binarization: binarization, settings: settings)
-            } catch let interruption as Interrupted {
-                try stop(interruption.signal, saving: true)
-            }
-            guard evaluated.0.rate.isFinite, evaluated.0.distortion.isFinite else {
-                let term = evaluated.0.distortion.isFinite ? "test-set rate" : "test-set distortion"
-                throw stopped(NonFiniteLoss(step: trainer.step, term: term), directory)
-            }
-            let totals = state.epochTotals
-            let examples = Double(max(totals.examples, 1))
-            guard (totals.rate / examples).isFinite, (totals.distortion / examples).isFinite else {
-                throw stopped(NonFiniteLoss(step: trainer.step, term: "train-set totals"), directory)
-            }
-            let betaNow = trainer.beta.value(at: max(trainer.step - 1, 0))
-            let trainLine = RunDirectory.Metrics(epoch: state.epoch + 1, step: trainer.step, split: .train,
-                rateNats: totals.rate / examples, distortionNats: totals.distortion / examples,
-                negElboNats: (totals.rate + totals.distortion) / examples, beta: betaNow, seconds: totals.seconds,
-                examplesPerSecond: Double(totals.examples) / max(totals.seconds, 1e-9), rateFloorNats: rateFloor,
-                family: settings.family)
-            let testLine = RunDirectory.Metrics(epoch: state.epoch + 1, step: trainer.step, split: .test,
-                rateNats: evaluated.0.rate, distortionNats: evaluated.0.distortion, negElboNats: evaluated.0.negativeELBO,
-                beta: betaNow, seconds: evaluated.1, examplesPerSecond: Double(test.count) / max(evaluated.1, 1e-9),
-                rateFloorNats: rateFloor, family: settings.family)
-            // The commit: the lines, then the checkpoint that covers them. An epoch cut short by
-            // the step budget stays open: its lines are provisional (the checkpoint does not cover
-            // them, so a resume with a larger budget replaces them) and the run ends here.
-            let epochEnded = trainer.step % stepsPerEpoch == 0
-            let lines = try directory.append([trainLine, testLine])
-            if epochEnded {
-                state.metricsLines = lines
-                state.epoch += 1
-                state.epochTotals = EpochTotals()
-            }
-            do {
-                try save()
-            } catch {
-                // Keep the lines the checkpoint on disk covers (the old one, or the new one if
-                // only the flush after its rename failed).
-                if let onDisk = try? Checkpoint.header(of: directory.checkpoint).checkpoint.metricsLines {
-                    _ = try? directory.keepMetrics(lines: onDisk)
-                }
-                throw error
-            }
-            if imageColumns > 0 {
-                if model.decoder.isAutoregressive {
-                    logger.info("epoch \(trainLine.epoch): drawing the image grids pixel by pixel (784 passes each)")
-                }
-                do {
-                    try writeImages(model, test, binarization: binarization, settings: settings, to: directory)
-                } catch let interruption as Interrupted {
-                    try stop(interruption.signal, saving: false)
-                }
-            }
-            let summary = String(format: "epoch %d: train R %.2f D %.2f −ELBO %.2f | test R %.2f D %.2f −ELBO %.2f nats (%.0f ex/s)",
-                trainLine.epoch, trainLine.rateNats, trainLine.distortionNats, trainLine.negElboNats, testLine.rateNats,
-                testLine.distortionNats, testLine.negElboNats, trainLine.examplesPerSecond)
-            logger.info("\(summary)")
-            if let signal = StopSignal.pending { try stop(signal, saving: false) }
-            if !epochEnded { break }
-        }
-        print("run \(directory.url.path): \(trainer.step) steps; metrics in \(directory.metrics.path)")
+        return ImageRunData(train: train, test: test, binarization: binarization, seed: settings.seed, batchSize: settings.batchSize)
     }
 
-    /// `--image-columns` examples across the test set, then the first test examples: a batch
-    /// for the channel (Echo noise comes from the other members).
-    func writeImages(_ model: ConvAutoencoder, _ test: Dataset, binarization: Binarization, settings: RunSettings,
-        to directory: RunDirectory) throws {
-        let shown = min(imageColumns, test.count)
+    /// Logs what the run trains.
+    static func describe(_ run: TrainingRun, logger: Logger) {
+        switch run.settings.model {
+        case .alemi(let spec):
+            logger.info("model: family \(spec.family) (encoder \(spec.encoder.rawValue), decoder \(spec.decoder.rawValue), marginal \(spec.marginal.rawValue))")
+        case .echo(let spec):
+            if let conv = run.model as? ConvAutoencoder, let echo = conv.channel as? EchoChannel, let floor = echo.rateFloor {
+                logger.info("echo channel: \(spec.terms) terms \(spec.replacement.rawValue) replacement, clip r = \(String(format: "%.6f", echo.clip)), rate floor \(String(format: "%.3f", floor)) nats")
+            }
+        case .toy:
+            logger.info("model: Alemi's toy model, 30 latent states, \(run.model.parameters.reduce(0) { $0 + $1.tensor.count }) parameters")
+        }
+        logger.info("objective: \(run.settings.objective.summary)")
+    }
+
+    /// The pictures of a committed epoch: image grids of an image model, the toy model's
+    /// diagnostics.
+    func writePictures(_ run: TrainingRun, epoch: Int, logger: Logger) throws {
+        if let toy = run.model as? ToyModel {
+            try ToyPictures.write(try toy.diagnostics(), to: run.directory)
+            return
+        }
+        guard columns > 0, let model = run.model as? ConvAutoencoder, let data = run.data as? ImageRunData else { return }
+        if model.decoder.isAutoregressive {
+            logger.info("epoch \(epoch): drawing the image grids pixel by pixel (784 passes each)")
+        }
+        let test = data.test
+        let shown = min(columns, test.count)
         let spread = (0..<shown).map { $0 * test.count / shown }
-        let display = test.batch(spread + (0..<min(test.count, max(0, settings.batchSize - shown))).map { $0 },
-            binarization: binarization, seed: settings.seed, epoch: 0)
-        try ImageGrids.reconstructions(model, batch: display, count: shown, seed: settings.seed).write(to: directory.reconstructions)
-        try ImageGrids.samples(model, pool: display, count: shown, seed: settings.seed).write(to: directory.samples)
+        // a batch for the channel (Echo noise comes from the other members)
+        let display = test.batch(spread + (0..<min(test.count, max(0, run.settings.batchSize - shown))).map { $0 },
+            binarization: data.binarization, seed: run.settings.seed, epoch: 0)
+        try ImageGrids.reconstructions(model, batch: display, count: shown, seed: run.settings.seed).write(to: run.directory.reconstructions)
+        try ImageGrids.samples(model, pool: display, count: shown, seed: run.settings.seed).write(to: run.directory.samples)
     }
+}
 
-    /// The error for a non-finite loss, naming the step, the term and the last good checkpoint
-    /// (the one on disk: the current state is not saved over it).
-    func stopped(_ error: NonFiniteLoss, _ directory: RunDirectory) -> CleanExit {
-        let last = FileManager.default.fileExists(atPath: directory.checkpoint.path)
-            ? "last good checkpoint: \(directory.checkpoint.path)" : "no checkpoint was written yet"
-        return CleanExit.failure("\(error); stopping (\(last)); try a lower --lr or --normalize-gradients")
-    }
-
-    /// Test-set R and D: batches in order, binarised with the run's seed (epoch 0), fixed noise.
-    func evaluate(_ trainer: VAETrainer, _ test: Dataset, binarization: Binarization, settings: RunSettings) throws
-        -> (RateDistortion, TimeInterval) {
-        try EvalCommand.evaluate(trainer, test, binarization: binarization, seed: settings.seed, batchSize: settings.batchSize)
+extension ObjectiveSpec {
+    /// One line for the log.
+    var summary: String {
+        var text: String
+        switch weight {
+        case .constant(let beta): text = "E[D + β·R], β = \(beta)"
+        case .annealed(let beta, let steps): text = "E[D + β_t·R], β_t = \(beta)·min(1, t/\(steps))"
+        case .targetRate(let target):
+            text = "target rate R \(target.bound == .equal ? "=" : "≤") \(target.rate) nats by the augmented Lagrangian (λ₀ = \(target.initialMultiplier), η = \(target.learningRate), c = \(target.penalty))"
+        case .geco(let geco):
+            text = "GECO, distortion target κ = \(geco.distortion) nats (λ₀ = \(geco.initialMultiplier), η = \(geco.learningRate), α = \(geco.smoothing))"
+        }
+        if let freeBits { text += "; free bits λ = \(freeBits.nats) nats per \(freeBits.grouping.rawValue)" }
+        return text
     }
 }

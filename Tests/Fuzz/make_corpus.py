@@ -15,6 +15,10 @@ import zlib
 HERE = pathlib.Path(__file__).resolve().parent
 CORPUS = HERE / "Corpus"
 
+# issue 16's typed model specification (the legacy MODEL above has no "kind")
+MODEL_TYPED = {"kind": "alemi", "latentDimension": 2, "activation": "relu", "symmetricInputs": False, "encoder": "gaussian",
+               "decoder": "deconv", "marginal": "normal", "flowSteps": 1, "madeHidden": [2], "vampComponents": 1,
+               "pixelcnnFeatures": 1, "pixelcnnResnets": 1}
 MODEL = {"latentDimension": 2, "activation": "relu", "symmetricInputs": False, "channel": "gaussian",
          "echoTerms": 1, "echoReplacement": "without", "encoder": "gaussian", "flowSteps": 1,
          "madeHidden": [2], "marginal": "normal", "decoder": "deconv", "vampComponents": 1,
@@ -124,6 +128,12 @@ def safetensors_seeds():
     valid = safetensors(full, checkpoint(full))
     write("FuzzSafeTensors", "header-length-past-end.safetensors", struct.pack("<Q", (1 << 64) - 9) + valid[8:])
     write("FuzzSafeTensors", "truncated.safetensors", valid[:-7])
+    typed = dict(MODEL_TYPED)
+    write("FuzzSafeTensors", "typed-model.safetensors", safetensors(full, checkpoint(
+        full, model=json.dumps(typed, sort_keys=True), objective_state=json.dumps({"multipliers": {"z": 0.75}}),
+        epoch_layer_rate_sums="1.5")))
+    write("FuzzSafeTensors", "objective-state-not-a-number.safetensors", safetensors(full, checkpoint(
+        full, model=json.dumps(typed, sort_keys=True), objective_state=json.dumps({"multipliers": {"z": "nan"}}))))
 
 
 def gz(data):
@@ -185,6 +195,25 @@ def config_seeds():
     write("FuzzRunConfig", "echo-terms-huge-gaussian.json", config(model_echo_terms=(1 << 63) - 1))
     write("FuzzRunConfig", "missing-settings.json", json.dumps({"provenance": provenance}).encode())
     write("FuzzRunConfig", "not-json.json", b"{\"settings\": [")
+
+    def typed(**changes):
+        s = json.loads(json.dumps(settings))
+        del s["beta"], s["kl_anneal_steps"]
+        s["model"] = {"kind": "alemi", "latent_dimension": 8, "activation": "relu", "symmetric_inputs": False,
+                      "encoder": "gaussian", "decoder": "deconv", "marginal": "normal", "flow_steps": 4,
+                      "made_hidden": [640, 640, 640], "vamp_components": 500, "pixelcnn_features": 64, "pixelcnn_resnets": 2}
+        s["objective"] = {"weight": {"kind": "target-rate", "rate": 10, "learning_rate": 0.01, "bound": "equal",
+                                     "initial_multiplier": 1}}
+        for key, value in changes.items():
+            s[key] = value
+        return json.dumps({"settings": s, "provenance": provenance}, indent=2, sort_keys=True).encode()
+
+    write("FuzzRunConfig", "typed-target-rate.json", typed())
+    write("FuzzRunConfig", "toy.json", typed(model={"kind": "toy"}, dataset="alemi-toy-30", batch_size=30, family=None))
+    write("FuzzRunConfig", "objective-unknown-kind.json", typed(objective={"weight": {"kind": "lagrange", "beta": 1}}))
+    write("FuzzRunConfig", "free-bits-negative.json",
+          typed(objective={"weight": {"kind": "constant", "beta": 1}, "free_bits": {"nats": -1, "grouping": "dimension"}}))
+    write("FuzzRunConfig", "toy-with-image-dataset.json", typed(model={"kind": "toy"}, family=None))
 
 
 if __name__ == "__main__":

@@ -46,8 +46,16 @@ struct TrainIntegrationTests {
             "\"latent_dimension\" : 8"] {
             #expect(config.contains(key), "config.json lacks \(key)")
         }
-        let eval = try RDLabProcess.run(["eval", "--run", straight.path, "--backend", "cpu", "--data-dir", Self.dataDirectory])
+        let eval = try RDLabProcess.run(["eval", "--run", straight.path, "--backend", "cpu", "--data-dir", Self.dataDirectory,
+            "--iwae", "5"])
         #expect(eval.status == 0 && eval.stdout.contains("−ELBO"), "\(eval.stderr)")
+        // "… −ELBO 543.210 nats …" and "IWAE bound, K = 5: log p(x) ≥ -540.123 nats"
+        func number(after marker: String) -> Double? {
+            guard let range = eval.stdout.range(of: marker) else { return nil }
+            return Double(eval.stdout[range.upperBound...].prefix { !$0.isWhitespace })
+        }
+        let elbo = try #require(number(after: "−ELBO "), "\(eval.stdout)"), bound = try #require(number(after: "log p(x) ≥ "), "\(eval.stdout)")
+        #expect(bound >= -elbo, "IWAE K = 5 \(bound) below the ELBO \(-elbo)")
         let again = try Self.train(["--epochs", "1", "--out", straight.path])
         #expect(again.status != 0 && again.stderr.contains("already holds a run"))
     }
@@ -69,11 +77,11 @@ struct TrainIntegrationTests {
         #expect(noRun.status != 0 && noRun.stderr.contains("config.json not found"))
         let eval = try RDLabProcess.run(["eval"])
         #expect(eval.status != 0 && eval.stderr.contains("--run"))
-        let channel = try RDLabProcess.run(["train", "--channel", "laplace"])
-        #expect(channel.status != 0 && channel.stderr.contains("--channel"))
-        let terms = try RDLabProcess.run(["train", "--channel", "echo", "--batch-size", "10", "--echo-terms", "12"])
+        let model = try RDLabProcess.run(["train", "--model", "laplace"])
+        #expect(model.status != 0 && model.stderr.contains("--model") && model.stderr.contains("'alemi', 'echo' or 'toy'"))
+        let terms = try RDLabProcess.run(["train", "--model", "echo", "--batch-size", "10", "--echo-terms", "12"])
         #expect(terms.status != 0 && terms.stderr.contains("--batch-size 13"))
-        let replacement = try RDLabProcess.run(["train", "--channel", "echo", "--echo-replacement", "maybe"])
+        let replacement = try RDLabProcess.run(["train", "--model", "echo", "--echo-replacement", "maybe"])
         #expect(replacement.status != 0 && replacement.stderr.contains("--echo-replacement"))
         let hidden = try RDLabProcess.run(["train", "--encoder", "iaf", "--made-hidden", "100,abc"])
         #expect(hidden.status != 0 && hidden.stderr.contains("--made-hidden"))
@@ -81,12 +89,20 @@ struct TrainIntegrationTests {
         #expect(marginal.status != 0 && marginal.stderr.contains("--marginal"))
         let decoder = try RDLabProcess.run(["train", "--decoder", "wavenet"])
         #expect(decoder.status != 0 && decoder.stderr.contains("--decoder"))
-        let vampEcho = try RDLabProcess.run(["train", "--marginal", "vamp", "--channel", "echo"])
-        #expect(vampEcho.status != 0 && vampEcho.stderr.contains("--channel gaussian"))
+        let vampEcho = try RDLabProcess.run(["train", "--marginal", "vamp", "--model", "echo"])
+        #expect(vampEcho.status != 0 && vampEcho.stderr.contains("--marginal applies to --model alemi, not echo"))
         let components = try RDLabProcess.run(["train", "--marginal", "vamp", "--vamp-components", "0"])
         #expect(components.status != 0 && components.stderr.contains("--vamp-components"))
-        let iafEcho = try RDLabProcess.run(["train", "--encoder", "iaf", "--channel", "echo"])
-        #expect(iafEcho.status != 0 && iafEcho.stderr.contains("--channel gaussian"))
+        let iafEcho = try RDLabProcess.run(["train", "--encoder", "iaf", "--model", "echo"])
+        #expect(iafEcho.status != 0 && iafEcho.stderr.contains("--encoder applies to --model alemi, not echo"))
+        let toyData = try RDLabProcess.run(["train", "--model", "toy", "--dataset", "mnist"])
+        #expect(toyData.status != 0 && toyData.stderr.contains("--dataset applies to --model alemi or echo, not toy"))
+        let twoTargets = try RDLabProcess.run(["train", "--target-rate", "5", "--target-distortion", "80"])
+        #expect(twoTargets.status != 0 && twoTargets.stderr.contains("give one"))
+        let freeBits = try RDLabProcess.run(["train", "--encoder", "iaf", "--free-bits", "0.5"])
+        #expect(freeBits.status != 0 && freeBits.stderr.contains("--free-bits") && freeBits.stderr.contains("--free-bits-group layer"))
+        let negativeTarget = try RDLabProcess.run(["train", "--target-rate=-1"])
+        #expect(negativeTarget.status != 0 && negativeTarget.stderr.contains("--target-rate must be a finite number of nats ≥ 0"))
     }
 
     /// `--encoder iaf --marginal maf` end to end: a finite Monte Carlo rate, the encoder and
@@ -131,13 +147,13 @@ struct TrainIntegrationTests {
         }
     }
 
-    /// `--channel echo` end to end: exact rate above its floor in metrics.jsonl, the channel in
+    /// `--model echo` end to end: exact rate above its floor in metrics.jsonl, the channel in
     /// config.json (with how test batches get their noise), eval of the run.
     @Test func echoChannelTrainsAndEvaluates() throws {
         let root = try RDLabProcess.temporaryDirectory("echo")
         defer { try? FileManager.default.removeItem(at: root) }
         let run = root.appendingPathComponent("run")
-        let result = try Self.train(["--channel", "echo", "--epochs", "1", "--out", run.path])
+        let result = try Self.train(["--model", "echo", "--epochs", "1", "--out", run.path])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("echo channel: 49 terms without replacement"))
         let lines = try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
@@ -148,11 +164,14 @@ struct TrainIntegrationTests {
             #expect(rate >= floor && floor > 0, "rate \(rate), floor \(floor)")
         }
         let config = try String(contentsOf: run.appendingPathComponent("config.json"), encoding: .utf8)
-        for key in ["\"channel\" : \"echo\"", "\"echo_terms\" : 49", "built from the other members of that batch"] {
+        for key in ["\"kind\" : \"echo\"", "\"echo_terms\" : 49", "built from the other members of that batch"] {
             #expect(config.contains(key), "config.json lacks \(key)")
         }
         let eval = try RDLabProcess.run(["eval", "--run", run.path, "--backend", "cpu", "--data-dir", Self.dataDirectory])
         #expect(eval.status == 0 && eval.stdout.contains("echo"), "\(eval.stdout) \(eval.stderr)")
+        let iwae = try RDLabProcess.run(["eval", "--run", run.path, "--backend", "cpu", "--data-dir", Self.dataDirectory, "--iwae", "5"])
+        #expect(iwae.status == 1 && iwae.stderr.contains("--iwae cannot bound this model: the Echo channel has no density e(z|x)"),
+            "\(iwae.stderr)")
     }
 
     @Test func nonFiniteLossStopsWithTheStepAndCheckpoint() throws {

@@ -38,6 +38,8 @@ struct CheckpointIntegrityTests {
         ("non-string-metadata.safetensors", "__metadata__ is not a map of strings"),
         ("model-out-of-range.safetensors", "latentDimension must be between 1 and 4096"),
         ("unknown-format.safetensors", "unknown format 'rdlab-checkpoint-9'"),
+        ("typed-model.safetensors", nil),
+        ("objective-state-not-a-number.safetensors", "objective state: field multipliers.z is not a number"),
         ("header-length-past-end.safetensors", "does not fit a file of"),
         ("truncated.safetensors", "lie outside the"),
     ] as [(String, String?)])
@@ -45,7 +47,9 @@ struct CheckpointIntegrityTests {
         let data = try Data(contentsOf: Self.corpus.appendingPathComponent(file))
         guard let reason else {
             let checkpoint = try Self.verify(data)
-            #expect(checkpoint.step == 3 && checkpoint.epoch == 1 && checkpoint.configuration.latentDimension == 2)
+            #expect(checkpoint.step == 3 && checkpoint.epoch == 1
+                && checkpoint.model == .alemi(AlemiSpec(latentDimension: 2, flowSteps: 1, madeHidden: [2], vampComponents: 1,
+                    pixelcnnFeatures: 1, pixelcnnResnets: 1)))
             return
         }
         do {
@@ -65,7 +69,7 @@ struct CheckpointIntegrityTests {
             "adam.m.w": SafeTensors.Entry(shape: [4], values: [0, 0.1, 0, 0]),
             "adam.v.w": SafeTensors.Entry(shape: [4], values: [0, 0.01, 0, 0])]
         var metadata = ["format": Checkpoint.format, "step": "7", "epoch": "1", "metrics_lines": "2", "adam_step": "7",
-            "model": String(decoding: try JSONEncoder().encode(VAEConfiguration(latentDimension: 2)), as: UTF8.self)]
+            "model": String(decoding: try JSONEncoder().encode(ModelSpec.alemi(AlemiSpec(latentDimension: 2))), as: UTF8.self)]
         metadata[Checkpoint.checksumKey] = Checkpoint.checksum(tensors, metadata)
         let file = try SafeTensors.encode(tensors, metadata: metadata)
         #expect(try Self.verify(file).step == 7)
@@ -81,7 +85,7 @@ struct CheckpointIntegrityTests {
     }
 
     static func model(_ backend: any Backend, seed: UInt64 = 1) throws -> ConvAutoencoder {
-        try ConvAutoencoder(VAEConfiguration(latentDimension: 2), backend: backend, seed: seed)
+        try ConvAutoencoder(AlemiSpec(latentDimension: 2), backend: backend, seed: seed)
     }
 
     /// A trained state with Adam's moments, saved to a fresh file.
@@ -93,7 +97,7 @@ struct CheckpointIntegrityTests {
         try graph.backward(from: try graph.mean(try graph.add(out.distortion, out.rate)))
         try optimizer.update(model.parameters, gradientsFrom: graph)
         let url = try TestDatasets.temporaryDirectory("checkpoint").appendingPathComponent("checkpoint.safetensors")
-        try Checkpoint(step: 1, epoch: 0, configuration: model.configuration).save(model: model, optimizer: optimizer, to: url)
+        try Checkpoint(step: 1, epoch: 0, model: model.spec).save(model: model, optimizer: optimizer, to: url)
         return (url, model, optimizer)
     }
 
@@ -146,7 +150,7 @@ struct CheckpointIntegrityTests {
         values[0] = .nan
         try backend.upload(values, to: parameter.tensor.buffer)
         do {
-            try Checkpoint(step: 2, epoch: 0, configuration: model.configuration).save(model: model, optimizer: optimizer, to: url)
+            try Checkpoint(step: 2, epoch: 0, model: model.spec).save(model: model, optimizer: optimizer, to: url)
             Issue.record("a NaN state was saved")
         } catch let error as CheckpointError {
             #expect(error.description.contains("\(parameter.name) holds NaN or infinite values"), "\(error)")
@@ -164,7 +168,8 @@ struct CheckpointIntegrityTests {
         defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
         var (tensors, metadata) = try SafeTensors.read(url)
         metadata["format"] = Checkpoint.legacyFormat
-        for key in ["metrics_lines", "epoch_rate_sum", "epoch_distortion_sum", "epoch_examples", "epoch_seconds"] { metadata[key] = nil }
+        for key in ["metrics_lines", "epoch_rate_sum", "epoch_distortion_sum", "epoch_examples", "epoch_seconds",
+            "epoch_layer_rate_sums", "objective_state"] { metadata[key] = nil }
         try SafeTensors.write(tensors, metadata: metadata, to: url)
         #expect(throws: CheckpointError.self) { try Checkpoint.header(of: url) }
         metadata[Checkpoint.checksumKey] = nil
@@ -180,7 +185,7 @@ struct CheckpointIntegrityTests {
     @Test func countersFitTheTrainingSet() {
         func fits(_ step: Int, _ epoch: Int, examples: Int = 0, per stepsPerEpoch: Int = 10) -> Bool {
             Checkpoint(step: step, epoch: epoch, epochTotals: EpochTotals(examples: examples),
-                configuration: VAEConfiguration()).fits(stepsPerEpoch: stepsPerEpoch)
+                model: .alemi(AlemiSpec())).fits(stepsPerEpoch: stepsPerEpoch)
         }
         #expect(fits(0, 0) && fits(20, 2) && fits(23, 2, examples: 150) && fits(20, 1, examples: 500))
         #expect(!fits(20, 1) && !fits(23, 1, examples: 150) && !fits(23, 3) && !fits(5, 0, per: 0))
@@ -190,14 +195,14 @@ struct CheckpointIntegrityTests {
     /// A format-1 checkpoint of a run stopped inside an epoch by `--max-steps` named the next
     /// epoch; it is taken back to the epoch in progress (and nothing else is touched).
     @Test func legacyBudgetStopsAreTakenBackToTheirEpoch() {
-        var legacy = Checkpoint(step: 23, epoch: 3, metricsLines: 6, configuration: VAEConfiguration(),
+        var legacy = Checkpoint(step: 23, epoch: 3, metricsLines: 6, model: .alemi(AlemiSpec()),
             metadata: ["format": Checkpoint.legacyFormat])
         #expect(!legacy.fits(stepsPerEpoch: 10))
         let changed = legacy.adoptLegacyBudgetStop(stepsPerEpoch: 10)
         #expect(changed && legacy.epoch == 2 && legacy.metricsLines == 4 && legacy.fits(stepsPerEpoch: 10))
         let again = legacy.adoptLegacyBudgetStop(stepsPerEpoch: 10)
         #expect(!again)
-        var current = Checkpoint(step: 23, epoch: 3, metricsLines: 6, configuration: VAEConfiguration(),
+        var current = Checkpoint(step: 23, epoch: 3, metricsLines: 6, model: .alemi(AlemiSpec()),
             metadata: ["format": Checkpoint.format])
         let currentChanged = current.adoptLegacyBudgetStop(stepsPerEpoch: 10)
         #expect(!currentChanged && current.epoch == 3)
@@ -208,10 +213,13 @@ struct CheckpointIntegrityTests {
         let backend = AvailableBackends.cpu.backend
         let (url, model, optimizer) = try Self.saved(backend)
         defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
-        let totals = EpochTotals(rate: 1234.5678901234567, distortion: 0.1 + 0.2, examples: 350, seconds: 12.75)
-        try Checkpoint(step: 17, epoch: 3, metricsLines: 6, epochTotals: totals, configuration: model.configuration)
+        let totals = EpochTotals(rate: 1234.5678901234567, distortion: 0.1 + 0.2, examples: 350, seconds: 12.75,
+            layerRates: [1234.5678901234567])
+        let objective = ObjectiveState(multipliers: ["z": 0.123456789012345], constraintAverage: -3.25)
+        try Checkpoint(step: 17, epoch: 3, metricsLines: 6, epochTotals: totals, model: model.spec, objective: objective)
             .save(model: model, optimizer: optimizer, to: url)
         let header = try Checkpoint.header(of: url).checkpoint
         #expect(header.step == 17 && header.epoch == 3 && header.metricsLines == 6 && header.epochTotals == totals)
+        #expect(header.objective == objective)
     }
 }

@@ -10,19 +10,19 @@ import Testing
 @Suite("Model families", .serialized)
 struct FamilyTests {
     struct Family: Sendable, CustomTestStringConvertible {
-        let encoder: VAEConfiguration.Encoder
-        let decoder: VAEConfiguration.Decoder
-        let marginal: VAEConfiguration.Marginal
-        var testDescription: String { configuration.family! }
+        let encoder: EncoderKind
+        let decoder: DecoderKind
+        let marginal: MarginalKind
+        var testDescription: String { configuration.family }
 
         /// Small layers keep twelve families × backends quick.
-        var configuration: VAEConfiguration {
-            VAEConfiguration(latentDimension: 4, encoder: encoder, flowSteps: 2, madeHidden: [8, 8], marginal: marginal,
-                decoder: decoder, vampComponents: 3, pixelcnnFeatures: 4, pixelcnnResnets: 1)
+        var configuration: AlemiSpec {
+            AlemiSpec(latentDimension: 4, encoder: encoder, decoder: decoder, marginal: marginal, flowSteps: 2, madeHidden: [8, 8],
+                vampComponents: 3, pixelcnnFeatures: 4, pixelcnnResnets: 1)
         }
 
-        static let all: [Family] = VAEConfiguration.Encoder.allCases.flatMap { e in
-            VAEConfiguration.Decoder.allCases.flatMap { d in VAEConfiguration.Marginal.allCases.map { Family(encoder: e, decoder: d, marginal: $0) } }
+        static let all: [Family] = EncoderKind.allCases.flatMap { e in
+            DecoderKind.allCases.flatMap { d in MarginalKind.allCases.map { Family(encoder: e, decoder: d, marginal: $0) } }
         }
     }
 
@@ -38,8 +38,7 @@ struct FamilyTests {
         for target in AvailableBackends.all {
             let backend = target.backend
             let model = try ConvAutoencoder(family.configuration, backend: backend, seed: 4)
-            let trainer = VAETrainer(model: model, optimizer: Adam(backend: backend), beta: BetaSchedule(beta: 1),
-                learningRate: LearningRateSchedule(kind: .constant, learningRate: 1e-3, totalSteps: 3), seed: 4)
+            let trainer = ModelTrainer.plain(model, lr: 1e-3, steps: 3, seed: 4)
             for step in 0..<3 {
                 let stats = try trainer.train(train.batch((step * 6)..<(step * 6 + 6), binarization: .none, seed: 0, epoch: 0),
                     batch: 6)

@@ -15,13 +15,13 @@ struct GoldenTrajectoryTests {
         .appendingPathComponent("golden/trajectories.json")
 
     /// Small layers keep the four runs to seconds; everything else is each family's own path.
-    static let families: [(String, VAEConfiguration)] = [
-        ("---", VAEConfiguration(latentDimension: 8)),
-        ("-+v", VAEConfiguration(latentDimension: 8, activation: .gated, symmetricInputs: true, marginal: .vamp,
-            decoder: .pixelcnn, vampComponents: 5, pixelcnnFeatures: 4, pixelcnnResnets: 1)),
-        ("++-", VAEConfiguration(latentDimension: 8, encoder: .iaf, flowSteps: 2, madeHidden: [16, 16], decoder: .pixelcnn,
-            pixelcnnFeatures: 4, pixelcnnResnets: 1)),
-        ("echo", VAEConfiguration(latentDimension: 8, channel: .echo, echoTerms: 7)),
+    static let families: [(String, ModelSpec)] = [
+        ("---", .alemi(AlemiSpec(latentDimension: 8))),
+        ("-+v", .alemi(AlemiSpec(latentDimension: 8, activation: .gated, symmetricInputs: true, decoder: .pixelcnn, marginal: .vamp,
+            vampComponents: 5, pixelcnnFeatures: 4, pixelcnnResnets: 1))),
+        ("++-", .alemi(AlemiSpec(latentDimension: 8, encoder: .iaf, decoder: .pixelcnn, flowSteps: 2, madeHidden: [16, 16],
+            pixelcnnFeatures: 4, pixelcnnResnets: 1))),
+        ("echo", .echo(EchoSpec(latentDimension: 8, terms: 7))),
     ]
 
     struct Step: Codable, Equatable {
@@ -40,14 +40,11 @@ struct GoldenTrajectoryTests {
     }
 
     /// 20 steps of Adam (lr 1e-3, β = 1) on batches of 8 fixture images in order, seed 11.
-    static func trajectory(_ configuration: VAEConfiguration) throws -> [Step] {
+    static func trajectory(_ spec: ModelSpec) throws -> [Step] {
         let backend = AvailableBackends.cpu.backend
         let train = try DataLocator(dataDirectory: TestDatasets.fixtures, environment: ["RDLAB_OFFLINE": "1"])
             .load("binarized-mnist", split: "train")
-        let model = try ConvAutoencoder(configuration, backend: backend, seed: 11)
-        let trainer = VAETrainer(model: model, optimizer: Adam(backend: backend, hyperparameters: AdamParameters(learningRate: 1e-3)),
-            beta: BetaSchedule(beta: 1), learningRate: LearningRateSchedule(kind: .constant, learningRate: 1e-3, totalSteps: 20),
-            seed: 11)
+        let trainer = ModelTrainer.plain(try spec.makeModel(backend: backend, seed: 11), lr: 1e-3, steps: 20, seed: 11)
         return try (0..<20).map { step in
             Step(try trainer.train(train.batch((step * 8)..<(step * 8 + 8), binarization: .none, seed: 11, epoch: 0), batch: 8))
         }
@@ -55,7 +52,7 @@ struct GoldenTrajectoryTests {
 
     @Test func trajectoriesAreReproducedBitForBit() throws {
         var computed: [String: [Step]] = [:]
-        for (family, configuration) in Self.families { computed[family] = try Self.trajectory(configuration) }
+        for (family, spec) in Self.families { computed[family] = try Self.trajectory(spec) }
         if ProcessInfo.processInfo.environment["RDLAB_WRITE_GOLDEN"] == "1" {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -118,8 +118,8 @@ struct RunDirectoryTests {
     }
 
     @Test func configErrorsNameTheFileAndTheField() throws {
-        let settings = RunSettings(dataset: "mnist", binarize: "dynamic", model: VAEConfiguration(latentDimension: 8), beta: 1,
-            klAnnealSteps: 0, epochs: 2, maxSteps: nil, trainLimit: nil, testLimit: nil, batchSize: 50, learningRate: 3e-4,
+        let settings = RunSettings(dataset: "mnist", binarize: "dynamic", model: .alemi(AlemiSpec(latentDimension: 8)),
+            objective: ObjectiveSpec(weight: .targetRate(TargetRate(rate: 10))), epochs: 2, maxSteps: nil, trainLimit: nil, testLimit: nil, batchSize: 50, learningRate: 3e-4,
             learningRateSchedule: .constant, normalizeGradients: false, seed: 0)
         let config = RunDirectory.Config(settings: settings, provenance: RunProvenance(backendRequested: "cpu",
             backendUsed: "cpu:0", device: "CPU", driver: "x", fallbackReason: nil, rdlabVersion: "0", rdlabCommit: "x",
@@ -128,7 +128,10 @@ struct RunDirectoryTests {
         #expect(Self.decodeError(valid) == "accepted")
         let cases: [(String, String, String)] = [
             ("\"batch_size\" : 50", "\"batch_size\" : 0", "/r/config.json: settings.batch_size must be between 1 and 1048576 (got 0)"),
-            ("\"beta\" : 1", "\"beta\" : \"nan\"", "/r/config.json: field settings.beta is not a number"),
+            ("\"rate\" : 10", "\"rate\" : \"nan\"", "/r/config.json: field settings.objective.weight.rate is not a number"),
+            ("\"rate\" : 10", "\"rate\" : -1", "/r/config.json: settings.objective.weight.rate must be a finite number of nats ≥ 0 (got -1.0)"),
+            ("\"kind\" : \"target-rate\"", "\"kind\" : \"lagrange\"",
+                "/r/config.json: field settings.objective.weight.kind: 'lagrange' is not one of constant, annealed, target-rate, geco"),
             ("\"epochs\" : 2", "\"epochs\" : -4", "/r/config.json: settings.epochs must be between 1 and 1000000 (got -4)"),
             ("\"latent_dimension\" : 8", "\"latent_dimension\" : 99999999999",
                 "/r/config.json: settings.model.latent_dimension must be between 1 and 4096 (got 99999999999)"),
@@ -137,7 +140,8 @@ struct RunDirectoryTests {
             ("\"made_hidden\" : [\n        640,\n        640,\n        640\n      ]", "\"made_hidden\" : [\"640\"]",
                 "/r/config.json: field settings.model.made_hidden[0] is not an integer"),
             ("\"learning_rate\" : 0.0003", "\"learning_rate\" : 0", "/r/config.json: settings.learning_rate must be a finite number > 0 (got 0.0)"),
-            ("\"encoder\" : \"gaussian\"", "\"encoder\" : \"flow\"", "/r/config.json: settings.model.encoder 'flow' is not one of gaussian, iaf"),
+            ("\"encoder\" : \"gaussian\"", "\"encoder\" : \"flow\"", "/r/config.json: field settings.model.encoder: 'flow' is not one of gaussian, iaf"),
+            ("\"kind\" : \"alemi\"", "\"kind\" : \"pixelvae\"", "/r/config.json: field settings.model.kind: 'pixelvae' is not one of alemi, echo, toy"),
             ("\"binarize\" : \"dynamic\"", "\"binarize\" : \"otsu\"",
                 "/r/config.json: settings.binarize 'otsu' is not one of dynamic, threshold, none"),
         ]
@@ -150,15 +154,30 @@ struct RunDirectoryTests {
     }
 
     /// `config.json` as earlier releases wrote it still loads, with the same model.
-    @Test(arguments: [("family---", "---"), ("family-+v", "-+v"), ("family++-", "++-"), ("echo", nil)] as [(String, String?)])
+    @Test(arguments: ["---", "--+", "--v", "+--", "+-+", "+-v", "-+-", "-++", "-+v", "++-", "+++", "++v"]
+        .map { (tag: String) -> (String, String?) in ("family" + tag, tag) } + [("echo", nil), ("echo-step0", nil)])
     func earlierConfigsStillLoad(folder: String, family: String?) throws {
         let file = URL(fileURLWithPath: TestDatasets.fixtures).deletingLastPathComponent()
             .appendingPathComponent("legacy-runs/\(folder)/config.json")
         let config = try RunDirectory.decodeConfig(try Data(contentsOf: file), file: file.path, datasets: Self.datasets,
             binarizations: Self.binarizations)
         #expect(config.settings.family == family && config.settings.model.family == family)
-        #expect(config.settings.model.latentDimension == 8 && config.settings.batchSize == 8 && config.settings.maxSteps == 1)
-        #expect(config.provenance.rdlabCommit == "01c5378")
+        switch config.settings.model {
+        case .alemi(let spec): #expect(spec.latentDimension == 8 && family != nil)
+        case .echo(let spec): #expect(spec.latentDimension == 8 && spec.terms == 7 && family == nil)
+        case .toy: Issue.record("\(folder) read as the toy model")
+        }
+        #expect(config.settings.objective == ObjectiveSpec(weight: .constant(beta: 1)))
+        if case .alemi(let spec) = config.settings.model { #expect(spec.family == family) }
+        #expect(config.settings.batchSize == 8 && config.settings.maxSteps == (folder == "echo-step0" ? 2 : 1))
+        #expect(["01c5378", "416bd61"].contains(config.provenance.rdlabCommit))
+        // a value no release wrote is named with its field
+        let text = try String(contentsOf: file, encoding: .utf8)
+        for (original, replacement, expected) in [("\"channel\" : \"", "\"channel\" : \"laplace-", "field settings.model.channel: 'laplace-"),
+            ("\"decoder\" : \"", "\"decoder\" : \"wavenet-", "field settings.model.decoder: 'wavenet-")] {
+            let error = Self.decodeError(text.replacingOccurrences(of: original, with: replacement))
+            #expect(error.contains(expected), "\(folder): \(error)")
+        }
     }
 
     /// The seeds of the config fuzz corpus: the valid one loads, each other one is refused
@@ -170,7 +189,8 @@ struct RunDirectoryTests {
         #expect(names.count >= 10)
         for name in names {
             let error = Self.decodeError(try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8))
-            if ["valid.json", "echo-terms-huge-gaussian.json"].contains(name) {  // echo terms matter to echo channels only
+            // echo terms matter to echo channels only; the typed ones are issue 16's format
+            if ["valid.json", "echo-terms-huge-gaussian.json", "typed-target-rate.json", "toy.json"].contains(name) {
                 #expect(error == "accepted")
             } else {
                 #expect(error.hasPrefix("/r/config.json: "), "\(name): \(error)")
@@ -180,12 +200,12 @@ struct RunDirectoryTests {
 
     /// The peak of a step's live buffers is linear in the batch, so batches 1 and 2 predict
     /// batch 5 to within a few floats.
-    @Test(arguments: [VAEConfiguration(latentDimension: 4),
-        VAEConfiguration(latentDimension: 4, encoder: .iaf, flowSteps: 1, madeHidden: [8], marginal: .vamp, vampComponents: 3)])
-    func stepMemoryEstimateMatchesTheGraph(_ configuration: VAEConfiguration) throws {
+    @Test(arguments: [AlemiSpec(latentDimension: 4),
+        AlemiSpec(latentDimension: 4, encoder: .iaf, marginal: .vamp, flowSteps: 1, madeHidden: [8], vampComponents: 3)])
+    func stepMemoryEstimateMatchesTheGraph(_ spec: AlemiSpec) throws {
         let backend = AvailableBackends.cpu.backend
-        let estimate = try StepMemory.estimate(configuration, backend: backend)
-        let model = try ConvAutoencoder(configuration, backend: backend, seed: 0)
+        let estimate = try StepMemory.estimate(.alemi(spec), exampleShape: [28, 28, 1], backend: backend)
+        let model = try ConvAutoencoder(spec, backend: backend, seed: 0)
         let graph = Graph(backend: backend, measuringMemory: true)
         let out = try model(try graph.filled(0.5, shape: [5, 28, 28, 1]), in: graph, seed: 0, noiseStream: 0)
         try graph.backward(from: try graph.mean(try graph.add(out.distortion, out.rate)))

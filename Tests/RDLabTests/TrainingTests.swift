@@ -26,9 +26,9 @@ struct TrainingTests {
     }
 
     @Test func schedules() {
-        let annealed = BetaSchedule(beta: 2, annealSteps: 100)
-        #expect(annealed.value(at: 0) == 0 && annealed.value(at: 50) == 1 && annealed.value(at: 500) == 2)
-        #expect(BetaSchedule(beta: 0.5).value(at: 0) == 0.5)
+        let annealed = Objective(ObjectiveSpec(weight: .annealed(beta: 2, steps: 100)))
+        #expect(annealed.beta(of: "z", at: 0) == 0 && annealed.beta(of: "z", at: 50) == 1 && annealed.beta(of: "z", at: 500) == 2)
+        #expect(Objective(ObjectiveSpec(weight: .constant(beta: 0.5))).beta(of: "z", at: 0) == 0.5)
         let alemi = LearningRateSchedule(kind: .alemi, learningRate: 3e-4, totalSteps: 200)
         #expect(alemi.value(at: 0) == 3e-4 && alemi.value(at: 99) == 3e-4)
         #expect(abs(alemi.value(at: 150) - 1.5e-4) < 1e-9 && alemi.value(at: 200) == 0)
@@ -40,10 +40,9 @@ struct TrainingTests {
         return data.values(batch * 784, in: 0...1).map { $0 > 0.7 ? 1 : 0 }
     }
 
-    static func trainer(_ backend: any Backend, seed: UInt64 = 3) throws -> VAETrainer {
-        let model = try ConvAutoencoder(VAEConfiguration(latentDimension: 8), backend: backend, seed: seed)
-        return VAETrainer(model: model, optimizer: Adam(backend: backend), beta: BetaSchedule(beta: 1),
-            learningRate: LearningRateSchedule(kind: .constant, learningRate: 1e-3, totalSteps: 10), seed: seed)
+    static func trainer(_ backend: any Backend, seed: UInt64 = 3) throws -> ModelTrainer {
+        ModelTrainer.plain(try ConvAutoencoder(AlemiSpec(latentDimension: 8), backend: backend, seed: seed), lr: 1e-3, steps: 10,
+            seed: seed, optimizer: Adam(backend: backend))
     }
 
     @Test(arguments: AvailableBackends.all)
@@ -52,7 +51,7 @@ struct TrainingTests {
         let graph = Graph(backend: target.backend)
         let out = try trainer.model(try graph.constant(Self.images(2, seed: 1), shape: [2, 28, 28, 1]), in: graph, seed: 1,
             noiseStream: 0)
-        #expect(out.logits.shape == [2, 28, 28, 1] && out.latent.shape == [2, 8] && out.rate.shape == [2])
+        #expect(out.distortion.shape == [2] && out.latent.shape == [2, 8] && out.rate.shape == [2])
         #expect(try graph.values(out.rate).allSatisfy { $0 >= 0 })
         let first = try trainer.train(Self.images(2, seed: 1), batch: 2)
         #expect(first.rate.isFinite && first.distortion > 100, "Bernoulli NLL of 784 pixels starts near 784·ln 2")
@@ -71,20 +70,20 @@ struct TrainingTests {
 
         let interrupted = try Self.trainer(backend)
         _ = try interrupted.train(Self.images(2, seed: 1), batch: 2)
-        try Checkpoint(step: interrupted.step, epoch: 0, configuration: interrupted.model.configuration)
+        try Checkpoint(step: interrupted.step, epoch: 0, model: interrupted.model.spec)
             .save(model: interrupted.model, optimizer: interrupted.optimizer, to: url)
         let resumed = try Self.trainer(backend, seed: 3)
-        let fresh = try ConvAutoencoder(VAEConfiguration(latentDimension: 8), backend: backend, seed: 99)
+        let fresh = try ConvAutoencoder(AlemiSpec(latentDimension: 8), backend: backend, seed: 99)
         let restored = try Checkpoint.restore(from: url, into: fresh, optimizer: resumed.optimizer)
-        #expect(restored.step == 1 && restored.configuration.latentDimension == 8)
-        let continuing = VAETrainer(model: fresh, optimizer: resumed.optimizer, beta: resumed.beta,
+        #expect(restored.step == 1 && restored.model == .alemi(AlemiSpec(latentDimension: 8)))
+        let continuing = ModelTrainer(model: fresh, optimizer: resumed.optimizer, objective: resumed.objective,
             learningRate: resumed.learningRate, seed: 3, step: restored.step)
         _ = try continuing.train(Self.images(2, seed: 2), batch: 2)
         for (a, b) in zip(straight.model.parameters, continuing.model.parameters) {
             #expect(a.name == b.name)
             #expect(try backend.download(a.tensor.buffer) == backend.download(b.tensor.buffer), "\(a.name) differs after resume")
         }
-        let other = try ConvAutoencoder(VAEConfiguration(latentDimension: 16), backend: backend, seed: 3)
+        let other = try ConvAutoencoder(AlemiSpec(latentDimension: 16), backend: backend, seed: 3)
         #expect(throws: CheckpointError.self) { try Checkpoint.restore(from: url, into: other, optimizer: nil) }
     }
 }

@@ -8,11 +8,12 @@ import Testing
 /// A channel to test the autoencoder with: the Gaussian β-VAE, or Echo noise with or without
 /// replacement (d = batch − 1 terms).
 struct ChannelVariant: Sendable, CustomTestStringConvertible {
-    let channel: VAEConfiguration.Channel
+    enum Channel { case gaussian, echo }
+    let channel: Channel
     let sampling: EchoIndexTable.Sampling
-    var encoder = VAEConfiguration.Encoder.gaussian
-    var marginal = VAEConfiguration.Marginal.normal
-    var decoder = VAEConfiguration.Decoder.deconv
+    var encoder = EncoderKind.gaussian
+    var marginal = MarginalKind.normal
+    var decoder = DecoderKind.deconv
     var testDescription: String {
         channel == .echo ? "echo (\(sampling.rawValue) replacement)" : "family \(configuration(latent: 1, batch: 2).family!)"
     }
@@ -26,12 +27,16 @@ struct ChannelVariant: Sendable, CustomTestStringConvertible {
     static let all = [gaussian, echo, ChannelVariant(channel: .echo, sampling: .withReplacement), iaf, maf, vamp, pixelCNN]
 
     /// Small MADEs (two hidden layers of 4 units per latent) keep the IAF cases quick.
-    func configuration(latent: Int, batch: Int, activation: Activation = .relu, symmetricInputs: Bool = false)
-        -> VAEConfiguration {
-        VAEConfiguration(latentDimension: latent, activation: activation, symmetricInputs: symmetricInputs, channel: channel,
-            echoTerms: max(1, batch - 1), echoReplacement: sampling, encoder: encoder, flowSteps: 2,
-            madeHidden: [4 * latent, 4 * latent], marginal: marginal, decoder: decoder, vampComponents: 3, pixelcnnFeatures: 4,
-            pixelcnnResnets: 1)
+    func configuration(latent: Int, batch: Int, activation: Activation = .relu, symmetricInputs: Bool = false) -> ModelSpec {
+        switch channel {
+        case .echo:
+            .echo(EchoSpec(latentDimension: latent, activation: activation, symmetricInputs: symmetricInputs,
+                terms: max(1, batch - 1), replacement: sampling, decoder: decoder, pixelcnnFeatures: 4, pixelcnnResnets: 1))
+        case .gaussian:
+            .alemi(AlemiSpec(latentDimension: latent, activation: activation, symmetricInputs: symmetricInputs, encoder: encoder,
+                decoder: decoder, marginal: marginal, flowSteps: 2, madeHidden: [4 * latent, 4 * latent], vampComponents: 3,
+                pixelcnnFeatures: 4, pixelcnnResnets: 1))
+        }
     }
 
     /// The channel's head parameters.
@@ -71,8 +76,7 @@ struct VAETests {
     func fullLossGradients(_ variant: ChannelVariant) throws {
         let backend = AvailableBackends.cpu.backend
         let batch = 3
-        let model = try ConvAutoencoder(variant.configuration(latent: 4, batch: batch, activation: .softplus, symmetricInputs: true),
-            backend: backend, seed: 5)
+        let model = try variant.configuration(latent: 4, batch: batch, activation: .softplus, symmetricInputs: true).conv(backend, seed: 5)
         let x = Self.images(batch, seed: 4)
         let decoder = variant.decoder == .deconv
             ? ["decoder.deconv1.weight", "decoder.deconv5.weight", "decoder.logits.bias"]
@@ -94,9 +98,8 @@ struct VAETests {
     @Test(arguments: [ChannelVariant.gaussian, .echo, .iaf])
     func trajectoriesAgreeAcrossBackends(_ variant: ChannelVariant) throws {
         func losses(_ backend: any Backend) throws -> [Double] {
-            let model = try ConvAutoencoder(variant.configuration(latent: 8, batch: 8), backend: backend, seed: 11)
-            let trainer = VAETrainer(model: model, optimizer: Adam(backend: backend), beta: BetaSchedule(beta: 1),
-                learningRate: LearningRateSchedule(kind: .constant, learningRate: 3e-4, totalSteps: 20), seed: 11)
+            let model = try variant.configuration(latent: 8, batch: 8).conv(backend, seed: 11)
+            let trainer = ModelTrainer.plain(model, steps: 20, seed: 11)
             let train = try #require(Self.mnist).train
             return try (0..<20).map { step in
                 try trainer.train(train.batch((step * 8)..<(step * 8 + 8), binarization: .none, seed: 0, epoch: 0), batch: 8)
@@ -122,10 +125,8 @@ struct VAETests {
         let (all, test) = try #require(Self.mnist, "binarized MNIST fixtures not found in Tests/Fixtures/datasets")
         let train = all.prefix(200)
         let backend = AvailableBackends.cpu.backend
-        let model = try ConvAutoencoder(variant.configuration(latent: 16, batch: 50), backend: backend, seed: 2)
-        let trainer = VAETrainer(model: model, optimizer: Adam(backend: backend, hyperparameters: AdamParameters(learningRate: 1e-3)),
-            beta: BetaSchedule(beta: 1), learningRate: LearningRateSchedule(kind: .constant, learningRate: 1e-3, totalSteps: 12),
-            seed: 2)
+        let model = try variant.configuration(latent: 16, batch: 50).conv(backend, seed: 2)
+        let trainer = ModelTrainer.plain(model, lr: 1e-3, steps: 12, seed: 2)
         func heldOut() throws -> Double {
             try trainer.evaluate(test.batch(0..<100, binarization: .none, seed: 2, epoch: 0), batch: 100, index: 0).negativeELBO
         }

@@ -10,8 +10,7 @@ struct VampPriorTests {
     @Test(arguments: AvailableBackends.all)
     func logDensityIsTheMixture(_ target: BackendUnderTest) throws {
         let backend = target.backend
-        let model = try ConvAutoencoder(VAEConfiguration(latentDimension: 3, marginal: .vamp, vampComponents: 4), backend: backend,
-            seed: 6)
+        let model = try ConvAutoencoder(AlemiSpec(latentDimension: 3, marginal: .vamp, vampComponents: 4), backend: backend, seed: 6)
         let vamp = try #require(model.marginal as? VampPrior)
         let graph = Graph(backend: backend)
         // distinct mixture weights

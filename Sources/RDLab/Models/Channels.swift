@@ -12,6 +12,9 @@ public struct ChannelOutput {
     public var logPosterior: Tensor? = nil
     /// The flow's base sample z₀ `[B, D]` of an IAF encoder (log e(z|x) = log N(z₀; μ, σ²)).
     public var base: Tensor? = nil
+    /// The rate per example and latent dimension `[B, D]`, where the rate is such a sum
+    /// (analytic KL, Echo), computed on demand (free bits).
+    public var perDimensionRate: (() throws -> Tensor)? = nil
 }
 
 extension Graph {
@@ -83,7 +86,11 @@ public final class GaussianChannel: LatentChannel {
     public func callAsFunction(_ features: Tensor, in graph: Graph, seed: UInt64, stream: UInt64) throws -> ChannelOutput {
         let (mu, sigma, epsilon, z) = try reparameterised(features, in: graph, seed: seed, stream: stream)
         return ChannelOutput(latent: z, rate: try graph.gaussianKL(mean: mu, scale: sigma),
-            logPosterior: try Self.logDensity(scale: sigma, epsilon: epsilon, in: graph))
+            logPosterior: try Self.logDensity(scale: sigma, epsilon: epsilon, in: graph)) {
+            // ½(μ² + σ² − 1) − ln σ per dimension
+            let squares = try graph.add(try graph.unary(.square, mu), try graph.unary(.square, sigma))
+            return try graph.sub(try graph.scale(try graph.sub(squares, try graph.scalar(1)), by: 0.5), try graph.log(sigma))
+        }
     }
 
     /// log N(μ + σε; μ, σ²) = Σ_j −½ε_j² − log σ_j − ½ log 2π per example.
@@ -156,7 +163,7 @@ public final class EchoChannel: LatentChannel {
         let (z, _) = try graph.echo(f: fx, logScale: logScale,
             table: try table(batch: features.shape[0], seed: seed, stream: stream))
         let rate = try graph.scale(try graph.sum(logScale, axes: [1]), by: -1)
-        return ChannelOutput(latent: z, rate: rate)
+        return ChannelOutput(latent: z, rate: rate) { try graph.scale(logScale, by: -1) }
     }
 
     /// Echo noise of the pool's examples: by Lemma 2.1 it has the distribution of z.

@@ -9,18 +9,23 @@ public struct EpochTotals: Equatable, Sendable {
     public var distortion: Double = 0
     public var examples = 0
     public var seconds: Double = 0
+    /// Sums of each latent layer's rate (empty before the first step; in older files, the one
+    /// layer's sum is `rate`).
+    public var layerRates: [Double] = []
 
-    public init(rate: Double = 0, distortion: Double = 0, examples: Int = 0, seconds: Double = 0) {
+    public init(rate: Double = 0, distortion: Double = 0, examples: Int = 0, seconds: Double = 0, layerRates: [Double] = []) {
         self.rate = rate
         self.distortion = distortion
         self.examples = examples
         self.seconds = seconds
+        self.layerRates = layerRates
     }
 }
 
 /// Everything a run needs to continue: parameters, Adam's moments and step, the training step
 /// and epoch, how many metrics lines the state covers, the totals of the epoch in progress,
-/// and the model configuration — one safetensors file, written atomically.
+/// the objective's state (λ) and the model specification — one safetensors file, written
+/// atomically. It knows models only through ``RateDistortionModel``.
 ///
 /// Names: parameters under their own names (`encoder.conv1.weight`), moments under
 /// `adam.m.<name>` and `adam.v.<name>`; counters and the configuration in the metadata, with a
@@ -36,7 +41,9 @@ public struct Checkpoint {
     public var epochTotals: EpochTotals
     /// Adam's step count (its bias correction), as saved.
     public var adamStep: Int
-    public var configuration: VAEConfiguration
+    public var model: ModelSpec
+    /// The objective's multipliers (absent in files written before issue 16: empty).
+    public var objective: ObjectiveState
     public var metadata: [String: String]
 
     /// The format this version writes; version 1 (before metrics_lines and the checksum) still loads.
@@ -45,19 +52,20 @@ public struct Checkpoint {
     static let checksumKey = "content_crc32"
 
     public init(step: Int, epoch: Int, metricsLines: Int = 0, epochTotals: EpochTotals = EpochTotals(), adamStep: Int? = nil,
-        configuration: VAEConfiguration, metadata: [String: String] = [:]) {
+        model: ModelSpec, objective: ObjectiveState = ObjectiveState(), metadata: [String: String] = [:]) {
         self.step = step
         self.epoch = epoch
         self.metricsLines = metricsLines
         self.epochTotals = epochTotals
         self.adamStep = adamStep ?? step
-        self.configuration = configuration
+        self.model = model
+        self.objective = objective
         self.metadata = metadata
     }
 
     /// Writes the model and optimiser state with the counters; refuses (``CheckpointError/notSaved(_:_:)``)
     /// a state with a non-finite value, leaving the file on disk as it was.
-    public func save(model: ConvAutoencoder, optimizer: Adam, to url: URL) throws {
+    public func save(model: any RateDistortionModel, optimizer: Adam, to url: URL) throws {
         var tensors: [String: SafeTensors.Entry] = [:]
         for parameter in model.parameters {
             tensors[parameter.name] = SafeTensors.Entry(shape: parameter.tensor.shape,
@@ -83,8 +91,10 @@ public struct Checkpoint {
         meta["epoch_distortion_sum"] = "\(epochTotals.distortion)"
         meta["epoch_examples"] = "\(epochTotals.examples)"
         meta["epoch_seconds"] = "\(epochTotals.seconds)"
+        meta["epoch_layer_rate_sums"] = epochTotals.layerRates.map { "\($0)" }.joined(separator: ",")
         meta["adam_step"] = "\(optimizer.step)"
-        meta["model"] = String(decoding: try JSONEncoder().encode(configuration), as: UTF8.self)
+        meta["model"] = String(decoding: try JSONEncoder().encode(self.model), as: UTF8.self)
+        meta["objective_state"] = String(decoding: try JSONEncoder().encode(objective), as: UTF8.self)
         meta[Self.checksumKey] = Self.checksum(tensors, meta)
         try SafeTensors.write(tensors, metadata: meta, to: url)
     }
@@ -124,18 +134,34 @@ public struct Checkpoint {
         let step = try counter("step", limit: 1 << 40)
         let epoch = try counter("epoch", limit: step)
         let adamStep = try counter("adam_step", default: step, limit: 1 << 40)
+        let layerSums = try (meta["epoch_layer_rate_sums"] ?? "").split(separator: ",").map { text in
+            guard let number = Double(text), number.isFinite else { throw bad("epoch_layer_rate_sums holds '\(text)', not a finite number") }
+            return number
+        }
         let totals = EpochTotals(rate: try sum("epoch_rate_sum"), distortion: try sum("epoch_distortion_sum"),
-            examples: try counter("epoch_examples", default: 0, limit: 1 << 50), seconds: try sum("epoch_seconds"))
+            examples: try counter("epoch_examples", default: 0, limit: 1 << 50), seconds: try sum("epoch_seconds"),
+            layerRates: layerSums)
         guard let model = meta["model"] else { throw bad("no model configuration in its metadata") }
-        let configuration: VAEConfiguration
+        let spec: ModelSpec
         do {
-            configuration = try JSONDecoder().decode(VAEConfiguration.self, from: Data(model.utf8))
+            spec = try JSONDecoder().decode(ModelSpec.self, from: Data(model.utf8))
         } catch let error as DecodingError {
             throw bad("model configuration: \(error.plainDescription)")
         }
-        if let problem = configuration.problem() { throw bad("model configuration: \(problem.setting.rawValue) \(problem.reason)") }
+        if let problem = spec.problem() { throw bad("model configuration: \(problem.setting.rawValue) \(problem.reason)") }
+        var objective = ObjectiveState()
+        if let text = meta["objective_state"] {
+            do {
+                objective = try JSONDecoder().decode(ObjectiveState.self, from: Data(text.utf8))
+            } catch let error as DecodingError {
+                throw bad("objective state: \(error.plainDescription)")
+            }
+            guard objective.multipliers.values.allSatisfy(\.isFinite), objective.constraintAverage?.isFinite ?? true else {
+                throw bad("objective state holds a non-finite multiplier")
+            }
+        }
         return Checkpoint(step: step, epoch: epoch, metricsLines: try counter("metrics_lines", default: 2 * epoch, limit: 1 << 42),
-            epochTotals: totals, adamStep: adamStep, configuration: configuration, metadata: meta)
+            epochTotals: totals, adamStep: adamStep, model: spec, objective: objective, metadata: meta)
     }
 
     /// Format 1 counted an epoch cut short by `--max-steps` as finished (`epoch` one past the
@@ -164,7 +190,7 @@ public struct Checkpoint {
     /// header. Every parameter must be there with its shape and finite values; with an
     /// optimiser, both Adam moments of every parameter too; a tensor that belongs to neither is
     /// an error.
-    public static func restore(from url: URL, into model: ConvAutoencoder, optimizer: Adam?) throws -> Checkpoint {
+    public static func restore(from url: URL, into model: any RateDistortionModel, optimizer: Adam?) throws -> Checkpoint {
         let (checkpoint, tensors) = try header(of: url)
         func check(_ name: String, shape: [Int]) throws -> SafeTensors.Entry {
             guard let entry = tensors[name] else {

@@ -21,11 +21,14 @@ public struct RunDirectory: Sendable {
     public var reconstructions: URL { url.appendingPathComponent("reconstructions.png") }
     public var samples: URL { url.appendingPathComponent("samples.png") }
     public var lock: URL { url.appendingPathComponent("lock") }
+    /// The toy model's diagnostics (p*(x), g(x), e(z), e(z|x), the reconstruction kernel).
+    public var toyDiagnostics: URL { url.appendingPathComponent("toy.json") }
+    public var toyPicture: URL { url.appendingPathComponent("toy.png") }
 
     /// Removes the temporary files of an interrupted save of any of the run's files (and
     /// nothing else); returns their names. Only the lock's holder may call it.
     public func removeInterruptedWrites() throws -> [String] {
-        try AtomicFile.removeInterruptedWrites(of: [config, metrics, checkpoint, reconstructions, samples].map(\.lastPathComponent),
+        try AtomicFile.removeInterruptedWrites(of: [config, metrics, checkpoint, reconstructions, samples, toyDiagnostics, toyPicture].map(\.lastPathComponent),
             in: url)
     }
 
@@ -73,10 +76,11 @@ public struct RunDirectory: Sendable {
         if let problem = settings.problem() {
             throw RunDirectoryError.badField(file, "\(problem.setting.field) \(problem.reason)")
         }
-        guard datasets.contains(settings.dataset) else {
-            throw RunDirectoryError.badField(file, "settings.dataset '\(settings.dataset)' is not one of \(datasets.joined(separator: ", "))")
+        let knownData = settings.model.readsImages ? datasets : [ToyDistribution.name]
+        guard knownData.contains(settings.dataset) else {
+            throw RunDirectoryError.badField(file, "settings.dataset '\(settings.dataset)' is not one of \(knownData.joined(separator: ", "))")
         }
-        guard binarizations.contains(settings.binarize) else {
+        guard !settings.model.readsImages || binarizations.contains(settings.binarize) else {
             throw RunDirectoryError.badField(file,
                 "settings.binarize '\(settings.binarize)' is not one of \(binarizations.joined(separator: ", "))")
         }
@@ -90,26 +94,35 @@ public struct RunDirectory: Sendable {
         public var epoch: Int
         public var step: Int
         public var split: Split
+        /// Σ_l R_l.
         public var rateNats: Double
+        /// R_l by latent layer name (`{"z": …}`; HIT: `z1`, `z2`). Absent in older files.
+        public var ratesNats: [String: Double]?
         public var distortionNats: Double
         public var negElboNats: Double
+        /// The weight of the (first) layer's rate at the end of the epoch: β, or λ of a target rate.
         public var beta: Float
+        /// The weight of each layer's rate, where the objective has more than a constant β.
+        public var betas: [String: Float]?
         public var seconds: Double
         public var examplesPerSecond: Double
         /// Echo channel: the smallest rate it can report, −D·log r (absent for Gaussian).
         public var rateFloorNats: Double?
-        /// Alemi's family tag of the model, e.g. `-+v` (absent for Echo).
+        /// Alemi's family tag of the model, e.g. `-+v` (absent for other models).
         public var family: String?
 
-        public init(epoch: Int, step: Int, split: Split, rateNats: Double, distortionNats: Double, negElboNats: Double,
-            beta: Float, seconds: Double, examplesPerSecond: Double, rateFloorNats: Double?, family: String?) {
+        public init(epoch: Int, step: Int, split: Split, rateNats: Double, ratesNats: [String: Double]? = nil,
+            distortionNats: Double, negElboNats: Double, beta: Float, betas: [String: Float]? = nil, seconds: Double,
+            examplesPerSecond: Double, rateFloorNats: Double?, family: String?) {
             self.epoch = epoch
             self.step = step
             self.split = split
             self.rateNats = rateNats
+            self.ratesNats = ratesNats
             self.distortionNats = distortionNats
             self.negElboNats = negElboNats
             self.beta = beta
+            self.betas = betas
             self.seconds = seconds
             self.examplesPerSecond = examplesPerSecond
             self.rateFloorNats = rateFloorNats

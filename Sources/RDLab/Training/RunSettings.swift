@@ -2,12 +2,12 @@ import Foundation
 import RDCompute
 
 /// Every setting of a training run: written to `config.json`, read back by `--resume` and `eval`.
-public struct RunSettings: Codable, Equatable, Sendable {
+public struct RunSettings: Equatable, Sendable {
+    /// The dataset's catalogue name, or ``ToyDistribution/name`` for the toy model.
     public var dataset = "binarized-mnist"
     public var binarize: String
-    public var model: VAEConfiguration
-    public var beta: Float = 1
-    public var klAnnealSteps = 0
+    public var model: ModelSpec
+    public var objective: ObjectiveSpec
     public var epochs = 10
     public var maxSteps: Int?
     public var trainLimit: Int?
@@ -18,17 +18,16 @@ public struct RunSettings: Codable, Equatable, Sendable {
     public var normalizeGradients = false
     public var seed: UInt64 = 0
     public var testNoise = "the test batch's own reparameterised samples, fixed Philox streams per test batch"
-    /// Alemi's family tag (encoder, decoder, marginal: `-`, `+` or `v`), e.g. `-+v`; nil for Echo.
+    /// Alemi's family tag (encoder, decoder, marginal: `-`, `+` or `v`), e.g. `-+v`; nil for other models.
     public var family: String?
 
-    public init(dataset: String, binarize: String, model: VAEConfiguration, beta: Float, klAnnealSteps: Int, epochs: Int,
-        maxSteps: Int?, trainLimit: Int?, testLimit: Int?, batchSize: Int, learningRate: Float,
-        learningRateSchedule: LearningRateSchedule.Kind, normalizeGradients: Bool, seed: UInt64) {
+    public init(dataset: String, binarize: String, model: ModelSpec, objective: ObjectiveSpec, epochs: Int, maxSteps: Int?,
+        trainLimit: Int?, testLimit: Int?, batchSize: Int, learningRate: Float, learningRateSchedule: LearningRateSchedule.Kind,
+        normalizeGradients: Bool, seed: UInt64) {
         self.dataset = dataset
         self.binarize = binarize
         self.model = model
-        self.beta = beta
-        self.klAnnealSteps = klAnnealSteps
+        self.objective = objective
         self.epochs = epochs
         self.maxSteps = maxSteps
         self.trainLimit = trainLimit
@@ -40,39 +39,90 @@ public struct RunSettings: Codable, Equatable, Sendable {
         self.seed = seed
     }
 
-    /// The first setting out of its range, or nil: β finite and ≥ 0, the learning rate finite
-    /// and > 0, at least one epoch, positive counts, and a model that ``VAEConfiguration/problem()``
-    /// accepts. The CLI reports it by flag, `config.json` by field.
+    /// The first setting out of its range, or nil: the model's and the objective's settings,
+    /// the learning rate finite and > 0, at least one epoch, positive counts. The CLI reports
+    /// it by flag, `config.json` by field.
     public func problem() -> SettingProblem? {
-        if let problem = model.problem() { return problem }
-        let echoWithout = model.channel == VAEConfiguration.Channel.echo.rawValue
-            && model.echoReplacement == EchoIndexTable.Sampling.withoutReplacement.rawValue
+        if let problem = model.problem() ?? objective.problem() { return problem }
+        var echoTerms: Int?
+        if case .echo(let echo) = model, echo.replacement == .withoutReplacement { echoTerms = echo.terms }
         let checks: [(Bool, Setting, String)] = [
-            (beta.isFinite && beta >= 0, .beta, "must be a finite number ≥ 0 (got \(beta))"),
             (learningRate.isFinite && learningRate > 0, .learningRate, "must be a finite number > 0 (got \(learningRate))"),
             ((1...1_000_000).contains(epochs), .epochs, "must be between 1 and 1000000 (got \(epochs))"),
             ((1...1 << 40).contains(maxSteps ?? 1), .maxSteps, "must be between 1 and 2^40 (got \(maxSteps ?? 0))"),
             ((trainLimit ?? 1) >= 1, .trainLimit, "must be at least 1 (got \(trainLimit ?? 0))"),
             ((testLimit ?? 1) >= 1, .testLimit, "must be at least 1 (got \(testLimit ?? 0))"),
             (batchSize >= 1 && batchSize <= 1 << 20, .batchSize, "must be between 1 and 1048576 (got \(batchSize))"),
-            (klAnnealSteps >= 0, .klAnnealSteps, "must be 0 (constant β) or more (got \(klAnnealSteps))"),
-            (!echoWithout || model.echoTerms < batchSize, .echoTerms,
-                "\(model.echoTerms) without replacement needs --batch-size \(model.echoTerms &+ 1) or more (or --echo-replacement with)"),
+            (objective.freeBits?.grouping != .dimension || model.ratesPerDimension, .freeBitsGroup,
+                "per latent dimension needs a rate that is a sum over dimensions (Gaussian encoder and normal marginal, or Echo); this model's is not: use --free-bits-group layer"),
+            ((echoTerms ?? 0) < batchSize, .echoTerms,
+                "\(echoTerms ?? 0) without replacement needs --batch-size \((echoTerms ?? 0) &+ 1) or more (or --echo-replacement with)"),
         ]
         return checks.first { !$0.0 }.map { SettingProblem(setting: $0.1, reason: $0.2) }
     }
 }
 
+extension RunSettings: Codable {
+    enum CodingKeys: String, CodingKey {
+        case dataset, binarize, model, objective, epochs, maxSteps, trainLimit, testLimit, batchSize, learningRate
+        case learningRateSchedule, normalizeGradients, seed, testNoise, family
+        /// Before the objective was its own setting (issue 16): β and the annealing steps.
+        case beta, klAnnealSteps
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let objective: ObjectiveSpec
+        if let spec = try c.decodeIfPresent(ObjectiveSpec.self, forKey: .objective) {
+            objective = spec
+        } else {
+            // written before issue 16: a negative kl_anneal_steps is kept, so that problem() names it
+            let beta = try c.decode(Float.self, forKey: .beta), steps = try c.value(.klAnnealSteps, or: 0)
+            objective = ObjectiveSpec(weight: steps != 0 ? .annealed(beta: beta, steps: steps) : .constant(beta: beta))
+        }
+        self.init(dataset: try c.decode(String.self, forKey: .dataset), binarize: try c.decode(String.self, forKey: .binarize),
+            model: try c.decode(ModelSpec.self, forKey: .model), objective: objective, epochs: try c.decode(Int.self, forKey: .epochs),
+            maxSteps: try c.decodeIfPresent(Int.self, forKey: .maxSteps), trainLimit: try c.decodeIfPresent(Int.self, forKey: .trainLimit),
+            testLimit: try c.decodeIfPresent(Int.self, forKey: .testLimit), batchSize: try c.decode(Int.self, forKey: .batchSize),
+            learningRate: try c.decode(Float.self, forKey: .learningRate),
+            learningRateSchedule: try c.decode(LearningRateSchedule.Kind.self, forKey: .learningRateSchedule),
+            normalizeGradients: try c.decode(Bool.self, forKey: .normalizeGradients), seed: try c.decode(UInt64.self, forKey: .seed))
+        testNoise = try c.value(.testNoise, or: testNoise)
+        family = try c.decodeIfPresent(String.self, forKey: .family)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(dataset, forKey: .dataset)
+        try c.encode(binarize, forKey: .binarize)
+        try c.encode(model, forKey: .model)
+        try c.encode(objective, forKey: .objective)
+        try c.encode(epochs, forKey: .epochs)
+        try c.encodeIfPresent(maxSteps, forKey: .maxSteps)
+        try c.encodeIfPresent(trainLimit, forKey: .trainLimit)
+        try c.encodeIfPresent(testLimit, forKey: .testLimit)
+        try c.encode(batchSize, forKey: .batchSize)
+        try c.encode(learningRate, forKey: .learningRate)
+        try c.encode(learningRateSchedule, forKey: .learningRateSchedule)
+        try c.encode(normalizeGradients, forKey: .normalizeGradients)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(testNoise, forKey: .testNoise)
+        try c.encodeIfPresent(family, forKey: .family)
+    }
+}
+
 /// A setting of a run, with its command-line flag and its place in `config.json`.
 public enum Setting: String, Sendable, CaseIterable {
-    case dataset, binarize, beta, klAnnealSteps, epochs, maxSteps, trainLimit, testLimit, batchSize, learningRate
-    case latentDimension, activation, channel, echoTerms, echoReplacement, encoder, flowSteps, madeHidden, marginal, decoder
-    case vampComponents, pixelcnnFeatures, pixelcnnResnets
+    case dataset, binarize, epochs, maxSteps, trainLimit, testLimit, batchSize, learningRate
+    case beta, klAnnealSteps, initialMultiplier, targetRate, targetRateLr, targetRatePenalty, targetDistortion, gecoLr, gecoSmoothing
+    case freeBits, freeBitsGroup
+    case latentDimension, activation, echoTerms, flowSteps, madeHidden, vampComponents, pixelcnnFeatures, pixelcnnResnets
 
     /// The flag of `rdlab train` that sets it.
     public var flag: String {
         switch self {
         case .learningRate: "--lr"
+        case .initialMultiplier: "--beta"
         case .latentDimension: "--latent-dim"
         default: "--" + rawValue.snakeCased(separator: "-")
         }
@@ -81,8 +131,18 @@ public enum Setting: String, Sendable, CaseIterable {
     /// Its key path in `config.json`.
     public var field: String {
         switch self {
-        case .dataset, .binarize, .beta, .klAnnealSteps, .epochs, .maxSteps, .trainLimit, .testLimit, .batchSize, .learningRate:
+        case .dataset, .binarize, .epochs, .maxSteps, .trainLimit, .testLimit, .batchSize, .learningRate:
             "settings." + rawValue.snakeCased(separator: "_")
+        case .beta: "settings.objective.weight.beta"
+        case .klAnnealSteps: "settings.objective.weight.steps"
+        case .targetRate: "settings.objective.weight.rate"
+        case .targetRateLr, .gecoLr: "settings.objective.weight.learning_rate"
+        case .targetRatePenalty: "settings.objective.weight.penalty"
+        case .targetDistortion: "settings.objective.weight.distortion"
+        case .gecoSmoothing: "settings.objective.weight.smoothing"
+        case .initialMultiplier: "settings.objective.weight.initial_multiplier"
+        case .freeBits: "settings.objective.free_bits.nats"
+        case .freeBitsGroup: "settings.objective.free_bits.grouping"
         default: "settings.model." + rawValue.snakeCased(separator: "_")
         }
     }
@@ -96,48 +156,6 @@ public struct SettingProblem: Error, Equatable, Sendable {
     public init(setting: Setting, reason: String) {
         self.setting = setting
         self.reason = reason
-    }
-}
-
-extension VAEConfiguration {
-    /// The first model setting out of its range, or nil (the flow's and the echo channel's
-    /// settings only where they are used). The bounds lie far beyond the papers' settings; they
-    /// keep every size computable and the largest model's parameters within a few GiB (the
-    /// memory check builds the model once), whatever a damaged `config.json` or checkpoint holds.
-    public func problem() -> SettingProblem? {
-        let usesFlow = encoder == Encoder.iaf.rawValue || marginal == Marginal.maf.rawValue
-        func named<E: RawRepresentable & CaseIterable>(_ value: String, _ type: E.Type) -> Bool where E.RawValue == String {
-            E(rawValue: value) != nil
-        }
-        func list<E: RawRepresentable & CaseIterable>(_ type: E.Type) -> String where E.RawValue == String {
-            E.allCases.map(\.rawValue).joined(separator: ", ")
-        }
-        let hiddenActivation = named(activation, Activation.self)
-            && ![Activation.linear.rawValue, Activation.sigmoid.rawValue].contains(activation)
-        let madeSizesFit = !madeHidden.isEmpty && madeHidden.count <= 8
-            && madeHidden.allSatisfy { $0 > 0 && $0 <= 2048 && $0 % max(latentDimension, 1) == 0 }
-        let exactRate = channel == Channel.gaussian.rawValue
-            || (encoder == Encoder.gaussian.rawValue && marginal == Marginal.normal.rawValue)
-        let checks: [(Bool, Setting, String)] = [
-            ((1...4096).contains(latentDimension), .latentDimension, "must be between 1 and 4096 (got \(latentDimension))"),
-            (hiddenActivation, .activation, "'\(activation)' is not a hidden activation: use relu, gated, softplus or tanh"),
-            (named(channel, Channel.self), .channel, "'\(channel)' is not one of \(list(Channel.self))"),
-            (named(echoReplacement, EchoIndexTable.Sampling.self), .echoReplacement,
-                "'\(echoReplacement)' is not one of \(list(EchoIndexTable.Sampling.self))"),
-            (named(encoder, Encoder.self), .encoder, "'\(encoder)' is not one of \(list(Encoder.self))"),
-            (named(marginal, Marginal.self), .marginal, "'\(marginal)' is not one of \(list(Marginal.self))"),
-            (named(decoder, Decoder.self), .decoder, "'\(decoder)' is not one of \(list(Decoder.self))"),
-            (channel != Channel.echo.rawValue || (1...1 << 20).contains(echoTerms), .echoTerms,
-                "must be between 1 and 1048576 (got \(echoTerms))"),
-            (!usesFlow || (1...16).contains(flowSteps), .flowSteps, "must be between 1 and 16 (got \(flowSteps))"),
-            (!usesFlow || madeSizesFit, .madeHidden,
-                "needs 1 to 8 sizes, each a multiple of the latent dimension \(latentDimension) up to 2048 (got \(madeHidden))"),
-            ((1...10_000).contains(vampComponents), .vampComponents, "must be between 1 and 10000 (got \(vampComponents))"),
-            ((1...512).contains(pixelcnnFeatures), .pixelcnnFeatures, "must be between 1 and 512 (got \(pixelcnnFeatures))"),
-            ((1...8).contains(pixelcnnResnets), .pixelcnnResnets, "must be between 1 and 8 (got \(pixelcnnResnets))"),
-            (exactRate, .channel, "the echo channel has its own exact rate: it needs encoder gaussian and marginal normal"),
-        ]
-        return checks.first { !$0.0 }.map { SettingProblem(setting: $0.1, reason: $0.2) }
     }
 }
 

@@ -1,19 +1,3 @@
-/// β of `D + βR` at a step: constant, or annealed linearly from 0 over `annealSteps`
-/// (Bowman et al.'s KL annealing, linear ramp).
-public struct BetaSchedule: Codable, Equatable, Sendable {
-    public var beta: Float
-    public var annealSteps: Int
-
-    public init(beta: Float, annealSteps: Int = 0) {
-        self.beta = beta
-        self.annealSteps = annealSteps
-    }
-
-    public func value(at step: Int) -> Float {
-        annealSteps > 0 ? beta * min(1, Float(step) / Float(annealSteps)) : beta
-    }
-}
-
 /// Learning rate at a step: `constant`, or `alemi` — constant for the first half of training,
 /// then linear to 0 at the last step (Alemi: 100 epochs at 3e-4, then decay to 0 at 200).
 public struct LearningRateSchedule: Codable, Equatable, Sendable {

@@ -33,21 +33,22 @@ public struct StepMemory: Equatable, Sendable {
         return max(0, (budget - parameterBytes - fixedBytes) / perExampleBytes)
     }
 
-    /// Measures the step of `configuration` on `backend`.
-    public static func estimate(_ configuration: VAEConfiguration, backend: any Backend) throws -> StepMemory {
-        var probe = configuration
-        if probe.channel == VAEConfiguration.Channel.echo.rawValue {
+    /// Measures the step of the model `spec` on `backend` for examples of `exampleShape`.
+    public static func estimate(_ spec: ModelSpec, exampleShape: [Int], backend: any Backend) throws -> StepMemory {
+        var probe = spec
+        if case .echo(var echo) = spec {
             // Batches of 1 and 2 cannot hold the run's noise terms; one term drawn with
             // replacement has the same buffers per example.
-            probe.echoTerms = 1
-            probe.echoReplacement = EchoIndexTable.Sampling.withReplacement.rawValue
+            echo.terms = 1
+            echo.replacement = .withReplacement
+            probe = .echo(echo)
         }
-        let model = try ConvAutoencoder(probe, backend: backend, seed: 0)
+        let model = try probe.makeModel(backend: backend, seed: 0)
         func graphBytes(batch: Int) throws -> Int {
             let graph = Graph(backend: backend, measuringMemory: true)
-            let images = try graph.filled(0.5, shape: [batch, 28, 28, 1])
-            let out = try model(images, in: graph, seed: 0, noiseStream: 0)
-            try graph.backward(from: try graph.mean(try graph.add(out.distortion, out.rate)))
+            let examples = try graph.filled(0.5, shape: [batch] + exampleShape)
+            let out = try model(examples, in: graph, seed: 0, noiseStream: 0)
+            try graph.backward(from: try graph.mean(try graph.add(out.distortion, try out.totalRate(in: graph))))
             return graph.peakBytes
         }
         let one = try graphBytes(batch: 1), two = try graphBytes(batch: 2)
