@@ -8,7 +8,10 @@ import RDLab
 extension Binarization: ExpressibleByArgument {}
 extension LearningRateSchedule.Kind: ExpressibleByArgument {}
 extension ModelSpec.Kind: ExpressibleByArgument {}
-extension Activation: ExpressibleByArgument {}
+extension Activation: ExpressibleByArgument {
+    /// The hidden nonlinearities (linear and sigmoid are output activations only).
+    public static var allValueStrings: [String] { allCases.filter(\.isHidden).map(\.rawValue) }
+}
 extension EncoderKind: ExpressibleByArgument {}
 extension DecoderKind: ExpressibleByArgument {}
 extension MarginalKind: ExpressibleByArgument {}

@@ -101,6 +101,12 @@ struct TrainIntegrationTests {
         #expect(twoTargets.status != 0 && twoTargets.stderr.contains("give one"))
         let freeBits = try RDLabProcess.run(["train", "--encoder", "iaf", "--free-bits", "0.5"])
         #expect(freeBits.status != 0 && freeBits.stderr.contains("--free-bits") && freeBits.stderr.contains("--free-bits-group layer"))
+        let resumeSeed = try RDLabProcess.run(["train", "--resume", empty.path, "--seed", "2"])
+        #expect(resumeSeed.status != 0 && resumeSeed.stderr.contains("only --epochs and --max-steps may change, not --seed"))
+        let orphan = try RDLabProcess.run(["train", "--geco-lr", "0.1"])
+        #expect(orphan.status != 0 && orphan.stderr.contains("--geco-lr refines --target-distortion, which is not given"))
+        let linear = try RDLabProcess.run(["train", "--activation", "linear"])
+        #expect(linear.status != 0 && linear.stderr.contains("not a hidden activation"))
         let negativeTarget = try RDLabProcess.run(["train", "--target-rate=-1"])
         #expect(negativeTarget.status != 0 && negativeTarget.stderr.contains("--target-rate must be a finite number of nats ≥ 0"))
     }
@@ -205,7 +211,7 @@ struct TrainIntegrationTests {
         // Stopped while training or evaluating (state saved), or while drawing images (the epoch's commit stands).
         #expect(log.contains("checkpoint written at step") || log.contains("is complete; resume with"), "\(log)")
         #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("checkpoint.safetensors").path))
-        let resumed = try RDLabProcess.run(["train", "--resume", root.path, "--max-steps", "3", "--test-limit", "50",
+        let resumed = try RDLabProcess.run(["train", "--resume", root.path, "--max-steps", "3",
             "--data-dir", Self.dataDirectory])
         #expect(resumed.stderr.contains("resuming"), "\(resumed.stderr)")
     }

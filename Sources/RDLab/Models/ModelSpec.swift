@@ -242,5 +242,5 @@ public struct ToySpec: Equatable, Sendable {
 
 extension Activation {
     /// Whether it may follow a hidden layer (not linear, not a sigmoid).
-    var isHidden: Bool { self != .linear && self != .sigmoid }
+    public var isHidden: Bool { self != .linear && self != .sigmoid }
 }
