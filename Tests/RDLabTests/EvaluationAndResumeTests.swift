@@ -36,7 +36,7 @@ struct EvaluationAndResumeTests {
     /// K = 1 is the ELBO on the same noise; on a trained model the K = 5 and K = 100 bounds lie
     /// above it and do not decrease with K (the draws of K = 5 are the first of K = 100).
     @Test func importanceWeightedBoundsAreAboveTheELBOAndGrowWithK() throws {
-        let (_, trainer) = try ObjectiveTests.convRun(ObjectiveSpec(), epochs: 4)
+        let (_, trainer, _) = try ObjectiveTests.convRun(ObjectiveSpec(), epochs: 4)
         let data = try Self.testData(40, batch: 20)
         let (elbo, _) = try Evaluator.rateDistortion(trainer, data)
         let one = try Evaluator.importanceWeighted(trainer, data, samples: 1).bound

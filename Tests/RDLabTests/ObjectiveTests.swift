@@ -68,7 +68,7 @@ struct ObjectiveTests {
 
     /// A slice of binarized MNIST, `epochs` passes in batches of 50 on the CPU; returns the test R.
     static func convRun(_ objective: ObjectiveSpec, epochs: Int, lr: Float = 1e-3, latent: Int = 8) throws
-        -> (test: RateDistortion, trainer: ModelTrainer) {
+        -> (test: RateDistortion, trainer: ModelTrainer, betas: [Float]) {
         let (all, test) = try #require(VAETests.mnist, "binarized MNIST fixtures not found in Tests/Fixtures/datasets")
         let train = all.prefix(300)
         let backend = AvailableBackends.cpu.backend
@@ -77,25 +77,37 @@ struct ObjectiveTests {
             objective: Objective(objective), learningRate: LearningRateSchedule(kind: .constant, learningRate: lr, totalSteps: 1),
             seed: 5)
         let sampler = BatchSampler(count: train.count, batchSize: 50, seed: 5)
+        var betas: [Float] = []
         for epoch in 0..<epochs {
             for indices in sampler.batches(epoch: epoch) {
                 _ = try trainer.train(HostBatch(values: train.batch(indices, binarization: .none, seed: 5, epoch: epoch),
                     shape: [indices.count, 28, 28, 1]))
+                betas.append(trainer.lastBetas[0])
             }
         }
         return (try trainer.evaluate(HostBatch(values: test.batch(0..<100, binarization: .none, seed: 5, epoch: 0),
-            shape: [100, 28, 28, 1]), index: 0), trainer)
+            shape: [100, 28, 28, 1]), index: 0), trainer, betas)
     }
 
     /// With R* = 10 nats (η = 0.02, c = 0.3) the test rate after 120 steps lies within 1 nat
     /// of 10; β = 1 on the same budget does not (its posterior collapses to ≈ 1 nat).
     @Test func targetRateHoldsTheConvVAEsRate() throws {
-        let (targeted, trainer) = try Self.convRun(
+        let (targeted, trainer, _) = try Self.convRun(
             ObjectiveSpec(weight: .targetRate(TargetRate(rate: 10, learningRate: 0.02, penalty: 0.3))), epochs: 20)
-        let (plain, _) = try Self.convRun(ObjectiveSpec(), epochs: 20)
+        let (plain, _, _) = try Self.convRun(ObjectiveSpec(), epochs: 20)
         print("conv VAE, 120 steps: target rate 10 → test R \(targeted.rate) (λ \(trainer.objective.state.multipliers["z"] ?? .nan)); β = 1 → test R \(plain.rate)")
         #expect(abs(targeted.rate - 10) < 1)
         #expect(abs(plain.rate - 10) >= 1)
+    }
+
+    /// GECO in the training loop on the conv VAE, with a distortion target below what 6 steps
+    /// reach: the moving average of D − κ stays positive, so λ grows every step and the weight
+    /// of the rate, β = 1/λ, falls step by step from 1.
+    @Test func gecoLowersBetaWhileTheDistortionIsAboveItsTarget() throws {
+        let (_, trainer, betas) = try Self.convRun(ObjectiveSpec(weight: .geco(GECO(distortion: 100, learningRate: 1e-3))), epochs: 1)
+        print("GECO κ = 100: β by step \(betas)")
+        #expect(betas.count == 6 && zip(betas, betas.dropFirst()).allSatisfy { $0 > $1 } && betas[0] < 1)
+        #expect(try #require(trainer.objective.state.constraintAverage) > 0)
     }
 
     /// Under β = 10 (lr 5e-4, 36 steps) the dimensions' KL collapse below 0.05 nats; free bits
@@ -103,7 +115,7 @@ struct ObjectiveTests {
     /// Adam's momentum carries a dimension a little past the floor, where its gradient stops).
     @Test func freeBitsKeepEveryDimensionAboveTheFloor() throws {
         func perDimension(_ freeBits: FreeBits?) throws -> [Float] {
-            let (_, trainer) = try Self.convRun(ObjectiveSpec(weight: .constant(beta: 10), freeBits: freeBits), epochs: 6, lr: 5e-4)
+            let (_, trainer, _) = try Self.convRun(ObjectiveSpec(weight: .constant(beta: 10), freeBits: freeBits), epochs: 6, lr: 5e-4)
             let (_, test) = try #require(VAETests.mnist)
             let graph = Graph(backend: trainer.model.backend)
             let out = try trainer.model(try graph.constant(test.batch(0..<100, binarization: .none, seed: 5, epoch: 0),
