@@ -43,11 +43,14 @@ let package = Package(
         .library(name: "RDBackendOpenCL", targets: ["RDBackendOpenCL"]),
         .library(name: "RDData", targets: ["RDData"]),
         .library(name: "RDLab", targets: ["RDLab"]),
+        .library(name: "RDSweep", targets: ["RDSweep"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -81,10 +84,15 @@ let package = Package(
             name: "RDData",
             dependencies: ["RDCompute", "CZlib"]
         ),
+        .target(
+            name: "RDSweep",
+            dependencies: ["RDCompute", "RDLab", .product(name: "Yams", package: "Yams"),
+                .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .executableTarget(
             name: "rdlab",
             dependencies: [
-                "RDCompute", "RDBackendCPU", "RDBackendOpenCL", "RDLab", "RDData", "CZlib",
+                "RDCompute", "RDBackendCPU", "RDBackendOpenCL", "RDLab", "RDData", "RDSweep", "CZlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -112,7 +120,8 @@ let package = Package(
             name: "RDBackendParityTests",
             dependencies: ["RDCompute", "RDBackendCPU", "RDBackendOpenCL", "RDTestSupport"]
         ),
-        .testTarget(name: "RDLabCLITests", dependencies: ["rdlab", "RDLab", "RDTestSupport"]),
+        .testTarget(name: "RDSweepTests", dependencies: ["RDSweep", "RDLab", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "RDLabCLITests", dependencies: ["rdlab", "RDLab", "RDSweep", "RDTestSupport"]),
     ] + fuzzTargets
 )
 

@@ -27,6 +27,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Evaluate on only the first N test examples.") var testLimit: Int?
     @Option(help: "Batch size.") var batchSize = 100
     @Option(help: "Importance samples K of the IWAE bound (1 to 65535).") var iwae: Int?
+    @Flag(help: "Print one JSON object (step, examples, rate_nats, distortion_nats, neg_elbo_nats, neg_iwae_nats, iwae_samples, seconds) instead of text; neg_iwae_nats is −(the IWAE bound).") var json = false
 
     func validate() throws {
         guard (runDirectory == nil) != (checkpoint == nil) else { throw ValidationError("give exactly one of --run DIR or --checkpoint FILE") }
@@ -83,13 +84,20 @@ struct EvalCommand: ParsableCommand {
         StopSignal.install()
         do {
             let (result, seconds) = try Evaluator.rateDistortion(trainer, data)
+            // K = 1 is the ELBO just computed
+            let bound = try iwae.map { $0 == 1 ? (-result.negativeELBO, 0) : try Evaluator.importanceWeighted(trainer, data, samples: $0) }
+            if json {
+                let evaluation = Evaluation(step: header.step, examples: data.testExamples, rateNats: result.rate,
+                    ratesNats: Dictionary(uniqueKeysWithValues: zip(model.latentLayers, result.layerRates)), distortionNats: result.distortion,
+                    negElboNats: result.negativeELBO, negIwaeNats: bound.map { -$0.0 }, iwaeSamples: iwae, seconds: seconds + (bound?.1 ?? 0))
+                print(String(decoding: try JSONEncoder.rdlab(pretty: false).encode(evaluation), as: UTF8.self))
+                return
+            }
             let layers = model.latentLayers.count > 1
                 ? " (" + zip(model.latentLayers, result.layerRates).map { String(format: "%@ %.3f", $0, $1) }.joined(separator: ", ") + ")" : ""
             print(String(format: "%@ test (%d examples, step %d, %@): R %.3f%@  D %.3f  −ELBO %.3f nats  (%.1f s)", name, data.testExamples,
                 header.step, backend.device.selector, result.rate, layers, result.distortion, result.negativeELBO, seconds))
-            if let iwae {
-                // K = 1 is the ELBO just computed
-                let (bound, seconds) = iwae == 1 ? (-result.negativeELBO, 0) : try Evaluator.importanceWeighted(trainer, data, samples: iwae)
+            if let iwae, let (bound, seconds) = bound {
                 print(String(format: "IWAE bound, K = %d: log p(x) ≥ %.3f nats (−log p(x) ≤ %.3f; %.1f s)", iwae, bound, -bound, seconds))
             }
         } catch let interruption as Interrupted {

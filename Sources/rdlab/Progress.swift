@@ -16,11 +16,6 @@ struct Progress {
         completedAtStart = alreadyDone
     }
 
-    static func duration(_ seconds: Double) -> String {
-        let s = Int(seconds.rounded())
-        return s >= 3600 ? String(format: "%dh%02dm", s / 3600, s % 3600 / 60) : String(format: "%dm%02ds", s / 60, s % 60)
-    }
-
     mutating func update(step: Int, epoch: Int, epochs: Int, rate: Double, distortion: Double, force: Bool = false) {
         let now = Date()
         guard force || interactive || now.timeIntervalSince(lastPrint) >= interval else { return }
@@ -31,7 +26,7 @@ struct Progress {
         let eta = done > 0 ? elapsed / Double(done) * Double(total - step) : 0
         let fraction = Double(step) / Double(total)
         let status = String(format: "epoch %d/%d step %d/%d R %.2f D %.2f -ELBO %.2f ETA %@", epoch + 1, epochs, step, total,
-            rate, distortion, rate + distortion, Self.duration(eta))
+            rate, distortion, rate + distortion, eta.durationText)
         if interactive {
             let width = 24
             let filled = Int(fraction * Double(width))

@@ -271,6 +271,7 @@ struct TrainCommand: ParsableCommand {
         }
         let device = backend.device
         StopSignal.install()  // before the run writes its config and first checkpoint
+        ParentWatch.start()
         let run = try TrainingRun(directory: directory, settings: settings, resumed: resumed, backend: backend, data: data,
             provenance: RunProvenance(backendRequested: selection.requested.description, backendUsed: device.selector,
                 device: device.name, driver: device.driverVersion, fallbackReason: selection.fallbackReason,

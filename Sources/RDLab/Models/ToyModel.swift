@@ -116,9 +116,8 @@ public final class ToyModel: RateDistortionModel {
         let graph = Graph(backend: backend)
         let (logE, logPi, logD) = try logTables(try graph.constant(ToyDistribution.positions, shape: [ToyDistribution.bins, 1]),
             in: graph)
-        return ToyDiagnostics(truth: distribution.probabilities, encoder: try graph.values(logE).map { Foundation.exp(Double($0)) },
-            marginal: try graph.values(logPi).map { Foundation.exp(Double($0)) },
-            decoder: try graph.values(logD).map { Foundation.exp(Double($0)) })
+        return ToyDiagnostics(truth: distribution.probabilities, logEncoder: try graph.values(logE).map(Double.init),
+            logMarginal: try graph.values(logPi).map(Double.init), logDecoder: try graph.values(logD).map(Double.init))
     }
 }
 
@@ -144,9 +143,13 @@ public struct ToyDiagnostics: Codable, Equatable, Sendable {
     /// I_e(X; Z) = Σ_x p*(x) Σ_z e(z|x) log(e(z|x) / e(z)), between H − D and R.
     public let mutualInformation: Double
 
-    /// `encoder` and `decoder` are row-major `[x, z]` tables of e(z|x) and d(x|z).
-    init(truth: [Double], encoder e: [Double], marginal pi: [Double], decoder d: [Double]) {
+    /// `logEncoder` and `logDecoder` are row-major `[x, z]` tables of log e(z|x) and log d(x|z).
+    /// R and D are summed from the logs: a probability that underflows to 0 in `exp` still has
+    /// its (large, finite) log.
+    init(truth: [Double], logEncoder: [Double], logMarginal: [Double], logDecoder: [Double]) {
         let k = truth.count
+        let e = logEncoder.map { Foundation.exp($0) }, pi = logMarginal.map { Foundation.exp($0) }
+        let d = logDecoder.map { Foundation.exp($0) }
         bins = k
         self.truth = truth
         marginal = pi
@@ -159,8 +162,9 @@ public struct ToyDiagnostics: Codable, Equatable, Sendable {
         for x in 0..<k {
             for z in 0..<k {
                 let p = e[x * k + z]
-                rate += truth[x] * term(p, p / pi[z])
-                distortion -= truth[x] * term(p, d[x * k + z])
+                guard p > 0 else { continue }
+                rate += truth[x] * p * (logEncoder[x * k + z] - logMarginal[z])
+                distortion -= truth[x] * p * logDecoder[x * k + z]
                 information += truth[x] * term(p, p / aggregatePosterior[z])
             }
         }

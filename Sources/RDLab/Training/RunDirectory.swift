@@ -197,7 +197,7 @@ public enum RunDirectoryError: ReportableError, Equatable {
 
 extension DecodingError {
     /// The field (as a key path in the file) and what is wrong with it, in one line.
-    var plainDescription: String {
+    public var plainDescription: String {
         func path(_ codingPath: [any CodingKey]) -> String {
             codingPath.isEmpty ? "the top level"
                 : codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue.snakeCased(separator: "_") }

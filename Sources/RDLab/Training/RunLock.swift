@@ -15,6 +15,13 @@ public final class RunLock {
 
         public var description: String { "pid \(pid) on \(host), started \(started)" }
 
+        /// Whether the named process still runs on this host (`nil`: it runs on another host, so
+        /// this one cannot tell).
+        public var isAlive: Bool? {
+            guard host == ProcessInfo.processInfo.hostName else { return nil }
+            return kill(pid, 0) == 0 || errno == EPERM
+        }
+
         public static var current: Holder {
             Holder(pid: getpid(), host: ProcessInfo.processInfo.hostName,
                 started: ISO8601DateFormatter().string(from: Date()))
@@ -74,6 +81,16 @@ public final class RunLock {
             }
         }
         guard fsync(descriptor) == 0 else { throw FileSystemError.last(.sync, path: url.path) }
+    }
+
+    /// The process the lock of `directory` names, read without taking the lock (a reader
+    /// that took it, even shared, could turn a starting writer away). A holder that finished
+    /// cleanly emptied the file; one that died still appears here (see ``Holder/isAlive``).
+    public static func holder(of directory: URL) -> Holder? {
+        let fd = open(directory.appendingPathComponent("lock").path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        return holder(fd)
     }
 
     /// The holder the open lock file names, if it names one.

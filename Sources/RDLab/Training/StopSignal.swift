@@ -19,6 +19,11 @@ public enum StopSignal {
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
+    /// Stops long loops as if `signal` had arrived (a watcher that finds its parent gone).
+    public static func request(_ signal: Int32) {
+        received.store(signal, ordering: .relaxed)
+    }
+
     /// The signal received, if any.
     public static var pending: Int32? {
         let signal = received.load(ordering: .relaxed)

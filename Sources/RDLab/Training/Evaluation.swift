@@ -1,0 +1,29 @@
+import Foundation
+
+/// The test-set figures of a checkpoint, as `rdlab eval --json` prints them (one JSON object,
+/// snake_case keys). All in nats per example; `negIwaeNats` is −(the IWAE bound with K =
+/// `iwaeSamples`), an upper bound on −log p(x) that −ELBO bounds from above.
+public struct Evaluation: Codable, Equatable, Sendable {
+    public var step: Int
+    public var examples: Int
+    public var rateNats: Double
+    public var ratesNats: [String: Double]
+    public var distortionNats: Double
+    public var negElboNats: Double
+    public var negIwaeNats: Double?
+    public var iwaeSamples: Int?
+    public var seconds: Double
+
+    public init(step: Int, examples: Int, rateNats: Double, ratesNats: [String: Double], distortionNats: Double, negElboNats: Double,
+        negIwaeNats: Double?, iwaeSamples: Int?, seconds: Double) {
+        self.step = step
+        self.examples = examples
+        self.rateNats = rateNats
+        self.ratesNats = ratesNats
+        self.distortionNats = distortionNats
+        self.negElboNats = negElboNats
+        self.negIwaeNats = negIwaeNats
+        self.iwaeSamples = iwaeSamples
+        self.seconds = seconds
+    }
+}

@@ -1,0 +1,158 @@
+import Foundation
+
+/// A two-axis chart written as SVG: scatter series, lines, and labelled reference lines, with
+/// ticks at 1, 2 or 5 × 10ᵏ and a legend. Sized for a page width (760 × 480 px with the
+/// legend at the right, 13 px text); every element carries a class (`point`, `series-line`, `reference`) so a test
+/// or a stylesheet can find it.
+public struct SVGChart {
+    public struct Series {
+        public enum Style { case points, line, dashedLine, pointsAndLine }
+        public var name: String
+        public var points: [RDPoint]
+        public var style: Style
+        public var color: String
+        /// A tooltip per point (`<title>`), e.g. the point's label.
+        public var titles: [String]?
+        /// A fill per point (a third quantity through ``SVGChart/colorBar``), instead of `color`.
+        public var colors: [String]?
+
+        public init(name: String, points: [RDPoint], style: Style, color: String, titles: [String]? = nil, colors: [String]? = nil) {
+            self.name = name
+            self.points = points
+            self.style = style
+            self.color = color
+            self.titles = titles
+            self.colors = colors
+        }
+    }
+
+    /// A straight line across the plot, clipped to it, with a label at its end (iso-ELBO lines,
+    /// D = H − R).
+    public struct Reference {
+        public var from: RDPoint
+        public var to: RDPoint
+        public var label: String
+        public var color: String
+    }
+
+    public var title: String
+    public var xLabel: String
+    public var yLabel: String
+    public var series: [Series] = []
+    public var references: [Reference] = []
+    /// The scale of per-point colours and what it measures, drawn as a bar at the right.
+    public var colorBar: (scale: ColorScale, label: String)?
+    public var width = 760.0
+    public var height = 480.0
+
+    public init(title: String, xLabel: String, yLabel: String) {
+        self.title = title
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+    }
+
+    /// Colours that stay apart in print and for common colour blindness (Okabe–Ito, then Tableau).
+    public static let palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000",
+        "#8c564b", "#7f7f7f"]
+
+    /// The data ranges with 5 % margins, widened where the data are a single value.
+    func ranges() -> (x: ClosedRange<Double>, y: ClosedRange<Double>) {
+        let all = series.flatMap(\.points).filter { $0.rate.isFinite && $0.distortion.isFinite }
+        func range(_ values: [Double]) -> ClosedRange<Double> {
+            guard let low = values.min(), let high = values.max() else { return 0...1 }
+            let span = high - low
+            let pad = span > 0 ? span * 0.05 : max(abs(low) * 0.05, 0.5)
+            return (low - pad)...(high + pad)
+        }
+        return (range(all.map(\.rate)), range(all.map(\.distortion)))
+    }
+
+    /// Ticks at multiples of 1, 2 or 5 × 10ᵏ, about `count` of them, inside `range`.
+    static func ticks(_ range: ClosedRange<Double>, count: Int = 6) -> [Double] {
+        let span = range.upperBound - range.lowerBound
+        guard span > 0, span.isFinite else { return [range.lowerBound] }
+        let raw = span / Double(count)
+        let magnitude = pow(10, floor(log10(raw)))
+        let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
+        var ticks: [Double] = []
+        var value = ceil(range.lowerBound / step) * step
+        while value <= range.upperBound + step * 1e-9 {
+            ticks.append(abs(value) < step * 1e-9 ? 0 : value)
+            value += step
+        }
+        return ticks
+    }
+
+    static func tickText(_ value: Double) -> String {
+        let text = String(format: "%.6g", value)
+        return text == "-0" ? "0" : text
+    }
+
+    public func svg() -> String {
+        let (xr, yr) = ranges()
+        let legend = series.contains { !$0.name.isEmpty } && (series.count > 1 || !references.isEmpty)
+        let left = 70.0, right = width - (legend || colorBar != nil ? 230 : 20), top = 36.0, bottom = height - 52
+        func x(_ v: Double) -> Double { left + (v - xr.lowerBound) / (xr.upperBound - xr.lowerBound) * (right - left) }
+        func y(_ v: Double) -> Double { bottom - (v - yr.lowerBound) / (yr.upperBound - yr.lowerBound) * (bottom - top) }
+        func f(_ v: Double) -> String { String(format: "%.2f", v) }
+        // ids are global in an HTML page that inlines several charts: one per title
+        let clip = "clip-" + String(title.unicodeScalars.map { CharacterSet.alphanumerics.contains($0) ? Character($0) : "-" })
+        var out = """
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="13">
+            <rect width="100%" height="100%" fill="white"/>
+            <text x="\(f(width / 2))" y="22" text-anchor="middle" font-size="15" font-weight="bold">\(Self.escape(title))</text>
+            <defs><clipPath id="\(clip)"><rect x="\(f(left))" y="\(f(top))" width="\(f(right - left))" height="\(f(bottom - top))"/></clipPath></defs>
+
+            """
+        for t in Self.ticks(xr) {
+            out += "<line class=\"grid\" x1=\"\(f(x(t)))\" y1=\"\(f(top))\" x2=\"\(f(x(t)))\" y2=\"\(f(bottom))\" stroke=\"#e6e6e6\"/>"
+            out += "<text x=\"\(f(x(t)))\" y=\"\(f(bottom + 18))\" text-anchor=\"middle\">\(Self.tickText(t))</text>\n"
+        }
+        for t in Self.ticks(yr) {
+            out += "<line class=\"grid\" x1=\"\(f(left))\" y1=\"\(f(y(t)))\" x2=\"\(f(right))\" y2=\"\(f(y(t)))\" stroke=\"#e6e6e6\"/>"
+            out += "<text x=\"\(f(left - 6))\" y=\"\(f(y(t) + 4))\" text-anchor=\"end\">\(Self.tickText(t))</text>\n"
+        }
+        out += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(right - left))\" height=\"\(f(bottom - top))\" fill=\"none\" stroke=\"#333\"/>\n"
+        out += "<text x=\"\(f((left + right) / 2))\" y=\"\(f(height - 12))\" text-anchor=\"middle\">\(Self.escape(xLabel))</text>\n"
+        out += "<text transform=\"translate(18 \(f((top + bottom) / 2))) rotate(-90)\" text-anchor=\"middle\">\(Self.escape(yLabel))</text>\n"
+        out += "<g clip-path=\"url(#\(clip))\">\n"
+        for reference in references {
+            out += "<line class=\"reference\" x1=\"\(f(x(reference.from.rate)))\" y1=\"\(f(y(reference.from.distortion)))\" "
+                + "x2=\"\(f(x(reference.to.rate)))\" y2=\"\(f(y(reference.to.distortion)))\" stroke=\"\(reference.color)\" stroke-width=\"1\" stroke-dasharray=\"2 3\"/>\n"
+        }
+        for s in series where s.style != .points {
+            let path = s.points.map { "\(f(x($0.rate))),\(f(y($0.distortion)))" }.joined(separator: " ")
+            let dash = s.style == .dashedLine ? " stroke-dasharray=\"6 4\"" : ""
+            out += "<polyline class=\"series-line\" points=\"\(path)\" fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"1.8\"\(dash)/>\n"
+        }
+        for s in series where s.style == .points || s.style == .pointsAndLine {
+            for (i, p) in s.points.enumerated() where p.rate.isFinite && p.distortion.isFinite {
+                let title = s.titles.map { "<title>\(Self.escape($0[i]))</title>" } ?? ""
+                out += "<circle class=\"point\" cx=\"\(f(x(p.rate)))\" cy=\"\(f(y(p.distortion)))\" r=\"3.5\" fill=\"\(s.colors?[i] ?? s.color)\" fill-opacity=\"0.85\" stroke=\"white\" stroke-width=\"0.6\">\(title)</circle>\n"
+            }
+        }
+        out += "</g>\n"
+        var row = top + 4
+        for s in series where legend && !s.name.isEmpty {
+            let swatch = s.style == .points
+                ? "<circle cx=\"\(f(right + 22))\" cy=\"\(f(row))\" r=\"4\" fill=\"\(s.color)\"/>"
+                : "<line x1=\"\(f(right + 12))\" y1=\"\(f(row))\" x2=\"\(f(right + 32))\" y2=\"\(f(row))\" stroke=\"\(s.color)\" stroke-width=\"2\"\(s.style == .dashedLine ? " stroke-dasharray=\"6 4\"" : "")/>"
+            out += "<g class=\"legend\">\(swatch)<text x=\"\(f(right + 40))\" y=\"\(f(row + 4))\">\(Self.escape(s.name))</text></g>\n"
+            row += 20
+        }
+        for reference in references where legend && !reference.label.isEmpty {
+            out += "<g class=\"legend\"><line x1=\"\(f(right + 12))\" y1=\"\(f(row))\" x2=\"\(f(right + 32))\" y2=\"\(f(row))\" stroke=\"\(reference.color)\" stroke-dasharray=\"2 3\"/>"
+                + "<text x=\"\(f(right + 40))\" y=\"\(f(row + 4))\">\(Self.escape(reference.label))</text></g>\n"
+            row += 20
+        }
+        if let (scale, label) = colorBar {
+            out += scale.bar(x: right + 20, y: row + 24, height: min(220, bottom - row - 30), label: label)
+        }
+        return out + "</svg>\n"
+    }
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+}

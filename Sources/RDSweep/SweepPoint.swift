@@ -1,0 +1,41 @@
+import Foundation
+import RDCompute
+
+/// The value an axis takes at a point, as a label (`target_rate = 0.25`).
+public struct AxisChoice: Codable, Hashable, Sendable {
+    public var axis: String
+    public var value: String
+}
+
+/// One model of a sweep: its place in the plan, a stable id, the axis values that pick it and
+/// the `rdlab train` flags that train it. Its run directory is `runs/<id>`.
+public struct SweepPoint: Codable, Equatable, Sendable {
+    /// The place in the expanded plan, from 0 (what `sweep run --task I` takes).
+    public var index: Int
+    /// The first 12 hex digits of SHA-256 over the point's flags: the same settings give the same
+    /// id whatever the spec's order or the point's index.
+    public var id: String
+    public var axes: [AxisChoice]
+    public var settings: [FlagSetting]
+
+    public init(index: Int, axes: [AxisChoice], settings: [FlagSetting]) {
+        self.index = index
+        self.axes = axes
+        self.settings = settings
+        let canonical = settings.sorted { $0.flag < $1.flag }.flatMap(\.arguments).joined(separator: "\u{1F}")
+        id = SHA256.digest(Array(canonical.utf8)).prefix(6).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// `rdlab train` arguments, without `--out`.
+    public var arguments: [String] { settings.flatMap(\.arguments) }
+
+    /// `target_rate=0.25 seed=2`.
+    public var label: String {
+        axes.isEmpty ? "(base)" : axes.map { "\($0.axis)=\($0.value)" }.joined(separator: " ")
+    }
+
+    /// The value of `flag` at this point, if it is set.
+    public func value(of flag: String) -> FlagValue? {
+        settings.last { $0.flag == flag }?.value
+    }
+}

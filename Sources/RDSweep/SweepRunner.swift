@@ -1,0 +1,209 @@
+import Foundation
+import RDCompute
+import RDLab
+import Synchronization
+
+/// Trains a sweep's points, each as a child `rdlab train` process with its own run directory,
+/// so every point resumes from its checkpoint after a crash of the child or of the runner.
+///
+/// A point that exits 0 is recorded `done` and never trained again; one that exits otherwise
+/// is recorded `failed` with its exit status and last lines and does not stop the others. A
+/// point whose child was stopped by the runner's own SIGINT/SIGTERM gets no record: it is
+/// resumed next time.
+public final class SweepRunner: Sendable {
+    /// The environment variable that names the runner to its children: a child whose parent
+    /// is gone stops as on SIGTERM (checkpointed), so a runner killed with SIGKILL leaves no
+    /// orphan holding a point's lock.
+    public static let parentVariable = "RDLAB_PARENT_PID"
+    /// How many of a failed point's last lines its record keeps.
+    public static let keptLines = 12
+
+    public let sweep: SweepDirectory
+    /// The `rdlab` binary that trains each point.
+    public let executable: URL
+    /// What to evaluate after training (the sweep's `evaluate:`).
+    public let evaluation: SweepSpec.Evaluation?
+    private let say: @Sendable (String) -> Void
+    private let children = Mutex<[Int32: Process]>([:])
+
+    public init(sweep: SweepDirectory, executable: URL, evaluation: SweepSpec.Evaluation?, say: @escaping @Sendable (String) -> Void) {
+        self.sweep = sweep
+        self.executable = executable
+        self.evaluation = evaluation
+        self.say = say
+    }
+
+    /// What a runner did.
+    public struct Summary: Equatable, Sendable {
+        public var trained = 0
+        public var failed = 0
+        /// Points left untouched: already done, or failed before (without `retryFailed`).
+        public var skipped = 0
+        /// The signal that stopped the runner, if one did.
+        public var interrupted: Int32?
+    }
+
+    /// Trains every point not yet done, `jobs` at a time, in plan order. Holds `SWEEP/lock`.
+    public func run(_ points: [SweepPoint], jobs: Int, retryFailed: Bool) throws -> Summary {
+        let lock: RunLock
+        do {
+            lock = try RunLock(directory: sweep.url)
+        } catch let RunLockError.held(_, holder) {
+            throw SweepError.busy(sweep.url.path, holder?.description ?? "holder unknown")
+        }
+        defer { withExtendedLifetime(lock) {} }
+        var summary = Summary()
+        var pending: [SweepPoint] = []
+        for point in points {
+            switch try PointState.of(point, in: sweep) {
+            case .done: summary.skipped += 1
+            case .failed where !retryFailed:
+                summary.skipped += 1
+                say("point \(point.index) (\(point.label)) failed before; skipped (--retry-failed runs it again)")
+            case .running(let holder):
+                summary.skipped += 1
+                say("point \(point.index) (\(point.label)) is being trained by \(holder); skipped")
+            default: pending.append(point)
+            }
+        }
+        let queue = pending
+        if queue.isEmpty {
+            say("nothing to train: every point is done or skipped (\(summary.skipped))")
+            return summary
+        }
+        say("training \(queue.count) of \(points.count) points, \(jobs) at a time")
+        let state = Mutex((next: 0, summary: summary, seconds: [Double]()))
+        let group = DispatchGroup()
+        let started = Date()
+        for _ in 0..<min(jobs, queue.count) {
+            group.enter()
+            Thread.detachNewThread { [self] in
+                defer { group.leave() }
+                while StopSignal.pending == nil {
+                    let taken: SweepPoint? = state.withLock { state in
+                        guard state.next < queue.count else { return nil }
+                        state.next += 1
+                        return queue[state.next - 1]
+                    }
+                    guard let point = taken else { return }
+                    let outcome: PointRecord?
+                    do {
+                        outcome = try train(point)
+                    } catch {
+                        say("point \(point.index) (\(point.label)): \(error)")
+                        state.withLock { $0.summary.failed += 1 }
+                        continue
+                    }
+                    guard let record = outcome else { continue }
+                    let line = state.withLock { state -> String in
+                        state.summary.trained += 1
+                        if record.state == .failed { state.summary.failed += 1 }
+                        state.seconds.append(record.seconds)
+                        let left = queue.count - state.summary.trained
+                        let mean = state.seconds.reduce(0, +) / Double(state.seconds.count)
+                        let eta = Double(left) * mean / Double(min(jobs, max(left, 1)))
+                        return "[\(state.summary.trained)/\(queue.count)] point \(point.index) (\(point.label)) "
+                            + (record.state == .done ? "done" : "FAILED with status \(record.exitStatus)")
+                            + String(format: " in %.1f s", record.seconds)
+                            + (left > 0 ? " · \(left) to go, ETA \(eta.durationText)" : "")
+                    }
+                    say(line)
+                    if record.state == .failed, let last = record.lastLines.last { say("    \(last)") }
+                }
+            }
+        }
+        while group.wait(timeout: .now() + 0.2) == .timedOut {
+            if StopSignal.pending != nil { terminateChildren() }
+        }
+        summary = state.withLock { $0.summary }
+        summary.interrupted = StopSignal.pending
+        say(String(format: "trained %d point(s) in %.1f s; %d failed", summary.trained, Date().timeIntervalSince(started), summary.failed))
+        return summary
+    }
+
+    /// Trains one point in a child process (a new run, or `--resume` when it has a checkpoint),
+    /// then, where the sweep asks for it, evaluates it (`rdlab eval --json` into
+    /// `evaluations/<id>.json`), and records how it ended; `nil` when the runner's own stop
+    /// signal ended it.
+    public func train(_ point: SweepPoint) throws -> PointRecord? {
+        let run = sweep.run(point)
+        let resume = FileManager.default.fileExists(atPath: run.checkpoint.path)
+        let logFile = sweep.log(point)
+        try AtomicFile.createDirectory(logFile.deletingLastPathComponent())
+        if !FileManager.default.fileExists(atPath: logFile.path) {
+            guard FileManager.default.createFile(atPath: logFile.path, contents: nil) else {
+                throw FileSystemError(.write, path: logFile.path, code: errno)
+            }
+        }
+        guard let log = FileHandle(forWritingAtPath: logFile.path) else { throw FileSystemError(.write, path: logFile.path, code: errno) }
+        defer { try? log.close() }
+        let logStart = try log.seekToEnd()
+        let startedAt = Date()
+        guard var status = try child(["train"] + (resume ? ["--resume", run.url.path] : point.arguments + ["--out", run.url.path]), log: log)
+        else { return nil }
+        if status == 0, let evaluation {
+            // the point's own backend and data folder, if its flags name them
+            let shared = point.settings.filter { ["backend", "data-dir"].contains($0.flag) }.flatMap(\.arguments)
+            let output = Pipe()
+            guard let evaluated = try child(["eval", "--run", run.url.path, "--iwae", String(evaluation.iwae), "--json"] + shared, log: log,
+                output: output) else { return nil }
+            status = evaluated
+            if status == 0 {
+                try AtomicFile.write(output.fileHandleForReading.readDataToEndOfFile(), to: sweep.evaluation(point))
+            }
+        }
+        let record = PointRecord(state: status == 0 ? .done : .failed, exitStatus: status,
+            lastLines: status == 0 ? [] : Self.lastLines(of: logFile, from: logStart),
+            started: ISO8601DateFormatter().string(from: startedAt), finished: ISO8601DateFormatter().string(from: Date()),
+            seconds: Date().timeIntervalSince(startedAt), host: ProcessInfo.processInfo.hostName)
+        try sweep.writeRecord(record, for: point)
+        return record
+    }
+
+    /// Runs `rdlab arguments…`, its stderr (and stdout, unless `output` takes it) appended to
+    /// `log`; its exit status (128 + the signal that killed it), or `nil` when the runner's own
+    /// stop signal came first or ended it.
+    func child(_ arguments: [String], log: FileHandle, output: Pipe? = nil) throws -> Int32? {
+        try log.write(contentsOf: Data("== \(ISO8601DateFormatter().string(from: Date())) rdlab \(arguments.joined(separator: " "))\n".utf8))
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment[Self.parentVariable] = String(getpid())
+        process.environment = environment
+        process.standardOutput = output ?? log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        let launched = try children.withLock { children in
+            guard StopSignal.pending == nil else { return false }
+            try process.run()
+            children[process.processIdentifier] = process
+            return true
+        }
+        guard launched else { return nil }
+        // an evaluation prints one line: the pipe never fills before the child exits
+        process.waitUntilExit()
+        _ = children.withLock { $0.removeValue(forKey: process.processIdentifier) }
+        let status = process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus
+        if let signal = StopSignal.pending, status == 128 + signal || status == 128 + SIGTERM { return nil }
+        return status
+    }
+
+    /// Sends SIGTERM to every child: each checkpoints and exits within a batch.
+    public func terminateChildren() {
+        children.withLock { children in
+            for process in children.values where process.isRunning { process.terminate() }
+        }
+    }
+
+    /// The last ``keptLines`` lines the attempt that started at `offset` wrote.
+    static func lastLines(of file: URL, from offset: UInt64) -> [String] {
+        guard let handle = FileHandle(forReadingAtPath: file.path) else { return [] }
+        defer { try? handle.close() }
+        let end = (try? handle.seekToEnd()) ?? offset
+        let start = max(offset, end > 16_384 ? end - 16_384 : 0)
+        try? handle.seek(toOffset: start)
+        let text = String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self)
+        return Array(text.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("== ") }.suffix(keptLines))
+    }
+}

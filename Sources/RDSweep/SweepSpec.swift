@@ -1,0 +1,111 @@
+import Foundation
+import RDCompute
+import Yams
+
+/// What a sweep trains: `rdlab train` settings shared by every point, and axes whose values
+/// combine into points.
+///
+/// ```yaml
+/// name: toy-target-rate
+/// train:                    # rdlab train flags, by long name (target_rate or target-rate)
+///   model: toy
+///   epochs: 20
+/// axes:                     # in order; the first varies slowest
+///   target_rate: {linear: [0, 3], points: 13}
+///   beta: {log: [0.1, 10], points: 9}
+///   seed: [1, 2, 3]
+///   family:                 # an axis whose values set several flags
+///     - {encoder: gaussian, decoder: deconv}
+///     - {encoder: iaf, decoder: pixelcnn}
+/// combine: product          # product (default): every combination; zip: the i-th value of each
+/// evaluate: {iwae: 5}       # after training: `rdlab eval --iwae 5` (the IWAE bound in the store)
+/// ```
+public struct SweepSpec: Equatable, Sendable {
+    public enum Combination: String, Codable, CaseIterable, Sendable {
+        case product, zip
+    }
+
+    /// What the runner evaluates after a point's training.
+    public struct Evaluation: Codable, Equatable, Sendable {
+        /// Importance samples K of the IWAE bound.
+        public var iwae: Int
+    }
+
+    public var name: String
+    public var train: [FlagSetting]
+    public var axes: [SweepAxis]
+    public var combination: Combination
+    public var evaluation: Evaluation?
+
+    public init(name: String, train: [FlagSetting], axes: [SweepAxis], combination: Combination = .product, evaluation: Evaluation? = nil) {
+        self.name = name
+        self.train = train
+        self.axes = axes
+        self.combination = combination
+        self.evaluation = evaluation
+    }
+
+    /// Flags a sweep sets itself, per point.
+    public static let reservedFlags: Set<String> = ["out", "resume", "help", "version"]
+    /// The most points one spec may expand to.
+    public static let maximumPoints = 100_000
+
+    /// The points: for `product` every combination of the axes' values (the first axis varies
+    /// slowest), for `zip` the i-th value of every axis. Ids depend only on a point's flags.
+    public func points() throws -> [SweepPoint] {
+        var combinations: [[(axis: String, value: AxisValue)]]
+        switch combination {
+        case .product:
+            combinations = [[]]
+            for axis in axes {
+                combinations = combinations.flatMap { prefix in axis.values.map { prefix + [(axis.name, $0)] } }
+            }
+        case .zip:
+            let count = axes.first?.values.count ?? 1
+            combinations = (0..<count).map { i in axes.map { ($0.name, $0.values[i]) } }
+        }
+        var seen: [String: Int] = [:]
+        return try combinations.enumerated().map { index, choice in
+            let point = SweepPoint(index: index, axes: choice.map { AxisChoice(axis: $0.axis, value: $0.value.label) },
+                settings: train + choice.flatMap(\.value.settings))
+            if let earlier = seen.updateValue(index, forKey: point.id) {
+                throw SweepSpecError.invalid(nil, "axes", "points \(earlier) and \(index) have the same settings (\(point.label))")
+            }
+            return point
+        }
+    }
+}
+
+/// One axis: a name (a flag, or a label for values that set several flags) and its values.
+public struct SweepAxis: Equatable, Sendable {
+    public var name: String
+    public var values: [AxisValue]
+
+    public init(name: String, values: [AxisValue]) {
+        self.name = name
+        self.values = values
+    }
+}
+
+/// One value of an axis: what a reader sees, and the flags it sets.
+public struct AxisValue: Equatable, Sendable {
+    public var label: String
+    public var settings: [FlagSetting]
+
+    public init(label: String, settings: [FlagSetting]) {
+        self.label = label
+        self.settings = settings
+    }
+}
+
+/// The spec is not a sweep rdlab can run; the message names the file, the place and the fix.
+public enum SweepSpecError: ReportableError, Equatable {
+    /// File (if known), the path of the key in the spec (`axes.beta.log`), and what is wrong.
+    case invalid(String?, String, String)
+
+    public var description: String {
+        switch self {
+        case let .invalid(file, path, message): "\(file.map { "\($0): " } ?? "")\(path): \(message)"
+        }
+    }
+}

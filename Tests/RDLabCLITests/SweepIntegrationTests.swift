@@ -1,0 +1,192 @@
+import Foundation
+import RDSweep
+import RDTestSupport
+import Testing
+
+/// `rdlab sweep plan/run/status/collect/plot` on the toy model: children in parallel, a
+/// runner killed with SIGKILL and restarted, failures recorded, collect idempotent, plots drawn.
+@Suite("rdlab sweep", .serialized)
+struct SweepIntegrationTests {
+    static func write(_ text: String, to url: URL) throws {
+        try Data(text.utf8).write(to: url)
+    }
+
+    /// The test lines of a run's metrics, as (epoch, split) → line.
+    static func metrics(_ run: URL) throws -> [[String: Any]] {
+        let text = (try? String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8)) ?? ""
+        return try text.split(separator: "\n").map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+    }
+
+    @Test func planRunCollectAndPlot() throws {
+        let root = try RDLabProcess.temporaryDirectory("sweep")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let spec = root.appendingPathComponent("toy.yaml"), sweep = root.appendingPathComponent("toy")
+        try Self.write("""
+            name: toy-beta
+            train: {model: toy, backend: cpu, epochs: 2}
+            axes:
+              beta: [0.5, 2]
+              variant: [{seed: 1}, {seed: 2, lr: 0.02}]
+            """, to: spec)
+        let plan = try RDLabProcess.run(["sweep", "plan", spec.path, "--out", sweep.path])
+        #expect(plan.status == 0, "\(plan.stderr)")
+        #expect(plan.stdout.contains("4 points (beta 2 × variant 2)"), "\(plan.stdout)")
+        let again = try RDLabProcess.run(["sweep", "plan", spec.path, "--out", sweep.path])
+        #expect(again.status == 0 && again.stdout.contains("already planned, nothing changed"))
+        let points = try SweepDirectory(url: sweep).readPlan().points
+
+        let run = try RDLabProcess.run(["sweep", "run", sweep.path, "--jobs", "2"])
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("training 4 of 4 points, 2 at a time") && run.stdout.contains("[4/4]"), "\(run.stdout)")
+        for point in points {
+            let lines = try Self.metrics(sweep.appendingPathComponent("runs/\(point.id)"))
+            #expect(lines.count == 4, "point \(point.index): \(lines.count) lines")
+        }
+        let config = try String(contentsOf: sweep.appendingPathComponent("runs/\(points[3].id)/config.json"), encoding: .utf8)
+        #expect(config.contains("\"seed\" : 2") && config.contains("\"learning_rate\" : 0.02"), "\(config)")
+        let rerun = try RDLabProcess.run(["sweep", "run", sweep.path])
+        #expect(rerun.status == 0 && rerun.stdout.contains("nothing to train"), "\(rerun.stdout)")
+        let status = try RDLabProcess.run(["sweep", "status", sweep.path])
+        #expect(status.stdout.contains("4 points: 4 done, 0 running, 0 stopped, 0 failed, 0 pending"), "\(status.stdout)")
+
+        let collect = try RDLabProcess.run(["sweep", "collect", sweep.path, "--export", "csv"])
+        #expect(collect.status == 0 && collect.stdout.contains("4 points (4 done), 16 metrics rows"), "\(collect.stdout)\(collect.stderr)")
+        let exported = try String(contentsOf: sweep.appendingPathComponent("export/metrics.csv"), encoding: .utf8)
+        _ = try RDLabProcess.run(["sweep", "collect", sweep.path, "--export", "csv"])
+        #expect(try String(contentsOf: sweep.appendingPathComponent("export/metrics.csv"), encoding: .utf8) == exported)
+
+        let plot = try RDLabProcess.run(["sweep", "plot", sweep.path])
+        #expect(plot.status == 0, "\(plot.stderr)")
+        let svg = try String(contentsOf: sweep.appendingPathComponent("plots/rd-plane.svg"), encoding: .utf8)
+        #expect(svg.components(separatedBy: "class=\"point\"").count - 1 == 4)
+        #expect(svg.contains("D = H − R, H = 3.0184") && svg.contains("Pareto frontier") && svg.contains("iso-ELBO"))
+        let trajectories = try String(contentsOf: sweep.appendingPathComponent("plots/trajectories.svg"), encoding: .utf8)
+        #expect(trajectories.components(separatedBy: "class=\"point\"").count - 1 == 8)
+        if plot.stdout.contains("rd-plane.png") {
+            let png = try Data(contentsOf: sweep.appendingPathComponent("plots/rd-plane.png"))
+            #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
+        } else {
+            #expect(plot.stdout.contains("rsvg-convert"), "\(plot.stdout)")
+        }
+    }
+
+    /// A point whose `train` fails is recorded with its status and last lines; the others finish.
+    /// `--task` trains one point and exits with its status.
+    @Test func failedPointsAreRecordedAndTasksRunAlone() throws {
+        let root = try RDLabProcess.temporaryDirectory("sweep-fail")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let spec = root.appendingPathComponent("s.yaml"), sweep = root.appendingPathComponent("s")
+        // a data folder without the dataset: the image point fails, the toy points do not
+        try Self.write("""
+            train: {backend: cpu, epochs: 1}
+            axes:
+              kind:
+                - {model: toy}
+                - {model: alemi, data_dir: \(root.path), train_limit: 10, test_limit: 10}
+                - {model: toy, seed: 3}
+            """, to: spec)
+        #expect(try RDLabProcess.run(["sweep", "plan", spec.path, "--out", sweep.path]).status == 0)
+        let run = try RDLabProcess.run(["sweep", "run", sweep.path, "--jobs", "2"], environment: ["RDLAB_OFFLINE": "1",
+            "RDLAB_DATA_DIR": root.path, "HOME": root.path])
+        #expect(run.status == 1, "\(run.stdout)")
+        #expect(run.stderr.contains("1 point(s) failed"), "\(run.stderr)")
+        #expect(run.stdout.contains("FAILED with status 1"), "\(run.stdout)")
+        let status = try RDLabProcess.run(["sweep", "status", sweep.path])
+        #expect(status.stdout.contains("2 done") && status.stdout.contains("1 failed"), "\(status.stdout)")
+        #expect(status.stdout.contains("exit 1: "), "\(status.stdout)")
+        let task = try RDLabProcess.run(["sweep", "run", sweep.path, "--task", "1"], environment: ["RDLAB_OFFLINE": "1",
+            "RDLAB_DATA_DIR": root.path, "HOME": root.path])
+        #expect(task.status == 1, "\(task.stdout)")
+        let done = try RDLabProcess.run(["sweep", "run", sweep.path, "--task", "0"])
+        #expect(done.status == 0 && done.stdout.contains("point 0 (kind=model=toy) is done"), "\(done.stdout)")
+        let missing = try RDLabProcess.run(["sweep", "run", sweep.path, "--task", "3"])
+        #expect(missing.status == 1 && missing.stderr.contains("has points 0 to 2; there is no task 3"), "\(missing.stderr)")
+        let bad = try RDLabProcess.run(["sweep", "plan", spec.path, "--out", root.appendingPathComponent("t").path])
+        #expect(bad.status == 0)
+        try Self.write("train: {model: toy, latent_dim: 3}\naxes: {seed: [1]}\n", to: spec)
+        let refused = try RDLabProcess.run(["sweep", "plan", spec.path, "--out", root.appendingPathComponent("u").path])
+        #expect(refused.status == 1 && refused.stderr.contains("point 0 (seed=1) is not a valid `rdlab train`"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("--latent-dim"), "\(refused.stderr)")
+    }
+
+    /// SIGKILL of the runner stops its children at a checkpoint; a second runner completes every
+    /// point once, each (epoch, split) in its metrics once, to the numbers of an uninterrupted run.
+    @Test func runnerKilledMidwayResumesEveryPointOnce() throws {
+        let root = try RDLabProcess.temporaryDirectory("sweep-kill")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let spec = root.appendingPathComponent("s.yaml"), sweep = root.appendingPathComponent("s")
+        let epochs = 60
+        try Self.write("train: {model: toy, backend: cpu, epochs: \(epochs)}\naxes: {target_rate: [0.25, 0.5, 0.75]}\n", to: spec)
+        #expect(try RDLabProcess.run(["sweep", "plan", spec.path, "--out", sweep.path]).status == 0)
+        let points = try SweepDirectory(url: sweep).readPlan().points
+        let runner = try RunningRDLab(["sweep", "run", sweep.path, "--jobs", "2"])
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline {
+            let epochsDone = try points.prefix(2).map { try Self.metrics(sweep.appendingPathComponent("runs/\($0.id)")).count / 2 }
+            if epochsDone.allSatisfy({ $0 >= 2 }) { break }
+            usleep(20_000)
+        }
+        runner.signal(SIGKILL)
+        #expect(runner.wait() == 128 + SIGKILL)
+        // the children see their parent gone and stop at a checkpoint, long before they could finish
+        let released = Date().addingTimeInterval(5)
+        var holders: [String] = []
+        repeat {
+            holders = points.compactMap { point in
+                let lock = sweep.appendingPathComponent("runs/\(point.id)/lock")
+                let text = (try? String(contentsOf: lock, encoding: .utf8)) ?? ""
+                return text.isEmpty ? nil : point.id
+            }
+            usleep(50_000)
+        } while !holders.isEmpty && Date() < released
+        #expect(holders.isEmpty, "children still hold \(holders)")
+        for point in points.prefix(2) {
+            let lines = try Self.metrics(sweep.appendingPathComponent("runs/\(point.id)")).count
+            #expect(lines >= 4 && lines < 2 * epochs, "point \(point.index) after the kill: \(lines) lines")
+        }
+        let stopped = try RDLabProcess.run(["sweep", "status", sweep.path])
+        #expect(stopped.stdout.contains("2 stopped") && stopped.stdout.contains("1 pending"), "\(stopped.stdout)")
+
+        let resumed = try RDLabProcess.run(["sweep", "run", sweep.path, "--jobs", "2"])
+        #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+        #expect(resumed.stdout.contains("training 3 of 3 points"), "\(resumed.stdout)")
+        for point in points {
+            let lines = try Self.metrics(sweep.appendingPathComponent("runs/\(point.id)"))
+            let keys = lines.map { "\($0["epoch"] ?? "") \($0["split"] ?? "")" }
+            #expect(keys.count == 2 * epochs && Set(keys).count == keys.count, "point \(point.index): \(keys)")
+        }
+        let fresh = root.appendingPathComponent("fresh")
+        #expect(try RDLabProcess.run(["train"] + points[0].arguments + ["--out", fresh.path]).status == 0)
+        let a = try Self.metrics(sweep.appendingPathComponent("runs/\(points[0].id)")).last!, b = try Self.metrics(fresh).last!
+        #expect(a["rate_nats"] as? Double == b["rate_nats"] as? Double && a["distortion_nats"] as? Double == b["distortion_nats"] as? Double,
+            "resumed \(a) fresh \(b)")
+    }
+
+    /// A conv-VAE β sweep on the binarized MNIST fixtures with `evaluate: {iwae: 3}`: the runner
+    /// evaluates each trained point and the store holds the bound on its last test row.
+    @Test func evaluatedPointsCarryTheIWAEBound() throws {
+        let root = try RDLabProcess.temporaryDirectory("sweep-iwae")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let spec = root.appendingPathComponent("s.yaml"), sweep = root.appendingPathComponent("s")
+        try Self.write("""
+            train: {backend: cpu, data_dir: \(TestDatasets.fixtures), train_limit: 20, test_limit: 10, batch_size: 10, epochs: 1,
+              latent_dim: 2, image_columns: 0}
+            axes: {beta: [0.5, 2]}
+            evaluate: {iwae: 3}
+            """, to: spec)
+        #expect(try RDLabProcess.run(["sweep", "plan", spec.path, "--out", sweep.path]).status == 0)
+        let run = try RDLabProcess.run(["sweep", "run", sweep.path, "--jobs", "2"])
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        let points = try SweepDirectory(url: sweep).readPlan().points
+        let log = try String(contentsOf: sweep.appendingPathComponent("logs/\(points[0].id).log"), encoding: .utf8)
+        #expect(log.contains("rdlab eval --run") && log.contains("--iwae 3 --json --backend cpu --data-dir"), "\(log)")
+        let collect = try RDLabProcess.run(["sweep", "collect", sweep.path, "--export", "jsonl"])
+        #expect(collect.status == 0 && !collect.stdout.contains("skipped"), "\(collect.stdout)")
+        let rows = try String(contentsOf: sweep.appendingPathComponent("export/metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+            .map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        let tested = rows.filter { $0["split"] as? String == "test" }
+        #expect(tested.count == 2 && tested.allSatisfy { ($0["neg_iwae"] as? Double)?.isFinite == true && $0["iwae_samples"] as? Int == 3 },
+            "\(tested)")
+        #expect(rows.filter { $0["split"] as? String == "train" }.allSatisfy { $0["neg_iwae"] is NSNull })
+    }
+}
