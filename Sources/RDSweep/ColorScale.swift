@@ -33,9 +33,10 @@ public struct ColorScale {
             out += String(format: "<rect x=\"%.2f\" y=\"%.2f\" width=\"14\" height=\"%.2f\" fill=\"%@\"/>", x,
                 y + height * Double(i) / Double(steps), height / Double(steps) + 0.5, color(value))
         }
-        for tick in SVGChart.ticks(range, count: 5) {
+        let ticks = SVGChart.ticks(range, count: 5)
+        for tick in ticks {
             let ty = y + height * (range.upperBound - tick) / (range.upperBound - range.lowerBound)
-            out += String(format: "<text x=\"%.2f\" y=\"%.2f\" font-size=\"11\">%@</text>", x + 18, ty + 4, SVGChart.tickText(tick))
+            out += String(format: "<text x=\"%.2f\" y=\"%.2f\" font-size=\"11\">%@</text>", x + 18, ty + 4, SVGChart.tickText(tick, step: SVGChart.step(ticks)))
         }
         return out + String(format: "<text x=\"%.2f\" y=\"%.2f\" font-size=\"12\">%@</text></g>\n", x, y - 8, SVGChart.escape(label))
     }

@@ -50,7 +50,9 @@ public struct FrontierComparison: Equatable, Sendable {
     public var summary: String {
         guard let rates else { return "\(nameA) and \(nameB): their frontiers share no rate range; nothing to compare" }
         let better = meanDistortionDifference <= 0 ? nameA : nameB
-        return String(format: "%@ vs %@ over R ∈ [%.3f, %.3f] nats: mean D_A − D_B = %+.3f nats (%@ lower on average), area between the frontiers %.3f nats², %@ up to %.3f nats better",
-            nameA, nameB, rates.lowerBound, rates.upperBound, meanDistortionDifference, better, area, nameA, largestAdvantage)
+        let advantage = largestAdvantage > 0 ? String(format: "%@ up to %.3f nats better", nameA, largestAdvantage)
+            : "\(nameA) nowhere better"
+        return String(format: "%@ vs %@ over R ∈ [%.3f, %.3f] nats: mean D_A − D_B = %+.3f nats (%@ lower on average), area between the frontiers %.3f nats², %@",
+            nameA, nameB, rates.lowerBound, rates.upperBound, meanDistortionDifference, better, area, advantage)
     }
 }

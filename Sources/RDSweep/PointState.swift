@@ -36,9 +36,13 @@ public enum PointState: Equatable, Sendable {
         return FileManager.default.fileExists(atPath: run.checkpoint.path) ? .stopped(epochs: epochs) : .pending
     }
 
-    /// Whole epochs in the run's `metrics.jsonl` (two lines each; a torn line does not count).
+    /// The epochs with a test line in the run's `metrics.jsonl` (a torn or damaged line does
+    /// not count).
     static func committedEpochs(_ run: RunDirectory) -> Int {
-        guard let data = try? Data(contentsOf: run.metrics) else { return 0 }
-        return data.split(separator: 0x0A, omittingEmptySubsequences: true).count / 2
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return Set(SweepCollector.lines(of: run.metrics).lines.compactMap { _, line in
+            (try? decoder.decode(RunDirectory.Metrics.self, from: line)).flatMap { $0.split == .test ? $0.epoch : nil }
+        }).count
     }
 }

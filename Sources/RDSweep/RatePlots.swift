@@ -76,9 +76,10 @@ public struct RatePlots {
         let points = try store.finalPoints()
         var chart = SVGChart(title: title, xLabel: "rate R (nats)", yLabel: "distortion D (nats)")
         for (i, point) in points.enumerated() {
-            let path = try store.trajectory(of: point.pointId).map { RDPoint(rate: $0.rate, distortion: $0.distortion) }
-            chart.series.append(.init(name: points.count <= 12 ? point.label : "", points: path, style: .pointsAndLine,
-                color: SVGChart.palette[i % SVGChart.palette.count], titles: path.indices.map { "\(point.label), epoch \($0 + 1)" }))
+            let rows = try store.trajectory(of: point.pointId)
+            chart.series.append(.init(name: points.count <= 12 ? point.label : "", points: rows.map { RDPoint(rate: $0.rate, distortion: $0.distortion) },
+                style: .pointsAndLine, color: SVGChart.palette[i % SVGChart.palette.count],
+                titles: rows.map { "\(point.label), epoch \($0.epoch)" }))
         }
         return chart
     }
@@ -88,8 +89,10 @@ public struct RatePlots {
     public func layerPlane(title: String) throws -> SVGChart? {
         let points = try store.finalPoints()
         let layers = try store.finalLayerRates()
-        let names = Set(layers.values.flatMap(\.keys)).sorted()
-        guard names.count >= 2 else { return nil }
+        // the layers of the first point that has two or more (sweeps may mix models)
+        guard let names = points.lazy.compactMap({ layers[$0.pointId].map { $0.keys.sorted() } }).first(where: { $0.count >= 2 }) else {
+            return nil
+        }
         let (first, second) = (names[0], names[1])
         let shown = points.filter { layers[$0.pointId]?[first] != nil && layers[$0.pointId]?[second] != nil }
         let scale = ColorScale(shown.map(\.distortion))
@@ -107,7 +110,9 @@ public struct RatePlots {
         guard plan.combine == .product, axisNames.count == 2 else { return [] }
         func values(_ axis: Int) -> [String]? {
             let labels = Set(plan.points.map { $0.axes[axis].value })
-            guard labels.count >= 2, labels.allSatisfy({ Double($0) != nil }) else { return nil }
+            let numbers = labels.compactMap(Double.init)
+            // numeric, and no two labels for one number (`1` and `1.0` would be two columns)
+            guard labels.count >= 2, numbers.count == labels.count, Set(numbers).count == labels.count else { return nil }
             return labels.sorted { Double($0)! < Double($1)! }
         }
         guard let xs = values(0), let ys = values(1) else { return [] }

@@ -87,6 +87,7 @@ public final class ResultsStore {
         do {
             var configuration = Configuration()
             configuration.foreignKeysEnabled = true
+            configuration.busyMode = .timeout(30)  // another collect or report writes it
             database = try DatabaseQueue(path: url.path, configuration: configuration)
             if let version {
                 try Self.migrator.migrate(database, upTo: version)
@@ -94,7 +95,7 @@ public final class ResultsStore {
                 try Self.migrator.migrate(database)
             }
         } catch let error as DatabaseError {
-            throw ResultsStoreError.database(url.path, error.message ?? "\(error.resultCode)")
+            throw ResultsStoreError(url.path, error)
         }
     }
 
@@ -114,7 +115,7 @@ public final class ResultsStore {
                 for layer in rows.layerRates { try layer.insert(db) }
             }
         } catch let error as DatabaseError {
-            throw ResultsStoreError.database(url.path, error.message ?? "\(error.resultCode)")
+            throw ResultsStoreError(url.path, error)
         }
     }
 
@@ -195,12 +196,20 @@ public struct FinalPoint: Codable, FetchableRecord, Equatable, Sendable {
     public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
 }
 
-/// The store cannot be opened or written; names the file.
+/// The store cannot be opened or written; names the file and what to do.
 public enum ResultsStoreError: ReportableError, Equatable {
+    /// Another process held it for longer than the wait.
+    case busy(String)
     case database(String, String)
+
+    init(_ path: String, _ error: DatabaseError) {
+        self = error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED
+            ? .busy(path) : .database(path, error.message ?? "\(error.resultCode)")
+    }
 
     public var description: String {
         switch self {
+        case let .busy(path): "\(path) is being written by another rdlab process (collect, plot, report); try again when it is done"
         case let .database(path, message): "\(path): \(message) (the store is rebuilt from the run directories: delete it and run `rdlab sweep collect` again)"
         }
     }

@@ -67,26 +67,31 @@ public struct SVGChart {
         return (range(all.map(\.rate)), range(all.map(\.distortion)))
     }
 
-    /// Ticks at multiples of 1, 2 or 5 × 10ᵏ, about `count` of them, inside `range`.
-    static func ticks(_ range: ClosedRange<Double>, count: Int = 6) -> [Double] {
+    /// Ticks at multiples of 1, 2 or 5 × 10ᵏ, about `count` of them, inside `range`. Each is
+    /// an integer divided (or multiplied) by a power of ten, so 0.6 is the double nearest 0.6.
+    public static func ticks(_ range: ClosedRange<Double>, count: Int = 6) -> [Double] {
         let span = range.upperBound - range.lowerBound
-        guard span > 0, span.isFinite else { return [range.lowerBound] }
+        let size = max(abs(range.lowerBound), abs(range.upperBound))
+        guard span.isFinite, span > 1e-9 * size, span > 0 else { return [range.lowerBound] }
         let raw = span / Double(count)
-        let magnitude = pow(10, floor(log10(raw)))
-        let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
-        var ticks: [Double] = []
-        var value = ceil(range.lowerBound / step) * step
-        while value <= range.upperBound + step * 1e-9 {
-            ticks.append(abs(value) < step * 1e-9 ? 0 : value)
-            value += step
-        }
-        return ticks
+        let exponent = floor(log10(raw))
+        let multiple = [1.0, 2, 5, 10].first { $0 * pow(10, exponent) >= raw } ?? 10
+        let step = multiple * pow(10, exponent)
+        func value(_ k: Double) -> Double { exponent < 0 ? k * multiple / pow(10, -exponent) : k * multiple * pow(10, exponent) }
+        let first = ceil(range.lowerBound / step - 1e-9), last = floor(range.upperBound / step + 1e-9)
+        guard first <= last, last - first < 1000 else { return [range.lowerBound] }
+        return stride(from: first, through: last, by: 1).map { value($0) == 0 ? 0 : value($0) }
     }
 
-    static func tickText(_ value: Double) -> String {
-        let text = String(format: "%.6g", value)
-        return text == "-0" ? "0" : text
+    /// A tick's label with as many decimals as the ticks' spacing (1, 2 or 5 × 10ᵏ) needs: −k.
+    static func tickText(_ value: Double, step: Double) -> String {
+        let decimals = step > 0 && step.isFinite ? min(12, max(0, -Int(floor(log10(step) + 1e-9)))) : 6
+        let text = String(format: "%.\(decimals)f", value)
+        return Double(text) == 0 ? "0" : text
     }
+
+    /// The spacing of `ticks`.
+    static func step(_ ticks: [Double]) -> Double { ticks.count > 1 ? ticks[1] - ticks[0] : 0 }
 
     public func svg() -> String {
         let (xr, yr) = ranges()
@@ -104,13 +109,14 @@ public struct SVGChart {
             <defs><clipPath id="\(clip)"><rect x="\(f(left))" y="\(f(top))" width="\(f(right - left))" height="\(f(bottom - top))"/></clipPath></defs>
 
             """
-        for t in Self.ticks(xr) {
+        let xTicks = Self.ticks(xr), yTicks = Self.ticks(yr)
+        for t in xTicks {
             out += "<line class=\"grid\" x1=\"\(f(x(t)))\" y1=\"\(f(top))\" x2=\"\(f(x(t)))\" y2=\"\(f(bottom))\" stroke=\"#e6e6e6\"/>"
-            out += "<text x=\"\(f(x(t)))\" y=\"\(f(bottom + 18))\" text-anchor=\"middle\">\(Self.tickText(t))</text>\n"
+            out += "<text x=\"\(f(x(t)))\" y=\"\(f(bottom + 18))\" text-anchor=\"middle\">\(Self.tickText(t, step: Self.step(xTicks)))</text>\n"
         }
-        for t in Self.ticks(yr) {
+        for t in yTicks {
             out += "<line class=\"grid\" x1=\"\(f(left))\" y1=\"\(f(y(t)))\" x2=\"\(f(right))\" y2=\"\(f(y(t)))\" stroke=\"#e6e6e6\"/>"
-            out += "<text x=\"\(f(left - 6))\" y=\"\(f(y(t) + 4))\" text-anchor=\"end\">\(Self.tickText(t))</text>\n"
+            out += "<text x=\"\(f(left - 6))\" y=\"\(f(y(t) + 4))\" text-anchor=\"end\">\(Self.tickText(t, step: Self.step(yTicks)))</text>\n"
         }
         out += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(right - left))\" height=\"\(f(bottom - top))\" fill=\"none\" stroke=\"#333\"/>\n"
         out += "<text x=\"\(f((left + right) / 2))\" y=\"\(f(height - 12))\" text-anchor=\"middle\">\(Self.escape(xLabel))</text>\n"

@@ -52,6 +52,21 @@ public struct SweepDirectory: Sendable {
         public var combine: SweepSpec.Combination
         public var evaluate: SweepSpec.Evaluation?
         public var points: [SweepPoint]
+
+        /// What makes a plan unusable: a point out of place, an id that is not its flags' hash
+        /// (ids name folders), a repeated id, or points with different axes.
+        var problem: String? {
+            var seen = Set<String>()
+            for (position, point) in points.enumerated() {
+                if point.index != position { return "point \(position) says it is point \(point.index)" }
+                if SweepPoint(index: position, axes: point.axes, settings: point.settings).id != point.id {
+                    return "point \(position)'s id \(point.id) is not the hash of its flags"
+                }
+                if !seen.insert(point.id).inserted { return "points repeat the id \(point.id)" }
+                if point.axes.map(\.axis) != points[0].axes.map(\.axis) { return "point \(position) has other axes than point 0" }
+            }
+            return nil
+        }
     }
 
     /// Writes the spec and its points. A folder that holds the same plan is left as it is
@@ -61,7 +76,9 @@ public struct SweepDirectory: Sendable {
         let plan = Plan(name: spec.name, combine: spec.combination, evaluate: spec.evaluation, points: try spec.points())
         if FileManager.default.fileExists(atPath: self.plan.path) {
             let existing = try readPlan()
-            guard existing.points == plan.points, existing.evaluate == plan.evaluate else {
+            // compared by id and words: JSON writes the number 1.0 as 1, which reads back as an integer
+            func words(_ plan: Plan) -> [[String]] { plan.points.map { [$0.id, $0.label] + $0.arguments } }
+            guard words(existing) == words(plan), existing.evaluate == plan.evaluate else {
                 throw SweepError.planMismatch(url.path, existing.points.count)
             }
             return false
@@ -84,13 +101,18 @@ public struct SweepDirectory: Sendable {
         }
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let decoded: Plan
         do {
-            return try decoder.decode(Plan.self, from: data)
+            decoded = try decoder.decode(Plan.self, from: data)
         } catch let error as DecodingError {
             throw SweepError.damaged(plan.path, error.plainDescription)
         } catch {
             throw SweepError.damaged(plan.path, "not JSON")
         }
+        if let problem = decoded.problem {
+            throw SweepError.damaged(plan.path, "\(problem); it was edited outside rdlab: plan the spec again into a new folder")
+        }
+        return decoded
     }
 
     /// How the point's last `train` ended, if a runner recorded it.

@@ -66,7 +66,9 @@ public struct SweepReport {
               const body = th.closest("table").tBodies[0], rows = Array.from(body.rows);
               const ascending = th.dataset.order !== "ascending"; th.dataset.order = ascending ? "ascending" : "descending";
               const key = r => { const t = r.cells[column].dataset.value ?? r.cells[column].textContent; const n = parseFloat(t); return isNaN(n) ? t : n; };
-              rows.sort((a, b) => { const x = key(a), y = key(b); return (x < y ? -1 : x > y ? 1 : 0) * (ascending ? 1 : -1); });
+              const missing = r => r.cells[column].dataset.value === "";  // no result yet: last either way
+              rows.sort((a, b) => { if (missing(a) !== missing(b)) return missing(a) ? 1 : -1;
+                const x = key(a), y = key(b); return (x < y ? -1 : x > y ? 1 : 0) * (ascending ? 1 : -1); });
               rows.forEach(r => body.appendChild(r));
             }));
             document.body.dataset.drawn = document.querySelectorAll("svg .point, svg .cell").length;  // read by the render test
@@ -96,7 +98,7 @@ public struct SweepReport {
             }
             let marks = (frontier.contains(point.id) ? "◆" : "") + (hull.contains(point.id) ? "▲" : "")
             out += "<tr\(frontier.contains(point.id) ? " class=\"frontier\"" : "")><td>\(point.index)</td><td class=\"text\">\(escape(point.label))</td>"
-                + "<td class=\"text\"><code>\(point.id)</code></td><td class=\"text\">\(escape(result.map { $0.family.map { "family \($0)" } ?? $0.model ?? "" } ?? ""))</td>"
+                + "<td class=\"text\"><code>\(escape(point.id))</code></td><td class=\"text\">\(escape(result.map { $0.family.map { "family \($0)" } ?? $0.model ?? "" } ?? ""))</td>"
                 + "<td class=\"text\">\(escape(result?.objective ?? ""))</td><td>\(result.map { String($0.epoch) } ?? "")</td>"
                 + number(result?.rate) + number(result?.distortion) + number(result?.negElbo) + number(result?.beta, "%.4g")
                 + "<td class=\"text\">\(marks)</td><td class=\"text\">\(escape(run["status"] ?? ""))</td>"

@@ -8,7 +8,8 @@ import Synchronization
 ///
 /// A point that exits 0 is recorded `done` and never trained again; one that exits otherwise
 /// is recorded `failed` with its exit status and last lines and does not stop the others. A
-/// point whose child was stopped by the runner's own SIGINT/SIGTERM gets no record: it is
+/// point whose child was stopped by the runner's own SIGINT/SIGTERM, or found its run directory
+/// taken by another process (exit status ``RunLockError/exitStatus``), gets no record: it is
 /// resumed next time.
 public final class SweepRunner: Sendable {
     /// The environment variable that names the runner to its children: a child whose parent
@@ -60,10 +61,7 @@ public final class SweepRunner: Sendable {
             case .failed where !retryFailed:
                 summary.skipped += 1
                 say("point \(point.index) (\(point.label)) failed before; skipped (--retry-failed runs it again)")
-            case .running(let holder):
-                summary.skipped += 1
-                say("point \(point.index) (\(point.label)) is being trained by \(holder); skipped")
-            default: pending.append(point)
+            default: pending.append(point)  // a point another process trains is found busy by its child
             }
         }
         let queue = pending
@@ -72,7 +70,7 @@ public final class SweepRunner: Sendable {
             return summary
         }
         say("training \(queue.count) of \(points.count) points, \(jobs) at a time")
-        let state = Mutex((next: 0, summary: summary, seconds: [Double]()))
+        let state = Mutex((next: 0, finished: 0, summary: summary, seconds: [Double]()))
         let group = DispatchGroup()
         let started = Date()
         for _ in 0..<min(jobs, queue.count) {
@@ -91,18 +89,29 @@ public final class SweepRunner: Sendable {
                         outcome = try train(point)
                     } catch {
                         say("point \(point.index) (\(point.label)): \(error)")
-                        state.withLock { $0.summary.failed += 1 }
+                        state.withLock {
+                            $0.summary.failed += 1
+                            $0.finished += 1
+                        }
                         continue
                     }
-                    guard let record = outcome else { continue }
+                    guard let record = outcome else {
+                        state.withLock { $0.finished += 1 }
+                        if StopSignal.pending == nil {
+                            say("point \(point.index) (\(point.label)) is being trained by another process; skipped")
+                            state.withLock { $0.summary.skipped += 1 }
+                        }
+                        continue
+                    }
                     let line = state.withLock { state -> String in
                         state.summary.trained += 1
+                        state.finished += 1
                         if record.state == .failed { state.summary.failed += 1 }
                         state.seconds.append(record.seconds)
-                        let left = queue.count - state.summary.trained
+                        let left = queue.count - state.finished
                         let mean = state.seconds.reduce(0, +) / Double(state.seconds.count)
                         let eta = Double(left) * mean / Double(min(jobs, max(left, 1)))
-                        return "[\(state.summary.trained)/\(queue.count)] point \(point.index) (\(point.label)) "
+                        return "[\(state.finished)/\(queue.count)] point \(point.index) (\(point.label)) "
                             + (record.state == .done ? "done" : "FAILED with status \(record.exitStatus)")
                             + String(format: " in %.1f s", record.seconds)
                             + (left > 0 ? " · \(left) to go, ETA \(eta.durationText)" : "")
@@ -112,9 +121,7 @@ public final class SweepRunner: Sendable {
                 }
             }
         }
-        while group.wait(timeout: .now() + 0.2) == .timedOut {
-            if StopSignal.pending != nil { terminateChildren() }
-        }
+        forwardStopSignals(until: group)
         summary = state.withLock { $0.summary }
         summary.interrupted = StopSignal.pending
         say(String(format: "trained %d point(s) in %.1f s; %d failed", summary.trained, Date().timeIntervalSince(started), summary.failed))
@@ -130,16 +137,14 @@ public final class SweepRunner: Sendable {
         let resume = FileManager.default.fileExists(atPath: run.checkpoint.path)
         let logFile = sweep.log(point)
         try AtomicFile.createDirectory(logFile.deletingLastPathComponent())
-        if !FileManager.default.fileExists(atPath: logFile.path) {
-            guard FileManager.default.createFile(atPath: logFile.path, contents: nil) else {
-                throw FileSystemError(.write, path: logFile.path, code: errno)
-            }
-        }
-        guard let log = FileHandle(forWritingAtPath: logFile.path) else { throw FileSystemError(.write, path: logFile.path, code: errno) }
-        defer { try? log.close() }
-        let logStart = try log.seekToEnd()
+        // O_APPEND: two processes that train the same point (one finds it busy) add to the log, never overwrite it
+        let descriptor = open(logFile.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw FileSystemError.last(.write, path: logFile.path) }
+        let log = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        let logStart = UInt64(max(0, lseek(descriptor, 0, SEEK_END)))
         let startedAt = Date()
-        guard var status = try child(["train"] + (resume ? ["--resume", run.url.path] : point.arguments + ["--out", run.url.path]), log: log)
+        guard var status = try child(["train"] + (resume ? ["--resume", run.url.path] : point.arguments + ["--out", run.url.path]), log: log),
+              status != RunLockError.exitStatus
         else { return nil }
         if status == 0, let evaluation {
             // the point's own backend and data folder, if its flags name them
@@ -187,6 +192,29 @@ public final class SweepRunner: Sendable {
         let status = process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus
         if let signal = StopSignal.pending, status == 128 + signal || status == 128 + SIGTERM { return nil }
         return status
+    }
+
+    /// Trains one point (``train(_:)``) on its own thread while this one passes a SIGINT or
+    /// SIGTERM of the runner on to the child (children run in their own process groups, so a
+    /// terminal's Ctrl-C reaches only the runner).
+    public func trainForwardingSignals(_ point: SweepPoint) throws -> PointRecord? {
+        let result = Mutex<Result<PointRecord?, any Error>>(.success(nil))
+        let group = DispatchGroup()
+        group.enter()
+        Thread.detachNewThread { [self] in
+            defer { group.leave() }
+            let outcome = Result { try train(point) }
+            result.withLock { $0 = outcome }
+        }
+        forwardStopSignals(until: group)
+        return try result.withLock { $0 }.get()
+    }
+
+    /// Waits for `group`, sending SIGTERM to the children once the runner is asked to stop.
+    func forwardStopSignals(until group: DispatchGroup) {
+        while group.wait(timeout: .now() + 0.2) == .timedOut {
+            if StopSignal.pending != nil { terminateChildren() }
+        }
     }
 
     /// Sends SIGTERM to every child: each checkpoints and exits within a batch.

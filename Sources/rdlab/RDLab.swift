@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RDCompute
+import RDLab
 
 /// `rdlab`: rate–distortion experiments on pluggable compute backends.
 @main
@@ -22,6 +23,9 @@ struct RDLab: ParsableCommand {
         }
         do {
             try command.run()
+        } catch let error as RunLockError {
+            FileHandle.standardError.write(Data("rdlab: error: \(error)\n".utf8))
+            Foundation.exit(RunLockError.exitStatus)
         } catch let error as any ReportableError {
             FileHandle.standardError.write(Data("rdlab: error: \(error)\n".utf8))
             Foundation.exit(1)

@@ -17,7 +17,8 @@ struct SweepCommand: ParsableCommand {
               rdlab sweep run sweeps/toy --jobs 2
               rdlab sweep status sweeps/toy
               rdlab sweep collect sweeps/toy --export csv
-              rdlab sweep plot sweeps/toy
+              rdlab sweep report sweeps/toy          (plots and report.html)
+              rdlab sweep compare sweeps/toy sweeps/other
             """,
         subcommands: [SweepPlanCommand.self, SweepRunCommand.self, SweepStatusCommand.self, SweepCollectCommand.self,
             SweepPlotCommand.self, SweepReportCommand.self, SweepCompareCommand.self])
@@ -49,11 +50,16 @@ struct SweepPlanCommand: ParsableCommand {
         let parsed = try SweepSpec.parse(yaml: text, file: spec)
         let points = try parsed.points()
         for point in points {
+            let command: TrainCommand
             do {
-                _ = try TrainCommand.parse(point.arguments + ["--out", "unused"])
+                command = try TrainCommand.parse(point.arguments + ["--out", "unused"])
             } catch {
                 throw CleanExit.failure("\(spec): point \(point.index) (\(point.label)) is not a valid `rdlab train`: "
                     + TrainCommand.message(for: error))
+            }
+            if parsed.evaluation != nil && !command.modelSpec.hasEncoderDensity {
+                throw CleanExit.failure("\(spec): evaluate: iwae needs a density e(z|x), and point \(point.index) (\(point.label)) "
+                    + "trains --model \(command.kind.rawValue), which has none; remove `evaluate:` or the point")
             }
         }
         let sweep = SweepDirectory(url: URL(fileURLWithPath: out ?? "sweeps/\(parsed.name)"))
@@ -80,13 +86,16 @@ struct SweepRunCommand: ParsableCommand {
             """)
 
     @Argument(help: "The sweep folder (from `rdlab sweep plan`).") var sweep: String
-    @Option(help: "Points trained at once, each in its own process.") var jobs = 1
-    @Option(help: "Train exactly point I (0-based, as `sweep status` lists them) and exit with its status.") var task: Int?
+    @Option(help: "Points trained at once, each in its own process (default 1).") var jobs: Int?
+    @Option(help: "Train exactly point I (0-based, as `sweep status` lists them), failed before or not, and exit with its status (75 when another process trains it).") var task: Int?
     @Flag(help: "Train points that failed before again.") var retryFailed = false
 
     func validate() throws {
-        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1 (got \(jobs))") }
-        if let task, task < 0 { throw ValidationError("--task must be 0 or more (got \(task))") }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1 (got \(jobs))") }
+        if let task {
+            guard task >= 0 else { throw ValidationError("--task must be 0 or more (got \(task))") }
+            if jobs != nil || retryFailed { throw ValidationError("--task trains one point; drop --jobs and --retry-failed") }
+        }
     }
 
     func run() throws {
@@ -99,16 +108,16 @@ struct SweepRunCommand: ParsableCommand {
         if let task {
             guard task < plan.points.count else { throw SweepError.noSuchTask(directory.url.path, task, plan.points.count) }
             let point = plan.points[task]
-            switch try PointState.of(point, in: directory) {
-            case .done:
+            if case .done = try PointState.of(point, in: directory) {
                 print("point \(task) (\(point.label)) is done")
                 return
-            case .running(let holder):
-                throw CleanExit.failure("point \(task) (\(point.label)) is being trained by \(holder)")
-            default: break
             }
             print("point \(task) (\(point.label)): training in \(directory.run(point).url.path)")
-            guard let record = try runner.train(point) else { throw ExitCode(128 + (StopSignal.pending ?? SIGTERM)) }
+            guard let record = try runner.trainForwardingSignals(point) else {
+                if let signal = StopSignal.pending { throw ExitCode(128 + signal) }
+                FileHandle.standardError.write(Data("rdlab: point \(task) is being trained by another process (see \(directory.log(point).path))\n".utf8))
+                throw ExitCode(RunLockError.exitStatus)
+            }
             print(String(format: "point %d %@ in %.1f s", task, record.state == .done ? "done" : "failed", record.seconds))
             if record.state == .failed {
                 record.lastLines.suffix(3).forEach { print("    \($0)") }
@@ -116,7 +125,7 @@ struct SweepRunCommand: ParsableCommand {
             }
             return
         }
-        let summary = try runner.run(plan.points, jobs: jobs, retryFailed: retryFailed)
+        let summary = try runner.run(plan.points, jobs: jobs ?? 1, retryFailed: retryFailed)
         if let signal = summary.interrupted { throw ExitCode(128 + signal) }
         if summary.failed > 0 {
             throw CleanExit.failure("\(summary.failed) point(s) failed; `rdlab sweep status \(sweep)` lists them with their last lines")

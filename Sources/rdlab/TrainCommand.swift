@@ -18,6 +18,7 @@ extension MarginalKind: ExpressibleByArgument {}
 extension EchoIndexTable.Sampling: ExpressibleByArgument {}
 extension TargetRate.Bound: ExpressibleByArgument {}
 extension FreeBits.Grouping: ExpressibleByArgument {}
+extension ToySpec.Initialization: ExpressibleByArgument {}
 
 /// Comma-separated sizes (`640,640,640`).
 struct Sizes: ExpressibleByArgument, Equatable {
@@ -74,6 +75,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "PixelCNN decoder: gated resnets per block (default \(AlemiSpec().pixelcnnResnets)).") var pixelcnnResnets: Int?
     @Option(help: "Alemi IAF and MAF: MADE steps (default \(AlemiSpec().flowSteps)).") var flowSteps: Int?
     @Option(help: "Alemi IAF and MAF: hidden sizes of each MADE, comma-separated, each divisible by --latent-dim (default \(AlemiSpec().madeHidden.map(String.init).joined(separator: ","))).") var madeHidden: Sizes?
+    @Option(help: "Toy model: where training starts: random (N(0, 1), Alemi's, default) | ordered (state i on bin i; reaches D = H − R at every target rate).") var toyInit: ToySpec.Initialization?
     @Option(help: "Echo: terms d of the noise sum; the clip factor is solved for it (default: batch size − 1).") var echoTerms: Int?
     @Option(help: "Echo: index tables drawn without (the paper, default) or with replacement.") var echoReplacement: EchoIndexTable.Sampling?
     @Option(help: "β of D + β·R (default 1); with --target-rate the initial λ (default 0), with --target-distortion 1/λ.") var beta: Float?
@@ -115,7 +117,7 @@ struct TrainCommand: ParsableCommand {
          (pixelcnnResnets != nil, "--pixelcnn-resnets", [.alemi, .echo]), (dataset != nil, "--dataset", [.alemi, .echo]),
          (binarize != nil, "--binarize", [.alemi, .echo]), (batchSize != nil, "--batch-size", [.alemi, .echo]),
          (trainLimit != nil, "--train-limit", [.alemi, .echo]), (testLimit != nil, "--test-limit", [.alemi, .echo]),
-         (dataDir != nil, "--data-dir", [.alemi, .echo])]
+         (dataDir != nil, "--data-dir", [.alemi, .echo]), (toyInit != nil, "--toy-init", [.toy])]
     }
 
     /// Flags that refine an objective, with the flag that chooses it.
@@ -187,7 +189,7 @@ struct TrainCommand: ParsableCommand {
                 decoder: decoder ?? d.decoder, pixelcnnFeatures: pixelcnnFeatures ?? d.pixelcnnFeatures,
                 pixelcnnResnets: pixelcnnResnets ?? d.pixelcnnResnets))
         case .toy:
-            return .toy(ToySpec())
+            return .toy(ToySpec(initialization: toyInit ?? ToySpec().initialization))
         }
     }
 

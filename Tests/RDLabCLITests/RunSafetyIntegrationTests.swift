@@ -43,7 +43,7 @@ struct RunSafetyIntegrationTests {
         let pid = first.process.processIdentifier
         for arguments in [Self.train(run, ["--epochs", "1"]), Self.resume(run)] {
             let second = try RDLabProcess.run(arguments)
-            #expect(second.status == 1, "\(second.stderr)")
+            #expect(second.status == 75, "\(second.stderr)")
             #expect(second.stderr.contains("is in use by another rdlab process (pid \(pid) on "), "\(second.stderr)")
         }
         #expect(first.waitFor("epoch 1: train"), "\(first.stderr)")

@@ -107,6 +107,10 @@ struct SweepIntegrationTests {
         let refused = try RDLabProcess.run(["sweep", "plan", spec.path, "--out", root.appendingPathComponent("u").path])
         #expect(refused.status == 1 && refused.stderr.contains("point 0 (seed=1) is not a valid `rdlab train`"), "\(refused.stderr)")
         #expect(refused.stderr.contains("--latent-dim"), "\(refused.stderr)")
+        try Self.write("train: {model: toy}\naxes: {seed: [1]}\nevaluate: {iwae: 5}\n", to: spec)
+        let noDensity = try RDLabProcess.run(["sweep", "plan", spec.path, "--out", root.appendingPathComponent("v").path])
+        #expect(noDensity.status == 1 && noDensity.stderr.contains("evaluate: iwae needs a density e(z|x), and point 0 (seed=1) trains --model toy"),
+            "\(noDensity.stderr)")
     }
 
     /// SIGKILL of the runner stops its children at a checkpoint; a second runner completes every
@@ -188,5 +192,43 @@ struct SweepIntegrationTests {
         #expect(tested.count == 2 && tested.allSatisfy { ($0["neg_iwae"] as? Double)?.isFinite == true && $0["iwae_samples"] as? Int == 3 },
             "\(tested)")
         #expect(rows.filter { $0["split"] as? String == "train" }.allSatisfy { $0["neg_iwae"] is NSNull })
+    }
+
+    /// A point whose run directory another process holds is busy, not failed: `--task` exits 75
+    /// and records nothing, `sweep run` skips it. `--task` passes the runner's SIGINT on to its
+    /// child, which stops at a checkpoint.
+    @Test func busyPointsAndSignalsOfATask() throws {
+        let root = try RDLabProcess.temporaryDirectory("sweep-busy")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let spec = root.appendingPathComponent("s.yaml"), sweep = root.appendingPathComponent("s")
+        try Self.write("train: {model: toy, backend: cpu, epochs: 400}\naxes: {seed: [1]}\n", to: spec)
+        #expect(try RDLabProcess.run(["sweep", "plan", spec.path, "--out", sweep.path]).status == 0)
+        let point = try #require(try SweepDirectory(url: sweep).readPlan().points.first)
+        let run = sweep.appendingPathComponent("runs/\(point.id)")
+        let other = try RunningRDLab(["train"] + point.arguments + ["--out", run.path])
+        #expect(other.waitFor("epoch 1: train"), "\(other.stderr)")
+        let busy = try RDLabProcess.run(["sweep", "run", sweep.path, "--task", "0"])
+        #expect(busy.status == 75 && busy.stderr.contains("point 0 is being trained by another process"), "\(busy.stdout)\(busy.stderr)")
+        let all = try RDLabProcess.run(["sweep", "run", sweep.path])
+        #expect(all.status == 0 && all.stdout.contains("point 0 (seed=1) is being trained by another process; skipped"), "\(all.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: sweep.appendingPathComponent("status/\(point.id).json").path))
+        other.signal(SIGTERM)
+        #expect(other.wait() == 143)
+
+        let task = try RunningRDLab(["sweep", "run", sweep.path, "--task", "0"])
+        func holder() -> Int32? {
+            let text = (try? String(contentsOf: run.appendingPathComponent("lock"), encoding: .utf8)) ?? ""
+            return (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])?["pid"] as? Int32
+        }
+        // SIGINT once the child trains (a child killed while it starts, before its handlers, just ends)
+        let before = try Self.metrics(run).count
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, try Self.metrics(run).count <= before { usleep(20_000) }
+        let child = try #require(holder())
+        task.signal(SIGINT)
+        #expect(task.wait() == 130)
+        #expect(kill(child, 0) != 0, "the child \(child) still runs")
+        #expect(holder() == nil, "the lock is released")
+        #expect(!FileManager.default.fileExists(atPath: sweep.appendingPathComponent("status/\(point.id).json").path))
     }
 }

@@ -70,8 +70,19 @@ extension EchoSpec: Codable {
 }
 
 extension ToySpec: Codable {
-    public init(from decoder: any Decoder) throws { self.init() }
-    public func encode(to encoder: any Encoder) throws {}
+    enum CodingKeys: String, CodingKey {
+        case initialization
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(initialization: try c.value(.initialization, or: ToySpec().initialization))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(initialization, forKey: .initialization)
+    }
 }
 
 /// The model settings as releases before the typed ``ModelSpec`` wrote them (`config.json`'s

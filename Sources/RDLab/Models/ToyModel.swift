@@ -67,11 +67,19 @@ public final class ToyModel: RateDistortionModel {
         self.backend = backend
         distribution = ToyDistribution()
         let k = ToyDistribution.bins
-        encoderWeight = try Initializer.standardNormal.make("encoder.weight", shape: [1, k], backend: backend, seed: seed)
-        encoderBias = try Initializer.standardNormal.make("encoder.bias", shape: [1, k], backend: backend, seed: seed)
-        decoderWeight = try Initializer.standardNormal.make("decoder.weight", shape: [k, 1], backend: backend, seed: seed)
-        decoderBias = try Initializer.standardNormal.make("decoder.bias", shape: [k, 1], backend: backend, seed: seed)
-        marginalLogits = try Initializer.standardNormal.make("marginal.logits", shape: [1, k], backend: backend, seed: seed)
+        func make(_ name: String, _ shape: [Int], ordered: [Float]) throws -> Parameter {
+            switch spec.initialization {
+            case .random: try Initializer.standardNormal.make(name, shape: shape, backend: backend, seed: seed)
+            case .ordered: Parameter(name: name, tensor: Tensor(shape: shape, buffer: try backend.makeBuffer(ordered), requiresGradient: true))
+            }
+        }
+        let scale: Float = 10
+        let centres = (0..<k).map { scale * Float($0) / Float(k - 1) }
+        encoderWeight = try make("encoder.weight", [1, k], ordered: [Float](repeating: scale, count: k))
+        encoderBias = try make("encoder.bias", [1, k], ordered: centres)
+        decoderWeight = try make("decoder.weight", [k, 1], ordered: [Float](repeating: scale, count: k))
+        decoderBias = try make("decoder.bias", [k, 1], ordered: centres)
+        marginalLogits = try make("marginal.logits", [1, k], ordered: [Float](repeating: 0, count: k))
     }
 
     public var parameters: [Parameter] { [encoderWeight, encoderBias, decoderWeight, decoderBias, marginalLogits] }

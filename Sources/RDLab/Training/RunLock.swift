@@ -108,6 +108,10 @@ public final class RunLock {
 public enum RunLockError: ReportableError, Equatable {
     case held(String, by: RunLock.Holder?)
 
+    /// `rdlab`'s exit status when the run directory is taken: `EX_TEMPFAIL`, so a sweep runner
+    /// can tell "trained elsewhere right now" from a failure.
+    public static let exitStatus: Int32 = 75
+
     public var description: String {
         switch self {
         case let .held(directory, holder):
