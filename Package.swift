@@ -130,7 +130,7 @@ let package = Package(
 /// its entry point on the files it is given (the seed corpora in `Tests/Fuzz/Corpus`).
 var fuzzTargets: [Target] {
     let parsers: [(String, Target.Dependency)] = [("FuzzSafeTensors", "RDLab"), ("FuzzIDX", "RDData"),
-        ("FuzzPackedBits", "RDData"), ("FuzzRunConfig", "RDLab")]
+        ("FuzzPackedBits", "RDData"), ("FuzzRunConfig", "RDLab"), ("FuzzSweepSpec", "RDSweep")]
     return [.target(name: "FuzzReplay", path: "Tests/Fuzz/Targets/FuzzReplay")]
         + parsers.map { name, library in
             .executableTarget(name: name, dependencies: [library, "FuzzReplay"], path: "Tests/Fuzz/Targets/\(name)")

@@ -99,18 +99,23 @@ public struct SweepDirectory: Sendable {
         } catch let error as FileSystemError where error.code == ENOENT {
             throw SweepError.notASweep(url.path)
         }
+        return try Self.decodePlan(data, file: plan.path)
+    }
+
+    /// Decodes and checks `points.json`'s bytes; errors name `file`.
+    public static func decodePlan(_ data: Data, file: String) throws -> Plan {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         let decoded: Plan
         do {
             decoded = try decoder.decode(Plan.self, from: data)
         } catch let error as DecodingError {
-            throw SweepError.damaged(plan.path, error.plainDescription)
+            throw SweepError.damaged(file, error.plainDescription)
         } catch {
-            throw SweepError.damaged(plan.path, "not JSON")
+            throw SweepError.damaged(file, "not JSON")
         }
         if let problem = decoded.problem {
-            throw SweepError.damaged(plan.path, "\(problem); it was edited outside rdlab: plan the spec again into a new folder")
+            throw SweepError.damaged(file, "\(problem); it was edited outside rdlab: plan the spec again into a new folder")
         }
         return decoded
     }

@@ -16,7 +16,9 @@ extension SweepSpec {
         } catch let error as SweepSpecError {
             throw error
         } catch {
-            throw SweepSpecError.invalid(file, "(top)", "not YAML: \(error)")
+            // libyaml's message quotes the offending line: keep the first lines, each short
+            let lines = "\(error)".split(separator: "\n").prefix(3).map { $0.count > 160 ? $0.prefix(160) + "…" : $0 }
+            throw SweepSpecError.invalid(file, "(top)", "not YAML: " + lines.joined(separator: "\n"))
         }
         let reader = YAMLReader(file: file)
         let top = try reader.mapping(root, at: "(top)")

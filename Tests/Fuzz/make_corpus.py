@@ -216,10 +216,30 @@ def config_seeds():
     write("FuzzRunConfig", "toy-with-image-dataset.json", typed(model={"kind": "toy"}, family=None))
 
 
+def sweep_seeds():
+    """Sweep specs (YAML) and plans (points.json): the valid forms and what `plan` refuses."""
+    write("FuzzSweepSpec", "toy-target-rate.yaml",
+          b"name: toy\ntrain: {model: toy, toy_init: ordered, epochs: 50}\naxes:\n  target_rate: {linear: [0, 3], points: 13}\n")
+    write("FuzzSweepSpec", "grid-zip-mapping.yaml",
+          b"train: {model: alemi, epochs: 2, symmetric_inputs: true}\naxes:\n  beta: {log: [0.1, 10], points: 3}\n"
+          b"  family:\n    - {encoder: gaussian}\n    - {encoder: iaf, decoder: pixelcnn}\n    - {marginal: vamp}\n"
+          b"combine: zip\nevaluate: {iwae: 5}\n")
+    write("FuzzSweepSpec", "too-many-points.yaml",
+          b"axes: {a: {log: [1, 2], points: 400}, b: {log: [1, 2], points: 400}}\n")
+    write("FuzzSweepSpec", "deep-nesting.yaml", b"axes: {beta: " + b"[" * 5000 + b"]" * 5000 + b"}\n")
+    write("FuzzSweepSpec", "undefined-alias.yaml", b"axes: {beta: [&a [*a, 1]]}\n")
+    write("FuzzSweepSpec", "points-hash-mismatch.json", json.dumps({"name": "s", "combine": "product", "points": [
+        {"index": 0, "id": "000000000000", "axes": [{"axis": "seed", "value": "1"}],
+         "settings": [{"flag": "model", "value": "toy"}, {"flag": "seed", "value": 1}]}]}, indent=2).encode())
+    write("FuzzSweepSpec", "points-wrong-index.json", json.dumps({"name": "s", "combine": "zip", "points": [
+        {"index": 3, "id": "000000000000", "axes": [], "settings": []}]}, indent=2).encode())
+
+
 if __name__ == "__main__":
     safetensors_seeds()
     idx_seeds()
     packed_seeds()
     config_seeds()
+    sweep_seeds()
     for path in sorted(CORPUS.glob("*/*")):
         print(path.relative_to(HERE), path.stat().st_size)
