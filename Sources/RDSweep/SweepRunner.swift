@@ -25,7 +25,8 @@ public final class SweepRunner: Sendable {
     /// What to evaluate after training (the sweep's `evaluate:`).
     public let evaluation: SweepSpec.Evaluation?
     private let say: @Sendable (String) -> Void
-    private let children = Mutex<[Int32: Process]>([:])
+    /// The children running, and those already sent SIGTERM (once each).
+    private let children = Mutex<(running: [Int32: Process], signalled: Set<Int32>)>(([:], []))
 
     public init(sweep: SweepDirectory, executable: URL, evaluation: SweepSpec.Evaluation?, say: @escaping @Sendable (String) -> Void) {
         self.sweep = sweep
@@ -149,12 +150,26 @@ public final class SweepRunner: Sendable {
         if status == 0, let evaluation {
             // the point's own backend and data folder, if its flags name them
             let shared = point.settings.filter { ["backend", "data-dir"].contains($0.flag) }.flatMap(\.arguments)
-            let output = Pipe()
+            // its stdout goes to a scratch file (a pipe read after the exit could fill and stall the child)
+            let result = sweep.evaluation(point)
+            let scratch = result.deletingLastPathComponent().appendingPathComponent(".\(point.id).\(getpid()).out")
+            try AtomicFile.createDirectory(scratch.deletingLastPathComponent())
+            let fd = open(scratch.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw FileSystemError.last(.write, path: scratch.path) }
+            defer { unlink(scratch.path) }
             guard let evaluated = try child(["eval", "--run", run.url.path, "--iwae", String(evaluation.iwae), "--json"] + shared, log: log,
-                output: output) else { return nil }
+                output: FileHandle(fileDescriptor: fd, closeOnDealloc: true)) else { return nil }
             status = evaluated
             if status == 0 {
-                try AtomicFile.write(output.fileHandleForReading.readDataToEndOfFile(), to: sweep.evaluation(point))
+                let printed = (try? Data(contentsOf: scratch)) ?? Data()
+                let decoder = JSONDecoder()
+                decoder.keyDecodingStrategy = .convertFromSnakeCase
+                if (try? decoder.decode(Evaluation.self, from: printed)) != nil {
+                    try AtomicFile.write(printed, to: result)
+                } else {
+                    status = 1
+                    try log.write(contentsOf: Data("rdlab sweep: `rdlab eval --json` exited 0 but printed no evaluation\n".utf8))
+                }
             }
         }
         let record = PointRecord(state: status == 0 ? .done : .failed, exitStatus: status,
@@ -168,7 +183,7 @@ public final class SweepRunner: Sendable {
     /// Runs `rdlab arguments…`, its stderr (and stdout, unless `output` takes it) appended to
     /// `log`; its exit status (128 + the signal that killed it), or `nil` when the runner's own
     /// stop signal came first or ended it.
-    func child(_ arguments: [String], log: FileHandle, output: Pipe? = nil) throws -> Int32? {
+    func child(_ arguments: [String], log: FileHandle, output: FileHandle? = nil) throws -> Int32? {
         try log.write(contentsOf: Data("== \(ISO8601DateFormatter().string(from: Date())) rdlab \(arguments.joined(separator: " "))\n".utf8))
         let process = Process()
         process.executableURL = executable
@@ -182,13 +197,16 @@ public final class SweepRunner: Sendable {
         let launched = try children.withLock { children in
             guard StopSignal.pending == nil else { return false }
             try process.run()
-            children[process.processIdentifier] = process
+            children.running[process.processIdentifier] = process
             return true
         }
         guard launched else { return nil }
         // an evaluation prints one line: the pipe never fills before the child exits
         process.waitUntilExit()
-        _ = children.withLock { $0.removeValue(forKey: process.processIdentifier) }
+        children.withLock {
+            $0.running[process.processIdentifier] = nil
+            $0.signalled.remove(process.processIdentifier)
+        }
         let status = process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus
         if let signal = StopSignal.pending, status == 128 + signal || status == 128 + SIGTERM { return nil }
         return status
@@ -220,7 +238,10 @@ public final class SweepRunner: Sendable {
     /// Sends SIGTERM to every child: each checkpoints and exits within a batch.
     public func terminateChildren() {
         children.withLock { children in
-            for process in children.values where process.isRunning { process.terminate() }
+            for (pid, process) in children.running where process.isRunning && !children.signalled.contains(pid) {
+                process.terminate()
+                children.signalled.insert(pid)
+            }
         }
     }
 
