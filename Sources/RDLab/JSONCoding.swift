@@ -11,6 +11,15 @@ extension JSONEncoder {
     }
 }
 
+extension JSONDecoder {
+    /// rdlab's files: snake_case keys.
+    public static var rdlab: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return decoder
+    }
+}
+
 /// A closed set of names read from files: decoding an unknown name fails with the names it
 /// could have been (`'flow' is not one of gaussian, iaf`).
 public protocol NamedChoice: RawRepresentable, CaseIterable, Codable where RawValue == String {}

@@ -39,8 +39,7 @@ public enum PointState: Equatable, Sendable {
     /// The epochs with a test line in the run's `metrics.jsonl` (a torn or damaged line does
     /// not count).
     static func committedEpochs(_ run: RunDirectory) -> Int {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let decoder = JSONDecoder.rdlab
         return Set(SweepCollector.lines(of: run.metrics).lines.compactMap { _, line in
             (try? decoder.decode(RunDirectory.Metrics.self, from: line)).flatMap { $0.split == .test ? $0.epoch : nil }
         }).count

@@ -72,8 +72,7 @@ public struct SweepCollector {
         var layers: [String: LayerRateRow] = [:]
         let (lines, torn) = Self.lines(of: run.metrics)
         for (number, line) in lines {
-            let decoder = JSONDecoder()
-            decoder.keyDecodingStrategy = .convertFromSnakeCase
+            let decoder = JSONDecoder.rdlab
             guard let m = try? decoder.decode(RunDirectory.Metrics.self, from: line),
                   m.epoch >= 1, [m.rateNats, m.distortionNats, m.negElboNats].allSatisfy(\.isFinite) else {
                 skipped.append("\(run.metrics.path) line \(number): not a metrics record; left out")
@@ -99,8 +98,7 @@ public struct SweepCollector {
     func attachEvaluation(of point: SweepPoint, to metrics: inout [String: MetricRow], skipped: inout [String]) {
         let file = sweep.evaluation(point)
         guard let data = try? Data(contentsOf: file) else { return }
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let decoder = JSONDecoder.rdlab
         guard let evaluation = try? decoder.decode(Evaluation.self, from: data) else {
             skipped.append("\(file.path): not an `rdlab eval --json` result; left out")
             return
@@ -127,8 +125,7 @@ public struct SweepCollector {
 
     /// `config.json` as `train` wrote it (its checks against dataset names are `train`'s).
     static func decodeConfig(_ run: RunDirectory) throws -> RunDirectory.Config {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let decoder = JSONDecoder.rdlab
         return try decoder.decode(RunDirectory.Config.self, from: Data(contentsOf: run.config))
     }
 }

@@ -104,8 +104,7 @@ public struct SweepDirectory: Sendable {
 
     /// Decodes and checks `points.json`'s bytes; errors name `file`.
     public static func decodePlan(_ data: Data, file: String) throws -> Plan {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let decoder = JSONDecoder.rdlab
         let decoded: Plan
         do {
             decoded = try decoder.decode(Plan.self, from: data)
@@ -129,8 +128,7 @@ public struct SweepDirectory: Sendable {
         } catch let error as FileSystemError where error.code == ENOENT {
             return nil
         }
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let decoder = JSONDecoder.rdlab
         do {
             return try decoder.decode(PointRecord.self, from: data)
         } catch {

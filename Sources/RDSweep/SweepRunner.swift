@@ -162,8 +162,7 @@ public final class SweepRunner: Sendable {
             status = evaluated
             if status == 0 {
                 let printed = (try? Data(contentsOf: scratch)) ?? Data()
-                let decoder = JSONDecoder()
-                decoder.keyDecodingStrategy = .convertFromSnakeCase
+                let decoder = JSONDecoder.rdlab
                 if (try? decoder.decode(Evaluation.self, from: printed)) != nil {
                     try AtomicFile.write(printed, to: result)
                 } else {

@@ -4,6 +4,17 @@ import RDSweep
 
 extension ResultsExport.Format: ExpressibleByArgument {}
 
+extension SweepDirectory {
+    /// The plan and the store, freshly collected from the run directories; lines left out are printed.
+    func collected() throws -> (plan: Plan, store: ResultsStore, summary: SweepCollector.Summary) {
+        let plan = try readPlan()
+        let store = try ResultsStore(url: results)
+        let summary = try SweepCollector(sweep: self, store: store).collect()
+        for line in summary.skipped { print("  skipped: \(line)") }
+        return (plan, store, summary)
+    }
+}
+
 /// `rdlab sweep collect SWEEP [--export csv|jsonl]`.
 struct SweepCollectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,12 +33,9 @@ struct SweepCollectCommand: ParsableCommand {
 
     func run() throws {
         let directory = SweepDirectory(url: URL(fileURLWithPath: sweep))
-        _ = try directory.readPlan()
-        let store = try ResultsStore(url: directory.results)
-        let summary = try SweepCollector(sweep: directory, store: store).collect()
+        let (_, store, summary) = try directory.collected()
         let states = summary.states.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
         print("\(directory.results.path): \(summary.points) points (\(states)), \(summary.metricsRows) metrics rows")
-        for line in summary.skipped { print("  skipped: \(line)") }
         if let export {
             for file in try ResultsExport.write(store, format: export, to: directory.url.appendingPathComponent("export")) {
                 print("  wrote \(file.path)")
@@ -52,10 +60,7 @@ struct SweepPlotCommand: ParsableCommand {
 
     func run() throws {
         let directory = SweepDirectory(url: URL(fileURLWithPath: sweep))
-        let plan = try directory.readPlan()
-        let store = try ResultsStore(url: directory.results)
-        let summary = try SweepCollector(sweep: directory, store: store).collect()
-        for line in summary.skipped { print("  skipped: \(line)") }
+        let (plan, store, _) = try directory.collected()
         let (files, problem) = try RatePlots(store: store).write(to: directory.plots, plan: plan)
         for file in files { print("wrote \(file.path)") }
         if let problem { print("note: \(problem)") }
@@ -74,10 +79,7 @@ struct SweepReportCommand: ParsableCommand {
 
     func run() throws {
         let directory = SweepDirectory(url: URL(fileURLWithPath: sweep))
-        let plan = try directory.readPlan()
-        let store = try ResultsStore(url: directory.results)
-        let summary = try SweepCollector(sweep: directory, store: store).collect()
-        for line in summary.skipped { print("  skipped: \(line)") }
+        let (plan, store, summary) = try directory.collected()
         let (_, problem) = try RatePlots(store: store).write(to: directory.plots, plan: plan)
         var report = SweepReport(sweep: directory, store: store)
         report.comparisons = try compare.map { try SweepCompareCommand.compare(directory, with: SweepDirectory(url: URL(fileURLWithPath: $0))) }
@@ -108,9 +110,7 @@ struct SweepCompareCommand: ParsableCommand {
     /// Collects both sweeps and compares their frontiers.
     static func compare(_ a: SweepDirectory, with b: SweepDirectory) throws -> FrontierComparison {
         func points(_ sweep: SweepDirectory) throws -> (String, [RDPoint]) {
-            let plan = try sweep.readPlan()
-            let store = try ResultsStore(url: sweep.results)
-            _ = try SweepCollector(sweep: sweep, store: store).collect()
+            let (plan, store, _) = try sweep.collected()
             let final = try store.finalPoints()
             guard !final.isEmpty else { throw CleanExit.failure("\(sweep.url.path) has no results yet; run it first (rdlab sweep run \(sweep.url.path))") }
             return (plan.name, final.map { RDPoint(rate: $0.rate, distortion: $0.distortion) })
