@@ -1,4 +1,5 @@
-// Fused per-example losses: Bernoulli NLL with logits and diagonal-Gaussian KL to N(0, I).
+// Fused per-example losses: Bernoulli NLL with logits, diagonal-Gaussian KL to N(0, I) and
+// between two diagonal Gaussians.
 // Forward: one work-group per row with a local-memory tree; backward: one item per element.
 
 float softplus_stable(float l) { return fmax(l, 0.0f) + log1p(exp(-fabs(l))); }
@@ -58,4 +59,41 @@ __kernel void gaussian_kl_backward(__global const float* mean, __global const fl
     float g = grad_out[i / columns];
     grad_mean[i] = mean[i] * g;
     grad_scale[i] = (scale[i] - 1.0f / scale[i]) * g;
+}
+
+// KL(N(mq, sq^2) || N(mp, sp^2)) per column, in a form that is exactly 0 where q = p:
+// ((sq - sp)(sq + sp) + (mq - mp)^2) / (2 sp^2) - ln(1 + (sq - sp)/sp).
+__kernel void gaussian_kl_pair(__global const float* mean_q, __global const float* scale_q,
+                               __global const float* mean_p, __global const float* scale_p, __global float* out,
+                               int columns, __local float* scratch) {
+    int r = get_group_id(0);
+    float acc = 0.0f;
+    for (int c = get_local_id(0); c < columns; c += get_local_size(0)) {
+        int i = r * columns + c;
+        float sq = scale_q[i], sp = scale_p[i], d = mean_q[i] - mean_p[i];
+        float excess = (sq - sp) * (sq + sp) + d * d;
+        acc += 0.5f * excess / (sp * sp) - log1p((sq - sp) / sp);
+    }
+    float total = row_sum(acc, scratch);
+    if (get_local_id(0) == 0) out[r] = total;
+}
+
+// d mq = g (mq - mp)/sp^2, d mp = -d mq, d sq = g (sq - sp)(sq + sp)/(sq sp^2),
+// d sp = -g ((sq - sp)(sq + sp) + (mq - mp)^2)/sp^3.
+__kernel void gaussian_kl_pair_backward(__global const float* mean_q, __global const float* scale_q,
+                                        __global const float* mean_p, __global const float* scale_p,
+                                        __global const float* grad_out, __global float* grad_mean_q,
+                                        __global float* grad_scale_q, __global float* grad_mean_p,
+                                        __global float* grad_scale_p, int columns, int n) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    float g = grad_out[i / columns];
+    float sq = scale_q[i], sp = scale_p[i], d = mean_q[i] - mean_p[i];
+    float variance = sp * sp;
+    float spread = (sq - sp) * (sq + sp);
+    float d_mean = g * d / variance;
+    grad_mean_q[i] = d_mean;
+    grad_mean_p[i] = -d_mean;
+    grad_scale_q[i] = g * spread / (sq * variance);
+    grad_scale_p[i] = -g * (spread + d * d) / (variance * sp);
 }

@@ -171,6 +171,26 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             rows: rows, columns: columns)
     }
 
+    public func gaussianKLPair(meanQ: DeviceBuffer, scaleQ: DeviceBuffer, meanP: DeviceBuffer, scaleP: DeviceBuffer,
+        rows: Int, output: DeviceBuffer) throws {
+        let columns = try OpValidation.rows("gaussianKLPair", rows: rows, meanQ, scaleQ, meanP, scaleP)
+        try OpValidation.require(output.count >= rows, "gaussianKLPair", "output holds \(output.count) of \(rows) rows")
+        CPULoss.gaussianKLPair(meanQ: try pointer(meanQ), scaleQ: try pointer(scaleQ), meanP: try pointer(meanP),
+            scaleP: try pointer(scaleP), rows: rows, columns: columns, output: try pointer(output))
+    }
+
+    public func gaussianKLPairBackward(meanQ: DeviceBuffer, scaleQ: DeviceBuffer, meanP: DeviceBuffer, scaleP: DeviceBuffer,
+        gradOutput: DeviceBuffer, gradMeanQ: DeviceBuffer, gradScaleQ: DeviceBuffer, gradMeanP: DeviceBuffer,
+        gradScaleP: DeviceBuffer) throws {
+        let rows = gradOutput.count
+        let columns = try OpValidation.rows("gaussianKLPairBackward", rows: rows, meanQ, scaleQ, meanP, scaleP, gradMeanQ,
+            gradScaleQ, gradMeanP, gradScaleP)
+        CPULoss.gaussianKLPairBackward(meanQ: try pointer(meanQ), scaleQ: try pointer(scaleQ), meanP: try pointer(meanP),
+            scaleP: try pointer(scaleP), gradOutput: try pointer(gradOutput), gradMeanQ: try pointer(gradMeanQ),
+            gradScaleQ: try pointer(gradScaleQ), gradMeanP: try pointer(gradMeanP), gradScaleP: try pointer(gradScaleP),
+            rows: rows, columns: columns)
+    }
+
     // MARK: Random numbers
 
     public func randomUniform(_ buffer: DeviceBuffer, seed: UInt64, stream: UInt64, offset: UInt64) throws {

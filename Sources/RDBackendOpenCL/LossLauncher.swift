@@ -2,7 +2,8 @@ import RDCompute
 
 extension KernelFamily {
     static let loss = KernelFamily(name: "loss",
-        kernels: ["bernoulli_nll", "bernoulli_nll_backward", "gaussian_kl", "gaussian_kl_backward"])
+        kernels: ["bernoulli_nll", "bernoulli_nll_backward", "gaussian_kl", "gaussian_kl_backward", "gaussian_kl_pair",
+            "gaussian_kl_pair_backward"])
 }
 
 extension OpenCLBackend {
@@ -36,6 +37,27 @@ extension OpenCLBackend {
         try launchElementwise("gaussian_kl_backward", count: mean.count, [
             .buffer(mean), .buffer(scale), .buffer(gradOutput), .buffer(gradMean), .buffer(gradScale), .int(columns),
             .int(mean.count),
+        ])
+    }
+
+    public func gaussianKLPair(meanQ: DeviceBuffer, scaleQ: DeviceBuffer, meanP: DeviceBuffer, scaleP: DeviceBuffer,
+        rows: Int, output: DeviceBuffer) throws {
+        let columns = try OpValidation.rows("gaussianKLPair", rows: rows, meanQ, scaleQ, meanP, scaleP)
+        try OpValidation.require(output.count >= rows, "gaussianKLPair", "output holds \(output.count) of \(rows) rows")
+        let local = groupSize("gaussian_kl_pair")
+        try launch("gaussian_kl_pair", global: [rows * local], local: [local],
+            [.buffer(meanQ), .buffer(scaleQ), .buffer(meanP), .buffer(scaleP), .buffer(output), .int(columns),
+             .local(local * 4)])
+    }
+
+    public func gaussianKLPairBackward(meanQ: DeviceBuffer, scaleQ: DeviceBuffer, meanP: DeviceBuffer, scaleP: DeviceBuffer,
+        gradOutput: DeviceBuffer, gradMeanQ: DeviceBuffer, gradScaleQ: DeviceBuffer, gradMeanP: DeviceBuffer,
+        gradScaleP: DeviceBuffer) throws {
+        let columns = try OpValidation.rows("gaussianKLPairBackward", rows: gradOutput.count, meanQ, scaleQ, meanP, scaleP,
+            gradMeanQ, gradScaleQ, gradMeanP, gradScaleP)
+        try launchElementwise("gaussian_kl_pair_backward", count: meanQ.count, [
+            .buffer(meanQ), .buffer(scaleQ), .buffer(meanP), .buffer(scaleP), .buffer(gradOutput), .buffer(gradMeanQ),
+            .buffer(gradScaleQ), .buffer(gradMeanP), .buffer(gradScaleP), .int(columns), .int(meanQ.count),
         ])
     }
 }

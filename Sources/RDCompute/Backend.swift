@@ -6,6 +6,7 @@ public enum Op: String, Sendable, CaseIterable {
     case biasAdd, biasGradient, biasReLU, biasReLUBackward
     case unary, unaryBackward, binary, reduce
     case bernoulliNLL, bernoulliNLLBackward, gaussianKL, gaussianKLBackward
+    case gaussianKLPair, gaussianKLPairBackward
     case randomUniform, randomNormal
     case adam
     case echoForward, echoBackward
@@ -80,6 +81,29 @@ public protocol Backend: AnyObject, Sendable {
     /// `gradMean = μ · g[r]`, `gradScale = (σ − 1/σ) · g[r]`.
     func gaussianKLBackward(mean: DeviceBuffer, scale: DeviceBuffer, gradOutput: DeviceBuffer,
         gradMean: DeviceBuffer, gradScale: DeviceBuffer) throws
+    /// KL divergence between two diagonal Gaussians, per row (example), summed over columns:
+    ///
+    /// `output[r] = Σ_c ln σp − ln σq + (σq² + (μq − μp)²) / (2 σp²) − ½`
+    ///
+    /// for `q = N(μq, σq²)` (`meanQ`, `scaleQ`) and `p = N(μp, σp²)` (`meanP`, `scaleP`), all
+    /// `[rows, columns]`. Scales are standard deviations σ (not variances), all > 0. Each term
+    /// is computed as `((σq − σp)(σq + σp) + (μq − μp)²) / (2 σp²) − ln(1 + (σq − σp)/σp)`, so
+    /// it is exactly 0 where q = p on every backend. With μp = 0 and σp = 1 this is
+    /// ``gaussianKL(mean:scale:rows:output:)``.
+    func gaussianKLPair(meanQ: DeviceBuffer, scaleQ: DeviceBuffer, meanP: DeviceBuffer, scaleP: DeviceBuffer,
+        rows: Int, output: DeviceBuffer) throws
+    /// The backward pass of ``gaussianKLPair(meanQ:scaleQ:meanP:scaleP:rows:output:)`` in one
+    /// pass, given `g[r] = ∂L/∂KL[r]` (`gradOutput`, one per row; all four outputs overwritten):
+    ///
+    /// - `gradMeanQ = g · (μq − μp) / σp²`
+    /// - `gradMeanP = −gradMeanQ`
+    /// - `gradScaleQ = g · (σq / σp² − 1 / σq)`
+    /// - `gradScaleP = g · (1 / σp − (σq² + (μq − μp)²) / σp³)`
+    ///
+    /// (computed in forms that are exactly 0 where q = p).
+    func gaussianKLPairBackward(meanQ: DeviceBuffer, scaleQ: DeviceBuffer, meanP: DeviceBuffer, scaleP: DeviceBuffer,
+        gradOutput: DeviceBuffer, gradMeanQ: DeviceBuffer, gradScaleQ: DeviceBuffer, gradMeanP: DeviceBuffer,
+        gradScaleP: DeviceBuffer) throws
 
     // MARK: Random numbers (Philox-4x32-10, see ``Philox``)
     /// Uniform [0, 1) values for elements `offset ..< offset + buffer.count` of stream (seed, stream).

@@ -30,4 +30,30 @@ extension Graph {
             return [dm, ds]
         }
     }
+
+    /// KL divergence between two diagonal Gaussians per example, summed over the latents:
+    /// `Σ ln σp − ln σq + (σq² + (μq − μp)²) / (2 σp²) − ½` → `[batch]`, for
+    /// q = N(μq, σq²) and p = N(μp, σp²), all four `[batch, latents]`. Scales are σ (standard
+    /// deviations, not variances). One fused pass each way
+    /// (``Backend/gaussianKLPair(meanQ:scaleQ:meanP:scaleP:rows:output:)``); the backward pass
+    /// computes all four gradients at once and passes on those of inputs that require one.
+    public func gaussianKL(meanQ: Tensor, scaleQ: Tensor, meanP: Tensor, scaleP: Tensor) throws -> Tensor {
+        guard meanQ.shape == scaleQ.shape, meanQ.shape == meanP.shape, meanQ.shape == scaleP.shape,
+            let rows = meanQ.shape.first else {
+            throw ComputeError.invalidArgument(op: "gaussianKLPair", reason:
+                "meanQ \(meanQ.shape), scaleQ \(scaleQ.shape), meanP \(meanP.shape) and scaleP \(scaleP.shape) differ")
+        }
+        let y = try output([rows])
+        try backend.gaussianKLPair(meanQ: meanQ.buffer, scaleQ: scaleQ.buffer, meanP: meanP.buffer, scaleP: scaleP.buffer,
+            rows: rows, output: y)
+        let inputs = [meanQ, scaleQ, meanP, scaleP]
+        return record([rows], y, inputs: inputs) { [backend] gy in
+            // One fused pass writes all four gradients; only those of inputs that require one are passed on.
+            let gradients = try inputs.map { try backend.makeBuffer(count: $0.count) }
+            try backend.gaussianKLPairBackward(meanQ: meanQ.buffer, scaleQ: scaleQ.buffer, meanP: meanP.buffer,
+                scaleP: scaleP.buffer, gradOutput: gy, gradMeanQ: gradients[0], gradScaleQ: gradients[1],
+                gradMeanP: gradients[2], gradScaleP: gradients[3])
+            return zip(inputs, gradients).map { $0.requiresGradient ? $1 : nil }
+        }
+    }
 }

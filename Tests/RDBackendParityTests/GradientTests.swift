@@ -151,4 +151,37 @@ struct GradientTests {
             Self.expectClose(ds[i], try Self.central(scale, i, h: 1e-2) { try loss(mean, $0) }, "dsigma[\(i)]", relative: 5e-3)
         }
     }
+
+    /// The KL between two diagonal Gaussians into all four inputs.
+    @Test(arguments: AvailableBackends.all)
+    func gaussianKLPair(_ target: BackendUnderTest) throws {
+        let b = target.backend
+        let (rows, columns) = (2, 4)
+        var data = TestData(seed: 68)
+        let meanQ = data.values(rows * columns, in: -2...2), scaleQ = data.values(rows * columns, in: 0.3...2)
+        let meanP = data.values(rows * columns, in: -2...2), scaleP = data.values(rows * columns, in: 0.5...2)
+        let g = data.values(rows)
+        func loss(_ inputs: [[Float]]) throws -> Double {
+            let out = try b.makeBuffer(count: rows)
+            try b.gaussianKLPair(meanQ: try b.makeBuffer(inputs[0]), scaleQ: try b.makeBuffer(inputs[1]),
+                meanP: try b.makeBuffer(inputs[2]), scaleP: try b.makeBuffer(inputs[3]), rows: rows, output: out)
+            return Self.dot(g, try b.download(out))
+        }
+        let inputs = [meanQ, scaleQ, meanP, scaleP]
+        let grads = try (0..<4).map { _ in try b.makeBuffer(count: meanQ.count) }
+        try b.gaussianKLPairBackward(meanQ: try b.makeBuffer(meanQ), scaleQ: try b.makeBuffer(scaleQ),
+            meanP: try b.makeBuffer(meanP), scaleP: try b.makeBuffer(scaleP), gradOutput: try b.makeBuffer(g),
+            gradMeanQ: grads[0], gradScaleQ: grads[1], gradMeanP: grads[2], gradScaleP: grads[3])
+        for (k, name) in ["dmuQ", "dsigmaQ", "dmuP", "dsigmaP"].enumerated() {
+            let analytic = try b.download(grads[k])
+            for i in meanQ.indices {
+                let numeric = try Self.central(inputs[k], i, h: 1e-2) { values in
+                    var varied = inputs
+                    varied[k] = values
+                    return try loss(varied)
+                }
+                Self.expectClose(analytic[i], numeric, "\(name)[\(i)]", relative: 5e-3)
+            }
+        }
+    }
 }

@@ -186,5 +186,33 @@ enum Reference {
             }
         }
     }
-}
 
+    /// KL(N(μq, σq²) ‖ N(μp, σp²)) per row by the textbook formula, in Double.
+    static func gaussianKLPair(_ meanQ: [Float], _ scaleQ: [Float], _ meanP: [Float], _ scaleP: [Float], rows: Int) -> [Double] {
+        let columns = meanQ.count / rows
+        return (0..<rows).map { r in
+            (0..<columns).reduce(0.0) { sum, c in
+                let i = r * columns + c
+                let mq = Double(meanQ[i]), sq = Double(scaleQ[i]), mp = Double(meanP[i]), sp = Double(scaleP[i])
+                return sum + Foundation.log(sp) - Foundation.log(sq) + (sq * sq + (mq - mp) * (mq - mp)) / (2 * sp * sp) - 0.5
+            }
+        }
+    }
+
+    /// The gradients of ``gaussianKLPair(_:_:_:_:rows:)`` weighted by `g[r]`, concatenated:
+    /// dμq, dσq, dμp, dσp.
+    static func gaussianKLPairBackward(_ meanQ: [Float], _ scaleQ: [Float], _ meanP: [Float], _ scaleP: [Float],
+        _ g: [Float]) -> [Double] {
+        let columns = meanQ.count / g.count
+        var dmq: [Double] = [], dsq: [Double] = [], dmp: [Double] = [], dsp: [Double] = []
+        for i in meanQ.indices {
+            let mq = Double(meanQ[i]), sq = Double(scaleQ[i]), mp = Double(meanP[i]), sp = Double(scaleP[i])
+            let gr = Double(g[i / columns])
+            dmq.append(gr * (mq - mp) / (sp * sp))
+            dmp.append(-gr * (mq - mp) / (sp * sp))
+            dsq.append(gr * (sq / (sp * sp) - 1 / sq))
+            dsp.append(gr * (1 / sp - (sq * sq + (mq - mp) * (mq - mp)) / (sp * sp * sp)))
+        }
+        return dmq + dsq + dmp + dsp
+    }
+}

@@ -95,6 +95,61 @@ struct GraphGradientTests {
         }
     }
 
+    /// The fused KL between two diagonal Gaussians: gradients into all four tensors.
+    @Test(arguments: AvailableBackends.all)
+    func gaussianKLBetweenTwoGaussians(_ target: BackendUnderTest) throws {
+        let b = target.backend
+        func parameter(_ name: String, _ values: [Float]) throws -> Parameter {
+            Parameter(name: name, tensor: Tensor(shape: [3, 4], buffer: try b.makeBuffer(values), requiresGradient: true))
+        }
+        var data = TestData(seed: 11)
+        let meanQ = try parameter("meanQ", data.values(12, in: -2...2))
+        let scaleQ = try parameter("scaleQ", data.values(12, in: 0.4...2))
+        let meanP = try parameter("meanP", data.values(12, in: -2...2))
+        let scaleP = try parameter("scaleP", data.values(12, in: 0.6...2))
+        let weights = data.values(3, in: 0.5...1.5)
+        try Self.check(b, [meanQ, scaleQ, meanP, scaleP], samples: 12) { g in
+            let kl = try g.gaussianKL(meanQ: meanQ.tensor, scaleQ: scaleQ.tensor, meanP: meanP.tensor, scaleP: scaleP.tensor)
+            #expect(kl.shape == [3])
+            return try g.sum(try g.mul(kl, try g.constant(weights, shape: [3])), axes: [0])
+        }
+    }
+
+    /// A fixed prior gets no gradient; the posterior's match the same KL built from
+    /// elementwise ops.
+    @Test(arguments: AvailableBackends.all)
+    func gaussianKLToAFixedPriorMatchesComposition(_ target: BackendUnderTest) throws {
+        let b = target.backend
+        var data = TestData(seed: 12)
+        let mq = data.values(8, in: -2...2), sq = data.values(8, in: 0.4...2)
+        let mp = data.values(8, in: -2...2), sp = data.values(8, in: 0.6...2)
+        func run(fused: Bool) throws -> (kl: [Float], meanQ: [Float], scaleQ: [Float], priorHasGradient: Bool) {
+            let g = Graph(backend: b)
+            let meanQ = Tensor(shape: [2, 4], buffer: try b.makeBuffer(mq), requiresGradient: true)
+            let scaleQ = Tensor(shape: [2, 4], buffer: try b.makeBuffer(sq), requiresGradient: true)
+            let meanP = try g.constant(mp, shape: [2, 4]), scaleP = try g.constant(sp, shape: [2, 4])
+            let kl: Tensor
+            if fused {
+                kl = try g.gaussianKL(meanQ: meanQ, scaleQ: scaleQ, meanP: meanP, scaleP: scaleP)
+            } else {
+                let d = try g.sub(meanQ, meanP)
+                let numerator = try g.add(try g.mul(scaleQ, scaleQ), try g.mul(d, d))
+                let quotient = try g.div(numerator, try g.scale(try g.mul(scaleP, scaleP), by: 2))
+                let terms = try g.sub(try g.add(try g.sub(try g.log(scaleP), try g.log(scaleQ)), quotient), try g.scalar(0.5))
+                kl = try g.sum(terms, axes: [1])
+            }
+            try g.backward(from: try g.sum(kl, axes: [0]))
+            let priorHasGradient = g.gradient(of: meanP) != nil || g.gradient(of: scaleP) != nil
+            return (try g.values(kl), try b.download(try #require(g.gradient(of: meanQ))),
+                try b.download(try #require(g.gradient(of: scaleQ))), priorHasGradient)
+        }
+        let fused = try run(fused: true), composed = try run(fused: false)
+        #expect(!fused.priorHasGradient)
+        for (a, c) in zip(fused.kl + fused.meanQ + fused.scaleQ, composed.kl + composed.meanQ + composed.scaleQ) {
+            #expect(abs(a - c) <= 1e-4 * max(1, abs(c)), "fused \(a), composed \(c)")
+        }
+    }
+
     @Test func backwardNeedsAScalar() throws {
         let g = Graph(backend: AvailableBackends.cpu.backend)
         let p = Tensor(shape: [3], buffer: try g.backend.makeBuffer([1, 2, 3]), requiresGradient: true)
