@@ -30,7 +30,9 @@ let cpuKernelFlags: [SwiftSetting] = (cpuTargetLevel.map { [.unsafeFlags(["-targ
     + [.unsafeFlags(["-O"], .when(configuration: .debug))]
 
 /// The executable (compiled for the baseline ISA) learns the kernels' level, so it can refuse
-/// to run them on a CPU without those instructions instead of dying of SIGILL.
+/// to run them on a CPU without those instructions instead of dying of SIGILL; the CPU backend
+/// learns it too, and on `haswell` (AVX2: 16 vector registers, not 32) runs the GEMM
+/// micro-kernel's 8×32 tile as four 4×16 quarters.
 let cpuLevelDefine: [SwiftSetting] = cpuTargetLevel.map { [.define("RDLAB_CPU_TARGET_" + $0.replacingOccurrences(of: "-", with: "_").uppercased())] } ?? []
 
 let package = Package(
@@ -69,7 +71,8 @@ let package = Package(
         .target(
             name: "RDBackendCPU",
             dependencies: ["RDCompute", "CMalloc"],
-            swiftSettings: cpuKernelFlags
+            // the level's define picks the GEMM micro-kernel's tile (`CPUGemm.microKernel`)
+            swiftSettings: cpuKernelFlags + cpuLevelDefine
         ),
         .target(
             name: "RDBackendOpenCL",

@@ -53,6 +53,10 @@ enum CPUConv {
             CPUConvNarrow.forward(g, input: input, filter: filter, output: output)
             return
         }
+        if CPUConvSixteen.appliesForward(g) {
+            CPUConvSixteen.forward(g, input: input, filter: filter, output: output)
+            return
+        }
         if CPUConvWinograd.applies(g) {
             CPUConvWinograd.forward(g, input: input, filter: filter, output: output)
             return
@@ -88,6 +92,10 @@ enum CPUConv {
             forward(flipped, input: gradOutput, filter: swapped, output: gradInput)
             return
         }
+        if CPUConvSixteen.appliesPhases(g) {
+            CPUConvSixteen.backwardData(g, gradOutput: gradOutput, filter: filter, gradInput: gradInput)
+            return
+        }
         if CPUConvPhases.applies(g) {
             CPUConvPhases.backwardData(g, gradOutput: gradOutput, filter: filter, gradInput: gradInput)
             return
@@ -117,6 +125,10 @@ enum CPUConv {
         }
         if CPUConvWinograd.applies(g) {
             CPUConvWinograd.backwardFilter(g, input: input, gradOutput: gradOutput, gradFilter: gradFilter)
+            return
+        }
+        if CPUConvSixteen.appliesFilterGradient(g) {
+            CPUConvSixteen.backwardFilter(g, input: input, gradOutput: gradOutput, gradFilter: gradFilter)
             return
         }
         if CPUConvFilterGradient.applies(g) {

@@ -37,20 +37,26 @@ enum CPUConvPhases {
         (0..<stride).map { Phase(residue: $0, kernel: kernel, stride: stride, pad: pad, size: size) }
     }
 
+    /// The geometry of the one padded copy of the output gradient that serves every phase:
+    /// before the first row (column) the most taps any phase has, minus one; after the last,
+    /// the most any phase reads past it.
+    static func union(_ g: Conv2DGeometry, rows: [Phase], columns: [Phase]) -> Conv2DGeometry {
+        func after(_ p: Phase, _ size: Int) -> Int { max(0, p.firstQ + p.count - size) }
+        let maxTapsY = rows.map(\.taps).max() ?? 0, maxTapsX = columns.map(\.taps).max() ?? 0
+        return Conv2DGeometry(batch: g.batch, height: g.outHeight, width: g.outWidth, inChannels: g.outChannels,
+            outChannels: g.inChannels, kernelHeight: maxTapsY, kernelWidth: maxTapsX, padTop: max(0, maxTapsY - 1),
+            padBottom: rows.map { after($0, g.outHeight) }.max() ?? 0, padLeft: max(0, maxTapsX - 1),
+            padRight: columns.map { after($0, g.outWidth) }.max() ?? 0)
+    }
+
     static func backwardData(_ g: Conv2DGeometry, gradOutput: UnsafeMutablePointer<Float>,
         filter: UnsafeMutablePointer<Float>, gradInput: UnsafeMutablePointer<Float>) {
         let nr = CPUGemm.nr, mr = CPUGemm.mr
         let cin = g.inChannels, cout = g.outChannels
         let rows = phases(kernel: g.kernelHeight, stride: g.strideY, pad: g.padTop, size: g.height)
         let columns = phases(kernel: g.kernelWidth, stride: g.strideX, pad: g.padLeft, size: g.width)
-        // One padded copy of the output gradient serves every phase: before the first row (column)
-        // the most taps any phase has, minus one; after the last, the most any phase reads past it.
-        func after(_ p: Phase, _ size: Int) -> Int { max(0, p.firstQ + p.count - size) }
-        let maxTapsY = rows.map(\.taps).max() ?? 0, maxTapsX = columns.map(\.taps).max() ?? 0
-        let union = Conv2DGeometry(batch: g.batch, height: g.outHeight, width: g.outWidth, inChannels: cout,
-            outChannels: cin, kernelHeight: maxTapsY, kernelWidth: maxTapsX, padTop: max(0, maxTapsY - 1),
-            padBottom: rows.map { after($0, g.outHeight) }.max() ?? 0, padLeft: max(0, maxTapsX - 1),
-            padRight: columns.map { after($0, g.outWidth) }.max() ?? 0)
+        let union = union(g, rows: rows, columns: columns)
+        let maxTapsX = union.kernelWidth
         // Each phase's sub-filter [t'y][t'x][co] × cin, flipped (t' = T − 1 − t), packed as the
         // micro-kernel's B; phases no tap reaches have none.
         struct PhasePlan {

@@ -1,7 +1,8 @@
 import RDCompute
 
 /// Single-precision GEMM for the CPU backend: packed B panels, cache blocking, an 8×32
-/// register-blocked `SIMD16<Float>` micro-kernel (16 FMA accumulators) and static threading.
+/// register-blocked `SIMD16<Float>` micro-kernel (16 FMA accumulators; on AVX2 builds four
+/// 4×16 quarters of 4, see ``quarterKernel``) and static threading.
 ///
 /// The loop nest follows BLIS: for each column block (NC) and depth block (KC) B is packed
 /// once into 32-wide panels; tasks (row block × column range) then run the micro-kernel
@@ -305,6 +306,78 @@ enum CPUGemm {
     static func microKernel(depth: Int, a: UnsafePointer<Float>, aRowStride: Int, aColumnStride: Int,
         b: UnsafePointer<Float>, bRowStride: Int = nr, alpha: Float, c: UnsafeMutablePointer<Float>, rowStride: Int,
         columnStride: Int, height: Int, width: Int, segments: Int = 1, segmentStride: Int = 0, overwrite: Bool = false) {
+        #if RDLAB_CPU_TARGET_HASWELL
+        quarterKernel(depth: depth, a: a, aRowStride: aRowStride, aColumnStride: aColumnStride, b: b, bRowStride: bRowStride,
+            alpha: alpha, c: c, rowStride: rowStride, columnStride: columnStride, height: height, width: width,
+            segments: segments, segmentStride: segmentStride, overwrite: overwrite)
+        #else
+        wideKernel(depth: depth, a: a, aRowStride: aRowStride, aColumnStride: aColumnStride, b: b, bRowStride: bRowStride,
+            alpha: alpha, c: c, rowStride: rowStride, columnStride: columnStride, height: height, width: width,
+            segments: segments, segmentStride: segmentStride, overwrite: overwrite)
+        #endif
+    }
+
+    /// ``microKernel(depth:a:aRowStride:aColumnStride:b:bRowStride:alpha:c:rowStride:columnStride:height:width:segments:segmentStride:overwrite:)``
+    /// for 16 vector registers (AVX2): the 8×32 tile as four 4×16 quarters, one after another,
+    /// each with 4 `SIMD16` accumulators (8 registers) so that B's row and the broadcasts fit
+    /// beside them; the 8×32 tile's 32 registers of accumulators would spill. Every element is
+    /// the same chain of multiply-adds in the same order, then stored the same way: the results
+    /// are those of the 8×32 kernel bit for bit.
+    @inline(__always)
+    static func quarterKernel(depth: Int, a: UnsafePointer<Float>, aRowStride: Int, aColumnStride: Int,
+        b: UnsafePointer<Float>, bRowStride: Int, alpha: Float, c: UnsafeMutablePointer<Float>, rowStride: Int,
+        columnStride: Int, height: Int, width: Int, segments: Int, segmentStride: Int, overwrite: Bool) {
+        typealias V = SIMD16<Float>
+        /// Rows `first ..< first + 4` of the tile against B's columns `half ..< half + 16`.
+        @inline(__always) func quarter<Rows: TileRows>(_ rows: Rows, _ first: Int, _ half: Int) -> (V, V, V, V) {
+            var (x0, x1, x2, x3) = (V(), V(), V(), V())
+            var pb = UnsafeRawPointer(b + half)
+            let bStep = bRowStride &* 4
+            for segment in 0..<segments {
+                var pa = a + segment &* segmentStride
+                for _ in 0..<depth {
+                    let bv = pb.loadUnaligned(as: V.self)
+                    x0.addProduct(V(repeating: rows.element(pa, first)), bv)
+                    x1.addProduct(V(repeating: rows.element(pa, first + 1)), bv)
+                    x2.addProduct(V(repeating: rows.element(pa, first + 2)), bv)
+                    x3.addProduct(V(repeating: rows.element(pa, first + 3)), bv)
+                    pa += aColumnStride
+                    pb += bStep
+                }
+            }
+            return (x0, x1, x2, x3)
+        }
+        let fast = columnStride == 1 && width == 32
+        @inline(__always) func store(_ i: Int, _ half: Int, _ v: V) {
+            guard i < height else { return }
+            if fast {
+                let p = UnsafeMutableRawPointer(c + i * rowStride + half)
+                p.storeBytes(of: overwrite ? v * alpha : p.loadUnaligned(as: V.self).addingProduct(v, alpha), as: V.self)
+            } else {
+                for j in half..<min(width, half + 16) {
+                    let value = alpha * v[j - half]
+                    c[i * rowStride + j * columnStride] = overwrite ? value : c[i * rowStride + j * columnStride] + value
+                }
+            }
+        }
+        @inline(__always) func run<Rows: TileRows>(_ rows: Rows) {
+            for half in [0, 16] where half < width {
+                var q = quarter(rows, 0, half)
+                store(0, half, q.0); store(1, half, q.1); store(2, half, q.2); store(3, half, q.3)
+                if height > 4 {
+                    q = quarter(rows, 4, half)
+                    store(4, half, q.0); store(5, half, q.1); store(6, half, q.2); store(7, half, q.3)
+                }
+            }
+        }
+        if aRowStride == 1 { run(ContiguousRows()) } else { run(StridedRows(stride: aRowStride)) }
+    }
+
+    /// The 8×32 kernel: 16 `SIMD16` accumulators (AVX-512's 32 registers).
+    @inline(__always)
+    static func wideKernel(depth: Int, a: UnsafePointer<Float>, aRowStride: Int, aColumnStride: Int,
+        b: UnsafePointer<Float>, bRowStride: Int, alpha: Float, c: UnsafeMutablePointer<Float>, rowStride: Int,
+        columnStride: Int, height: Int, width: Int, segments: Int, segmentStride: Int, overwrite: Bool) {
         typealias V = SIMD16<Float>
         var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V(), c30 = V(), c31 = V()
         var c40 = V(), c41 = V(), c50 = V(), c51 = V(), c60 = V(), c61 = V(), c70 = V(), c71 = V()
