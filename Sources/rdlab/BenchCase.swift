@@ -12,9 +12,11 @@ struct BenchCase: Sendable {
     let prepare: @Sendable (any Backend) throws -> () throws -> Void
 
     /// Every case: SGEMM 1024³, the VAE's im2col GEMMs, each VAE conv layer's three passes,
-    /// memory bandwidth, the Echo op, the MADE layers, and the training step with each channel.
-    static let all: [BenchCase] = gemmCases + convCases + [copyBandwidth] + elementwiseCases + echoCases + maskedCases
-        + pixelCNNCases + [trainingStep(.echo(EchoSpec()), " echo channel")] + familySteps + [toyStep]
+    /// memory bandwidth, the two-Gaussian KL (fused and composed), the Echo op, the MADE
+    /// layers, the training step with each channel, and HIT's two models' steps.
+    static let all: [BenchCase] = gemmCases + convCases + [copyBandwidth] + elementwiseCases + klPairCases + echoCases
+        + maskedCases
+        + pixelCNNCases + [trainingStep(.echo(EchoSpec()), " echo channel")] + familySteps + [toyStep] + hierarchicalSteps + hitConvCases
 
     /// The training step of each of Alemi's twelve families: the reference VAE's settings
     /// (32 latents, ReLU) for the deconvolutional decoder, Alemi's (64 latents, gated units,
@@ -33,20 +35,20 @@ struct BenchCase: Sendable {
         }
     }
 
-    /// One training step at batch 100 (Adam): forward, backward and update. The reference conv
+    /// One training step at `batch` (Adam): forward, backward and update. The reference conv
     /// VAE (32 latents, Gaussian channel) is 36.1 GFLOP by the baselines' count (common.py);
     /// the Echo channel adds ~0.002 GFLOP. Other families carry no FLOP count (0).
-    static func trainingStep(_ spec: ModelSpec, _ suffix: String, flops: Double = 36.106e9) -> BenchCase {
-        BenchCase(name: "vae train step batch 100\(suffix) (fwd+bwd+adam)", flops: flops) { backend in
+    static func trainingStep(_ spec: ModelSpec, _ suffix: String, batch: Int = 100, flops: Double = 36.106e9) -> BenchCase {
+        BenchCase(name: "vae train step batch \(batch)\(suffix) (fwd+bwd+adam)", flops: flops) { backend in
             let trainer = ModelTrainer(model: try spec.makeModel(backend: backend, seed: 1), optimizer: Adam(backend: backend),
                 objective: Objective(ObjectiveSpec()),
                 learningRate: LearningRateSchedule(kind: .constant, learningRate: 3e-4, totalSteps: 1), seed: 1)
             var state: UInt64 = 7
-            let images = (0..<(100 * 784)).map { _ -> Float in
+            let images = (0..<(batch * 784)).map { _ -> Float in
                 state = state &* 6_364_136_223_846_793_005 &+ 1
                 return state >> 62 == 0 ? 1 : 0
             }
-            return { _ = try trainer.train(HostBatch(values: images, shape: [100, 28, 28, 1])) }
+            return { _ = try trainer.train(HostBatch(values: images, shape: [batch, 28, 28, 1])) }
         }
     }
 

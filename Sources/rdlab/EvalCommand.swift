@@ -10,12 +10,20 @@ import RDLab
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Test-set R, D and −ELBO (nats per example) of a run or checkpoint, and the IWAE bound with --iwae K.",
+        abstract: "Test-set R, D and −ELBO (nats per example) of a run or checkpoint, the IWAE bound with --iwae K, and HIT's probes with --probes.",
         discussion: """
             --iwae K adds the importance-weighted bound log p(x) ≥ E log (1/K) Σ_k d(x|z_k) m(z_k) / e(z_k|x) \
             (K = 1 is the ELBO, Alemi reports K = 5, K ≥ 1000 estimates log p(x)), for models with a density \
             e(z|x): the Gaussian and IAF encoders with any marginal. Draws are taken one at a time, so memory \
             does not grow with K; time does (K passes over the test set).
+
+            --probes (hierarchical models, labelled data: mnist, fashion-mnist) measures what HIT measures: \
+            PSNR of the mean-path reconstructions, and for each latent layer a multinomial logistic probe \
+            (standardised features, L2 with C = 1) and a 5-nearest-neighbour probe on its posterior means \
+            (z1 at one sampled z2) and on one posterior sample, fitted on 80 % of the test set (a split \
+            seeded by --probe-split-seed) and scored on the other 20 %, beside the accuracy the layer's rate \
+            allows: no classifier of a sample z_l beats g⁻¹(Σ_{l'≥l} R_l'), where \
+            g(α) = H(Y) − H_b(α) − (1 − α) ln(M − 1).
             """)
 
     @OptionGroup var selection: BackendOptions
@@ -27,7 +35,9 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Evaluate on only the first N test examples.") var testLimit: Int?
     @Option(help: "Batch size.") var batchSize = 100
     @Option(help: "Importance samples K of the IWAE bound (1 to 65535).") var iwae: Int?
-    @Flag(help: "Print one JSON object (step, examples, rate_nats, distortion_nats, neg_elbo_nats, neg_iwae_nats, iwae_samples, seconds) instead of text; neg_iwae_nats is −(the IWAE bound).") var json = false
+    @Flag(help: "HIT's PSNR and per-layer probe accuracies with their information bound (hierarchical models, labelled datasets).") var probes = false
+    @Option(help: "Seed of the probes' 80/20 split of the test set (default \(ProbeSplit.defaultSeed)).") var probeSplitSeed: UInt64?
+    @Flag(help: "Print one JSON object (step, examples, rate_nats, distortion_nats, neg_elbo_nats, neg_iwae_nats, iwae_samples, probes, seconds) instead of text; neg_iwae_nats is −(the IWAE bound).") var json = false
 
     func validate() throws {
         guard (runDirectory == nil) != (checkpoint == nil) else { throw ValidationError("give exactly one of --run DIR or --checkpoint FILE") }
@@ -36,6 +46,7 @@ struct EvalCommand: ParsableCommand {
         if let iwae, !(1...Evaluator.maximumSamples).contains(iwae) {
             throw ValidationError("--iwae must be between 1 and \(Evaluator.maximumSamples) (got \(iwae))")
         }
+        if probeSplitSeed != nil && !probes { throw ValidationError("--probe-split-seed refines --probes, which is not given") }
         guard DatasetCatalog.names.contains(dataset) else {
             throw ValidationError("--dataset '\(dataset)': valid datasets are \(DatasetCatalog.names.joined(separator: ", "))")
         }
@@ -60,6 +71,10 @@ struct EvalCommand: ParsableCommand {
         _ = try Checkpoint.restore(from: file, into: model, optimizer: nil)
         let data: any RunData
         let name: String
+        var labels: [UInt8]?
+        if probes && !(model is any ProbedModel) {
+            throw CleanExit.failure("--probes reads the posterior means of each latent layer: \(file.path) holds a \(header.model.kind.rawValue) model; train one with --model hierarchical")
+        }
         if header.model.readsImages {
             name = settings?.dataset ?? dataset
             var test: Dataset
@@ -70,7 +85,13 @@ struct EvalCommand: ParsableCommand {
             }
             if let limit = testLimit ?? settings?.testLimit { test = test.prefix(limit) }
             guard test.count > 0 else { throw CleanExit.failure("\(test.files[0]): the test split holds no examples") }
-            let binarization = try settings.map { try Binarization(named: $0.binarize) } ?? DatasetCatalog.entry(name).defaultBinarization
+            labels = test.labels
+            if probes && labels == nil {
+                throw CleanExit.failure("--probes needs class labels: \(name) has none (\(test.files[0])); use a run on mnist or fashion-mnist")
+            }
+            // without a run's config: the binarisation the model trains with by default (HIT's rounding)
+            let binarization = try settings.map { try Binarization(named: $0.binarize) }
+                ?? (header.model.kind == .hierarchical ? .threshold : DatasetCatalog.entry(name).defaultBinarization)
             data = ImageRunData(train: test, test: test, binarization: binarization, seed: seed, batchSize: batchSize)
         } else {
             name = ToyDistribution.name
@@ -86,10 +107,21 @@ struct EvalCommand: ParsableCommand {
             let (result, seconds) = try Evaluator.rateDistortion(trainer, data)
             // K = 1 is the ELBO just computed
             let bound = try iwae.map { $0 == 1 ? (-result.negativeELBO, 0) : try Evaluator.importanceWeighted(trainer, data, samples: $0) }
+            let probeStarted = Date()
+            var report: ProbeReport?
+            if probes, let probed = model as? any ProbedModel, let labels {
+                let classes = Int(labels.max() ?? 0) + 1
+                report = try ProbeEvaluator.evaluate(probed, batches: data.testBatchCount, batch: data.testBatch,
+                    labels: labels.map(Int.init), classes: max(classes, 2),
+                    rates: Dictionary(uniqueKeysWithValues: zip(model.latentLayers, result.layerRates)), seed: seed,
+                    split: probeSplitSeed ?? ProbeSplit.defaultSeed)
+            }
+            let probeSeconds = report == nil ? 0 : Date().timeIntervalSince(probeStarted)
             if json {
                 let evaluation = Evaluation(step: header.step, examples: data.testExamples, rateNats: result.rate,
                     ratesNats: Dictionary(uniqueKeysWithValues: zip(model.latentLayers, result.layerRates)), distortionNats: result.distortion,
-                    negElboNats: result.negativeELBO, negIwaeNats: bound.map { -$0.0 }, iwaeSamples: iwae, seconds: seconds + (bound?.1 ?? 0))
+                    negElboNats: result.negativeELBO, negIwaeNats: bound.map { -$0.0 }, iwaeSamples: iwae, probes: report,
+                    seconds: seconds + (bound?.1 ?? 0) + probeSeconds)
                 print(String(decoding: try JSONEncoder.rdlab(pretty: false).encode(evaluation), as: UTF8.self))
                 return
             }
@@ -100,6 +132,7 @@ struct EvalCommand: ParsableCommand {
             if let iwae, let (bound, seconds) = bound {
                 print(String(format: "IWAE bound, K = %d: log p(x) ≥ %.3f nats (−log p(x) ≤ %.3f; %.1f s)", iwae, bound, -bound, seconds))
             }
+            if let report { print(report.table(seconds: probeSeconds)) }
         } catch let interruption as Interrupted {
             throw ExitCode(128 + interruption.signal)
         }
@@ -107,5 +140,23 @@ struct EvalCommand: ParsableCommand {
             print(String(format: "channel echo: R is the exact rate −Σ log s (floor %.3f nats, clip r = %.6f); each test batch of %d builds its own noise",
                 floor, echo.clip, batchSize))
         }
+    }
+}
+
+extension ProbeReport {
+    /// The probes as `rdlab eval --probes` prints them: PSNR, then one line per layer.
+    func table(seconds: Double) -> String {
+        var lines = [String(format: "PSNR %@ dB (mean-path reconstructions); probes fitted on %d, scored on %d test examples (%d classes, split seed %llu; %.1f s)",
+            psnrDecibels.map { String(format: "%.2f", $0) } ?? "∞", fittingExamples, heldOutExamples, classes, splitSeed, seconds)]
+        lines.append("layer  features  dims  logistic  5-NN      bound (nats)       chance")
+        for (layer, kind) in layers.map({ ($0, "mean") }) + sampledLayers.map({ ($0, "sample") }) {
+            lines.append(layer.layer.padding(toLength: 5, withPad: " ", startingAt: 0) + "  "
+                + kind.padding(toLength: 8, withPad: " ", startingAt: 0)
+                + String(format: "  %4d  %6.2f %%  %6.2f %%  %6.2f %% (%6.2f)  %6.2f %%", layer.dimension,
+                    100 * layer.logisticAccuracy, 100 * layer.nearestNeighbourAccuracy, 100 * layer.boundAccuracy, layer.rateNats,
+                    100 * layer.chanceAccuracy))
+        }
+        lines.append("bound: the largest accuracy any classifier of a sample z_l can reach with Σ_{l'≥l} R_l' nats (Meyen); posterior means are functions of x and may pass it")
+        return lines.joined(separator: "\n")
     }
 }

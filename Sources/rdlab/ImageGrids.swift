@@ -65,4 +65,20 @@ enum ImageGrids {
         let z = try model.marginalSamples(count: count, pool: pool, in: graph, seed: seed, stream: 0x1C_0000)
         return grid(try sampleRows(model, latents: Array(repeating: z, count: 5), seed: seed, stream: 0x1D_0000), columns: count)
     }
+
+    /// HIT's model: test images above their reconstructions along the mean path (the images
+    /// PSNR scores), as Bernoulli means.
+    static func reconstructions(_ model: HierarchicalVAE, images: [Float]) throws -> PNGImage {
+        let graph = Graph(backend: model.backend)
+        let count = images.count / 784
+        let means = try graph.values(try model.meanReconstruction(try graph.constant(images, shape: [count, 28, 28, 1]), in: graph))
+        return grid([images, means], columns: count)
+    }
+
+    /// HIT's model: Bernoulli means of `count` draws z₂ ~ N(0, I), z₁ ~ p(z₁|z₂).
+    static func samples(_ model: HierarchicalVAE, count: Int, seed: UInt64) throws -> PNGImage {
+        let graph = Graph(backend: model.backend)
+        let first = try graph.values(try model.samples(count: count, in: graph, seed: seed, stream: 0x1C_0000))
+        return grid([first], columns: count)
+    }
 }

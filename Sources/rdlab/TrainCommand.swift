@@ -18,6 +18,7 @@ extension MarginalKind: ExpressibleByArgument {}
 extension EchoIndexTable.Sampling: ExpressibleByArgument {}
 extension TargetRate.Bound: ExpressibleByArgument {}
 extension FreeBits.Grouping: ExpressibleByArgument {}
+extension HierarchicalSpec.Inference: ExpressibleByArgument {}
 extension ToySpec.Initialization: ExpressibleByArgument {}
 
 /// Comma-separated sizes (`640,640,640`).
@@ -38,7 +39,7 @@ struct Sizes: ExpressibleByArgument, Equatable {
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a model (Alemi's twelve β-VAE families, the Echo autoencoder, Alemi's toy model) and record rate and distortion (nats) per epoch.",
+        abstract: "Train a model (Alemi's twelve β-VAE families, the Echo autoencoder, Alemi's toy model, HIT's hierarchical VAE) and record rate and distortion (nats) per epoch.",
         discussion: """
             Writes OUT/config.json, OUT/metrics.jsonl (train and test R, D, −ELBO per epoch, the rate per \
             latent layer and the weight β or λ), OUT/checkpoint.safetensors (every epoch, atomically, and on \
@@ -48,23 +49,29 @@ struct TrainCommand: ParsableCommand {
 
             Models: --model alemi (default; --encoder gaussian|iaf, --decoder deconv|pixelcnn and --marginal \
             normal|maf|vamp pick one of Alemi's twelve families, tagged e.g. -+v), --model echo (Echo noise, \
-            exact rate), --model toy (Alemi App. E: 30 bins, 30 latent states, exact sums; no dataset).
+            exact rate), --model toy (Alemi App. E: 30 bins, 30 latent states, exact sums; no dataset), \
+            --model hierarchical (HIT: z2 → z1 → x with rates R2 and R1; --hierarchy ghvae|lvae; defaults \
+            --dataset mnist --binarize threshold --batch-size 256).
 
             Objective: E[D + β·R] by default (β = 1 is the negative ELBO; --kl-anneal-steps ramps β from 0). \
             --target-rate R* minimises D + λ(R − R*) + (c/2)(R − R*)² with λ ← λ + η(R − R*) on the batch rate \
             (--target-rate-lr η, --target-rate-penalty c, --target-rate-bound equal|at-most); \
             --target-distortion κ runs GECO (λ on D − κ, β = 1/λ). --free-bits λ floors each latent \
-            dimension's (or, with --free-bits-group layer, the layer's) batch rate at λ nats.
+            dimension's (or, with --free-bits-group layer, the layer's) batch rate at λ nats. \
+            --beta1/--beta2 weigh a hierarchical model's layers apart (D + β₁R1 + β₂R2); \
+            --kl-warmup-epochs N multiplies every β by min(1, epoch/N).
             """)
 
     @OptionGroup var selection: BackendOptions
     @OptionGroup var logging: LoggingOptions
 
-    @Option(help: "alemi (default) | echo | toy.") var model: ModelSpec.Kind?
-    @Option(help: "binarized-mnist | mnist | fashion-mnist (image models).") var dataset: String?
+    @Option(help: "alemi (default) | echo | toy | hierarchical (HIT's two-layer VAE: rates z1, z2).") var model: ModelSpec.Kind?
+    @Option(help: "binarized-mnist | mnist | fashion-mnist (image models; hierarchical: mnist).") var dataset: String?
     @Option(help: "Folder holding the dataset (or <dir>/<dataset>/); see README for the search order.") var dataDir: String?
-    @Option(help: "dynamic | threshold | none (default: none for binarized-mnist, dynamic otherwise).") var binarize: Binarization?
-    @Option(help: "Latent dimensions (default \(AlemiSpec().latentDimension)).") var latentDim: Int?
+    @Option(help: "dynamic | threshold | none (default: none for binarized-mnist, dynamic otherwise; hierarchical: threshold, HIT's rounding).") var binarize: Binarization?
+    @Option(help: "Latent dimensions (default \(AlemiSpec().latentDimension); hierarchical: of the top layer z2, default \(HierarchicalSpec().topDimension)).") var latentDim: Int?
+    @Option(help: "Hierarchical: inference ghvae (generalised top-down, default) | lvae (ladder, precision-weighted, with KL warm-up).") var hierarchy: HierarchicalSpec.Inference?
+    @Option(help: "Hierarchical: channels c of every convolution; z1 is a 4×4×c map (default \(HierarchicalSpec().channels)).") var channels: Int?
     @Option(help: "Hidden nonlinearity: relu (Echo, default) | gated (Alemi) | softplus | tanh.") var activation: Activation?
     @Flag(help: "Feed 2x − 1 to the encoder (Alemi).") var symmetricInputs = false
     @Option(help: "Alemi: encoder gaussian (diagonal, default) | iaf (mean-only IAF, Monte Carlo rate).") var encoder: EncoderKind?
@@ -79,7 +86,10 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Echo: terms d of the noise sum; the clip factor is solved for it (default: batch size − 1).") var echoTerms: Int?
     @Option(help: "Echo: index tables drawn without (the paper, default) or with replacement.") var echoReplacement: EchoIndexTable.Sampling?
     @Option(help: "β of D + β·R (default 1); with --target-rate the initial λ (default 0), with --target-distortion 1/λ.") var beta: Float?
+    @Option(help: "Hierarchical: β₁ of the bottom layer's rate R1 in D + β₁R1 + β₂R2 (default: --beta).") var beta1: Float?
+    @Option(help: "Hierarchical: β₂ of the top layer's rate R2 (default: --beta).") var beta2: Float?
     @Option(help: "Anneal β linearly from 0 over this many steps (0 = constant).") var klAnnealSteps = 0
+    @Option(help: "KL warm-up: every β times min(1, epoch / N) (0 = none; default: epochs / 5 for --hierarchy lvae, as HIT; none otherwise). Saved with the run: --resume keeps it when --epochs grows.") var klWarmupEpochs: Int?
     @Option(help: "Target rate R* in nats: λ of D + λ(R − R*) follows the batch rate by dual ascent.") var targetRate: Double?
     @Option(help: "η_λ of the target rate's multiplier, per nat per step (default \(TargetRate(rate: 0).learningRate)).") var targetRateLr: Double?
     @Option(help: "c of the target rate's quadratic term (c/2)(R − R*)², per nat² (0: plain dual ascent; default \(TargetRate(rate: 0).penalty)).") var targetRatePenalty: Double?
@@ -103,21 +113,26 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Test examples per image grid (reconstructions.png, samples.png); 0 writes none. A PixelCNN decoder draws its samples pixel by pixel (784 passes per grid). Default 10.") var imageColumns: Int?
 
     var kind: ModelSpec.Kind { model ?? .alemi }
-    var batch: Int { batchSize ?? 100 }
+    var batch: Int { batchSize ?? (kind == .hierarchical ? 256 : 100) }
     var columns: Int { imageColumns ?? 10 }
+
+    /// The models that read images.
+    private var images: Set<ModelSpec.Kind> { Set(ModelSpec.Kind.allCases.filter { $0 != .toy }) }
 
     /// Flags that shape only some models, with the models they belong to.
     var modelFlags: [(given: Bool, flag: String, models: Set<ModelSpec.Kind>)] {
         [(encoder != nil, "--encoder", [.alemi]), (marginal != nil, "--marginal", [.alemi]),
          (vampComponents != nil, "--vamp-components", [.alemi]), (flowSteps != nil, "--flow-steps", [.alemi]),
          (madeHidden != nil, "--made-hidden", [.alemi]), (echoTerms != nil, "--echo-terms", [.echo]),
-         (echoReplacement != nil, "--echo-replacement", [.echo]), (latentDim != nil, "--latent-dim", [.alemi, .echo]),
+         (echoReplacement != nil, "--echo-replacement", [.echo]), (latentDim != nil, "--latent-dim", [.alemi, .echo, .hierarchical]),
+         (hierarchy != nil, "--hierarchy", [.hierarchical]), (channels != nil, "--channels", [.hierarchical]),
+         (beta1 != nil, "--beta1", [.hierarchical]), (beta2 != nil, "--beta2", [.hierarchical]),
          (activation != nil, "--activation", [.alemi, .echo]), (symmetricInputs, "--symmetric-inputs", [.alemi, .echo]),
          (decoder != nil, "--decoder", [.alemi, .echo]), (pixelcnnFeatures != nil, "--pixelcnn-features", [.alemi, .echo]),
-         (pixelcnnResnets != nil, "--pixelcnn-resnets", [.alemi, .echo]), (dataset != nil, "--dataset", [.alemi, .echo]),
-         (binarize != nil, "--binarize", [.alemi, .echo]), (batchSize != nil, "--batch-size", [.alemi, .echo]),
-         (trainLimit != nil, "--train-limit", [.alemi, .echo]), (testLimit != nil, "--test-limit", [.alemi, .echo]),
-         (dataDir != nil, "--data-dir", [.alemi, .echo]), (toyInit != nil, "--toy-init", [.toy])]
+         (pixelcnnResnets != nil, "--pixelcnn-resnets", [.alemi, .echo]), (dataset != nil, "--dataset", images),
+         (binarize != nil, "--binarize", images), (batchSize != nil, "--batch-size", images),
+         (trainLimit != nil, "--train-limit", images), (testLimit != nil, "--test-limit", images),
+         (dataDir != nil, "--data-dir", images), (toyInit != nil, "--toy-init", [.toy])]
     }
 
     /// Flags that refine an objective, with the flag that chooses it.
@@ -142,6 +157,7 @@ struct TrainCommand: ParsableCommand {
             let saved = modelFlags.filter { $0.flag != "--data-dir" }.map { ($0.given, $0.flag) }
                 + objectiveDetails.map { ($0.given, $0.flag) }
                 + [(model != nil, "--model"), (beta != nil, "--beta"), (klAnnealSteps != 0, "--kl-anneal-steps"),
+                   (klWarmupEpochs != nil, "--kl-warmup-epochs"),
                    (targetRate != nil, "--target-rate"), (targetDistortion != nil, "--target-distortion"), (freeBits != nil, "--free-bits"),
                    (lr != nil, "--lr"), (lrSchedule != nil, "--lr-schedule"), (normalizeGradients, "--normalize-gradients"),
                    (seed != nil, "--seed")]
@@ -154,7 +170,9 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--dataset '\(dataset)': valid datasets are \(DatasetCatalog.names.joined(separator: ", "))")
         }
         if let misplaced = modelFlags.first(where: { $0.given && !$0.models.contains(kind) }) {
-            throw ValidationError("\(misplaced.flag) applies to --model \(misplaced.models.map(\.rawValue).sorted().joined(separator: " or ")), not \(kind.rawValue)")
+            let names = misplaced.models.map(\.rawValue).sorted()
+            let list = names.count > 1 ? names.dropLast().joined(separator: ", ") + " or " + names[names.count - 1] : names.joined()
+            throw ValidationError("\(misplaced.flag) applies to --model \(list), not \(kind.rawValue)")
         }
         if let orphan = objectiveDetails.first(where: { $0.given && !$0.chosen }) {
             throw ValidationError("\(orphan.flag) refines \(orphan.needs), which is not given")
@@ -164,6 +182,9 @@ struct TrainCommand: ParsableCommand {
         }
         if targetRate != nil && targetDistortion != nil {
             throw ValidationError("--target-rate and --target-distortion are two objectives: give one")
+        }
+        if (beta1 != nil || beta2 != nil) && (targetRate != nil || targetDistortion != nil) {
+            throw ValidationError("--beta1 and --beta2 weigh the layers' rates; --target-rate and --target-distortion set the weights themselves")
         }
         if klAnnealSteps != 0 && (targetRate != nil || targetDistortion != nil) {
             throw ValidationError("--kl-anneal-steps sets β's schedule; --target-rate and --target-distortion set it themselves")
@@ -190,6 +211,10 @@ struct TrainCommand: ParsableCommand {
                 pixelcnnResnets: pixelcnnResnets ?? d.pixelcnnResnets))
         case .toy:
             return .toy(ToySpec(initialization: toyInit ?? ToySpec().initialization))
+        case .hierarchical:
+            let d = HierarchicalSpec()
+            return .hierarchical(HierarchicalSpec(inference: hierarchy ?? d.inference, channels: channels ?? d.channels,
+                topDimension: latentDim ?? d.topDimension))
         }
     }
 
@@ -210,7 +235,16 @@ struct TrainCommand: ParsableCommand {
         } else {
             weight = .constant(beta: beta ?? 1)
         }
-        return ObjectiveSpec(weight: weight, freeBits: freeBits.map { FreeBits(nats: $0, grouping: freeBitsGroup ?? FreeBits(nats: $0).grouping) })
+        var layers: [String: RateWeight] = [:]
+        for (layer, layerBeta) in [(HierarchicalSpec.bottomLayer, beta1), (HierarchicalSpec.topLayer, beta2)] {
+            guard let layerBeta else { continue }
+            layers[layer] = klAnnealSteps > 0 ? .annealed(beta: layerBeta, steps: klAnnealSteps) : .constant(beta: layerBeta)
+        }
+        // HIT warms the LVAE up over a fifth of the run; 0 epochs is no warm-up (a negative count is kept for problem())
+        let warmUp = klWarmupEpochs.map(KLWarmUp.init(epochs:)) ?? (hierarchy == .lvae ? KLWarmUp(runEpochs: epochs ?? 10) : nil)
+        return ObjectiveSpec(weight: weight, layers: layers,
+            freeBits: freeBits.map { FreeBits(nats: $0, grouping: freeBitsGroup ?? FreeBits(nats: $0).grouping) },
+            warmUp: warmUp?.epochs == 0 ? nil : warmUp)
     }
 
     /// Settings from the flags, or from the resumed run's config (where --epochs/--max-steps may raise the budget).
@@ -222,8 +256,8 @@ struct TrainCommand: ParsableCommand {
         }
         let spec = modelSpec
         let toy = !spec.readsImages
-        let name = toy ? ToyDistribution.name : dataset ?? "binarized-mnist"
-        let binarization = binarize ?? ((try? DatasetCatalog.entry(name))?.defaultBinarization ?? .none)
+        let name = toy ? ToyDistribution.name : dataset ?? (kind == .hierarchical ? "mnist" : "binarized-mnist")
+        let binarization = binarize ?? (kind == .hierarchical ? .threshold : (try? DatasetCatalog.entry(name))?.defaultBinarization ?? .none)
         return RunSettings(dataset: name, binarize: binarization.rawValue, model: spec, objective: objective,
             epochs: epochs ?? (toy ? 20 : 10), maxSteps: maxSteps, trainLimit: trainLimit, testLimit: testLimit,
             batchSize: toy ? ToyDistribution.bins : batch, learningRate: lr ?? (toy ? 0.05 : 3e-4),
@@ -345,8 +379,13 @@ struct TrainCommand: ParsableCommand {
             }
         case .toy:
             logger.info("model: Alemi's toy model, 30 latent states, \(run.model.parameters.reduce(0) { $0 + $1.tensor.count }) parameters")
+        case .hierarchical(let spec):
+            logger.info("model: HIT \(spec.inference.rawValue.uppercased()), c = \(spec.channels), z2 \(spec.topDimension) dims, z1 4×4×\(spec.channels), \(run.model.parameters.reduce(0) { $0 + $1.tensor.count }) parameters")
         }
         logger.info("objective: \(run.settings.objective.summary)")
+        if let warmUp = run.settings.objective.warmUp, warmUp.epochs * run.data.stepsPerEpoch >= run.plannedSteps {
+            logger.notice("the KL warm-up lasts \(warmUp.epochs) epochs (\(warmUp.epochs * run.data.stepsPerEpoch) steps), beyond this run's \(run.plannedSteps) steps: β never reaches its full value (set --kl-warmup-epochs)")
+        }
     }
 
     /// The pictures of a committed epoch: image grids of an image model, the toy model's
@@ -354,6 +393,15 @@ struct TrainCommand: ParsableCommand {
     func writePictures(_ run: TrainingRun, epoch: Int, logger: Logger) throws {
         if let toy = run.model as? ToyModel {
             try ToyPictures.write(try toy.diagnostics(), to: run.directory)
+            return
+        }
+        if columns > 0, let model = run.model as? HierarchicalVAE, let data = run.data as? ImageRunData {
+            let test = data.test
+            let shown = min(columns, test.count)
+            let display = test.batch((0..<shown).map { $0 * test.count / shown }, binarization: data.binarization,
+                seed: run.settings.seed, epoch: 0)
+            try ImageGrids.reconstructions(model, images: display).write(to: run.directory.reconstructions)
+            try ImageGrids.samples(model, count: shown, seed: run.settings.seed).write(to: run.directory.samples)
             return
         }
         guard columns > 0, let model = run.model as? ConvAutoencoder, let data = run.data as? ImageRunData else { return }
@@ -375,15 +423,26 @@ extension ObjectiveSpec {
     /// One line for the log.
     var summary: String {
         var text: String
-        switch weight {
-        case .constant(let beta): text = "E[D + β·R], β = \(beta)"
-        case .annealed(let beta, let steps): text = "E[D + β_t·R], β_t = \(beta)·min(1, t/\(steps))"
-        case .targetRate(let target):
-            text = "target rate R \(target.bound == .equal ? "=" : "≤") \(target.rate) nats by the augmented Lagrangian (λ₀ = \(target.initialMultiplier), η = \(target.learningRate), c = \(target.penalty))"
-        case .geco(let geco):
-            text = "GECO, distortion target κ = \(geco.distortion) nats (λ₀ = \(geco.initialMultiplier), η = \(geco.learningRate), α = \(geco.smoothing))"
+        if layers.isEmpty {
+            text = Self.describe(weight, rate: "R")
+        } else {
+            text = "E[D + Σ_l β_l·R_l]: " + layers.sorted { $0.key < $1.key }.map { "\($0.key): " + Self.describe($0.value, rate: "R_\($0.key)") }
+                .joined(separator: "; ") + "; other layers: " + Self.describe(weight, rate: "R")
         }
         if let freeBits { text += "; free bits λ = \(freeBits.nats) nats per \(freeBits.grouping.rawValue)" }
+        if let warmUp { text += "; KL warm-up: every β times min(1, epoch/\(warmUp.epochs))" }
         return text
+    }
+
+    /// What one weight does to the rate it weighs.
+    static func describe(_ weight: RateWeight, rate: String) -> String {
+        switch weight {
+        case .constant(let beta): "E[D + β·\(rate)], β = \(beta)"
+        case .annealed(let beta, let steps): "E[D + β_t·\(rate)], β_t = \(beta)·min(1, t/\(steps))"
+        case .targetRate(let target):
+            "target rate \(rate) \(target.bound == .equal ? "=" : "≤") \(target.rate) nats by the augmented Lagrangian (λ₀ = \(target.initialMultiplier), η = \(target.learningRate), c = \(target.penalty))"
+        case .geco(let geco):
+            "GECO, distortion target κ = \(geco.distortion) nats (λ₀ = \(geco.initialMultiplier), η = \(geco.learningRate), α = \(geco.smoothing))"
+        }
     }
 }

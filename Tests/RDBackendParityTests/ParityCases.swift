@@ -16,8 +16,8 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
     static let accumulating = 1e-8
 
     static var all: [ParityCase] {
-        bufferCases + gemmCases + convCases + biasCases + unaryCases + binaryCases + reduceCases + lossCases + adamCases
-            + echoCases + maskedCases + maskedConvCases
+        bufferCases + gemmCases + convCases + biasCases + unaryCases + binaryCases + reduceCases + lossCases
+            + klPairCases + adamCases + echoCases + maskedCases + maskedConvCases
     }
 
     // MARK: Buffers
@@ -131,6 +131,15 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
         Conv2DGeometry(batch: 2, height: 9, width: 10, inChannels: 32, outChannels: 1, kernel: 5, stride: 1, padding: .same),
         // direct narrow loops with a kernel row of exactly one vector
         Conv2DGeometry(batch: 2, height: 5, width: 6, inChannels: 8, outChannels: 2, kernel: 2, stride: 1, padding: .same),
+        // HIT's c = 16 layers (CPUConvSixteen): 6-row tiles over pixels of several images (4×4 and
+        // 7×7 maps, blocks of images, a partial last block), unpadded inputs read in place, phases
+        // onto 16 channels and onto 1 (dot products), 1-channel filter gradients
+        .pytorch(batch: 2, height: 28, width: 28, inChannels: 1, outChannels: 16, kernel: 4, stride: 2, padding: 1),
+        .pytorch(batch: 3, height: 14, width: 14, inChannels: 16, outChannels: 16, kernel: 4, stride: 2, padding: 1),
+        .pytorch(batch: 10, height: 7, width: 7, inChannels: 16, outChannels: 16, kernel: 4, stride: 1, padding: 0),
+        .pytorch(batch: 9, height: 4, width: 4, inChannels: 16, outChannels: 16, kernel: 3, stride: 1, padding: 1),
+        Conv2DGeometry(batch: 2, height: 9, width: 11, inChannels: 16, outChannels: 32, kernel: 3, stride: 2, padding: .same),
+        Conv2DGeometry(batch: 1, height: 9, width: 9, inChannels: 3, outChannels: 32, kernel: 3, stride: 2, padding: .same),
         .transposed(batch: 2, inHeight: 4, inWidth: 4, inChannels: 3, outChannels: 2, kernel: 5, stride: 2, padding: .same),
         .transposed(batch: 1, inHeight: 5, inWidth: 5, inChannels: 2, outChannels: 3, kernel: 4, stride: 1, padding: .same),
         .transposed(batch: 2, inHeight: 1, inWidth: 1, inChannels: 4, outChannels: 3, kernel: 3, stride: 1, padding: .valid),
@@ -333,6 +342,61 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
                     let refMean = mean.indices.map { Double(mean[$0]) * Double(g[$0 / columns]) }
                     let refScale = scale.indices.map { (Double(scale[$0]) - 1 / Double(scale[$0])) * Double(g[$0 / columns]) }
                     return (try backend.download(gm) + backend.download(gs), refMean + refScale)
+                },
+            ]
+        }
+    }
+
+    /// Inputs of the two-Gaussian KL: q and p drawn independently, or p = q (`same`).
+    static func klPairInputs(_ count: Int, seed: UInt64, same: Bool = false) -> (mq: [Float], sq: [Float], mp: [Float], sp: [Float]) {
+        var data = TestData(seed: seed)
+        let mq = data.values(count, in: -3...3), sq = data.values(count, in: 0.05...3)
+        if same { return (mq, sq, mq, sq) }
+        return (mq, sq, data.values(count, in: -3...3), data.values(count, in: 0.05...3))
+    }
+
+    /// The KL between two diagonal Gaussians: one column, a 256- and a 1000-wide row (more
+    /// than a work-group), a batch of narrow rows, and q = p, where KL and every gradient are 0.
+    static var klPairCases: [ParityCase] {
+        [(1, 1), (7, 1), (3, 256), (2, 1000), (100, 7)].flatMap { rows, columns in
+            [
+                ParityCase(name: "gaussianKLPair \(rows)x\(columns)", tolerance: accumulating) { backend in
+                    let (mq, sq, mp, sp) = klPairInputs(rows * columns, seed: 45)
+                    let out = try backend.makeBuffer(count: rows)
+                    try backend.gaussianKLPair(meanQ: try backend.makeBuffer(mq), scaleQ: try backend.makeBuffer(sq),
+                        meanP: try backend.makeBuffer(mp), scaleP: try backend.makeBuffer(sp), rows: rows, output: out)
+                    return (try backend.download(out), Reference.gaussianKLPair(mq, sq, mp, sp, rows: rows))
+                },
+                ParityCase(name: "gaussianKLPairBackward \(rows)x\(columns)", tolerance: elementwise) { backend in
+                    let (mq, sq, mp, sp) = klPairInputs(rows * columns, seed: 46)
+                    var data = TestData(seed: 47)
+                    let g = data.values(rows)
+                    let grads = try (0..<4).map { _ in try backend.makeBuffer(count: mq.count) }
+                    try backend.gaussianKLPairBackward(meanQ: try backend.makeBuffer(mq), scaleQ: try backend.makeBuffer(sq),
+                        meanP: try backend.makeBuffer(mp), scaleP: try backend.makeBuffer(sp), gradOutput: try backend.makeBuffer(g),
+                        gradMeanQ: grads[0], gradScaleQ: grads[1], gradMeanP: grads[2], gradScaleP: grads[3])
+                    return (try grads.flatMap { try backend.download($0) }, Reference.gaussianKLPairBackward(mq, sq, mp, sp, g))
+                },
+            ]
+        } + [(1, 1), (3, 256), (100, 7)].flatMap { rows, columns in
+            // Against exact zeros the NMSE's floor (1e-30) leaves no room: the op must give 0.
+            [
+                ParityCase(name: "gaussianKLPair q=p \(rows)x\(columns)", tolerance: accumulating) { backend in
+                    let (mq, sq, mp, sp) = klPairInputs(rows * columns, seed: 48, same: true)
+                    let out = try backend.makeBuffer(count: rows)
+                    try backend.gaussianKLPair(meanQ: try backend.makeBuffer(mq), scaleQ: try backend.makeBuffer(sq),
+                        meanP: try backend.makeBuffer(mp), scaleP: try backend.makeBuffer(sp), rows: rows, output: out)
+                    return (try backend.download(out), [Double](repeating: 0, count: rows))
+                },
+                ParityCase(name: "gaussianKLPairBackward q=p \(rows)x\(columns)", tolerance: elementwise) { backend in
+                    let (mq, sq, mp, sp) = klPairInputs(rows * columns, seed: 49, same: true)
+                    var data = TestData(seed: 50)
+                    let g = data.values(rows)
+                    let grads = try (0..<4).map { _ in try backend.makeBuffer(count: mq.count) }
+                    try backend.gaussianKLPairBackward(meanQ: try backend.makeBuffer(mq), scaleQ: try backend.makeBuffer(sq),
+                        meanP: try backend.makeBuffer(mp), scaleP: try backend.makeBuffer(sp), gradOutput: try backend.makeBuffer(g),
+                        gradMeanQ: grads[0], gradScaleQ: grads[1], gradMeanP: grads[2], gradScaleP: grads[3])
+                    return (try grads.flatMap { try backend.download($0) }, [Double](repeating: 0, count: 4 * mq.count))
                 },
             ]
         }

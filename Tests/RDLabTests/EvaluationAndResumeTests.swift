@@ -79,7 +79,7 @@ struct EvaluationAndResumeTests {
             .alemi(AlemiSpec(latentDimension: 2, encoder: .iaf, flowSteps: 1, madeHidden: [4])),
             .alemi(AlemiSpec(latentDimension: 2, marginal: .maf, flowSteps: 1, madeHidden: [4])),
             .alemi(AlemiSpec(latentDimension: 2, marginal: .vamp, vampComponents: 2)), .echo(EchoSpec(latentDimension: 2, terms: 1)),
-            .toy(ToySpec())]
+            .toy(ToySpec()), .hierarchical(HierarchicalSpec(inference: .lvae, channels: 2, topDimension: 2))]
         for spec in specs {
             let model = try spec.makeModel(backend: backend, seed: 1)
             let graph = Graph(backend: backend)

@@ -25,6 +25,14 @@ extension Graph {
         return try matmul(z, try constant((0..<(d * d)).map { e in e / d + e % d == d - 1 ? 1 : 0 }, shape: [d, d]))
     }
 
+    /// N(0, 1) draws of `shape` from elements `offset ..< offset + count` of Philox (seed,
+    /// stream); `offset` even.
+    func standardNormal(_ shape: [Int], seed: UInt64, stream: UInt64, offset: UInt64 = 0) throws -> Tensor {
+        let noise = try buffer(count: Broadcast.count(shape))
+        try backend.randomNormal(noise, seed: seed, stream: stream, offset: offset)
+        return Tensor(shape: shape, buffer: noise)
+    }
+
     /// Σ_j −½x_j² − ½ log 2π per row of `[B, D]`: the log-density of N(0, I) → `[B]`.
     func standardNormalLogDensity(_ x: Tensor) throws -> Tensor {
         let d = x.shape[1]
@@ -105,9 +113,7 @@ public final class GaussianChannel: LatentChannel {
 
     /// `count` draws from N(0, I) in `dimensions` dimensions.
     static func standardNormal(count: Int, dimensions: Int, in graph: Graph, seed: UInt64, stream: UInt64) throws -> Tensor {
-        let z = try graph.buffer(count: count * dimensions)
-        try graph.backend.randomNormal(z, seed: seed, stream: stream, offset: 0)
-        return Tensor(shape: [count, dimensions], buffer: z)
+        try graph.standardNormal([count, dimensions], seed: seed, stream: stream)
     }
 
     public var testNoiseDescription: String {

@@ -96,7 +96,7 @@ public final class ConvAutoencoder: RateDistortionModel {
         return try channel.marginalSamples(count: count, pool: pool, in: graph, seed: seed, stream: stream)
     }
 
-    public var latentLayers: [String] { ["z"] }
+    public var latentLayers: [String] { spec.latentLayers }
 
     public var rateFloor: Double? { channel.rateFloor }
 

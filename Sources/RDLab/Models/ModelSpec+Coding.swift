@@ -153,3 +153,23 @@ struct AnyKey: CodingKey {
     init?(stringValue: String) { self.stringValue = stringValue }
     init?(intValue: Int) { nil }
 }
+
+extension HierarchicalSpec: Codable {
+    enum CodingKeys: String, CodingKey {
+        case inference, channels, latentDimension
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = HierarchicalSpec()
+        self.init(inference: try c.value(.inference, or: d.inference), channels: try c.value(.channels, or: d.channels),
+            topDimension: try c.value(.latentDimension, or: d.topDimension))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(inference, forKey: .inference)
+        try c.encode(channels, forKey: .channels)
+        try c.encode(topDimension, forKey: .latentDimension)
+    }
+}

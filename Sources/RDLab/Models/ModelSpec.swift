@@ -18,10 +18,12 @@ public enum ModelSpec: Equatable, Sendable {
     case echo(EchoSpec)
     /// The 30-state toy model of "Fixing a Broken ELBO", App. E.
     case toy(ToySpec)
+    /// HIT's two-layer VAE (GHVAE or LVAE) with a rate per layer.
+    case hierarchical(HierarchicalSpec)
 
     /// The case names, as written in `kind`.
     public enum Kind: String, Codable, Sendable, CaseIterable {
-        case alemi, echo, toy
+        case alemi, echo, toy, hierarchical
     }
 
     public var kind: Kind {
@@ -29,6 +31,7 @@ public enum ModelSpec: Equatable, Sendable {
         case .alemi: .alemi
         case .echo: .echo
         case .toy: .toy
+        case .hierarchical: .hierarchical
         }
     }
 
@@ -38,6 +41,7 @@ public enum ModelSpec: Equatable, Sendable {
         case .alemi(let spec): try ConvAutoencoder(spec, backend: backend, seed: seed)
         case .echo(let spec): try ConvAutoencoder(spec, backend: backend, seed: seed)
         case .toy(let spec): try ToyModel(spec, backend: backend, seed: seed)
+        case .hierarchical(let spec): try HierarchicalVAE(spec, backend: backend, seed: seed)
         }
     }
 
@@ -47,6 +51,7 @@ public enum ModelSpec: Equatable, Sendable {
         case .alemi(let spec): spec.problem()
         case .echo(let spec): spec.problem()
         case .toy: nil
+        case .hierarchical(let spec): spec.problem()
         }
     }
 
@@ -62,8 +67,17 @@ public enum ModelSpec: Equatable, Sendable {
     public var ratesPerDimension: Bool {
         switch self {
         case .alemi(let spec): spec.encoder == .gaussian && spec.marginal == .normal
-        case .echo: true
+        case .echo, .hierarchical: true
         case .toy: false
+        }
+    }
+
+    /// Names of the model's latent layers, in the order of its rates: `z` for one layer; HIT's
+    /// `z1` (bottom) and `z2` (top). ``RateDistortionModel/latentLayers`` of the model built.
+    public var latentLayers: [String] {
+        switch self {
+        case .alemi, .echo, .toy: ["z"]
+        case .hierarchical: [HierarchicalSpec.bottomLayer, HierarchicalSpec.topLayer]
         }
     }
 
@@ -71,9 +85,10 @@ public enum ModelSpec: Equatable, Sendable {
     public var readsImages: Bool { kind != .toy }
 
     /// Whether the model has a density e(z|x), which the IWAE bound needs: the Gaussian and
-    /// IAF encoders do; the Echo channel (an exact rate, no density) and the toy model (an exact
-    /// likelihood) do not. What each model's ``ModelOutput/importanceWeights`` says.
-    public var hasEncoderDensity: Bool { kind == .alemi }
+    /// IAF encoders and HIT's q(z₁, z₂|x) do; the Echo channel (an exact rate, no density) and
+    /// the toy model (an exact likelihood) do not. What each model's
+    /// ``ModelOutput/importanceWeights`` says.
+    public var hasEncoderDensity: Bool { kind == .alemi || kind == .hierarchical }
 }
 
 extension ModelSpec: Codable {
@@ -89,6 +104,7 @@ extension ModelSpec: Codable {
         case .alemi: self = .alemi(try AlemiSpec(from: decoder))
         case .echo: self = .echo(try EchoSpec(from: decoder))
         case .toy: self = .toy(try ToySpec(from: decoder))
+        case .hierarchical: self = .hierarchical(try HierarchicalSpec(from: decoder))
         }
     }
 
@@ -99,6 +115,7 @@ extension ModelSpec: Codable {
         case .alemi(let spec): try spec.encode(to: encoder)
         case .echo(let spec): try spec.encode(to: encoder)
         case .toy(let spec): try spec.encode(to: encoder)
+        case .hierarchical(let spec): try spec.encode(to: encoder)
         }
     }
 }
@@ -258,6 +275,42 @@ public struct ToySpec: Equatable, Sendable {
 
     public init(initialization: Initialization = .random) {
         self.initialization = initialization
+    }
+}
+
+/// Settings of HIT's two-layer VAE on MNIST (seed-spec §8.2–8.3): the inference variant, the
+/// channels c of every convolution (z₁ is a `4 × 4 × c` map) and the dimensions of z₂.
+public struct HierarchicalSpec: Equatable, Sendable {
+    /// How q(z₁|z₂, x) is inferred.
+    public enum Inference: String, NamedChoice, Sendable {
+        /// Generalised top-down (HIT's `HVAE_Fixed_z`): q(z₁|z₂, x) from x and z₂ (122,713
+        /// parameters at c = 16, z₂ = 20).
+        case ghvae
+        /// Ladder (HIT's `LVAE_Fixed_z`): a bottom-up estimate merged with p(z₁|z₂) by
+        /// precision (104,745 parameters); trained with KL warm-up.
+        case lvae
+    }
+
+    public var inference: Inference
+    public var channels: Int
+    public var topDimension: Int
+
+    /// The layers' names in rates, metrics and per-layer β (`--beta1`, `--beta2`).
+    public static let bottomLayer = "z1", topLayer = "z2"
+
+    /// HIT's MNIST model: GHVAE, c = 16, z₂ = 20.
+    public init(inference: Inference = .ghvae, channels: Int = 16, topDimension: Int = 20) {
+        self.inference = inference
+        self.channels = channels
+        self.topDimension = topDimension
+    }
+
+    public func problem() -> SettingProblem? {
+        let checks: [(Bool, Setting, String)] = [
+            ((1...512).contains(channels), .channels, "must be between 1 and 512 (got \(channels))"),
+            ((1...4096).contains(topDimension), .latentDimension, "must be between 1 and 4096 (got \(topDimension))"),
+        ]
+        return checks.first { !$0.0 }.map { SettingProblem(setting: $0.1, reason: $0.2) }
     }
 }
 

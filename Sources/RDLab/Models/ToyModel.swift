@@ -83,7 +83,7 @@ public final class ToyModel: RateDistortionModel {
     }
 
     public var parameters: [Parameter] { [encoderWeight, encoderBias, decoderWeight, decoderBias, marginalLogits] }
-    public var latentLayers: [String] { ["z"] }
+    public var latentLayers: [String] { spec.latentLayers }
     public var testNoiseDescription: String { "none: the toy model's rate and distortion are exact sums over the 30 bins and 30 states" }
 
     /// log e(z|x) `[30 x, 30 z]`, log π `[1, 30]` and log d(x|z) `[30 x, 30 z]` on `graph`.

@@ -37,12 +37,12 @@ extension RateWeight: Codable {
 }
 
 extension ObjectiveSpec: Codable {
-    enum CodingKeys: String, CodingKey { case weight, layers, freeBits }
+    enum CodingKeys: String, CodingKey { case weight, layers, freeBits, warmUp }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(weight: try c.decode(RateWeight.self, forKey: .weight), layers: try c.value(.layers, or: [:]),
-            freeBits: try c.decodeIfPresent(FreeBits.self, forKey: .freeBits))
+            freeBits: try c.decodeIfPresent(FreeBits.self, forKey: .freeBits), warmUp: try c.decodeIfPresent(KLWarmUp.self, forKey: .warmUp))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -50,6 +50,7 @@ extension ObjectiveSpec: Codable {
         try c.encode(weight, forKey: .weight)
         if !layers.isEmpty { try c.encode(layers, forKey: .layers) }
         try c.encodeIfPresent(freeBits, forKey: .freeBits)
+        try c.encodeIfPresent(warmUp, forKey: .warmUp)
     }
 }
 

@@ -91,32 +91,63 @@ public struct FreeBits: Codable, Equatable, Sendable {
     }
 }
 
+/// KL warm-up by epoch (the LVAE of Sønderby et al., as HIT trains it): every rate weight
+/// is multiplied by `w = min(1, e / epochs)` during epoch e = 0, 1, … (w = 1 for `epochs` = 0).
+/// HIT moves w after each step, so the first step of each epoch still uses the previous
+/// epoch's w; here an epoch's steps share one w.
+public struct KLWarmUp: Codable, Equatable, Sendable {
+    /// Epochs until the weights reach their full value (HIT: `num_epochs // 5`).
+    public var epochs: Int
+
+    public init(epochs: Int) {
+        self.epochs = epochs
+    }
+
+    /// HIT's warm-up for a run of `totalEpochs`: `totalEpochs // 5`.
+    public init(runEpochs totalEpochs: Int) {
+        self.init(epochs: totalEpochs / 5)
+    }
+
+    /// w during the zero-based epoch `epoch`.
+    public func factor(epoch: Int) -> Float {
+        epochs <= 0 ? 1 : min(1, Float(epoch) / Float(epochs))
+    }
+}
+
 /// The training objective, separate from the model and the trainer: `E[D] + Σ_l β_l R_l`
-/// with one ``RateWeight`` for every layer (or one per layer by name), and optionally free
-/// bits. Its state (the multipliers λ) is in ``ObjectiveState`` and checkpointed.
+/// with one ``RateWeight`` for every layer (or one per layer by name), optionally free bits
+/// and a KL warm-up. Its state (the multipliers λ) is in ``ObjectiveState`` and checkpointed.
 public struct ObjectiveSpec: Equatable, Sendable {
     /// The weight of every layer without its own entry in ``layers``.
     public var weight: RateWeight
     /// Weights of named layers (HIT's `z1`, `z2`).
     public var layers: [String: RateWeight]
     public var freeBits: FreeBits?
+    /// Multiplies constant and annealed weights while it lasts (target rates and GECO set
+    /// their own weights and take none).
+    public var warmUp: KLWarmUp?
 
-    public init(weight: RateWeight = .constant(beta: 1), layers: [String: RateWeight] = [:], freeBits: FreeBits? = nil) {
+    public init(weight: RateWeight = .constant(beta: 1), layers: [String: RateWeight] = [:], freeBits: FreeBits? = nil,
+        warmUp: KLWarmUp? = nil) {
         self.weight = weight
         self.layers = layers
         self.freeBits = freeBits
+        self.warmUp = warmUp
     }
 
     public func weight(of layer: String) -> RateWeight { layers[layer] ?? weight }
 
     /// The first setting out of its range, or nil.
     public func problem() -> SettingProblem? {
-        for weight in [weight] + layers.keys.sorted().map({ layers[$0]! }) {
+        let named: [(Setting, RateWeight)] = [(.beta, weight)] + layers.sorted { $0.key < $1.key }.map { layer, weight in
+            (layer == HierarchicalSpec.bottomLayer ? .beta1 : layer == HierarchicalSpec.topLayer ? .beta2 : .beta, weight)
+        }
+        for (betaSetting, weight) in named {
             switch weight {
             case .constant(let beta):
-                if !(beta.isFinite && beta >= 0) { return SettingProblem(setting: .beta, reason: "must be a finite number ≥ 0 (got \(beta))") }
+                if !(beta.isFinite && beta >= 0) { return SettingProblem(setting: betaSetting, reason: "must be a finite number ≥ 0 (got \(beta))") }
             case .annealed(let beta, let steps):
-                if !(beta.isFinite && beta >= 0) { return SettingProblem(setting: .beta, reason: "must be a finite number ≥ 0 (got \(beta))") }
+                if !(beta.isFinite && beta >= 0) { return SettingProblem(setting: betaSetting, reason: "must be a finite number ≥ 0 (got \(beta))") }
                 if steps < 1 { return SettingProblem(setting: .klAnnealSteps, reason: "must be 0 (constant β) or more (got \(steps))") }
             case .targetRate(let target):
                 if !(target.rate.isFinite && target.rate >= 0) {
@@ -149,6 +180,19 @@ public struct ObjectiveSpec: Equatable, Sendable {
         if let freeBits, !(freeBits.nats.isFinite && freeBits.nats >= 0) {
             return SettingProblem(setting: .freeBits, reason: "must be a finite number of nats ≥ 0 (got \(freeBits.nats))")
         }
+        if let warmUp {
+            if warmUp.epochs < 0 { return SettingProblem(setting: .klWarmupEpochs, reason: "must be 0 (none) or more (got \(warmUp.epochs))") }
+            let scheduled = ([weight] + layers.values).allSatisfy { weight in
+                switch weight {
+                case .constant, .annealed: true
+                case .targetRate, .geco: false
+                }
+            }
+            if !scheduled {
+                return SettingProblem(setting: .klWarmupEpochs,
+                    reason: "scales constant or annealed β; a target rate or distortion sets β itself: use --kl-warmup-epochs 0")
+            }
+        }
         return nil
     }
 }
@@ -172,17 +216,23 @@ public struct ObjectiveState: Codable, Equatable, Sendable {
 public struct Objective: Sendable {
     public let spec: ObjectiveSpec
     public private(set) var state: ObjectiveState
+    /// Steps per epoch of the run, for the warm-up's epoch count.
+    public let stepsPerEpoch: Int
 
-    public init(_ spec: ObjectiveSpec, state: ObjectiveState = ObjectiveState()) {
+    /// `stepsPerEpoch` is the run's, and required when the spec has a warm-up (it counts epochs).
+    public init(_ spec: ObjectiveSpec, state: ObjectiveState = ObjectiveState(), stepsPerEpoch: Int? = nil) {
+        precondition(spec.warmUp == nil || stepsPerEpoch != nil, "a KL warm-up counts epochs: pass the run's steps per epoch")
         self.spec = spec
         self.state = state
+        self.stepsPerEpoch = max(stepsPerEpoch ?? 1, 1)
     }
 
     /// β_l at `step` (the weight the step's loss gives the layer's rate).
     public func beta(of layer: String, at step: Int) -> Float {
-        switch spec.weight(of: layer) {
-        case .constant(let beta): beta
-        case .annealed(let beta, let steps): beta * min(1, Float(step) / Float(steps))
+        let warmUp = spec.warmUp?.factor(epoch: step / stepsPerEpoch) ?? 1
+        return switch spec.weight(of: layer) {
+        case .constant(let beta): beta * warmUp
+        case .annealed(let beta, let steps): beta * min(1, Float(step) / Float(steps)) * warmUp
         case .targetRate(let target): Float(state.multipliers[layer] ?? target.initialMultiplier)
         case .geco(let geco): Float(1 / (state.multipliers[layer] ?? geco.initialMultiplier))
         }

@@ -2,7 +2,8 @@ import Foundation
 
 /// The test-set figures of a checkpoint, as `rdlab eval --json` prints them (one JSON object,
 /// snake_case keys). All in nats per example; `negIwaeNats` is −(the IWAE bound with K =
-/// `iwaeSamples`), an upper bound on −log p(x) that −ELBO bounds from above.
+/// `iwaeSamples`), an upper bound on −log p(x) that −ELBO bounds from above; `probes` holds
+/// HIT's PSNR and per-layer probe accuracies (`--probes`).
 public struct Evaluation: Codable, Equatable, Sendable {
     public var step: Int
     public var examples: Int
@@ -12,10 +13,11 @@ public struct Evaluation: Codable, Equatable, Sendable {
     public var negElboNats: Double
     public var negIwaeNats: Double?
     public var iwaeSamples: Int?
+    public var probes: ProbeReport?
     public var seconds: Double
 
     public init(step: Int, examples: Int, rateNats: Double, ratesNats: [String: Double], distortionNats: Double, negElboNats: Double,
-        negIwaeNats: Double?, iwaeSamples: Int?, seconds: Double) {
+        negIwaeNats: Double?, iwaeSamples: Int?, probes: ProbeReport? = nil, seconds: Double) {
         self.step = step
         self.examples = examples
         self.rateNats = rateNats
@@ -24,6 +26,7 @@ public struct Evaluation: Codable, Equatable, Sendable {
         self.negElboNats = negElboNats
         self.negIwaeNats = negIwaeNats
         self.iwaeSamples = iwaeSamples
+        self.probes = probes
         self.seconds = seconds
     }
 }

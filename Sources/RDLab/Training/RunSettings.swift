@@ -46,7 +46,10 @@ public struct RunSettings: Equatable, Sendable {
         if let problem = model.problem() ?? objective.problem() { return problem }
         var echoTerms: Int?
         if case .echo(let echo) = model, echo.replacement == .withoutReplacement { echoTerms = echo.terms }
+        let unknownLayers = objective.layers.keys.filter { !model.latentLayers.contains($0) }.sorted()
         let checks: [(Bool, Setting, String)] = [
+            (unknownLayers.isEmpty, .layerWeights,
+                "name layer(s) \(unknownLayers.joined(separator: ", ")), which this model does not have (its layers: \(model.latentLayers.joined(separator: ", ")))"),
             (learningRate.isFinite && learningRate > 0, .learningRate, "must be a finite number > 0 (got \(learningRate))"),
             ((1...1_000_000).contains(epochs), .epochs, "must be between 1 and 1000000 (got \(epochs))"),
             ((1...1 << 40).contains(maxSteps ?? 1), .maxSteps, "must be between 1 and 2^40 (got \(maxSteps ?? 0))"),
@@ -115,8 +118,8 @@ extension RunSettings: Codable {
 public enum Setting: String, Sendable, CaseIterable {
     case dataset, binarize, epochs, maxSteps, trainLimit, testLimit, batchSize, learningRate
     case beta, klAnnealSteps, initialMultiplier, targetRate, targetRateLr, targetRatePenalty, targetDistortion, gecoLr, gecoSmoothing
-    case freeBits, freeBitsGroup
-    case latentDimension, activation, echoTerms, flowSteps, madeHidden, vampComponents, pixelcnnFeatures, pixelcnnResnets
+    case freeBits, freeBitsGroup, beta1, beta2, layerWeights, klWarmupEpochs
+    case latentDimension, channels, activation, echoTerms, flowSteps, madeHidden, vampComponents, pixelcnnFeatures, pixelcnnResnets
 
     /// The flag of `rdlab train` that sets it.
     public var flag: String {
@@ -124,6 +127,7 @@ public enum Setting: String, Sendable, CaseIterable {
         case .learningRate: "--lr"
         case .initialMultiplier: "--beta"
         case .latentDimension: "--latent-dim"
+        case .layerWeights: "--beta1/--beta2"
         default: "--" + rawValue.snakeCased(separator: "-")
         }
     }
@@ -143,6 +147,10 @@ public enum Setting: String, Sendable, CaseIterable {
         case .initialMultiplier: "settings.objective.weight.initial_multiplier"
         case .freeBits: "settings.objective.free_bits.nats"
         case .freeBitsGroup: "settings.objective.free_bits.grouping"
+        case .beta1: "settings.objective.layers.z1.beta"
+        case .beta2: "settings.objective.layers.z2.beta"
+        case .layerWeights: "settings.objective.layers"
+        case .klWarmupEpochs: "settings.objective.warm_up.epochs"
         default: "settings.model." + rawValue.snakeCased(separator: "_")
         }
     }

@@ -68,7 +68,7 @@ public final class TrainingRun {
         if dropped > 0 {
             logger.notice("\(directory.metrics.path): dropped \(dropped) line(s) past the last checkpoint (an epoch that was not committed)")
         }
-        trainer = ModelTrainer(model: model, optimizer: optimizer, objective: Objective(settings.objective, state: state.objective),
+        trainer = ModelTrainer(model: model, optimizer: optimizer, objective: Objective(settings.objective, state: state.objective, stepsPerEpoch: stepsPerEpoch),
             learningRate: LearningRateSchedule(kind: settings.learningRateSchedule, learningRate: settings.learningRate,
                 totalSteps: plannedSteps),
             seed: settings.seed, step: state.step)
@@ -192,9 +192,11 @@ public final class TrainingRun {
 }
 
 extension ObjectiveSpec {
-    /// Whether every layer's weight is a constant β (then the metrics carry no `betas`).
+    /// Whether one constant β weighs every layer at every step (then the metrics carry no
+    /// `betas`): no per-layer β of its own, no warm-up.
     var isConstant: Bool {
-        ([weight] + layers.values).allSatisfy { if case .constant = $0 { return true } else { return false } }
+        guard warmUp == nil, case .constant(let beta) = weight else { return false }
+        return layers.values.allSatisfy { $0 == .constant(beta: beta) }
     }
 }
 
