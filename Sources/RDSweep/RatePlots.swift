@@ -3,7 +3,9 @@ import RDCompute
 import RDLab
 
 /// The plots of a sweep, from its results store: the R–D plane (Alemi Fig. 1/4), −ELBO
-/// against R, and each run's path through the plane.
+/// against R, each run's path through the plane; for two-layer models R₁ against R₂, heatmaps
+/// over a two-axis grid (HIT Fig. 3, in `RatePlots+Heatmaps`) and the probes against their
+/// information bound (`RatePlots+Probes`).
 public struct RatePlots {
     public let store: ResultsStore
 
@@ -103,51 +105,29 @@ public struct RatePlots {
         return chart
     }
 
-    /// Heatmaps over a grid of two numeric axes (HIT Fig. 3's (β₁, β₂)): D, and the rate of each
-    /// layer (or R, for one layer). Empty unless the plan is a product of exactly two numeric axes.
-    public func heatmaps(plan: SweepDirectory.Plan) throws -> [(name: String, chart: SVGHeatmap)] {
-        let axisNames = plan.points.first?.axes.map(\.axis) ?? []
-        guard plan.combine == .product, axisNames.count == 2 else { return [] }
-        func values(_ axis: Int) -> [String]? {
-            let labels = Set(plan.points.map { $0.axes[axis].value })
-            let numbers = labels.compactMap(Double.init)
-            // numeric, and no two labels for one number (`1` and `1.0` would be two columns)
-            guard labels.count >= 2, numbers.count == labels.count, Set(numbers).count == labels.count else { return nil }
-            return labels.sorted { Double($0)! < Double($1)! }
-        }
-        guard let xs = values(0), let ys = values(1) else { return [] }
-        let final = Dictionary(uniqueKeysWithValues: try store.finalPoints().map { ($0.pointId, $0) })
-        let layers = try store.finalLayerRates()
-        var byCell: [String: String] = [:]
-        for point in plan.points { byCell["\(point.axes[0].value) \(point.axes[1].value)"] = point.id }
-        func grid(_ value: (String) -> Double?) -> [[Double?]] {
-            ys.map { y in xs.map { x in byCell["\(x) \(y)"].flatMap(value) } }
-        }
-        let layerNames = Set(layers.values.flatMap(\.keys)).sorted()
-        var maps = [("heatmap-distortion", SVGHeatmap(title: "D over the \(axisNames[0]) × \(axisNames[1]) grid", xLabel: axisNames[0],
-            yLabel: axisNames[1], valueLabel: "D (nats)", xValues: xs, yValues: ys, cells: grid { final[$0]?.distortion }))]
-        if layerNames.count >= 2 {
-            for layer in layerNames {
-                maps.append(("heatmap-rate-\(layer)", SVGHeatmap(title: "rate of \(layer) over the \(axisNames[0]) × \(axisNames[1]) grid",
-                    xLabel: axisNames[0], yLabel: axisNames[1], valueLabel: "R \(layer) (nats)", xValues: xs, yValues: ys,
-                    cells: grid { layers[$0]?[layer] })))
-            }
-        } else {
-            maps.append(("heatmap-rate", SVGHeatmap(title: "R over the \(axisNames[0]) × \(axisNames[1]) grid", xLabel: axisNames[0],
-                yLabel: axisNames[1], valueLabel: "R (nats)", xValues: xs, yValues: ys, cells: grid { final[$0]?.rate })))
-        }
-        return maps
-    }
-
-    /// Every plot the sweep's results support, as (file name without extension, SVG).
-    public func all(plan: SweepDirectory.Plan) throws -> [(name: String, svg: String)] {
-        var plots = [("rd-plane", try plane(title: "\(plan.name): rate–distortion plane").svg()),
-            ("elbo-rate", try elbo(title: "\(plan.name): −ELBO against rate").svg()),
-            ("trajectories", try trajectories(title: "\(plan.name): test R and D by epoch").svg())]
+    /// Every plot the sweep's results support, each with its caption.
+    public func all(plan: SweepDirectory.Plan) throws -> [SweepPlot] {
+        var plots = [
+            SweepPlot(name: "rd-plane", caption: "Each point's test rate R and distortion D at its last epoch, with the Pareto "
+                + "frontier, its lower convex hull, iso-ELBO lines D + R = c and the line D = H − R below which no model can go "
+                + "(Alemi et al., Fig. 1).", svg: try plane(title: "\(plan.name): rate–distortion plane").svg()),
+            SweepPlot(name: "elbo-rate", caption: "−ELBO = D + R against R: points of one −ELBO can sit anywhere on a line of slope −1 "
+                + "in the plane above.", svg: try elbo(title: "\(plan.name): −ELBO against rate").svg()),
+            SweepPlot(name: "trajectories", caption: "Each run's test (R, D) epoch by epoch: how training moved it through the plane.",
+                svg: try trajectories(title: "\(plan.name): test R and D by epoch").svg()),
+        ]
         if let layers = try layerPlane(title: "\(plan.name): rates of the two layers, coloured by D") {
-            plots.append(("layer-rates", layers.svg()))
+            plots.append(SweepPlot(name: "layer-rates", caption: "R₁ against R₂, the rates of the first two latent layers, "
+                + "coloured by D: where each point spends its bits (HIT's R₁ vs R₂).", svg: layers.svg()))
         }
-        plots += try heatmaps(plan: plan).map { ($0.name, $0.chart.svg()) }
+        plots += try heatmaps(plan: plan)
+        if let bound = try probeBound(title: "\(plan.name): probe accuracy against the information budget") {
+            plots.append(SweepPlot(name: "probe-bound", caption: "Held-out accuracy of the logistic probe on each layer against that "
+                + "layer's information budget Σ_{l′≥l} R_l′ ≥ I(z_l; Y), for posterior means (circles) and one sample (triangles); "
+                + "the curve g⁻¹ is the most accuracy any classifier can reach with that much information, "
+                + "g(α) = H(Y) − H_b(α) − (1 − α) ln(M − 1) with H(Y) = ln M (Meyen; HIT). Samples stay under it; means are "
+                + "functions of x and may pass it.", svg: bound.svg()))
+        }
         return plots
     }
 
@@ -156,9 +136,9 @@ public struct RatePlots {
     public func write(to folder: URL, plan: SweepDirectory.Plan) throws -> (files: [URL], pngProblem: String?) {
         var files: [URL] = []
         var problem: String?
-        for (name, svgText) in try all(plan: plan) {
-            let svg = folder.appendingPathComponent("\(name).svg")
-            try AtomicFile.write(Data(svgText.utf8), to: svg)
+        for plot in try all(plan: plan) {
+            let svg = folder.appendingPathComponent("\(plot.name).svg")
+            try AtomicFile.write(Data(plot.svg.utf8), to: svg)
             files.append(svg)
             if problem == nil {
                 do {

@@ -75,6 +75,27 @@ public final class ResultsStore {
                 t.add(column: "iwae_samples", .integer)
             }
         }
+        migrator.registerMigration("v3: PSNR per metrics row, probes") { db in
+            try db.alter(table: "metrics") { t in
+                t.add(column: "psnr_db", .double)  // PSNR of the mean-path reconstructions, dB (HIT; `eval --probes`)
+            }
+            // one row per point, latent layer and features (posterior means or one sample): `eval --probes`
+            try db.create(table: "probes") { t in
+                t.column("point_id", .text).notNull().references("points", onDelete: .cascade)
+                t.column("epoch", .integer).notNull()  // the last test epoch, which the evaluation is of
+                t.column("layer", .text).notNull()
+                t.column("features", .text).notNull()  // ProbeFeatures: mean | sample
+                t.column("dimension", .integer).notNull()
+                t.column("classes", .integer).notNull()  // M
+                t.column("held_out_examples", .integer).notNull()
+                t.column("logistic_accuracy", .double).notNull()
+                t.column("nearest_neighbour_accuracy", .double).notNull()
+                t.column("rate_nats", .double).notNull()  // the layer's information budget Σ_{l'≥l} R_l'
+                t.column("bound_accuracy", .double).notNull()  // g⁻¹(rate_nats), H(Y) of the held-out labels
+                t.column("chance_accuracy", .double).notNull()  // the majority class's frequency
+                t.primaryKey(["point_id", "layer", "features"])
+            }
+        }
         return migrator
     }
 
@@ -113,6 +134,7 @@ public final class ResultsStore {
                 try rows.run.insert(db)
                 for metric in rows.metrics { try metric.insert(db) }
                 for layer in rows.layerRates { try layer.insert(db) }
+                for probe in rows.probes { try probe.insert(db) }
             }
         } catch let error as DatabaseError {
             throw ResultsStoreError(url.path, error)
@@ -133,7 +155,8 @@ public final class ResultsStore {
     public func finalPoints() throws -> [FinalPoint] {
         try database.read { db in
             try FinalPoint.fetchAll(db, sql: """
-                SELECT p.point_id, p.idx, p.label, p.family, p.model, p.objective, m.epoch, m.rate, m.distortion, m.neg_elbo, m.beta
+                SELECT p.point_id, p.idx, p.label, p.family, p.model, p.objective, m.epoch, m.rate, m.distortion, m.neg_elbo, m.beta,
+                    m.psnr_db
                 FROM points p JOIN metrics m ON m.point_id = p.point_id AND m.split = 'test'
                 WHERE m.epoch = (SELECT MAX(epoch) FROM metrics WHERE point_id = p.point_id AND split = 'test')
                 ORDER BY p.idx
@@ -155,6 +178,15 @@ public final class ResultsStore {
         }
     }
 
+    /// The probes of every point (`evaluate: {probes: true}`), in plan order, then layer and features.
+    public func probes() throws -> [ProbeResult] {
+        try database.read { db in
+            try ProbeResult.fetchAll(db, sql: """
+                SELECT r.* FROM probes r JOIN points p ON p.point_id = r.point_id ORDER BY p.idx, r.layer, r.features
+                """)
+        }
+    }
+
     /// One point's test rows, epoch by epoch: its path through the plane.
     public func trajectory(of pointId: String, split: String = "test") throws -> [(epoch: Int, rate: Double, distortion: Double)] {
         try database.read { db in
@@ -168,6 +200,7 @@ public final class ResultsStore {
 public enum ResultsTable: String, CaseIterable, Sendable {
     case points, runs, metrics
     case layerRates = "layer_rates"
+    case probes
 
     var order: String {
         switch self {
@@ -175,6 +208,7 @@ public enum ResultsTable: String, CaseIterable, Sendable {
         case .runs: "point_id"
         case .metrics: "point_id, epoch, split"
         case .layerRates: "point_id, epoch, split, layer"
+        case .probes: "point_id, layer, features"
         }
     }
 }
@@ -192,6 +226,8 @@ public struct FinalPoint: Codable, FetchableRecord, Equatable, Sendable {
     public var distortion: Double
     public var negElbo: Double
     public var beta: Double
+    /// PSNR of the reconstructions in dB, where the point was evaluated with probes.
+    public var psnrDb: Double?
 
     public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
 }

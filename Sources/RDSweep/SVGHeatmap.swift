@@ -24,6 +24,12 @@ public struct SVGHeatmap {
         self.cells = cells
     }
 
+    /// An axis value as the axis prints it: a number to three significant digits (a log axis's
+    /// 0.125893 as 0.126), anything else as it is. Cells' tooltips keep the whole label.
+    static func shortLabel(_ label: String) -> String {
+        Double(label).map { String(format: "%.3g", $0) } ?? label
+    }
+
     public func svg() -> String {
         let width = 640.0, height = 520.0
         let left = 90.0, right = width - 110, top = 40.0, bottom = height - 70
@@ -50,12 +56,15 @@ public struct SVGHeatmap {
                 out += "\n"
             }
         }
-        let every = max(1, xValues.count / 12), everyY = max(1, yValues.count / 12)
-        for (c, label) in xValues.enumerated() where c % every == 0 {
+        // every k-th label, k such that labels (about 7 px a character at 12 px) do not overlap
+        let xLabels = xValues.map(Self.shortLabel), yLabels = yValues.map(Self.shortLabel)
+        let widest = Double(xLabels.map(\.count).max() ?? 1) * 7 + 6
+        let every = max(1, Int(ceil(widest / cw))), everyY = max(1, Int(ceil(16 / ch)))
+        for (c, label) in xLabels.enumerated() where c % every == 0 {
             out += String(format: "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">%@</text>\n", left + (Double(c) + 0.5) * cw, bottom + 16,
                 SVGChart.escape(label))
         }
-        for (r, label) in yValues.enumerated() where r % everyY == 0 {
+        for (r, label) in yLabels.enumerated() where r % everyY == 0 {
             out += String(format: "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\">%@</text>\n", left - 6, bottom - (Double(r) + 0.5) * ch + 4,
                 SVGChart.escape(label))
         }

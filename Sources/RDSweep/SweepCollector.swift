@@ -81,36 +81,16 @@ public struct SweepCollector {
             let key = "\(m.epoch) \(m.split.rawValue)"  // a later line of an (epoch, split) replaces a provisional one
             metrics[key] = MetricRow(pointId: point.id, epoch: m.epoch, split: m.split.rawValue, step: m.step, rate: m.rateNats,
                 distortion: m.distortionNats, negElbo: m.negElboNats, beta: Double(m.beta), seconds: m.seconds,
-                examplesPerSecond: m.examplesPerSecond, rateFloor: m.rateFloorNats, negIwae: nil, iwaeSamples: nil)
+                examplesPerSecond: m.examplesPerSecond, rateFloor: m.rateFloorNats, negIwae: nil, iwaeSamples: nil, psnrDb: nil)
             for (layer, rate) in m.ratesNats ?? ["z": m.rateNats] {
                 layers["\(key) \(layer)"] = LayerRateRow(pointId: point.id, epoch: m.epoch, split: m.split.rawValue, layer: layer,
                     rate: rate, beta: m.betas?[layer].map(Double.init) ?? Double(m.beta))
             }
         }
         if let torn { skipped.append(torn) }
-        attachEvaluation(of: point, to: &metrics, skipped: &skipped)
+        let probes = attachEvaluation(of: point, to: &metrics, skipped: &skipped)
         return PointRows(point: pointRow, run: runRow, metrics: metrics.values.sorted { ($0.epoch, $0.split) < ($1.epoch, $1.split) },
-            layerRates: layers.values.sorted { ($0.epoch, $0.split, $0.layer) < ($1.epoch, $1.split, $1.layer) })
-    }
-
-    /// Puts the point's `rdlab eval` result (the IWAE bound) on its last test row, when the
-    /// evaluation is of that row's step.
-    func attachEvaluation(of point: SweepPoint, to metrics: inout [String: MetricRow], skipped: inout [String]) {
-        let file = sweep.evaluation(point)
-        guard let data = try? Data(contentsOf: file) else { return }
-        let decoder = JSONDecoder.rdlab
-        guard let evaluation = try? decoder.decode(Evaluation.self, from: data) else {
-            skipped.append("\(file.path): not an `rdlab eval --json` result; left out")
-            return
-        }
-        guard let last = metrics.values.filter({ $0.split == "test" }).max(by: { $0.epoch < $1.epoch }),
-              last.step == evaluation.step else {
-            skipped.append("\(file.path): evaluates step \(evaluation.step), not the run's last epoch; left out")
-            return
-        }
-        let key = "\(last.epoch) test"
-        metrics[key]?.negIwae = evaluation.negIwaeNats
-        metrics[key]?.iwaeSamples = evaluation.iwaeSamples
+            layerRates: layers.values.sorted { ($0.epoch, $0.split, $0.layer) < ($1.epoch, $1.split, $1.layer) }, probes: probes)
     }
 
     /// The whole lines of a JSON-lines file, numbered from 1, and the report of a last line
@@ -148,6 +128,7 @@ struct PointRows {
     var run: RunRow
     var metrics: [MetricRow]
     var layerRates: [LayerRateRow]
+    var probes: [ProbeResult]
 }
 
 protocol StoredRow: Codable, PersistableRecord {}
@@ -204,6 +185,7 @@ struct MetricRow: StoredRow {
     var rateFloor: Double?
     var negIwae: Double?
     var iwaeSamples: Int?
+    var psnrDb: Double?
 }
 
 struct LayerRateRow: StoredRow {

@@ -36,6 +36,7 @@ public struct SweepReport {
             body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; margin: 24px auto; max-width: 1180px; color: #222; }
             h1 { font-size: 24px; } h2 { font-size: 19px; margin-top: 32px; border-bottom: 1px solid #ddd; }
             .plots { display: flex; flex-wrap: wrap; gap: 12px; } .plots figure { margin: 0; }
+            .plots figcaption { max-width: 740px; font-size: 13px; color: #444; margin: 2px 10px 10px; }
             table { border-collapse: collapse; font-size: 13px; } th, td { padding: 3px 8px; border-bottom: 1px solid #eee; text-align: right; }
             th { cursor: pointer; background: #f4f4f4; position: sticky; top: 0; } td.text, th.text { text-align: left; }
             tr.frontier td:first-child { border-left: 3px solid #444; }
@@ -47,8 +48,8 @@ public struct SweepReport {
 
             """
         page += "<h2>Plots</h2>\n<div class=\"plots\">\n"
-        for (name, svg) in try RatePlots(store: store).all(plan: plan) {
-            page += "<figure id=\"plot-\(name)\">\(svg)</figure>\n"
+        for plot in try RatePlots(store: store).all(plan: plan) {
+            page += "<figure id=\"plot-\(plot.name)\">\(plot.svg)<figcaption>\(escape(plot.caption))</figcaption></figure>\n"
         }
         page += "</div>\n"
         if !comparisons.isEmpty {
@@ -56,7 +57,7 @@ public struct SweepReport {
             for comparison in comparisons { page += "<li>\(escape(comparison.summary))</li>\n" }
             page += "</ul>\n"
         }
-        page += pointsTable(plan: plan, byId: byId, runs: runs, frontier: frontier, hull: hull)
+        page += pointsTable(plan: plan, byId: byId, runs: runs, frontier: frontier, hull: hull, extra: try extraColumns(final))
         page += grids(final.filter { frontier.contains($0.pointId) }, plan: plan)
         let specText = (try? String(contentsOf: sweep.spec, encoding: .utf8)) ?? "(sweep.yaml is missing)"
         page += "<h2>Spec</h2>\n<pre>\(escape(specText))</pre>\n"
@@ -86,10 +87,13 @@ public struct SweepReport {
     }
 
     func pointsTable(plan: SweepDirectory.Plan, byId: [String: FinalPoint], runs: [String: [String: String]], frontier: Set<String>,
-        hull: Set<String>) -> String {
-        var out = "<h2>Points</h2>\n<p>Click a column to sort. Test split, last epoch. ◆ on the Pareto frontier, ▲ a corner of its lower convex hull.</p>\n"
+        hull: Set<String>, extra: [ExtraColumn] = []) -> String {
+        var out = "<h2>Points</h2>\n<p>Click a column to sort. Test split, last epoch. ◆ on the Pareto frontier, ▲ a corner of its lower convex hull."
+            + (extra.contains { $0.heading.hasPrefix("probe") } ? " probe z: held-out accuracy of the logistic probe on the layer's posterior means." : "")
+            + "</p>\n"
         out += "<table class=\"sortable\" id=\"points\"><thead><tr><th>#</th><th class=\"text\">point</th><th class=\"text\">id</th>"
             + "<th class=\"text\">model</th><th class=\"text\">objective</th><th>epoch</th><th>R</th><th>D</th><th>−ELBO</th><th>β / λ</th>"
+            + extra.map { "<th>\(escape($0.heading))</th>" }.joined()
             + "<th class=\"text\">frontier</th><th class=\"text\">status</th><th>seconds</th></tr></thead><tbody>\n"
         for point in plan.points {
             let result = byId[point.id], run = runs[point.id] ?? [:]
@@ -101,6 +105,7 @@ public struct SweepReport {
                 + "<td class=\"text\"><code>\(escape(point.id))</code></td><td class=\"text\">\(escape(result.map { $0.family.map { "family \($0)" } ?? $0.model ?? "" } ?? ""))</td>"
                 + "<td class=\"text\">\(escape(result?.objective ?? ""))</td><td>\(result.map { String($0.epoch) } ?? "")</td>"
                 + number(result?.rate) + number(result?.distortion) + number(result?.negElbo) + number(result?.beta, "%.4g")
+                + extra.map { number($0.values[point.id], $0.format) }.joined()
                 + "<td class=\"text\">\(marks)</td><td class=\"text\">\(escape(run["status"] ?? ""))</td>"
                 + number(Double(run["seconds"] ?? ""), "%.1f") + "</tr>\n"
         }

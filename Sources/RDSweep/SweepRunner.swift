@@ -157,17 +157,19 @@ public final class SweepRunner: Sendable {
             let fd = open(scratch.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             guard fd >= 0 else { throw FileSystemError.last(.write, path: scratch.path) }
             defer { unlink(scratch.path) }
-            guard let evaluated = try child(["eval", "--run", run.url.path, "--iwae", String(evaluation.iwae), "--json"] + shared, log: log,
+            guard let evaluated = try child(["eval", "--run", run.url.path] + evaluation.arguments + ["--json"] + shared, log: log,
                 output: FileHandle(fileDescriptor: fd, closeOnDealloc: true)) else { return nil }
             status = evaluated
             if status == 0 {
                 let printed = (try? Data(contentsOf: scratch)) ?? Data()
                 let decoder = JSONDecoder.rdlab
-                if (try? decoder.decode(Evaluation.self, from: printed)) != nil {
+                let decoded = try? decoder.decode(Evaluation.self, from: printed)
+                if let decoded, !evaluation.probes || decoded.probes != nil {
                     try AtomicFile.write(printed, to: result)
                 } else {
                     status = 1
-                    try log.write(contentsOf: Data("rdlab sweep: `rdlab eval --json` exited 0 but printed no evaluation\n".utf8))
+                    let missing = decoded == nil ? "no evaluation" : "an evaluation without the probes `evaluate: {probes: true}` asks for"
+                    try log.write(contentsOf: Data("rdlab sweep: `rdlab eval --json` exited 0 but printed \(missing)\n".utf8))
                 }
             }
         }

@@ -59,18 +59,7 @@ extension SweepSpec {
         guard count <= Double(maximumPoints) else {
             throw SweepSpecError.invalid(file, "axes", "expands to \(Int(count)) points, more than \(maximumPoints); split the sweep")
         }
-        var evaluation: Evaluation?
-        if let node = top.first(where: { $0.key == "evaluate" })?.value {
-            let parts = try reader.mapping(node, at: "evaluate")
-            for (key, value) in parts where key != "iwae" {
-                throw reader.error(value, "evaluate.\(key)", "unknown key; evaluate has iwae (importance samples K)")
-            }
-            guard let samples = parts.first?.value else { throw reader.error(node, "evaluate.iwae", "missing: give K, e.g. {iwae: 5}") }
-            guard case .integer(let k) = try reader.scalar(samples, at: "evaluate.iwae"), (1...65535).contains(k) else {
-                throw reader.error(samples, "evaluate.iwae", "expected a whole number from 1 to 65535")
-            }
-            evaluation = Evaluation(iwae: k)
-        }
+        let evaluation = try top.first { $0.key == "evaluate" }.flatMap { try reader.evaluation($0.value) }
         return SweepSpec(name: name, train: train, axes: axes, combination: combination, evaluation: evaluation)
     }
 }
@@ -120,6 +109,31 @@ private struct YAMLReader {
             return .number(value)
         }
         return .text(scalar.string)
+    }
+
+    /// `evaluate: {iwae: K, probes: true}`, either key or both; `nil` when it asks for nothing
+    /// (`{probes: false}`).
+    func evaluation(_ node: Node) throws -> SweepSpec.Evaluation? {
+        let parts = try mapping(node, at: "evaluate")
+        let known = ["iwae", "probes"]
+        for (key, value) in parts where !known.contains(key) {
+            throw error(value, "evaluate.\(key)", "unknown key; evaluate has iwae (importance samples K) and probes (true: HIT's PSNR and probe accuracies)")
+        }
+        guard !parts.isEmpty else { throw error(node, "evaluate", "give iwae, probes or both, e.g. {iwae: 5} or {probes: true}") }
+        var evaluation = SweepSpec.Evaluation()
+        if let samples = parts.first(where: { $0.key == "iwae" })?.value {
+            guard case .integer(let k) = try scalar(samples, at: "evaluate.iwae"), (1...65535).contains(k) else {
+                throw error(samples, "evaluate.iwae", "expected a whole number from 1 to 65535")
+            }
+            evaluation.iwae = k
+        }
+        if let probes = parts.first(where: { $0.key == "probes" })?.value {
+            guard case .on(let on) = try scalar(probes, at: "evaluate.probes") else {
+                throw error(probes, "evaluate.probes", "expected true or false")
+            }
+            evaluation.probes = on
+        }
+        return evaluation.iwae == nil && !evaluation.probes ? nil : evaluation
     }
 
     /// A flag name: `target_rate`, `target-rate` or `--target-rate` all mean `target-rate`.

@@ -18,17 +18,39 @@ import Yams
 ///     - {encoder: gaussian, decoder: deconv}
 ///     - {encoder: iaf, decoder: pixelcnn}
 /// combine: product          # product (default): every combination; zip: the i-th value of each
-/// evaluate: {iwae: 5}       # after training: `rdlab eval --iwae 5` (the IWAE bound in the store)
+/// evaluate: {iwae: 5}       # after training: `rdlab eval --iwae 5` (the IWAE bound in the store);
+///                           # {probes: true}: `--probes` (HIT's PSNR and probe accuracies), or both
 /// ```
 public struct SweepSpec: Equatable, Sendable {
     public enum Combination: String, Codable, CaseIterable, Sendable {
         case product, zip
     }
 
-    /// What the runner evaluates after a point's training.
+    /// What the runner evaluates after a point's training (`rdlab eval --json` with these flags).
     public struct Evaluation: Codable, Equatable, Sendable {
-        /// Importance samples K of the IWAE bound.
-        public var iwae: Int
+        /// Importance samples K of the IWAE bound, or `nil` for none.
+        public var iwae: Int?
+        /// HIT's PSNR and per-layer probe accuracies (`--probes`: hierarchical models, labelled data).
+        public var probes: Bool
+
+        public init(iwae: Int? = nil, probes: Bool = false) {
+            self.iwae = iwae
+            self.probes = probes
+        }
+
+        enum CodingKeys: String, CodingKey { case iwae, probes }
+
+        /// A plan written before `probes` existed has only `iwae`.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            iwae = try container.decodeIfPresent(Int.self, forKey: .iwae)
+            probes = try container.decodeIfPresent(Bool.self, forKey: .probes) ?? false
+        }
+
+        /// The flags of `rdlab eval` that compute it: `--iwae K`, `--probes`.
+        public var arguments: [String] {
+            (iwae.map { ["--iwae", String($0)] } ?? []) + (probes ? ["--probes"] : [])
+        }
     }
 
     public var name: String

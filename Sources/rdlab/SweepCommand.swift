@@ -57,9 +57,8 @@ struct SweepPlanCommand: ParsableCommand {
                 throw CleanExit.failure("\(spec): point \(point.index) (\(point.label)) is not a valid `rdlab train`: "
                     + TrainCommand.message(for: error))
             }
-            if parsed.evaluation != nil && !command.modelSpec.hasEncoderDensity {
-                throw CleanExit.failure("\(spec): evaluate: iwae needs a density e(z|x), and point \(point.index) (\(point.label)) "
-                    + "trains --model \(command.kind.rawValue), which has none; remove `evaluate:` or the point")
+            if let problem = parsed.evaluation?.problem(of: "point \(point.index) (\(point.label))", trainedBy: command) {
+                throw CleanExit.failure("\(spec): \(problem)")
             }
         }
         let sweep = SweepDirectory(url: URL(fileURLWithPath: out ?? "sweeps/\(parsed.name)"))

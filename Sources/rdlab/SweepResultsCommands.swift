@@ -23,7 +23,8 @@ struct SweepCollectCommand: ParsableCommand {
         discussion: """
             Tables: points (label, axis values, flags, model, family, objective), runs (status, exit status, \
             backend, device, rdlab version and commit, times), metrics (per point, epoch and split: rate, \
-            distortion, −ELBO, β or λ, seconds; IWAE columns), layer_rates (per latent layer). A metrics line \
+            distortion, −ELBO, β or λ, seconds; IWAE and PSNR columns), layer_rates (per latent layer), probes \
+            (`evaluate: {probes: true}`: per layer and features, the probes' accuracies and their bound). A metrics line \
             that is incomplete or not a metrics record is reported and left out; nothing else is lost. \
             --export writes every table to SWEEP/export/<table>.csv or .jsonl (pandas.read_csv / read_json(lines=True)).
             """)
@@ -53,7 +54,10 @@ struct SweepPlotCommand: ParsableCommand {
             rd-plane.svg: every point's test R and D at its last epoch, by family or model; the Pareto frontier; \
             its lower convex hull; iso-ELBO lines D + R = c; and D = H − R (H exact for the toy model, else the \
             smallest −ELBO of the sweep, an upper bound on H). elbo-rate.svg: −ELBO against R. \
-            trajectories.svg: each run's test (R, D) epoch by epoch.
+            trajectories.svg: each run's test (R, D) epoch by epoch. With two latent layers, layer-rates.svg \
+            (R₁ against R₂); over a product of two numeric axes, heatmap-*.svg (D, each layer's rate, and with \
+            probes PSNR and probe accuracy: HIT Fig. 3); with probes, probe-bound.svg (accuracy against the \
+            information budget, under g⁻¹).
             """)
 
     @Argument(help: "The sweep folder.") var sweep: String

@@ -224,6 +224,9 @@ def sweep_seeds():
           b"train: {model: alemi, epochs: 2, symmetric_inputs: true}\naxes:\n  beta: {log: [0.1, 10], points: 3}\n"
           b"  family:\n    - {encoder: gaussian}\n    - {encoder: iaf, decoder: pixelcnn}\n    - {marginal: vamp}\n"
           b"combine: zip\nevaluate: {iwae: 5}\n")
+    write("FuzzSweepSpec", "hit-grid-probes.yaml",
+          b"name: hit\ntrain: {model: hierarchical, epochs: 3}\naxes:\n  beta1: [0.1, 1, 10]\n  beta2: {log: [0.1, 10], points: 3}\n"
+          b"evaluate: {probes: true, iwae: 2}\n")
     write("FuzzSweepSpec", "too-many-points.yaml",
           b"axes: {a: {log: [1, 2], points: 400}, b: {log: [1, 2], points: 400}}\n")
     write("FuzzSweepSpec", "deep-nesting.yaml", b"axes: {beta: " + b"[" * 5000 + b"]" * 5000 + b"}\n")

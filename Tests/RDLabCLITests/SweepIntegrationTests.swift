@@ -194,6 +194,59 @@ struct SweepIntegrationTests {
         #expect(rows.filter { $0["split"] as? String == "train" }.allSatisfy { $0["neg_iwae"] is NSNull })
     }
 
+    /// HIT's grid in miniature: a 2 × 2 (β₁, β₂) sweep of the two-layer VAE on the MNIST fixtures
+    /// with `evaluate: {probes: true}`: the runner passes `--probes`, the store holds the PSNR and
+    /// eight probe rows per point, and the plots include the HIT heatmaps and the bound plot.
+    /// `plan` refuses probes for a model without layers to probe and for data without labels.
+    @Test func hierarchicalGridCarriesTheProbes() throws {
+        let root = try RDLabProcess.temporaryDirectory("sweep-probes")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let spec = root.appendingPathComponent("s.yaml"), sweep = root.appendingPathComponent("s")
+        let train = "train: {model: hierarchical, backend: cpu, data_dir: \(TestDatasets.fixtures), train_limit: 64, test_limit: 100, "
+            + "epochs: 1, image_columns: 0}\n"
+        try Self.write(train + "axes: {beta1: [0.1, 10], beta2: [0.1, 10]}\nevaluate: {probes: true}\n", to: spec)
+        let plan = try RDLabProcess.run(["sweep", "plan", spec.path, "--out", sweep.path])
+        #expect(plan.status == 0, "\(plan.stderr)")
+        let run = try RDLabProcess.run(["sweep", "run", sweep.path, "--jobs", "2"])
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        let points = try SweepDirectory(url: sweep).readPlan().points
+        let log = try String(contentsOf: sweep.appendingPathComponent("logs/\(points[0].id).log"), encoding: .utf8)
+        #expect(log.contains("rdlab eval --run") && log.contains(" --probes --json --backend cpu --data-dir"), "\(log)")
+        let collect = try RDLabProcess.run(["sweep", "collect", sweep.path, "--export", "jsonl"])
+        #expect(collect.status == 0 && !collect.stdout.contains("skipped"), "\(collect.stdout)")
+        func rows(_ table: String) throws -> [[String: Any]] {
+            try String(contentsOf: sweep.appendingPathComponent("export/\(table).jsonl"), encoding: .utf8).split(separator: "\n")
+                .map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        }
+        let probes = try rows("probes")
+        #expect(probes.count == 4 * 2 * 2, "\(probes)")
+        #expect(probes.allSatisfy { row in
+            ["logistic_accuracy", "nearest_neighbour_accuracy", "bound_accuracy", "chance_accuracy"]
+                .allSatisfy { (0...1).contains(row[$0] as? Double ?? -1) } && row["classes"] as? Int == 10
+        }, "\(probes)")
+        #expect(Set(probes.map { "\($0["layer"] ?? "") \($0["features"] ?? "")" }) == ["z1 mean", "z1 sample", "z2 mean", "z2 sample"])
+        let tested = try rows("metrics").filter { $0["split"] as? String == "test" }
+        #expect(tested.count == 4 && tested.allSatisfy { ($0["psnr_db"] as? Double)?.isFinite == true }, "\(tested)")
+
+        let report = try RDLabProcess.run(["sweep", "report", sweep.path])
+        #expect(report.status == 0, "\(report.stderr)")
+        for name in ["heatmap-psnr", "heatmap-probe-z1", "heatmap-probe-z2", "heatmap-rate-z1", "heatmap-rate-z2", "layer-rates", "probe-bound"] {
+            #expect(FileManager.default.fileExists(atPath: sweep.appendingPathComponent("plots/\(name).svg").path), "\(name)")
+        }
+        let html = try String(contentsOf: sweep.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(html.contains("id=\"plot-probe-bound\"") && html.contains("<th>PSNR (dB)</th>"))
+
+        for (settings, expected) in [
+            ("train: {model: alemi}\n", "evaluate: probes reads each latent layer's posterior means (HIT's two-layer VAE), and point 0 (seed=1) trains --model alemi"),
+            ("train: {model: hierarchical, dataset: binarized-mnist}\n", "evaluate: probes needs class labels, and point 0 (seed=1) trains on binarized-mnist, which has none; set dataset to mnist or fashion-mnist"),
+        ] {
+            try Self.write(settings + "axes: {seed: [1]}\nevaluate: {probes: true}\n", to: spec)
+            let refused = try RDLabProcess.run(["sweep", "plan", spec.path, "--out", root.appendingPathComponent("refused").path])
+            #expect(refused.status == 1 && refused.stderr.contains(expected), "\(refused.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("refused").path))
+    }
+
     /// A point whose run directory another process holds is busy, not failed: `--task` exits 75
     /// and records nothing, `sweep run` skips it. `--task` passes the runner's SIGINT on to its
     /// child, which stops at a checkpoint.

@@ -98,8 +98,8 @@ struct ResultsStoreTests {
         let new = try ResultsStore(url: sweep.results)
         #expect(try new.appliedVersions() == ResultsStore.versions)
         let (columns, rows) = try new.rows(of: .metrics)
-        #expect(columns.suffix(2) == ["neg_iwae", "iwae_samples"] && rows.count == 1)
-        #expect(rows.first?.suffix(2).allSatisfy(\.isNull) == true && rows.first?[columns.firstIndex(of: "neg_elbo")!] == 81.5.databaseValue)
+        #expect(columns.suffix(3) == ["neg_iwae", "iwae_samples", "psnr_db"] && rows.count == 1)
+        #expect(rows.first?.suffix(3).allSatisfy(\.isNull) == true && rows.first?[columns.firstIndex(of: "neg_elbo")!] == 81.5.databaseValue)
         let summary = try SweepCollector(sweep: sweep, store: new).collect()
         #expect(summary.metricsRows == 6)
     }
@@ -111,7 +111,7 @@ struct ResultsStoreTests {
         _ = try SweepCollector(sweep: sweep, store: store).collect()
         let folder = sweep.url.appendingPathComponent("export")
         let csv = try ResultsExport.write(store, format: .csv, to: folder)
-        #expect(csv.map(\.lastPathComponent) == ["points.csv", "runs.csv", "metrics.csv", "layer_rates.csv"])
+        #expect(csv.map(\.lastPathComponent) == ["points.csv", "runs.csv", "metrics.csv", "layer_rates.csv", "probes.csv"])
         let points = try String(contentsOf: csv[0], encoding: .utf8).split(separator: "\n")
         #expect(points.count == 4 && points[0].hasPrefix("point_id,idx,label,axes,flags"))
         #expect(points[1].contains(",\"[{\"\"axis\"\":\"\"target_rate\"\",\"\"value\"\":\"\"0.5\"\"}]\","), "\(points[1])")
@@ -120,5 +120,66 @@ struct ResultsStoreTests {
         #expect(metrics.count == 6)
         let row = try #require(try JSONSerialization.jsonObject(with: Data(metrics[0].utf8)) as? [String: Any])
         #expect(row["epoch"] as? Int == 1 && row["neg_iwae"] is NSNull && row["rate"] is Double)
+    }
+
+    /// An `rdlab eval --probes --json` result, as the runner writes it to `evaluations/<id>.json`.
+    static let evaluationJSON = """
+        {"step": 200, "examples": 2000, "rate_nats": 12.5, "rates_nats": {"z1": 9, "z2": 3.5}, "distortion_nats": 80.25,
+         "neg_elbo_nats": 92.75, "seconds": 4.5,
+         "probes": {"psnr_decibels": 14.75, "classes": 10, "fitting_examples": 1600, "held_out_examples": 400, "split_seed": 7,
+          "layers": [
+           {"layer": "z1", "dimension": 784, "logistic_accuracy": 0.9, "nearest_neighbour_accuracy": 0.875, "rate_nats": 12.5,
+            "bound_accuracy": 1, "chance_accuracy": 0.1175},
+           {"layer": "z2", "dimension": 20, "logistic_accuracy": 0.7, "nearest_neighbour_accuracy": 0.65, "rate_nats": 3.5,
+            "bound_accuracy": 1, "chance_accuracy": 0.1175}],
+          "sampled_layers": [
+           {"layer": "z1", "dimension": 784, "logistic_accuracy": 0.8, "nearest_neighbour_accuracy": 0.6, "rate_nats": 12.5,
+            "bound_accuracy": 1, "chance_accuracy": 0.1175},
+           {"layer": "z2", "dimension": 20, "logistic_accuracy": 0.5, "nearest_neighbour_accuracy": 0.45, "rate_nats": 3.5,
+            "bound_accuracy": 1, "chance_accuracy": 0.1175}]}}
+
+        """
+
+    /// A store of the second schema (IWAE columns) gains the PSNR column and the probes table;
+    /// a hand-written `eval --probes` result fills them on the point's last test row, collecting
+    /// again changes nothing, and an evaluation of another step is reported and left out.
+    @Test func probesFromAnEvaluation() throws {
+        let (sweep, points) = try Self.sweep()
+        defer { try? FileManager.default.removeItem(at: sweep.url) }
+        do {
+            let old = try ResultsStore(url: sweep.results, upTo: ResultsStore.versions[1])
+            #expect(try old.appliedVersions() == Array(ResultsStore.versions.prefix(2)))
+            #expect(try !old.rows(of: .metrics).columns.contains("psnr_db"))
+        }
+        let evaluations = sweep.url.appendingPathComponent("evaluations")
+        try FileManager.default.createDirectory(at: evaluations, withIntermediateDirectories: true)
+        try Data(Self.evaluationJSON.utf8).write(to: sweep.evaluation(points[0]))
+        try Data(Self.evaluationJSON.utf8).write(to: sweep.evaluation(points[1]))  // step 200; its last test row is step 100
+
+        let store = try ResultsStore(url: sweep.results)
+        #expect(try store.appliedVersions() == ResultsStore.versions && ResultsStore.versions.count == 3)
+        let summary = try SweepCollector(sweep: sweep, store: store).collect()
+        #expect(summary.skipped.contains { $0.hasSuffix("\(points[1].id).json: evaluates step 200, not the run's last epoch; left out") },
+            "\(summary.skipped)")
+        let final = try store.finalPoints()
+        #expect(final.map(\.psnrDb) == [14.75, nil])
+        let probes = try store.probes()
+        #expect(probes.map { "\($0.layer) \($0.features.rawValue) \($0.logisticAccuracy)" }
+            == ["z1 mean 0.9", "z1 sample 0.8", "z2 mean 0.7", "z2 sample 0.5"])
+        #expect(probes.allSatisfy { $0.pointId == points[0].id && $0.epoch == 2 && $0.classes == 10 && $0.heldOutExamples == 400 })
+        #expect(probes[2].dimension == 20 && probes[2].nearestNeighbourAccuracy == 0.65 && probes[2].rateNats == 3.5
+            && probes[2].boundAccuracy == 1 && probes[2].chanceAccuracy == 0.1175)
+        let (_, rows) = try store.rows(of: .metrics)
+        #expect(rows.filter { !$0.last!.isNull }.count == 1, "PSNR on one metrics row only")
+        let before = try Self.tables(store)
+        _ = try SweepCollector(sweep: sweep, store: store).collect()
+        #expect(try Self.tables(store) == before)
+
+        let csv = try ResultsExport.write(store, format: .csv, to: sweep.url.appendingPathComponent("export"))
+        let table = try String(contentsOf: try #require(csv.last), encoding: .utf8).split(separator: "\n")
+        let header = "point_id,epoch,layer,features,dimension,classes,held_out_examples,logistic_accuracy,"
+            + "nearest_neighbour_accuracy,rate_nats,bound_accuracy,chance_accuracy"
+        #expect(table.first.map(String.init) == header, "\(Array(table.first ?? "").suffix(3))")
+        #expect(table.count == 5 && table[1].hasPrefix("\(points[0].id),2,z1,mean,784,10,400,0.9,0.875,12.5,"), "\(table)")
     }
 }

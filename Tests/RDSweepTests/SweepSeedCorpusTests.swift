@@ -12,6 +12,7 @@ struct SweepSeedCorpusTests {
     @Test(arguments: [
         ("toy-target-rate.yaml", "13 points"),
         ("grid-zip-mapping.yaml", "3 points, iwae 5"),
+        ("hit-grid-probes.yaml", "9 points, iwae 2, probes"),
         ("too-many-points.yaml", "expands to 160000 points"),
         ("deep-nesting.yaml", "not YAML"),
         ("undefined-alias.yaml", "not YAML"),
@@ -21,7 +22,8 @@ struct SweepSeedCorpusTests {
         let outcome: String
         do {
             let spec = try SweepSpec.parse(yaml: text, file: file)
-            outcome = "\(try spec.points().count) points" + (spec.evaluation.map { ", iwae \($0.iwae)" } ?? "")
+            outcome = "\(try spec.points().count) points" + (spec.evaluation?.iwae.map { ", iwae \($0)" } ?? "")
+                + (spec.evaluation?.probes == true ? ", probes" : "")
         } catch {
             outcome = "\(error)"
         }

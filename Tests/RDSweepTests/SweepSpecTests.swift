@@ -83,6 +83,11 @@ struct SweepSpecTests {
         ("", "the file is empty"),
         ("axes: {beta: [1", "not YAML"),
         ("axes: {a: {log: [1, 2], points: 400}, b: {log: [1, 2], points: 400}}", "expands to 160000 points, more than 100000"),
+        ("axes: {beta: [1]}\nevaluate: {probes: 1}", "s.yaml:2:20: evaluate.probes: expected true or false"),
+        ("axes: {beta: [1]}\nevaluate: {probes: yes please}", "evaluate.probes: expected true or false"),
+        ("axes: {beta: [1]}\nevaluate: {probe: true}", "evaluate.probe: unknown key; evaluate has iwae (importance samples K) and probes"),
+        ("axes: {beta: [1]}\nevaluate: {}", "evaluate: give iwae, probes or both"),
+        ("axes: {beta: [1]}\nevaluate: {iwae: 0, probes: true}", "evaluate.iwae: expected a whole number from 1 to 65535"),
     ])
     func refusedWithTheKeyAndTheFix(yaml: String, expected: String) {
         let message = Self.message(yaml)
@@ -92,5 +97,22 @@ struct SweepSpecTests {
     @Test func quotedValuesStayText() throws {
         let points = try Self.parse("axes: {activation: ['1', relu, true]}").points()
         #expect(points.map(\.arguments) == [["--activation", "1"], ["--activation", "relu"], ["--activation"]])
+    }
+
+    /// `evaluate:` takes iwae, probes or both; `{probes: false}` alone evaluates nothing. The
+    /// runner's `rdlab eval` flags follow, and a plan written before probes existed still reads.
+    @Test func evaluateProbesAndIWAE() throws {
+        let axes = "train: {model: hierarchical}\naxes: {beta1: [0.1, 10], beta2: [1]}\n"
+        let probes = try Self.parse(axes + "evaluate: {probes: true}").evaluation
+        #expect(probes == SweepSpec.Evaluation(iwae: nil, probes: true) && probes?.arguments == ["--probes"])
+        let both = try Self.parse(axes + "evaluate: {iwae: 5, probes: true}").evaluation
+        #expect(both?.arguments == ["--iwae", "5", "--probes"])
+        #expect(try Self.parse(axes + "evaluate: {iwae: 5}").evaluation?.arguments == ["--iwae", "5"])
+        #expect(try Self.parse(axes + "evaluate: {probes: false}").evaluation == nil)
+        let decoder = JSONDecoder()
+        #expect(try decoder.decode(SweepSpec.Evaluation.self, from: Data(#"{"iwae": 5}"#.utf8)) == SweepSpec.Evaluation(iwae: 5))
+        let encoded = try JSONEncoder().encode(SweepSpec.Evaluation(probes: true))
+        #expect(String(decoding: encoded, as: UTF8.self) == #"{"probes":true}"#)
+        #expect(try decoder.decode(SweepSpec.Evaluation.self, from: encoded) == SweepSpec.Evaluation(probes: true))
     }
 }
