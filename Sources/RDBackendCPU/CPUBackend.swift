@@ -191,6 +191,23 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             rows: rows, columns: columns)
     }
 
+    public func ar1KL(mean: DeviceBuffer, scale: DeviceBuffer, alpha: DeviceBuffer, rows: Int, output: DeviceBuffer) throws {
+        let (steps, dimensions) = try OpValidation.ar1KL("ar1KL", rows: rows, alpha: alpha, mean, scale)
+        try OpValidation.require(output.count >= rows, "ar1KL", "output holds \(output.count) of \(rows) rows")
+        CPULoss.ar1KL(mean: try pointer(mean), scale: try pointer(scale), alpha: try pointer(alpha), rows: rows,
+            steps: steps, dimensions: dimensions, output: try pointer(output))
+    }
+
+    public func ar1KLBackward(mean: DeviceBuffer, scale: DeviceBuffer, alpha: DeviceBuffer, gradOutput: DeviceBuffer,
+        gradMean: DeviceBuffer, gradScale: DeviceBuffer) throws {
+        let rows = gradOutput.count
+        let (steps, dimensions) = try OpValidation.ar1KL("ar1KLBackward", rows: rows, alpha: alpha, mean, scale, gradMean,
+            gradScale)
+        CPULoss.ar1KLBackward(mean: try pointer(mean), scale: try pointer(scale), alpha: try pointer(alpha),
+            gradOutput: try pointer(gradOutput), gradMean: try pointer(gradMean), gradScale: try pointer(gradScale),
+            rows: rows, steps: steps, dimensions: dimensions)
+    }
+
     // MARK: Random numbers
 
     public func randomUniform(_ buffer: DeviceBuffer, seed: UInt64, stream: UInt64, offset: UInt64) throws {

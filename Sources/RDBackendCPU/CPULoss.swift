@@ -108,4 +108,64 @@ enum CPULoss {
             }
         }
     }
+
+    /// Twice term t of eq. 3 for element `i` (step t, dimension k of its row): for t = 0,
+    /// `σ² − 2 ln σ − 1 + μ²`; for t > 0, with c = (1 − α)(1 + α),
+    /// `(σ_t² + (μ_t − α μ_{t−1})² + α² σ_{t−1}²)/c − 2 ln σ_t + ln c − 1`
+    /// (= `f(σ_t²/c) + ((μ_t − α μ_{t−1})² + α² σ_{t−1}²)/c`). `dimensions` is the step stride.
+    @inline(__always)
+    static func ar1Term(mean: UnsafeMutablePointer<Float>, scale: UnsafeMutablePointer<Float>, alpha: Float, i: Int,
+        first: Bool, dimensions: Int) -> Float {
+        let mu = mean[i], sigma = scale[i]
+        if first { return sigma * sigma - 2 * log(sigma) - 1 + mu * mu }
+        let c = (1 - alpha) * (1 + alpha)
+        let e = mu - alpha * mean[i - dimensions], previous = alpha * scale[i - dimensions]
+        return (sigma * sigma + e * e + previous * previous) / c - 2 * log(sigma) + log(c) - 1
+    }
+
+    static func ar1KL(mean: UnsafeMutablePointer<Float>, scale: UnsafeMutablePointer<Float>,
+        alpha: UnsafeMutablePointer<Float>, rows: Int, steps: Int, dimensions: Int, output: UnsafeMutablePointer<Float>) {
+        let columns = steps * dimensions
+        Parallel.forEachRange(rows) { range, _ in
+            for r in range {
+                var sum = 0.0
+                for c in 0..<columns {
+                    let k = c % dimensions
+                    sum += Double(ar1Term(mean: mean, scale: scale, alpha: alpha[k], i: r * columns + c,
+                        first: c < dimensions, dimensions: dimensions))
+                }
+                output[r] = Float(0.5 * sum)
+            }
+        }
+    }
+
+    /// With c = 1 − α²: `dμ_t = g·([t = 0] μ_t + [t > 0] (μ_t − α μ_{t−1})/c − [t < n−1] α (μ_{t+1} − α μ_t)/c)`,
+    /// `dσ_t = g·(σ_t ([t = 0] + [t > 0]/c + [t < n−1] α²/c) − 1/σ_t)` (0-based steps).
+    static func ar1KLBackward(mean: UnsafeMutablePointer<Float>, scale: UnsafeMutablePointer<Float>,
+        alpha: UnsafeMutablePointer<Float>, gradOutput: UnsafeMutablePointer<Float>, gradMean: UnsafeMutablePointer<Float>,
+        gradScale: UnsafeMutablePointer<Float>, rows: Int, steps: Int, dimensions: Int) {
+        let columns = steps * dimensions
+        Parallel.forEachRange(rows) { range, _ in
+            for r in range {
+                let g = gradOutput[r]
+                for column in 0..<columns {
+                    let i = r * columns + column
+                    let t = column / dimensions, a = alpha[column % dimensions]
+                    let c = (1 - a) * (1 + a)
+                    let mu = mean[i], sigma = scale[i]
+                    var dMean = mu, precision: Float = 1
+                    if t > 0 {
+                        dMean = (mu - a * mean[i - dimensions]) / c
+                        precision = 1 / c
+                    }
+                    if t + 1 < steps {
+                        dMean -= a * (mean[i + dimensions] - a * mu) / c
+                        precision += a * a / c
+                    }
+                    gradMean[i] = g * dMean
+                    gradScale[i] = g * (sigma * precision - 1 / sigma)
+                }
+            }
+        }
+    }
 }

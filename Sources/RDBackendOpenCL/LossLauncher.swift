@@ -3,7 +3,7 @@ import RDCompute
 extension KernelFamily {
     static let loss = KernelFamily(name: "loss",
         kernels: ["bernoulli_nll", "bernoulli_nll_backward", "gaussian_kl", "gaussian_kl_backward", "gaussian_kl_pair",
-            "gaussian_kl_pair_backward"])
+            "gaussian_kl_pair_backward", "ar1_kl", "ar1_kl_backward"])
 }
 
 extension OpenCLBackend {
@@ -58,6 +58,25 @@ extension OpenCLBackend {
         try launchElementwise("gaussian_kl_pair_backward", count: meanQ.count, [
             .buffer(meanQ), .buffer(scaleQ), .buffer(meanP), .buffer(scaleP), .buffer(gradOutput), .buffer(gradMeanQ),
             .buffer(gradScaleQ), .buffer(gradMeanP), .buffer(gradScaleP), .int(columns), .int(meanQ.count),
+        ])
+    }
+
+    public func ar1KL(mean: DeviceBuffer, scale: DeviceBuffer, alpha: DeviceBuffer, rows: Int, output: DeviceBuffer) throws {
+        let (steps, dimensions) = try OpValidation.ar1KL("ar1KL", rows: rows, alpha: alpha, mean, scale)
+        try OpValidation.require(output.count >= rows, "ar1KL", "output holds \(output.count) of \(rows) rows")
+        let local = groupSize("ar1_kl")
+        try launch("ar1_kl", global: [rows * local], local: [local],
+            [.buffer(mean), .buffer(scale), .buffer(alpha), .buffer(output), .int(steps), .int(dimensions),
+             .local(local * 4)])
+    }
+
+    public func ar1KLBackward(mean: DeviceBuffer, scale: DeviceBuffer, alpha: DeviceBuffer, gradOutput: DeviceBuffer,
+        gradMean: DeviceBuffer, gradScale: DeviceBuffer) throws {
+        let (steps, dimensions) = try OpValidation.ar1KL("ar1KLBackward", rows: gradOutput.count, alpha: alpha, mean, scale,
+            gradMean, gradScale)
+        try launchElementwise("ar1_kl_backward", count: mean.count, [
+            .buffer(mean), .buffer(scale), .buffer(alpha), .buffer(gradOutput), .buffer(gradMean), .buffer(gradScale),
+            .int(steps), .int(dimensions), .int(mean.count),
         ])
     }
 }

@@ -7,6 +7,7 @@ public enum Op: String, Sendable, CaseIterable {
     case unary, unaryBackward, binary, reduce
     case bernoulliNLL, bernoulliNLLBackward, gaussianKL, gaussianKLBackward
     case gaussianKLPair, gaussianKLPairBackward
+    case ar1KL, ar1KLBackward
     case randomUniform, randomNormal
     case adam
     case echoForward, echoBackward
@@ -104,6 +105,26 @@ public protocol Backend: AnyObject, Sendable {
     func gaussianKLPairBackward(meanQ: DeviceBuffer, scaleQ: DeviceBuffer, meanP: DeviceBuffer, scaleP: DeviceBuffer,
         gradOutput: DeviceBuffer, gradMeanQ: DeviceBuffer, gradScaleQ: DeviceBuffer, gradMeanP: DeviceBuffer,
         gradScaleP: DeviceBuffer) throws
+    /// KL divergence of a diagonal Gaussian sequence posterior to an AR(1) prior (δ-VAE,
+    /// seed-spec §9.2, eq. 3), per row (example), summed over steps t and dimensions k:
+    ///
+    /// `output[r] = ½ Σ_k [ f(σ₁²) + μ₁² + Σ_{t=2}^{n} ( f(σ_t²/(1 − α²)) + ((μ_t − α μ_{t−1})² + α² σ_{t−1}²)/(1 − α²) ) ]`
+    ///
+    /// with `f(u) = u − ln u − 1`, α = `alpha[k]`, and μ_t, σ_t the `mean` and `scale` (σ, a
+    /// standard deviation) of step t in dimension k. `mean` and `scale` are `[rows, n, d]`
+    /// row-major (example, step, dimension) with d = `alpha.count` and n = count / (rows · d);
+    /// the prior is z₁ ~ N(0, 1), z_t | z_{t−1} ~ N(α z_{t−1}, 1 − α²). α must lie in (−1, 1)
+    /// (not checked: a device op does not read its operands). With n = 1 or α = 0 this is
+    /// ``gaussianKL(mean:scale:rows:output:)``.
+    func ar1KL(mean: DeviceBuffer, scale: DeviceBuffer, alpha: DeviceBuffer, rows: Int, output: DeviceBuffer) throws
+    /// The backward pass of ``ar1KL(mean:scale:alpha:rows:output:)`` in one pass, given
+    /// `g[r] = ∂L/∂KL[r]` (`gradOutput`, one per row; both outputs overwritten; α gets none).
+    /// Step t appears in term t and, through μ_{t−1} and σ_{t−1}, in term t + 1; with c = 1 − α²:
+    ///
+    /// - `gradMean_t = g · ( [t = 1] μ₁ + [t > 1] (μ_t − α μ_{t−1})/c − [t < n] α (μ_{t+1} − α μ_t)/c )`
+    /// - `gradScale_t = g · ( σ_t ([t = 1] + [t > 1]/c + [t < n] α²/c) − 1/σ_t )`
+    func ar1KLBackward(mean: DeviceBuffer, scale: DeviceBuffer, alpha: DeviceBuffer, gradOutput: DeviceBuffer,
+        gradMean: DeviceBuffer, gradScale: DeviceBuffer) throws
 
     // MARK: Random numbers (Philox-4x32-10, see ``Philox``)
     /// Uniform [0, 1) values for elements `offset ..< offset + buffer.count` of stream (seed, stream).

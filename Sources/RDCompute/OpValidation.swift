@@ -84,6 +84,17 @@ public enum OpValidation {
         return matrix.count / rows
     }
 
+    /// Sizes of an AR(1)-prior KL: `mean` and `others` hold `[rows, steps, dimensions]` with
+    /// dimensions = `alpha.count`. Returns (steps, dimensions).
+    public static func ar1KL(_ op: String, rows: Int, alpha: DeviceBuffer, _ mean: DeviceBuffer, _ others: DeviceBuffer...)
+        throws -> (steps: Int, dimensions: Int) {
+        let dimensions = alpha.count
+        try require(rows > 0 && dimensions > 0 && mean.count > 0 && mean.count % (rows * dimensions) == 0, op,
+            "\(mean.count) elements do not split into \(rows) rows of steps × \(dimensions) dimensions (one α each)")
+        for o in others { try require(o.count == mean.count, op, "operands hold \(mean.count) and \(o.count) elements") }
+        return (mean.count / (rows * dimensions), dimensions)
+    }
+
     public static func randomOffset(_ offset: UInt64) throws {
         try require(offset % 2 == 0, "randomNormal", "offset \(offset) must be even (values come in Box–Muller pairs)")
     }

@@ -56,4 +56,31 @@ extension Graph {
             return zip(inputs, gradients).map { $0.requiresGradient ? $1 : nil }
         }
     }
+
+    /// KL divergence of a diagonal Gaussian sequence posterior q(z_t|x) = N(μ_t, σ_t²) to the
+    /// AR(1) prior z₁ ~ N(0, 1), z_t | z_{t−1} ~ N(α z_{t−1}, 1 − α²) per example (δ-VAE,
+    /// seed-spec §9.2, eq. 3), summed over steps and dimensions → `[batch]`:
+    ///
+    /// `½ Σ_k [ f(σ₁²) + μ₁² + Σ_{t=2}^{n} ( f(σ_t²/(1 − α_k²)) + ((μ_t − α_k μ_{t−1})² + α_k² σ_{t−1}²)/(1 − α_k²) ) ]`,
+    /// `f(u) = u − ln u − 1`.
+    ///
+    /// `mean` and `scale` (σ, standard deviations) are `[batch, steps, dimensions]`; `alpha`
+    /// `[dimensions]` holds each dimension's α in (−1, 1) and gets no gradient (a constant).
+    /// Its minimum over μ and σ is the committed rate ``AR1Prior/committedRate(steps:)``. One
+    /// fused pass each way (``Backend/ar1KL(mean:scale:alpha:rows:output:)``).
+    public func ar1KL(mean: Tensor, scale: Tensor, alpha: Tensor) throws -> Tensor {
+        guard mean.shape == scale.shape, mean.shape.count == 3, alpha.shape == [mean.shape[2]] else {
+            throw ComputeError.invalidArgument(op: "ar1KL", reason:
+                "mean \(mean.shape) and scale \(scale.shape) must be one [batch, steps, dimensions] shape and alpha \(alpha.shape) [dimensions]")
+        }
+        let rows = mean.shape[0]
+        let y = try output([rows])
+        try backend.ar1KL(mean: mean.buffer, scale: scale.buffer, alpha: alpha.buffer, rows: rows, output: y)
+        return record([rows], y, inputs: [mean, scale]) { [backend] gy in
+            let dm = try backend.makeBuffer(count: mean.count), ds = try backend.makeBuffer(count: scale.count)
+            try backend.ar1KLBackward(mean: mean.buffer, scale: scale.buffer, alpha: alpha.buffer, gradOutput: gy,
+                gradMean: dm, gradScale: ds)
+            return [dm, ds]
+        }
+    }
 }

@@ -184,4 +184,29 @@ struct GradientTests {
             }
         }
     }
+
+    /// The AR(1)-prior KL into μ and σ: each step enters its own term and the next one's.
+    @Test(arguments: AvailableBackends.all)
+    func ar1KL(_ target: BackendUnderTest) throws {
+        let b = target.backend
+        let (rows, steps, dimensions) = (2, 4, 3)
+        var data = TestData(seed: 69)
+        let count = rows * steps * dimensions
+        let mean = data.values(count, in: -2...2), scale = data.values(count, in: 0.4...2)
+        let alpha: [Float] = [0.7, -0.5, 0.9], g = data.values(rows)
+        func loss(_ mean: [Float], _ scale: [Float]) throws -> Double {
+            let out = try b.makeBuffer(count: rows)
+            try b.ar1KL(mean: try b.makeBuffer(mean), scale: try b.makeBuffer(scale), alpha: try b.makeBuffer(alpha),
+                rows: rows, output: out)
+            return Self.dot(g, try b.download(out))
+        }
+        let gm = try b.makeBuffer(count: count), gs = try b.makeBuffer(count: count)
+        try b.ar1KLBackward(mean: try b.makeBuffer(mean), scale: try b.makeBuffer(scale), alpha: try b.makeBuffer(alpha),
+            gradOutput: try b.makeBuffer(g), gradMean: gm, gradScale: gs)
+        let dm = try b.download(gm), ds = try b.download(gs)
+        for i in 0..<count {
+            Self.expectClose(dm[i], try Self.central(mean, i, h: 1e-2) { try loss($0, scale) }, "dmu[\(i)]", relative: 5e-3)
+            Self.expectClose(ds[i], try Self.central(scale, i, h: 1e-2) { try loss(mean, $0) }, "dsigma[\(i)]", relative: 5e-3)
+        }
+    }
 }

@@ -17,7 +17,7 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
 
     static var all: [ParityCase] {
         bufferCases + gemmCases + convCases + biasCases + unaryCases + binaryCases + reduceCases + lossCases
-            + klPairCases + adamCases + echoCases + maskedCases + maskedConvCases
+            + klPairCases + ar1KLCases + adamCases + echoCases + maskedCases + maskedConvCases
     }
 
     // MARK: Buffers
@@ -397,6 +397,39 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
                         meanP: try backend.makeBuffer(mp), scaleP: try backend.makeBuffer(sp), gradOutput: try backend.makeBuffer(g),
                         gradMeanQ: grads[0], gradScaleQ: grads[1], gradMeanP: grads[2], gradScaleP: grads[3])
                     return (try grads.flatMap { try backend.download($0) }, [Double](repeating: 0, count: 4 * mq.count))
+                },
+            ]
+        }
+    }
+
+    /// Inputs of the AR(1)-prior KL `[rows, steps, dimensions]`: α in (−0.95, 0.95) per dimension.
+    static func ar1KLInputs(rows: Int, steps: Int, dimensions: Int, seed: UInt64) -> (mean: [Float], scale: [Float],
+        alpha: [Float]) {
+        var data = TestData(seed: seed)
+        let count = rows * steps * dimensions
+        return (data.values(count, in: -3...3), data.values(count, in: 0.05...3), data.values(dimensions, in: -0.95...0.95))
+    }
+
+    /// The AR(1)-prior KL (rows, steps, dimensions): one step (no shift), two steps, odd
+    /// sizes, MNIST's 28 rows, and a row of 32 × 64 elements (more than a work-group).
+    static var ar1KLCases: [ParityCase] {
+        [(1, 1, 1), (5, 1, 3), (5, 2, 3), (5, 7, 3), (3, 28, 8), (2, 32, 64)].flatMap { rows, steps, dimensions in
+            [
+                ParityCase(name: "ar1KL \(rows)x\(steps)x\(dimensions)", tolerance: accumulating) { backend in
+                    let (mean, scale, alpha) = ar1KLInputs(rows: rows, steps: steps, dimensions: dimensions, seed: 52)
+                    let out = try backend.makeBuffer(count: rows)
+                    try backend.ar1KL(mean: try backend.makeBuffer(mean), scale: try backend.makeBuffer(scale),
+                        alpha: try backend.makeBuffer(alpha), rows: rows, output: out)
+                    return (try backend.download(out), Reference.ar1KL(mean, scale, alpha, rows: rows))
+                },
+                ParityCase(name: "ar1KLBackward \(rows)x\(steps)x\(dimensions)", tolerance: elementwise) { backend in
+                    let (mean, scale, alpha) = ar1KLInputs(rows: rows, steps: steps, dimensions: dimensions, seed: 53)
+                    var data = TestData(seed: 54)
+                    let g = data.values(rows)
+                    let gm = try backend.makeBuffer(count: mean.count), gs = try backend.makeBuffer(count: mean.count)
+                    try backend.ar1KLBackward(mean: try backend.makeBuffer(mean), scale: try backend.makeBuffer(scale),
+                        alpha: try backend.makeBuffer(alpha), gradOutput: try backend.makeBuffer(g), gradMean: gm, gradScale: gs)
+                    return (try backend.download(gm) + backend.download(gs), Reference.ar1KLBackward(mean, scale, alpha, g))
                 },
             ]
         }

@@ -215,4 +215,53 @@ enum Reference {
         }
         return dmq + dsq + dmp + dsp
     }
+
+    /// The AR(1)-prior KL of eq. 3 per row of `[rows, n, d]` (d = `alpha.count`) by the
+    /// textbook formula with f(u) = u − ln u − 1, in Double.
+    static func ar1KL(_ mean: [Float], _ scale: [Float], _ alpha: [Float], rows: Int) -> [Double] {
+        let d = alpha.count, n = mean.count / (rows * d)
+        func f(_ u: Double) -> Double { u - Foundation.log(u) - 1 }
+        return (0..<rows).map { r in
+            var sum = 0.0
+            for k in 0..<d {
+                let a = Double(alpha[k]), c = 1 - a * a
+                func mu(_ t: Int) -> Double { Double(mean[(r * n + t) * d + k]) }
+                func variance(_ t: Int) -> Double { Double(scale[(r * n + t) * d + k]) * Double(scale[(r * n + t) * d + k]) }
+                sum += f(variance(0)) + mu(0) * mu(0)
+                for t in 1..<n {
+                    let e = mu(t) - a * mu(t - 1)
+                    sum += f(variance(t) / c) + (e * e + a * a * variance(t - 1)) / c
+                }
+            }
+            return 0.5 * sum
+        }
+    }
+
+    /// The gradients of ``ar1KL(_:_:_:rows:)`` weighted by `g[r]`, concatenated: dμ, dσ (from
+    /// the terms each step appears in: its own and the next).
+    static func ar1KLBackward(_ mean: [Float], _ scale: [Float], _ alpha: [Float], _ g: [Float]) -> [Double] {
+        let d = alpha.count, rows = g.count, n = mean.count / (rows * d)
+        var dm = [Double](repeating: 0, count: mean.count), ds = dm
+        for r in 0..<rows {
+            for k in 0..<d {
+                let a = Double(alpha[k]), c = 1 - a * a, gr = Double(g[r])
+                func index(_ t: Int) -> Int { (r * n + t) * d + k }
+                for t in 0..<n {
+                    let m = Double(mean[index(t)]), s = Double(scale[index(t)])
+                    // Term t: f(σ_t²) + μ_t² for t = 0, else f(σ_t²/c) + ((μ_t − α μ_{t−1})² + α² σ_{t−1}²)/c.
+                    if t == 0 {
+                        dm[index(t)] += gr * m
+                        ds[index(t)] += gr * (s - 1 / s)
+                    } else {
+                        let e = m - a * Double(mean[index(t - 1)])
+                        dm[index(t)] += gr * e / c
+                        dm[index(t - 1)] -= gr * a * e / c
+                        ds[index(t)] += gr * (s / c - 1 / s)
+                        ds[index(t - 1)] += gr * a * a * Double(scale[index(t - 1)]) / c
+                    }
+                }
+            }
+        }
+        return dm + ds
+    }
 }

@@ -53,6 +53,8 @@ final class FakeBackend: Backend, @unchecked Sendable {
     func gaussianKLBackward(mean: DeviceBuffer, scale: DeviceBuffer, gradOutput: DeviceBuffer, gradMean: DeviceBuffer, gradScale: DeviceBuffer) throws { throw unsupported }
     func gaussianKLPair(meanQ: DeviceBuffer, scaleQ: DeviceBuffer, meanP: DeviceBuffer, scaleP: DeviceBuffer, rows: Int, output: DeviceBuffer) throws { throw unsupported }
     func gaussianKLPairBackward(meanQ: DeviceBuffer, scaleQ: DeviceBuffer, meanP: DeviceBuffer, scaleP: DeviceBuffer, gradOutput: DeviceBuffer, gradMeanQ: DeviceBuffer, gradScaleQ: DeviceBuffer, gradMeanP: DeviceBuffer, gradScaleP: DeviceBuffer) throws { throw unsupported }
+    func ar1KL(mean: DeviceBuffer, scale: DeviceBuffer, alpha: DeviceBuffer, rows: Int, output: DeviceBuffer) throws { throw unsupported }
+    func ar1KLBackward(mean: DeviceBuffer, scale: DeviceBuffer, alpha: DeviceBuffer, gradOutput: DeviceBuffer, gradMean: DeviceBuffer, gradScale: DeviceBuffer) throws { throw unsupported }
     func randomUniform(_ buffer: DeviceBuffer, seed: UInt64, stream: UInt64, offset: UInt64) throws { throw unsupported }
     func randomNormal(_ buffer: DeviceBuffer, seed: UInt64, stream: UInt64, offset: UInt64) throws { throw unsupported }
     func adamStep(_ parameters: AdamParameters, step: Int, parameter: DeviceBuffer, gradient: DeviceBuffer, firstMoment: DeviceBuffer, secondMoment: DeviceBuffer) throws { throw unsupported }

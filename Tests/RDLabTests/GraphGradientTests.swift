@@ -150,6 +150,38 @@ struct GraphGradientTests {
         }
     }
 
+    /// The AR(1)-prior KL: gradients into mean and scale `[B, n, d]`, none into α.
+    @Test(arguments: AvailableBackends.all)
+    func ar1PriorKL(_ target: BackendUnderTest) throws {
+        let b = target.backend
+        let shape = [3, 4, 2]
+        func parameter(_ name: String, _ values: [Float]) throws -> Parameter {
+            Parameter(name: name, tensor: Tensor(shape: shape, buffer: try b.makeBuffer(values), requiresGradient: true))
+        }
+        var data = TestData(seed: 13)
+        let mean = try parameter("mean", data.values(24, in: -2...2))
+        let scale = try parameter("scale", data.values(24, in: 0.4...2))
+        let weights = data.values(3, in: 0.5...1.5)
+        func loss(_ g: Graph) throws -> (loss: Tensor, alpha: Tensor) {
+            let alpha = try g.constant([0.8, -0.3], shape: [2])
+            let kl = try g.ar1KL(mean: mean.tensor, scale: scale.tensor, alpha: alpha)
+            #expect(kl.shape == [3])
+            return (try g.sum(try g.mul(kl, try g.constant(weights, shape: [3])), axes: [0]), alpha)
+        }
+        try Self.check(b, [mean, scale], samples: 24) { g in try loss(g).loss }
+        let g = Graph(backend: b)
+        let (total, alpha) = try loss(g)
+        try g.backward(from: total)
+        #expect(g.gradient(of: alpha) == nil)
+        #expect(throws: ComputeError.self) {  // α of the wrong length
+            try g.ar1KL(mean: mean.tensor, scale: scale.tensor, alpha: try g.constant([0.5, 0.5, 0.5], shape: [3]))
+        }
+        #expect(throws: ComputeError.self) {  // not [batch, steps, dimensions]
+            try g.ar1KL(mean: Tensor(shape: [3, 8], buffer: mean.tensor.buffer),
+                scale: Tensor(shape: [3, 8], buffer: scale.tensor.buffer), alpha: alpha)
+        }
+    }
+
     @Test func backwardNeedsAScalar() throws {
         let g = Graph(backend: AvailableBackends.cpu.backend)
         let p = Tensor(shape: [3], buffer: try g.backend.makeBuffer([1, 2, 3]), requiresGradient: true)
