@@ -62,4 +62,45 @@ extension BenchCase {
             try g.backward(from: try g.sum(kl, axes: [0]))
         }
     }
+
+    /// The AR(1)-prior KL's shape: a batch of 100 MNIST images, one 8-dimensional latent per row.
+    static let ar1KLShape = [100, 28, 8]
+
+    /// The AR(1)-prior KL at [100, 28, 8], forward and backward into μ and σ: the fused ops
+    /// (GB/s by the 24 bytes per element they must move: μ and σ read by each pass, two
+    /// gradients written) and the graph op summed to a scalar loss and run backward.
+    static var ar1KLCases: [BenchCase] {
+        let (rows, n) = (ar1KLShape[0], ar1KLShape.reduce(1, *))
+        return [
+            BenchCase(name: "ar1 KL [100, 28, 8] fwd+bwd (fused ops)", flops: 0, bytes: Double(24 * n)) { backend in
+                let (mean, scale, alpha) = try ar1KLInputs(backend)
+                let output = try backend.makeBuffer(count: rows), gradOutput = try backend.makeBuffer(count: rows)
+                try backend.fill(gradOutput, with: 1)
+                let gradMean = try backend.makeBuffer(count: n), gradScale = try backend.makeBuffer(count: n)
+                return {
+                    try backend.ar1KL(mean: mean, scale: scale, alpha: alpha, rows: rows, output: output)
+                    try backend.ar1KLBackward(mean: mean, scale: scale, alpha: alpha, gradOutput: gradOutput,
+                        gradMean: gradMean, gradScale: gradScale)
+                }
+            },
+            BenchCase(name: "ar1 KL [100, 28, 8] fwd+bwd (graph)", flops: 0) { backend in
+                let (mean, scale, alpha) = try ar1KLInputs(backend)
+                return {
+                    let g = Graph(backend: backend)
+                    let kl = try g.ar1KL(mean: Tensor(shape: ar1KLShape, buffer: mean, requiresGradient: true),
+                        scale: Tensor(shape: ar1KLShape, buffer: scale, requiresGradient: true),
+                        alpha: Tensor(shape: [ar1KLShape[2]], buffer: alpha))
+                    try g.backward(from: try g.sum(kl, axes: [0]))
+                }
+            },
+        ]
+    }
+
+    /// μ normal, σ in [0.5, 1.5), α = 0.5 … 0.95 (the δ-VAE's spacing).
+    static func ar1KLInputs(_ backend: any Backend) throws -> (mean: DeviceBuffer, scale: DeviceBuffer, alpha: DeviceBuffer) {
+        let n = ar1KLShape.reduce(1, *)
+        let alphas = AR1Prior.linearlySpaced(from: 0.5, to: 0.95, count: ar1KLShape[2]).alphas.map(Float.init)
+        return (try random(backend, n, stream: 3), try backend.makeBuffer((0..<n).map { 0.5 + Float(($0 * 37) % 101) / 101 }),
+            try backend.makeBuffer(alphas))
+    }
 }

@@ -12,9 +12,11 @@ struct BenchCase: Sendable {
     let prepare: @Sendable (any Backend) throws -> () throws -> Void
 
     /// Every case: SGEMM 1024³, the VAE's im2col GEMMs, each VAE conv layer's three passes,
-    /// memory bandwidth, the two-Gaussian KL (fused and composed), the Echo op, the MADE
-    /// layers, the training step with each channel, HIT's two models' steps and their conv passes.
-    static let all: [BenchCase] = gemmCases + convCases + [copyBandwidth] + elementwiseCases + klPairCases + echoCases
+    /// memory bandwidth, the two-Gaussian KL (fused and composed), the AR(1)-prior KL, the Echo
+    /// op, the MADE layers, the training step with each channel, HIT's two models' steps and
+    /// their conv passes.
+    static let all: [BenchCase] = gemmCases + convCases + [copyBandwidth] + elementwiseCases + klPairCases + ar1KLCases
+        + echoCases
         + maskedCases
         + pixelCNNCases + [trainingStep(.echo(EchoSpec()), " echo channel")] + familySteps + [toyStep] + hierarchicalSteps + hitConvCases
 

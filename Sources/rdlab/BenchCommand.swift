@@ -11,7 +11,8 @@ struct BenchCommand: ParsableCommand {
         discussion: """
             Cases: SGEMM 1024³ and the im2col GEMMs of the reference conv VAE at batch 100, every \
             conv layer of that VAE (forward, backward-data, backward-filter), memory bandwidth, the KL between \
-            two diagonal Gaussians (fused op and graph, and the same KL from elementwise graph ops), Echo noise, \
+            two diagonal Gaussians (fused op and graph, and the same KL from elementwise graph ops), the AR(1)-prior \
+            KL of the δ-VAE (fused ops and graph), Echo noise, \
             the MADE layers and PixelCNN convolutions (masked ones count unmasked FLOPs only, beside the same \
             passes as dense ops on pre-masked weights), and the training step of each model family. \
             Each case is warmed up, \
