@@ -14,11 +14,12 @@ struct BenchCase: Sendable {
     /// Every case: SGEMM 1024³, the VAE's im2col GEMMs, each VAE conv layer's three passes,
     /// memory bandwidth, the two-Gaussian KL (fused and composed), the AR(1)-prior KL, the Echo
     /// op, the MADE layers, the training step with each channel, HIT's two models' steps and
-    /// their conv passes.
+    /// their conv passes, the δ-VAE's step with and without its auxiliary prior.
     static let all: [BenchCase] = gemmCases + convCases + [copyBandwidth] + elementwiseCases + klPairCases + ar1KLCases
         + echoCases
         + maskedCases
         + pixelCNNCases + [trainingStep(.echo(EchoSpec()), " echo channel")] + familySteps + [toyStep] + hierarchicalSteps + hitConvCases
+        + deltaSteps
 
     /// The training step of each of Alemi's twelve families: the reference VAE's settings
     /// (32 latents, ReLU) for the deconvolutional decoder, Alemi's (64 latents, gated units,

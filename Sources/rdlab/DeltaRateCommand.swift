@@ -2,9 +2,16 @@ import ArgumentParser
 import Foundation
 import RDLab
 
-extension AlphaRange: ExpressibleByArgument {
-    /// `lower:upper` or a single α, each in (−1, 1); see ``AlphaRange/init(parsing:)``.
-    public init?(argument: String) { try? self.init(parsing: argument) }
+extension AlphaRange {
+    /// `--alpha`'s transform: `lower:upper` or a single α, each in (−1, 1) (see
+    /// ``AlphaRange/init(parsing:)``); a bad value's error says which part is wrong.
+    static func argument(_ text: String) throws -> AlphaRange {
+        do {
+            return try AlphaRange(parsing: text)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
 }
 
 /// `rdlab delta-rate`: the committed rate δ of the δ-VAE's AR(1) prior, or the α that commits
@@ -33,7 +40,7 @@ struct DeltaRateCommand: ParsableCommand {
     var dims: Int
 
     @Option(help: ArgumentHelp("AR(1) coefficients lower:upper, linearly spaced over the dimensions (one value: all alike); −1 < lower ≤ upper < 1.",
-        valueName: "lower:upper"))
+        valueName: "lower:upper"), transform: AlphaRange.argument)
     var alpha: AlphaRange?
 
     @Option(help: "Solve for the α that commits this rate, in nats (≥ 0).")

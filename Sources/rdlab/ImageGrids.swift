@@ -66,6 +66,26 @@ enum ImageGrids {
         return grid(try sampleRows(model, latents: Array(repeating: z, count: 5), seed: seed, stream: 0x1D_0000), columns: count)
     }
 
+    /// The δ-VAE: test images above one decoded sample of d(x|z), z ~ q(z|x), and the
+    /// probabilities its pixels were drawn with (the decoder samples pixel by pixel).
+    static func reconstructions(_ model: DeltaVAE, images: [Float], seed: UInt64) throws -> PNGImage {
+        let graph = Graph(backend: model.backend)
+        let count = images.count / 784
+        let q = try model.posterior(try graph.constant(images, shape: [count, 28, 28, 1]), in: graph)
+        let z = try model.sample(q, in: graph, seed: seed, stream: 0x1A_0000).z
+        let (draws, probabilities) = try model.decoder.sample(z, backend: model.backend, seed: seed, stream: 0x1B_0000)
+        return grid([images, draws, probabilities], columns: count)
+    }
+
+    /// The δ-VAE: `count` latent sequences from the AR(1) prior, one decoded sample each and its
+    /// pixels' probabilities.
+    static func samples(_ model: DeltaVAE, count: Int, seed: UInt64) throws -> PNGImage {
+        let graph = Graph(backend: model.backend)
+        let z = try model.priorSamples(count: count, in: graph, seed: seed, stream: 0x1C_0000)
+        let (draws, probabilities) = try model.decoder.sample(z, backend: model.backend, seed: seed, stream: 0x1D_0000)
+        return grid([draws, probabilities], columns: count)
+    }
+
     /// HIT's model: test images above their reconstructions along the mean path (the images
     /// PSNR scores), as Bernoulli means.
     static func reconstructions(_ model: HierarchicalVAE, images: [Float]) throws -> PNGImage {

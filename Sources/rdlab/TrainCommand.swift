@@ -51,7 +51,11 @@ struct TrainCommand: ParsableCommand {
             normal|maf|vamp pick one of Alemi's twelve families, tagged e.g. -+v), --model echo (Echo noise, \
             exact rate), --model toy (Alemi App. E: 30 bins, 30 latent states, exact sums; no dataset), \
             --model hierarchical (HIT: z2 → z1 → x with rates R2 and R1; --hierarchy ghvae|lvae; defaults \
-            --dataset mnist --binarize threshold --batch-size 256).
+            --dataset mnist --binarize threshold --batch-size 256), --model delta (the δ-VAE: one latent of \
+            --latent-dim dimensions per image row under an AR(1) prior with α from --alpha lower:upper, an \
+            anti-causal row encoder, a PixelCNN decoder whose row t reads z_1…z_t; its rate never falls below \
+            the committed rate δ, which `rdlab delta-rate` computes; --auxiliary-hidden sizes the LSTM prior \
+            whose rate is reported as rate_aux_nats).
 
             Objective: E[D + β·R] by default (β = 1 is the negative ELBO; --kl-anneal-steps ramps β from 0). \
             --target-rate R* minimises D + λ(R − R*) + (c/2)(R − R*)² with λ ← λ + η(R − R*) on the batch rate \
@@ -65,11 +69,13 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var selection: BackendOptions
     @OptionGroup var logging: LoggingOptions
 
-    @Option(help: "alemi (default) | echo | toy | hierarchical (HIT's two-layer VAE: rates z1, z2).") var model: ModelSpec.Kind?
+    @Option(help: "alemi (default) | echo | toy | hierarchical (HIT's two-layer VAE: rates z1, z2) | delta (δ-VAE: a latent per row, AR(1) prior, committed rate).") var model: ModelSpec.Kind?
     @Option(help: "binarized-mnist | mnist | fashion-mnist (image models; hierarchical: mnist).") var dataset: String?
     @Option(help: "Folder holding the dataset (or <dir>/<dataset>/); see README for the search order.") var dataDir: String?
     @Option(help: "dynamic | threshold | none (default: none for binarized-mnist, dynamic otherwise; hierarchical: threshold, HIT's rounding).") var binarize: Binarization?
-    @Option(help: "Latent dimensions (default \(AlemiSpec().latentDimension); hierarchical: of the top layer z2, default \(HierarchicalSpec().topDimension)).") var latentDim: Int?
+    @Option(help: "Latent dimensions (default \(AlemiSpec().latentDimension); hierarchical: of the top layer z2, default \(HierarchicalSpec().topDimension); delta: per image row, default \(DeltaSpec().rowDimension)).") var latentDim: Int?
+    @Option(help: ArgumentHelp("Delta: α of the AR(1) prior, lower:upper spaced linearly over the latent dimensions, or one value for all (default \(DeltaSpec().alphaLower):\(DeltaSpec().alphaUpper)).", valueName: "lower:upper"), transform: AlphaRange.argument) var alpha: AlphaRange?
+    @Option(help: "Delta: hidden units of the auxiliary LSTM prior trained beside the model (0: none; default \(DeltaSpec().auxiliaryHidden)).") var auxiliaryHidden: Int?
     @Option(help: "Hierarchical: inference ghvae (generalised top-down, default) | lvae (ladder, precision-weighted, with KL warm-up).") var hierarchy: HierarchicalSpec.Inference?
     @Option(help: "Hierarchical: channels c of every convolution; z1 is a 4×4×c map (default \(HierarchicalSpec().channels)).") var channels: Int?
     @Option(help: "Hidden nonlinearity: relu (Echo, default) | gated (Alemi) | softplus | tanh.") var activation: Activation?
@@ -124,12 +130,13 @@ struct TrainCommand: ParsableCommand {
         [(encoder != nil, "--encoder", [.alemi]), (marginal != nil, "--marginal", [.alemi]),
          (vampComponents != nil, "--vamp-components", [.alemi]), (flowSteps != nil, "--flow-steps", [.alemi]),
          (madeHidden != nil, "--made-hidden", [.alemi]), (echoTerms != nil, "--echo-terms", [.echo]),
-         (echoReplacement != nil, "--echo-replacement", [.echo]), (latentDim != nil, "--latent-dim", [.alemi, .echo, .hierarchical]),
+         (echoReplacement != nil, "--echo-replacement", [.echo]), (latentDim != nil, "--latent-dim", [.alemi, .echo, .hierarchical, .delta]),
          (hierarchy != nil, "--hierarchy", [.hierarchical]), (channels != nil, "--channels", [.hierarchical]),
+         (alpha != nil, "--alpha", [.delta]), (auxiliaryHidden != nil, "--auxiliary-hidden", [.delta]),
          (beta1 != nil, "--beta1", [.hierarchical]), (beta2 != nil, "--beta2", [.hierarchical]),
          (activation != nil, "--activation", [.alemi, .echo]), (symmetricInputs, "--symmetric-inputs", [.alemi, .echo]),
-         (decoder != nil, "--decoder", [.alemi, .echo]), (pixelcnnFeatures != nil, "--pixelcnn-features", [.alemi, .echo]),
-         (pixelcnnResnets != nil, "--pixelcnn-resnets", [.alemi, .echo]), (dataset != nil, "--dataset", images),
+         (decoder != nil, "--decoder", [.alemi, .echo]), (pixelcnnFeatures != nil, "--pixelcnn-features", [.alemi, .echo, .delta]),
+         (pixelcnnResnets != nil, "--pixelcnn-resnets", [.alemi, .echo, .delta]), (dataset != nil, "--dataset", images),
          (binarize != nil, "--binarize", images), (batchSize != nil, "--batch-size", images),
          (trainLimit != nil, "--train-limit", images), (testLimit != nil, "--test-limit", images),
          (dataDir != nil, "--data-dir", images), (toyInit != nil, "--toy-init", [.toy])]
@@ -215,6 +222,11 @@ struct TrainCommand: ParsableCommand {
             let d = HierarchicalSpec()
             return .hierarchical(HierarchicalSpec(inference: hierarchy ?? d.inference, channels: channels ?? d.channels,
                 topDimension: latentDim ?? d.topDimension))
+        case .delta:
+            let d = DeltaSpec()
+            return .delta(DeltaSpec(rowDimension: latentDim ?? d.rowDimension, alphaLower: alpha?.lower ?? d.alphaLower,
+                alphaUpper: alpha?.upper ?? d.alphaUpper, pixelcnnFeatures: pixelcnnFeatures ?? d.pixelcnnFeatures,
+                pixelcnnResnets: pixelcnnResnets ?? d.pixelcnnResnets, auxiliaryHidden: auxiliaryHidden ?? d.auxiliaryHidden))
         }
     }
 
@@ -332,6 +344,10 @@ struct TrainCommand: ParsableCommand {
                 epoch, trainLine.rateNats, trainLine.distortionNats, trainLine.negElboNats, testLine.rateNats,
                 testLine.distortionNats, testLine.negElboNats, weightName, trainLine.beta, trainLine.examplesPerSecond)
             logger.info("\(summary)")
+            if let floor = trainLine.rateFloorNats, let minimum = trainLine.batchRateMinNats {
+                let auxiliary = testLine.rateAuxNats.map { String(format: "; test rate under the auxiliary prior %.3f nats", $0) } ?? ""
+                logger.info("\(String(format: "epoch %d: smallest batch rate %.3f nats, floor %.3f%@", epoch, minimum, floor, auxiliary))")
+            }
         }
         do {
             try run.run(hooks)
@@ -381,6 +397,8 @@ struct TrainCommand: ParsableCommand {
             logger.info("model: Alemi's toy model, 30 latent states, \(run.model.parameters.reduce(0) { $0 + $1.tensor.count }) parameters")
         case .hierarchical(let spec):
             logger.info("model: HIT \(spec.inference.rawValue.uppercased()), c = \(spec.channels), z2 \(spec.topDimension) dims, z1 4×4×\(spec.channels), \(run.model.parameters.reduce(0) { $0 + $1.tensor.count }) parameters")
+        case .delta(let spec):
+            logger.info("model: δ-VAE, 28 rows × \(spec.rowDimension) latent dims, AR(1) α \(spec.alphaLower)…\(spec.alphaUpper), committed rate δ = \(String(format: "%.3f", spec.committedRate)) nats (\(String(format: "%.2f", spec.committedRate / log(2))) bits), PixelCNN \(spec.pixelcnnFeatures)×\(spec.pixelcnnResnets), auxiliary LSTM \(spec.auxiliaryHidden == 0 ? "none" : "\(spec.auxiliaryHidden) units"), \(run.model.parameters.reduce(0) { $0 + $1.tensor.count }) parameters")
         }
         logger.info("objective: \(run.settings.objective.summary)")
         if let warmUp = run.settings.objective.warmUp, warmUp.epochs * run.data.stepsPerEpoch >= run.plannedSteps {
@@ -393,6 +411,16 @@ struct TrainCommand: ParsableCommand {
     func writePictures(_ run: TrainingRun, epoch: Int, logger: Logger) throws {
         if let toy = run.model as? ToyModel {
             try ToyPictures.write(try toy.diagnostics(), to: run.directory)
+            return
+        }
+        if columns > 0, let model = run.model as? DeltaVAE, let data = run.data as? ImageRunData {
+            logger.info("epoch \(epoch): drawing the image grids pixel by pixel (784 passes each)")
+            let test = data.test
+            let shown = min(columns, test.count)
+            let display = test.batch((0..<shown).map { $0 * test.count / shown }, binarization: data.binarization,
+                seed: run.settings.seed, epoch: 0)
+            try ImageGrids.reconstructions(model, images: display, seed: run.settings.seed).write(to: run.directory.reconstructions)
+            try ImageGrids.samples(model, count: shown, seed: run.settings.seed).write(to: run.directory.samples)
             return
         }
         if columns > 0, let model = run.model as? HierarchicalVAE, let data = run.data as? ImageRunData {

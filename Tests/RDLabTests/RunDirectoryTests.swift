@@ -141,7 +141,7 @@ struct RunDirectoryTests {
                 "/r/config.json: field settings.model.made_hidden[0] is not an integer"),
             ("\"learning_rate\" : 0.0003", "\"learning_rate\" : 0", "/r/config.json: settings.learning_rate must be a finite number > 0 (got 0.0)"),
             ("\"encoder\" : \"gaussian\"", "\"encoder\" : \"flow\"", "/r/config.json: field settings.model.encoder: 'flow' is not one of gaussian, iaf"),
-            ("\"kind\" : \"alemi\"", "\"kind\" : \"pixelvae\"", "/r/config.json: field settings.model.kind: 'pixelvae' is not one of alemi, echo, toy, hierarchical"),
+            ("\"kind\" : \"alemi\"", "\"kind\" : \"pixelvae\"", "/r/config.json: field settings.model.kind: 'pixelvae' is not one of alemi, echo, toy, hierarchical, delta"),
             ("\"binarize\" : \"dynamic\"", "\"binarize\" : \"otsu\"",
                 "/r/config.json: settings.binarize 'otsu' is not one of dynamic, threshold, none"),
         ]
@@ -165,7 +165,7 @@ struct RunDirectoryTests {
         switch config.settings.model {
         case .alemi(let spec): #expect(spec.latentDimension == 8 && family != nil)
         case .echo(let spec): #expect(spec.latentDimension == 8 && spec.terms == 7 && family == nil)
-        case .toy, .hierarchical: Issue.record("\(folder) read as the \(config.settings.model.kind.rawValue) model")
+        case .toy, .hierarchical, .delta: Issue.record("\(folder) read as the \(config.settings.model.kind.rawValue) model")
         }
         #expect(config.settings.objective == ObjectiveSpec(weight: .constant(beta: 1)))
         if case .alemi(let spec) = config.settings.model { #expect(spec.family == family) }

@@ -31,7 +31,7 @@ extension ModelSpec {
         switch self {
         case .alemi(let spec): try ConvAutoencoder(spec, backend: backend, seed: seed)
         case .echo(let spec): try ConvAutoencoder(spec, backend: backend, seed: seed)
-        case .toy, .hierarchical: fatalError("the \(kind.rawValue) model is not a ConvAutoencoder")
+        case .toy, .hierarchical, .delta: fatalError("the \(kind.rawValue) model is not a ConvAutoencoder")
         }
     }
 }

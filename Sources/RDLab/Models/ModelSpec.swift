@@ -20,10 +20,12 @@ public enum ModelSpec: Equatable, Sendable {
     case toy(ToySpec)
     /// HIT's two-layer VAE (GHVAE or LVAE) with a rate per layer.
     case hierarchical(HierarchicalSpec)
+    /// The δ-VAE's sequence model: one latent per image row under an AR(1) prior, a committed rate.
+    case delta(DeltaSpec)
 
     /// The case names, as written in `kind`.
     public enum Kind: String, Codable, Sendable, CaseIterable {
-        case alemi, echo, toy, hierarchical
+        case alemi, echo, toy, hierarchical, delta
     }
 
     public var kind: Kind {
@@ -32,6 +34,7 @@ public enum ModelSpec: Equatable, Sendable {
         case .echo: .echo
         case .toy: .toy
         case .hierarchical: .hierarchical
+        case .delta: .delta
         }
     }
 
@@ -42,6 +45,7 @@ public enum ModelSpec: Equatable, Sendable {
         case .echo(let spec): try ConvAutoencoder(spec, backend: backend, seed: seed)
         case .toy(let spec): try ToyModel(spec, backend: backend, seed: seed)
         case .hierarchical(let spec): try HierarchicalVAE(spec, backend: backend, seed: seed)
+        case .delta(let spec): try DeltaVAE(spec, backend: backend, seed: seed)
         }
     }
 
@@ -52,6 +56,7 @@ public enum ModelSpec: Equatable, Sendable {
         case .echo(let spec): spec.problem()
         case .toy: nil
         case .hierarchical(let spec): spec.problem()
+        case .delta(let spec): spec.problem()
         }
     }
 
@@ -68,7 +73,7 @@ public enum ModelSpec: Equatable, Sendable {
         switch self {
         case .alemi(let spec): spec.encoder == .gaussian && spec.marginal == .normal
         case .echo, .hierarchical: true
-        case .toy: false
+        case .toy, .delta: false
         }
     }
 
@@ -76,7 +81,7 @@ public enum ModelSpec: Equatable, Sendable {
     /// `z1` (bottom) and `z2` (top). ``RateDistortionModel/latentLayers`` of the model built.
     public var latentLayers: [String] {
         switch self {
-        case .alemi, .echo, .toy: ["z"]
+        case .alemi, .echo, .toy, .delta: ["z"]
         case .hierarchical: [HierarchicalSpec.bottomLayer, HierarchicalSpec.topLayer]
         }
     }
@@ -85,10 +90,10 @@ public enum ModelSpec: Equatable, Sendable {
     public var readsImages: Bool { kind != .toy }
 
     /// Whether the model has a density e(z|x), which the IWAE bound needs: the Gaussian and
-    /// IAF encoders and HIT's q(z₁, z₂|x) do; the Echo channel (an exact rate, no density) and
+    /// IAF encoders, HIT's q(z₁, z₂|x) and the δ-VAE's row posteriors do; the Echo channel (an exact rate, no density) and
     /// the toy model (an exact likelihood) do not. What each model's
     /// ``ModelOutput/importanceWeights`` says.
-    public var hasEncoderDensity: Bool { kind == .alemi || kind == .hierarchical }
+    public var hasEncoderDensity: Bool { kind == .alemi || kind == .hierarchical || kind == .delta }
 }
 
 extension ModelSpec: Codable {
@@ -105,6 +110,7 @@ extension ModelSpec: Codable {
         case .echo: self = .echo(try EchoSpec(from: decoder))
         case .toy: self = .toy(try ToySpec(from: decoder))
         case .hierarchical: self = .hierarchical(try HierarchicalSpec(from: decoder))
+        case .delta: self = .delta(try DeltaSpec(from: decoder))
         }
     }
 
@@ -116,6 +122,7 @@ extension ModelSpec: Codable {
         case .echo(let spec): try spec.encode(to: encoder)
         case .toy(let spec): try spec.encode(to: encoder)
         case .hierarchical(let spec): try spec.encode(to: encoder)
+        case .delta(let spec): try spec.encode(to: encoder)
         }
     }
 }

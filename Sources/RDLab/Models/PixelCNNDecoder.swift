@@ -8,8 +8,23 @@ import RDCompute
 /// `resnets` per block on the way up and PixelCNN++'s `resnets`, `resnets + 1`, `resnets + 1`
 /// on the way down, skips from the up pass; a 1×1 convolution of ul gives one Bernoulli logit
 /// per pixel. Logit (i, j) depends on image pixels before (i, j) in raster order only.
+///
+/// With ``Conditioning/rows(dimension:)`` (the δ-VAE) z is a sequence z_1…z_28 of
+/// d-dimensional latents, `[B, 28·d]` row-major: row t of the latent map is a gated dense
+/// layer of z_t alone, and the map enters the first layers a second time unmasked (a 1×1
+/// convolution), so pixel row t sees its own z_t everywhere and no later one — logits of row t
+/// depend on z_{≤t} only, because both streams only ever move information down the rows.
 public final class PixelCNNDecoder: LatentDecoder {
+    /// How z becomes the latent map.
+    public enum Conditioning: Equatable, Sendable {
+        /// One vector for the whole image: a gated dense layer to 784 values (Alemi).
+        case image
+        /// One `dimension`-vector per image row: row t of the map from z_t (the δ-VAE).
+        case rows(dimension: Int)
+    }
+
     public let latentDimension: Int
+    public let conditioning: Conditioning
     public let features: Int
     public let resnets: Int
     let symmetricInputs: Bool
@@ -27,26 +42,38 @@ public final class PixelCNNDecoder: LatentDecoder {
     static let firstUTaps = [(ky: 0, kx: 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
     static let firstULTaps = [(ky: 0, kx: 0), (0, 1), (0, 2), (1, 0)]
 
-    public init(latentDimension: Int, features f: Int = 64, resnets n: Int = 2, symmetricInputs: Bool, backend: any Backend,
-        seed: UInt64) throws {
+    public init(latentDimension: Int, conditioning: Conditioning = .image, features f: Int = 64, resnets n: Int = 2,
+        symmetricInputs: Bool, backend: any Backend, seed: UInt64) throws {
         guard f >= 1, n >= 1 else {
             throw ComputeError.invalidArgument(op: "PixelCNNDecoder", reason: "features and resnets must be at least 1 (got \(f), \(n))")
         }
+        if case .rows(let d) = conditioning, d < 1 || latentDimension != 28 * d {
+            throw ComputeError.invalidArgument(op: "PixelCNNDecoder",
+                reason: "a latent of \(latentDimension) dimensions is not 28 rows of \(d)")
+        }
         self.latentDimension = latentDimension
+        self.conditioning = conditioning
         features = f
         resnets = n
         self.symmetricInputs = symmetricInputs
         let name = "decoder.pixelcnn"
-        latentMap = try Dense("\(name).latent_map", inputs: latentDimension, outputs: 784, activation: .gated, backend: backend,
-            seed: seed)
+        latentMap = switch conditioning {
+        case .image:
+            try Dense("\(name).latent_map", inputs: latentDimension, outputs: 784, activation: .gated, backend: backend, seed: seed)
+        case .rows(let d):
+            try Dense("\(name).latent_map", inputs: d, outputs: 28, activation: .gated, backend: backend, seed: seed)
+        }
         func first(_ stream: String, taps: [(ky: Int, kx: Int)], kernel: (Int, Int), padTop: Int) throws -> LinearSum {
             let map: LinearSum.Map = { x, w, graph in
                 let geometry = Conv2DGeometry(batch: x.shape[0], height: x.shape[1], width: x.shape[2], inChannels: 1,
                     outChannels: f, kernelHeight: kernel.0, kernelWidth: kernel.1, padTop: padTop, padLeft: 1, padRight: 1)
                 return try graph.maskedConv2d(x, w, shape: try MaskedConv2DShape(geometry, taps: taps))
             }
-            let terms = ["latent", "image", "ones"].map { part in
+            var terms = ["latent", "image", "ones"].map { part in
                 (name: part, shape: [taps.count, 1, f], fans: (taps.count, taps.count * f), map: map)
+            }
+            if case .rows = conditioning {
+                terms.append((name: "latent_row", shape: [1, f], fans: (1, f), map: Self.pointwise))
             }
             return try LinearSum("\(name).\(stream)0", terms: terms, channels: f, backend: backend, seed: seed)
         }
@@ -87,6 +114,14 @@ public final class PixelCNNDecoder: LatentDecoder {
 
     public var isAutoregressive: Bool { true }
 
+    /// A 1×1 convolution `[B, H, W, 1]` → `[B, H, W, f]` (filter `[1, f]`).
+    static var pointwise: LinearSum.Map {
+        { x, w, graph in
+            let (b, h, wd) = (x.shape[0], x.shape[1], x.shape[2])
+            return try graph.reshape(try graph.matmul(try graph.reshape(x, [b * h * wd, 1]), w), [b, h, wd, w.shape[1]])
+        }
+    }
+
     /// The down-shifted ([2, 3]) or down-right-shifted ([2, 2]) convolution of a stream.
     static func shifted(right: Bool, stride: Int) -> LinearSum.Map {
         { x, w, graph in
@@ -107,9 +142,15 @@ public final class PixelCNNDecoder: LatentDecoder {
         }
     }
 
-    /// The latent map `[B, 28, 28, 1]` of `z` `[B, D]`.
+    /// The latent map `[B, 28, 28, 1]` of `z` `[B, D]`: one dense layer of z, or of each row's z_t.
     func latentImage(_ z: Tensor, in graph: Graph) throws -> Tensor {
-        try graph.reshape(try latentMap(z, in: graph), [z.shape[0], 28, 28, 1])
+        let batch = z.shape[0]
+        switch conditioning {
+        case .image:
+            return try graph.reshape(try latentMap(z, in: graph), [batch, 28, 28, 1])
+        case .rows(let d):
+            return try graph.reshape(try latentMap(try graph.reshape(z, [batch * 28, d]), in: graph), [batch, 28, 28, 1])
+        }
     }
 
     /// Logits `[B, h, 28, 1]` from a latent map and images cropped to their first h rows (h a
@@ -121,8 +162,9 @@ public final class PixelCNNDecoder: LatentDecoder {
         }
         let x = symmetricInputs ? try graph.symmetric(images) : images
         let ones = try graph.filled(1, shape: images.shape)
-        var uList = [try firstU([map, x, ones], in: graph)]
-        var ulList = [try firstUL([map, x, ones], in: graph)]
+        let inputs = conditioning == .image ? [map, x, ones] : [map, x, ones, map]
+        var uList = [try firstU(inputs, in: graph)]
+        var ulList = [try firstUL(inputs, in: graph)]
         for block in 0..<3 {
             for pair in up[block] {
                 uList.append(try pair.u(uList.last!, skips: [], in: graph))

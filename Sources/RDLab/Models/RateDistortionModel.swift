@@ -36,6 +36,21 @@ extension ImportanceWeights {
     }
 }
 
+/// The terms of a learned prior trained beside the model without changing it (the δ-VAE's
+/// auxiliary LSTM): its loss, which the trainer adds to the objective unweighted, and the rate
+/// measured against it, which is reported but not optimised.
+public struct AuxiliaryPriorTerms {
+    /// −log p_aux(z) per example `[B]` at latents cut from the tape.
+    public let loss: Tensor
+    /// log e(z|x) − log p_aux(z) per example `[B]`: the rate under the auxiliary prior.
+    public let rate: Tensor
+
+    public init(loss: Tensor, rate: Tensor) {
+        self.loss = loss
+        self.rate = rate
+    }
+}
+
 /// What a model computes for a batch: the terms of every objective, per example, in nats.
 public struct ModelOutput {
     /// −log d(x|z) per example `[B]`.
@@ -49,14 +64,17 @@ public struct ModelOutput {
     public let latent: Tensor
     /// log w for the IWAE bound, or why there is none.
     public let importanceWeights: ImportanceWeights
+    /// An auxiliary prior's loss and rate, where the model trains one.
+    public let auxiliaryPrior: AuxiliaryPriorTerms?
 
     public init(distortion: Tensor, rates: [LayerRate], weights: Tensor? = nil, latent: Tensor,
-        importanceWeights: ImportanceWeights) {
+        importanceWeights: ImportanceWeights, auxiliaryPrior: AuxiliaryPriorTerms? = nil) {
         self.distortion = distortion
         self.rates = rates
         self.weights = weights
         self.latent = latent
         self.importanceWeights = importanceWeights
+        self.auxiliaryPrior = auxiliaryPrior
     }
 }
 

@@ -12,13 +12,20 @@ public struct EpochTotals: Equatable, Sendable {
     /// Sums of each latent layer's rate (empty before the first step; in older files, the one
     /// layer's sum is `rate`).
     public var layerRates: [Double] = []
+    /// Sum of the rate under the model's auxiliary prior, where it has one.
+    public var auxiliaryRate: Double?
+    /// The smallest batch rate of the epoch's steps so far (nil before the first).
+    public var minimumRate: Double?
 
-    public init(rate: Double = 0, distortion: Double = 0, examples: Int = 0, seconds: Double = 0, layerRates: [Double] = []) {
+    public init(rate: Double = 0, distortion: Double = 0, examples: Int = 0, seconds: Double = 0, layerRates: [Double] = [],
+        auxiliaryRate: Double? = nil, minimumRate: Double? = nil) {
         self.rate = rate
         self.distortion = distortion
         self.examples = examples
         self.seconds = seconds
         self.layerRates = layerRates
+        self.auxiliaryRate = auxiliaryRate
+        self.minimumRate = minimumRate
     }
 }
 
@@ -92,6 +99,8 @@ public struct Checkpoint {
         meta["epoch_examples"] = "\(epochTotals.examples)"
         meta["epoch_seconds"] = "\(epochTotals.seconds)"
         meta["epoch_layer_rate_sums"] = epochTotals.layerRates.map { "\($0)" }.joined(separator: ",")
+        if let sum = epochTotals.auxiliaryRate { meta["epoch_aux_rate_sum"] = "\(sum)" }
+        if let minimum = epochTotals.minimumRate { meta["epoch_min_batch_rate"] = "\(minimum)" }
         meta["adam_step"] = "\(optimizer.step)"
         meta["model"] = String(decoding: try JSONEncoder().encode(self.model), as: UTF8.self)
         meta["objective_state"] = String(decoding: try JSONEncoder().encode(objective), as: UTF8.self)
@@ -125,11 +134,12 @@ public struct Checkpoint {
             guard number <= limit else { throw bad("\(key) \(number) is more than \(limit)") }
             return number
         }
-        func sum(_ key: String) throws -> Double {
-            guard let text = meta[key] else { return 0 }
+        func optionalSum(_ key: String) throws -> Double? {
+            guard let text = meta[key] else { return nil }
             guard let number = Double(text), number.isFinite else { throw bad("\(key) '\(text)' is not a finite number") }
             return number
         }
+        func sum(_ key: String) throws -> Double { try optionalSum(key) ?? 0 }
         // Every epoch takes at least one step, so no more epochs have begun than steps were taken.
         let step = try counter("step", limit: 1 << 40)
         let epoch = try counter("epoch", limit: step)
@@ -140,7 +150,8 @@ public struct Checkpoint {
         }
         let totals = EpochTotals(rate: try sum("epoch_rate_sum"), distortion: try sum("epoch_distortion_sum"),
             examples: try counter("epoch_examples", default: 0, limit: 1 << 50), seconds: try sum("epoch_seconds"),
-            layerRates: layerSums)
+            layerRates: layerSums, auxiliaryRate: try optionalSum("epoch_aux_rate_sum"),
+            minimumRate: try optionalSum("epoch_min_batch_rate"))
         guard let model = meta["model"] else { throw bad("no model configuration in its metadata") }
         let spec: ModelSpec
         do {

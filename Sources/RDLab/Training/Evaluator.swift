@@ -11,7 +11,7 @@ public enum Evaluator {
     public static func rateDistortion(_ trainer: ModelTrainer, _ data: any RunData) throws -> (RateDistortion, TimeInterval) {
         let started = Date()
         var rate = 0.0, distortion = 0.0, layers = [Double](repeating: 0, count: trainer.model.latentLayers.count)
-        var examples = 0
+        var examples = 0, auxiliary: Double?
         for index in 0..<data.testBatchCount {
             try StopSignal.check()
             let batch = data.testBatch(index)
@@ -19,10 +19,12 @@ public enum Evaluator {
             rate += result.rate * Double(batch.count)
             distortion += result.distortion * Double(batch.count)
             for (l, value) in result.layerRates.enumerated() { layers[l] += value * Double(batch.count) }
+            if let value = result.auxiliaryRate { auxiliary = (auxiliary ?? 0) + value * Double(batch.count) }
             examples += batch.count
         }
         let n = Double(max(examples, 1))
-        return (RateDistortion(rate: rate / n, distortion: distortion / n, layerRates: layers.map { $0 / n }),
+        return (RateDistortion(rate: rate / n, distortion: distortion / n, layerRates: layers.map { $0 / n },
+            auxiliaryRate: auxiliary.map { $0 / n }),
             Date().timeIntervalSince(started))
     }
 

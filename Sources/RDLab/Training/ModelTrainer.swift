@@ -8,12 +8,15 @@ public struct RateDistortion: Sendable, Equatable {
     public var distortion: Double
     /// R_l per latent layer, in the model's order (``RateDistortionModel/latentLayers``).
     public var layerRates: [Double]
+    /// The rate under the model's auxiliary prior, where it has one (``AuxiliaryPriorTerms``).
+    public var auxiliaryRate: Double?
     public var negativeELBO: Double { rate + distortion }
 
-    public init(rate: Double, distortion: Double, layerRates: [Double]? = nil) {
+    public init(rate: Double, distortion: Double, layerRates: [Double]? = nil, auxiliaryRate: Double? = nil) {
         self.rate = rate
         self.distortion = distortion
         self.layerRates = layerRates ?? [rate]
+        self.auxiliaryRate = auxiliaryRate
     }
 }
 
@@ -65,12 +68,14 @@ public final class ModelTrainer {
     /// multiplier λ as it stands now (target rate, GECO).
     public var lastBetas: [Float] { model.latentLayers.map { objective.beta(of: $0, at: max(step - 1, 0)) } }
 
-    /// A step on a batch of host values `[B, …]`; returns the batch means.
+    /// A step on a batch of host values `[B, …]`; returns the batch means. An auxiliary
+    /// prior's loss is added to the objective's unweighted (it reaches only its own parameters).
     public func train(_ batch: HostBatch) throws -> RateDistortion {
         let graph = Graph(backend: model.backend)
         let x = try graph.constant(batch.values, shape: batch.shape)
         let out = try model(x, in: graph, seed: seed, noiseStream: Self.trainingNoise(step: step))
-        let loss = try objective.loss(out, at: step, in: graph)
+        var loss = try objective.loss(out, at: step, in: graph)
+        if let auxiliary = out.auxiliaryPrior { loss = try graph.add(loss, try out.expectation(auxiliary.loss, in: graph)) }
         let means = try summary(out, graph: graph)
         let value = try graph.values(loss)[0]
         guard value.isFinite else {
@@ -103,6 +108,7 @@ public final class ModelTrainer {
         }
         let distortion = try mean(out.distortion)
         let layers = try out.rates.map { try mean($0.rate) }
-        return RateDistortion(rate: layers.reduce(0, +), distortion: distortion, layerRates: layers)
+        return RateDistortion(rate: layers.reduce(0, +), distortion: distortion, layerRates: layers,
+            auxiliaryRate: try out.auxiliaryPrior.map { try mean($0.rate) })
     }
 }

@@ -106,14 +106,20 @@ public struct RunDirectory: Sendable {
         public var betas: [String: Float]?
         public var seconds: Double
         public var examplesPerSecond: Double
-        /// Echo channel: the smallest rate it can report, −D·log r (absent for Gaussian).
+        /// The smallest rate the model can report: the Echo channel's −D·log r, the δ-VAE's
+        /// committed rate δ (absent for models without one).
         public var rateFloorNats: Double?
+        /// Train lines of a model with a rate floor: the smallest batch rate of the epoch's steps.
+        public var batchRateMinNats: Double?
+        /// The rate under the model's auxiliary prior (the δ-VAE's LSTM), where it has one.
+        public var rateAuxNats: Double?
         /// Alemi's family tag of the model, e.g. `-+v` (absent for other models).
         public var family: String?
 
         public init(epoch: Int, step: Int, split: Split, rateNats: Double, ratesNats: [String: Double]? = nil,
             distortionNats: Double, negElboNats: Double, beta: Float, betas: [String: Float]? = nil, seconds: Double,
-            examplesPerSecond: Double, rateFloorNats: Double?, family: String?) {
+            examplesPerSecond: Double, rateFloorNats: Double?, batchRateMinNats: Double? = nil, rateAuxNats: Double? = nil,
+            family: String?) {
             self.epoch = epoch
             self.step = step
             self.split = split
@@ -126,6 +132,8 @@ public struct RunDirectory: Sendable {
             self.seconds = seconds
             self.examplesPerSecond = examplesPerSecond
             self.rateFloorNats = rateFloorNats
+            self.batchRateMinNats = batchRateMinNats
+            self.rateAuxNats = rateAuxNats
             self.family = family
         }
     }

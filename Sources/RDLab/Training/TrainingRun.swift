@@ -151,14 +151,16 @@ public final class TrainingRun {
             }
             let betas = trainer.lastBetas
             let betasByLayer = settings.objective.isConstant ? nil : Dictionary(uniqueKeysWithValues: zip(layers, betas))
-            func line(_ split: RunDirectory.Metrics.Split, _ figures: RateDistortion, seconds: Double, examples: Int) -> RunDirectory.Metrics {
+            func line(_ split: RunDirectory.Metrics.Split, _ figures: RateDistortion, seconds: Double, examples: Int,
+                minimumRate: Double? = nil) -> RunDirectory.Metrics {
                 RunDirectory.Metrics(epoch: state.epoch + 1, step: trainer.step, split: split, rateNats: figures.rate,
                     ratesNats: Dictionary(uniqueKeysWithValues: zip(layers, figures.layerRates)), distortionNats: figures.distortion,
                     negElboNats: figures.negativeELBO, beta: betas[0], betas: betasByLayer, seconds: seconds,
                     examplesPerSecond: Double(examples) / max(seconds, 1e-9), rateFloorNats: model.rateFloor,
+                    batchRateMinNats: model.rateFloor == nil ? nil : minimumRate, rateAuxNats: figures.auxiliaryRate,
                     family: settings.family)
             }
-            let trainLine = line(.train, train, seconds: totals.seconds, examples: totals.examples)
+            let trainLine = line(.train, train, seconds: totals.seconds, examples: totals.examples, minimumRate: totals.minimumRate)
             let testLine = line(.test, evaluated.0, seconds: evaluated.1, examples: data.testExamples)
             // The commit: the lines, then the checkpoint that covers them. An epoch cut short by
             // the step budget stays open: its lines are provisional (the checkpoint does not cover
@@ -210,6 +212,8 @@ extension EpochTotals {
             layerRates += [Double](repeating: 0, count: stats.layerRates.count - layerRates.count)
         }
         for (l, value) in stats.layerRates.enumerated() { layerRates[l] += value * Double(count) }
+        if let value = stats.auxiliaryRate { auxiliaryRate = (auxiliaryRate ?? 0) + value * Double(count) }
+        minimumRate = min(minimumRate ?? stats.rate, stats.rate)
         examples += count
     }
 
@@ -217,7 +221,7 @@ extension EpochTotals {
     var means: RateDistortion {
         let n = Double(max(examples, 1))
         return RateDistortion(rate: rate / n, distortion: distortion / n,
-            layerRates: layerRates.isEmpty ? [rate / n] : layerRates.map { $0 / n })
+            layerRates: layerRates.isEmpty ? [rate / n] : layerRates.map { $0 / n }, auxiliaryRate: auxiliaryRate.map { $0 / n })
     }
 }
 
