@@ -85,16 +85,29 @@ public final class GaussianChannel: LatentChannel {
     func reparameterised(_ features: Tensor, in graph: Graph, seed: UInt64, stream: UInt64) throws
         -> (mean: Tensor, scale: Tensor, epsilon: Tensor, z: Tensor) {
         let (mu, sigma) = try heads(features, in: graph)
-        let noise = try graph.buffer(count: mu.count)
-        try graph.backend.randomNormal(noise, seed: seed, stream: stream, offset: 0)
-        let epsilon = Tensor(shape: mu.shape, buffer: noise)
-        return (mu, sigma, epsilon, try graph.add(mu, try graph.mul(sigma, epsilon)))
+        let (epsilon, z) = try Self.draw(mean: mu, scale: sigma, in: graph, seed: seed, stream: stream)
+        return (mu, sigma, epsilon, z)
+    }
+
+    /// ε ~ N(0, I) from Philox (seed, stream) and z = μ + σ·ε.
+    static func draw(mean mu: Tensor, scale sigma: Tensor, in graph: Graph, seed: UInt64, stream: UInt64) throws
+        -> (epsilon: Tensor, z: Tensor) {
+        let epsilon = try graph.standardNormal(mu.shape, seed: seed, stream: stream)
+        return (epsilon, try graph.add(mu, try graph.mul(sigma, epsilon)))
     }
 
     public func callAsFunction(_ features: Tensor, in graph: Graph, seed: UInt64, stream: UInt64) throws -> ChannelOutput {
-        let (mu, sigma, epsilon, z) = try reparameterised(features, in: graph, seed: seed, stream: stream)
+        let (mu, sigma) = try heads(features, in: graph)
+        return try Self.output(mean: mu, scale: sigma, in: graph, seed: seed, stream: stream)
+    }
+
+    /// A draw z = μ + σ·ε of e(z|x) = N(μ, σ²) `[B, D]` with its analytic KL to N(0, I) as the
+    /// rate, log e(z|x) (for IWAE and learned marginals) and the KL per dimension (free bits).
+    static func output(mean mu: Tensor, scale sigma: Tensor, in graph: Graph, seed: UInt64, stream: UInt64) throws
+        -> ChannelOutput {
+        let (epsilon, z) = try draw(mean: mu, scale: sigma, in: graph, seed: seed, stream: stream)
         return ChannelOutput(latent: z, rate: try graph.gaussianKL(mean: mu, scale: sigma),
-            logPosterior: try Self.logDensity(scale: sigma, epsilon: epsilon, in: graph)) {
+            logPosterior: try logDensity(scale: sigma, epsilon: epsilon, in: graph)) {
             // ½(μ² + σ² − 1) − ln σ per dimension
             let squares = try graph.add(try graph.unary(.square, mu), try graph.unary(.square, sigma))
             return try graph.sub(try graph.scale(try graph.sub(squares, try graph.scalar(1)), by: 0.5), try graph.log(sigma))
