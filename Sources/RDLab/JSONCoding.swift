@@ -40,6 +40,7 @@ extension Activation: NamedChoice {}
 extension EncoderKind: NamedChoice {}
 extension DecoderKind: NamedChoice {}
 extension MarginalKind: NamedChoice {}
+extension ChannelKind: NamedChoice {}
 extension ModelSpec.Kind: NamedChoice {}
 extension TargetRate.Bound: NamedChoice {}
 extension FreeBits.Grouping: NamedChoice {}

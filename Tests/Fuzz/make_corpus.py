@@ -214,6 +214,9 @@ def config_seeds():
     write("FuzzRunConfig", "free-bits-negative.json",
           typed(objective={"weight": {"kind": "constant", "beta": 1}, "free_bits": {"nats": -1, "grouping": "dimension"}}))
     write("FuzzRunConfig", "toy-with-image-dataset.json", typed(model={"kind": "toy"}, family=None))
+    delta = json.loads(typed())["settings"]["model"] | {"channel": "delta", "delta": 0.1}
+    write("FuzzRunConfig", "delta-with-maf.json", typed(model=delta | {"marginal": "maf"}, family="δ--"))
+    write("FuzzRunConfig", "delta-out-of-range.json", typed(model=delta | {"delta": 0}, family="δ--"))
 
 
 def sweep_seeds():

@@ -1,8 +1,8 @@
 import RDCompute
 
 /// The convolutional autoencoder of "Fixing a Broken ELBO" (App. F.1/F.2) and the Echo paper
-/// (App. E): the conv encoder, a channel (``GaussianChannel``, ``IAFChannel`` or
-/// ``EchoChannel``), an optional learned marginal (``MAFMarginal``, ``VampPrior``) and a
+/// (App. E): the conv encoder, a channel (``GaussianChannel``, ``IAFChannel``, ``DeltaChannel``
+/// or ``EchoChannel``), an optional learned marginal (``MAFMarginal``, ``VampPrior``) and a
 /// Bernoulli decoder (``DeconvDecoder`` or ``PixelCNNDecoder``): Alemi's twelve families.
 /// Rate and distortion are nats per example.
 public final class ConvAutoencoder: RateDistortionModel {
@@ -16,13 +16,19 @@ public final class ConvAutoencoder: RateDistortionModel {
     public let marginal: (any LatentMarginal)?
     public let decoder: any LatentDecoder
 
-    /// One of Alemi's families: the Gaussian (or IAF) channel, a marginal, a decoder.
+    /// One of Alemi's families: the Gaussian (IAF, δ-VAE) channel, a marginal, a decoder.
+    /// Throws where the δ-VAE channel's settings are out of range (an IAF encoder or a learned
+    /// marginal among them: its guarantee holds for the diagonal Gaussian against N(0, I)).
     public convenience init(_ spec: AlemiSpec, backend: any Backend, seed: UInt64) throws {
         let d = spec.latentDimension
         let encoder = try ConvEncoder(activation: spec.activation, backend: backend, seed: seed)
-        let channel: any LatentChannel = switch spec.encoder {
-        case .iaf: try IAFChannel(latentDimension: d, steps: spec.flowSteps, hidden: spec.madeHidden, backend: backend, seed: seed)
-        case .gaussian: try GaussianChannel(latentDimension: d, backend: backend, seed: seed)
+        if spec.channel == .delta, let problem = spec.problem() {
+            throw ComputeError.invalidArgument(op: "ConvAutoencoder", reason: "\(problem.setting.flag) \(problem.reason)")
+        }
+        let channel: any LatentChannel = switch (spec.channel, spec.encoder) {
+        case (.delta, _): try DeltaChannel(latentDimension: d, delta: spec.delta, backend: backend, seed: seed)
+        case (.gaussian, .iaf): try IAFChannel(latentDimension: d, steps: spec.flowSteps, hidden: spec.madeHidden, backend: backend, seed: seed)
+        case (.gaussian, .gaussian): try GaussianChannel(latentDimension: d, backend: backend, seed: seed)
         }
         let marginal: (any LatentMarginal)?
         switch spec.marginal {

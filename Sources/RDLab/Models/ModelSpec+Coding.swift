@@ -10,7 +10,7 @@ extension KeyedDecodingContainer {
 extension AlemiSpec: Codable {
     enum CodingKeys: String, CodingKey {
         case latentDimension, activation, symmetricInputs, encoder, decoder, marginal, flowSteps, madeHidden
-        case vampComponents, pixelcnnFeatures, pixelcnnResnets
+        case vampComponents, pixelcnnFeatures, pixelcnnResnets, channel, delta
     }
 
     public init(from decoder: any Decoder) throws {
@@ -22,7 +22,8 @@ extension AlemiSpec: Codable {
             marginal: try c.value(.marginal, or: d.marginal), flowSteps: try c.value(.flowSteps, or: d.flowSteps),
             madeHidden: try c.value(.madeHidden, or: d.madeHidden), vampComponents: try c.value(.vampComponents, or: d.vampComponents),
             pixelcnnFeatures: try c.value(.pixelcnnFeatures, or: d.pixelcnnFeatures),
-            pixelcnnResnets: try c.value(.pixelcnnResnets, or: d.pixelcnnResnets))
+            pixelcnnResnets: try c.value(.pixelcnnResnets, or: d.pixelcnnResnets), channel: try c.value(.channel, or: d.channel),
+            delta: try c.value(.delta, or: d.delta))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -38,6 +39,8 @@ extension AlemiSpec: Codable {
         try c.encode(vampComponents, forKey: .vampComponents)
         try c.encode(pixelcnnFeatures, forKey: .pixelcnnFeatures)
         try c.encode(pixelcnnResnets, forKey: .pixelcnnResnets)
+        try c.encode(channel, forKey: .channel)
+        try c.encode(delta, forKey: .delta)
     }
 }
 

@@ -153,8 +153,17 @@ public enum MarginalKind: String, Codable, Sendable, CaseIterable {
     case vamp
 }
 
+/// How Alemi's Gaussian encoder parameterises N(μ, σ²).
+public enum ChannelKind: String, Codable, Sendable, CaseIterable {
+    /// μ and σ free (``GaussianChannel``).
+    case gaussian
+    /// The independent δ-VAE (``DeltaChannel``): every dimension pays KL ≥ δ to N(0, 1).
+    case delta
+}
+
 /// Settings of Alemi's convolutional β-VAE families (App. F): encoder, decoder and marginal,
-/// each simple or powerful, tagged `-`/`+`/`v` (``family``).
+/// each simple or powerful, tagged `-`/`+`/`v` (``family``); the Gaussian encoder may be the
+/// δ-VAE's (``channel``, tagged `δ`).
 public struct AlemiSpec: Equatable, Sendable {
     /// Latent dimensions (Alemi uses 64).
     public var latentDimension: Int
@@ -175,13 +184,18 @@ public struct AlemiSpec: Equatable, Sendable {
     public var pixelcnnFeatures: Int
     /// PixelCNN decoder: gated resnets per block.
     public var pixelcnnResnets: Int
+    /// The Gaussian encoder's parameterisation: free, or the δ-VAE's committed rate.
+    public var channel: ChannelKind
+    /// Channel delta: the committed rate δ per latent dimension, in nats (the rate is at least
+    /// `latentDimension`·δ).
+    public var delta: Double
 
     /// Every setting, each defaulting to the value of the papers' reference model (the one
     /// place for the defaults: `AlemiSpec()` is the reference β-VAE).
     public init(latentDimension: Int = 32, activation: Activation = .relu, symmetricInputs: Bool = false,
         encoder: EncoderKind = .gaussian, decoder: DecoderKind = .deconv, marginal: MarginalKind = .normal,
         flowSteps: Int = 4, madeHidden: [Int] = [640, 640, 640], vampComponents: Int = 500, pixelcnnFeatures: Int = 64,
-        pixelcnnResnets: Int = 2) {
+        pixelcnnResnets: Int = 2, channel: ChannelKind = .gaussian, delta: Double = 0.1) {
         self.latentDimension = latentDimension
         self.activation = activation
         self.symmetricInputs = symmetricInputs
@@ -193,11 +207,15 @@ public struct AlemiSpec: Equatable, Sendable {
         self.vampComponents = vampComponents
         self.pixelcnnFeatures = pixelcnnFeatures
         self.pixelcnnResnets = pixelcnnResnets
+        self.channel = channel
+        self.delta = delta
     }
 
-    /// Encoder, decoder, marginal: `-` simple, `+` IAF / PixelCNN / MAF, `v` VampPrior.
+    /// Encoder, decoder, marginal: `-` simple, `+` IAF / PixelCNN / MAF, `v` VampPrior; the
+    /// encoder `δ` for the δ-VAE channel (`δ--`, `δ+-`), so that its runs are not taken for the
+    /// plain β-VAE's in tables and plots.
     public var family: String {
-        (encoder == .iaf ? "+" : "-") + (decoder == .pixelcnn ? "+" : "-")
+        (channel == .delta ? "δ" : encoder == .iaf ? "+" : "-") + (decoder == .pixelcnn ? "+" : "-")
             + (marginal == .maf ? "+" : marginal == .vamp ? "v" : "-")
     }
 
@@ -217,6 +235,11 @@ public struct AlemiSpec: Equatable, Sendable {
             ((1...10_000).contains(vampComponents), .vampComponents, "must be between 1 and 10000 (got \(vampComponents))"),
             ((1...512).contains(pixelcnnFeatures), .pixelcnnFeatures, "must be between 1 and 512 (got \(pixelcnnFeatures))"),
             ((1...8).contains(pixelcnnResnets), .pixelcnnResnets, "must be between 1 and 8 (got \(pixelcnnResnets))"),
+            (delta > 0 && delta <= 10, .delta, "must be a number of nats per latent dimension in (0, 10] (got \(delta))"),
+            (channel != .delta || encoder == .gaussian, .channel,
+                "delta makes the diagonal Gaussian encoder pay KL ≥ δ: use --encoder gaussian, not \(encoder.rawValue)"),
+            (channel != .delta || marginal == .normal, .channel,
+                "delta commits the rate against N(0, I): use --marginal normal, not \(marginal.rawValue)"),
         ]
         return checks.first { !$0.0 }.map { SettingProblem(setting: $0.1, reason: $0.2) }
     }

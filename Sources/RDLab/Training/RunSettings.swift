@@ -120,7 +120,7 @@ public enum Setting: String, Sendable, CaseIterable {
     case beta, klAnnealSteps, initialMultiplier, targetRate, targetRateLr, targetRatePenalty, targetDistortion, gecoLr, gecoSmoothing
     case freeBits, freeBitsGroup, beta1, beta2, layerWeights, klWarmupEpochs
     case latentDimension, channels, activation, echoTerms, flowSteps, madeHidden, vampComponents, pixelcnnFeatures, pixelcnnResnets
-    case alpha, auxiliaryHidden
+    case alpha, auxiliaryHidden, channel, delta
 
     /// The flag of `rdlab train` that sets it.
     public var flag: String {
