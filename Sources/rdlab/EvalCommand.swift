@@ -140,6 +140,9 @@ struct EvalCommand: ParsableCommand {
             print(String(format: "channel echo: R is the exact rate −Σ log s (floor %.3f nats, clip r = %.6f); each test batch of %d builds its own noise",
                 floor, echo.clip, batchSize))
         }
+        if let conv = model as? ConvAutoencoder, let delta = conv.channel as? DeltaChannel {
+            print(delta.summary)
+        }
     }
 }
 

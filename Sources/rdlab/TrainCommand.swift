@@ -15,6 +15,7 @@ extension Activation: ExpressibleByArgument {
 extension EncoderKind: ExpressibleByArgument {}
 extension DecoderKind: ExpressibleByArgument {}
 extension MarginalKind: ExpressibleByArgument {}
+extension ChannelKind: ExpressibleByArgument {}
 extension EchoIndexTable.Sampling: ExpressibleByArgument {}
 extension TargetRate.Bound: ExpressibleByArgument {}
 extension FreeBits.Grouping: ExpressibleByArgument {}
@@ -48,7 +49,8 @@ struct TrainCommand: ParsableCommand {
             (--epochs and --max-steps may be raised).
 
             Models: --model alemi (default; --encoder gaussian|iaf, --decoder deconv|pixelcnn and --marginal \
-            normal|maf|vamp pick one of Alemi's twelve families, tagged e.g. -+v), --model echo (Echo noise, \
+            normal|maf|vamp pick one of Alemi's twelve families, tagged e.g. -+v; --channel delta --delta δ makes \
+            the Gaussian encoder the δ-VAE's, every latent dimension paying KL ≥ δ, tagged δ--), --model echo (Echo noise, \
             exact rate), --model toy (Alemi App. E: 30 bins, 30 latent states, exact sums; no dataset), \
             --model hierarchical (HIT: z2 → z1 → x with rates R2 and R1; --hierarchy ghvae|lvae; defaults \
             --dataset mnist --binarize threshold --batch-size 256), --model delta (the δ-VAE: one latent of \
@@ -83,6 +85,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Alemi: encoder gaussian (diagonal, default) | iaf (mean-only IAF, Monte Carlo rate).") var encoder: EncoderKind?
     @Option(help: "Alemi: marginal of the rate normal (N(0, I), default) | maf | vamp; learned ones use a Monte Carlo rate.") var marginal: MarginalKind?
     @Option(help: "Decoder: deconv (default) | pixelcnn (autoregressive; samples take 784 passes).") var decoder: DecoderKind?
+    @Option(help: "Alemi: channel gaussian (μ, σ free, default) | delta (δ-VAE, Razavi et al. App. D: every latent dimension pays KL ≥ δ to N(0, 1); needs --encoder gaussian and --marginal normal). The Echo channel is --model echo.") var channel: ChannelKind?
+    @Option(help: "Channel delta: committed rate δ in nats per latent dimension, in (0, 10] (default \(AlemiSpec().delta)); the rate is at least --latent-dim × δ, e.g. 32 × 0.1 = 3.2 nats.") var delta: Double?
     @Option(help: "Alemi: VampPrior mixture components (default \(AlemiSpec().vampComponents)).") var vampComponents: Int?
     @Option(help: "PixelCNN decoder: channels of every layer (default \(AlemiSpec().pixelcnnFeatures)).") var pixelcnnFeatures: Int?
     @Option(help: "PixelCNN decoder: gated resnets per block (default \(AlemiSpec().pixelcnnResnets)).") var pixelcnnResnets: Int?
@@ -128,6 +132,7 @@ struct TrainCommand: ParsableCommand {
     /// Flags that shape only some models, with the models they belong to.
     var modelFlags: [(given: Bool, flag: String, models: Set<ModelSpec.Kind>)] {
         [(encoder != nil, "--encoder", [.alemi]), (marginal != nil, "--marginal", [.alemi]),
+         (channel != nil, "--channel", [.alemi]), (delta != nil, "--delta", [.alemi]),
          (vampComponents != nil, "--vamp-components", [.alemi]), (flowSteps != nil, "--flow-steps", [.alemi]),
          (madeHidden != nil, "--made-hidden", [.alemi]), (echoTerms != nil, "--echo-terms", [.echo]),
          (echoReplacement != nil, "--echo-replacement", [.echo]), (latentDim != nil, "--latent-dim", [.alemi, .echo, .hierarchical, .delta]),
@@ -181,6 +186,9 @@ struct TrainCommand: ParsableCommand {
             let list = names.count > 1 ? names.dropLast().joined(separator: ", ") + " or " + names[names.count - 1] : names.joined()
             throw ValidationError("\(misplaced.flag) applies to --model \(list), not \(kind.rawValue)")
         }
+        if delta != nil && channel != .delta {
+            throw ValidationError("--delta sets the committed rate of --channel delta: add --channel delta (or drop --delta)")
+        }
         if let orphan = objectiveDetails.first(where: { $0.given && !$0.chosen }) {
             throw ValidationError("\(orphan.flag) refines \(orphan.needs), which is not given")
         }
@@ -209,7 +217,7 @@ struct TrainCommand: ParsableCommand {
                 symmetricInputs: symmetricInputs, encoder: encoder ?? d.encoder, decoder: decoder ?? d.decoder,
                 marginal: marginal ?? d.marginal, flowSteps: flowSteps ?? d.flowSteps, madeHidden: madeHidden?.values ?? d.madeHidden,
                 vampComponents: vampComponents ?? d.vampComponents, pixelcnnFeatures: pixelcnnFeatures ?? d.pixelcnnFeatures,
-                pixelcnnResnets: pixelcnnResnets ?? d.pixelcnnResnets))
+                pixelcnnResnets: pixelcnnResnets ?? d.pixelcnnResnets, channel: channel ?? d.channel, delta: delta ?? d.delta))
         case .echo:
             let d = EchoSpec()
             return .echo(EchoSpec(latentDimension: latentDim ?? d.latentDimension, activation: activation ?? d.activation,
@@ -389,6 +397,9 @@ struct TrainCommand: ParsableCommand {
         switch run.settings.model {
         case .alemi(let spec):
             logger.info("model: family \(spec.family) (encoder \(spec.encoder.rawValue), decoder \(spec.decoder.rawValue), marginal \(spec.marginal.rawValue))")
+            if let conv = run.model as? ConvAutoencoder, let delta = conv.channel as? DeltaChannel {
+                logger.info("\(delta.summary)")
+            }
         case .echo(let spec):
             if let conv = run.model as? ConvAutoencoder, let echo = conv.channel as? EchoChannel, let floor = echo.rateFloor {
                 logger.info("echo channel: \(spec.terms) terms \(spec.replacement.rawValue) replacement, clip r = \(String(format: "%.6f", echo.clip)), rate floor \(String(format: "%.3f", floor)) nats")
