@@ -87,6 +87,20 @@ struct DeltaChannelTests {
         #expect(samples.shape == [3, 8])
     }
 
+    /// Finite differences of the rate plus a loss on the latent, through both heads.
+    @Test(arguments: AvailableBackends.all)
+    func gradientsMatchFiniteDifferences(_ target: BackendUnderTest) throws {
+        let backend = target.backend
+        let channel = try DeltaChannel(latentDimension: 4, delta: 0.3, backend: backend, seed: 6)
+        var data = TestData(seed: 11)
+        let features = data.values(3 * 256, in: -1...1)
+        try GraphGradientTests.check(backend, channel.parameters, samples: 4, h: 5e-3, tolerance: 3e-2) { g in
+            let out = try channel(try g.constant(features, shape: [3, 256]), in: g, seed: 2, stream: 1)
+            let miss = try g.sum(try g.unary(.square, try g.sub(out.latent, try g.scalar(1))), axes: [1])
+            return try g.mean(try g.add(out.rate, try g.scale(miss, by: 0.5)))
+        }
+    }
+
     @Test func refusesADeltaWithoutInterval() {
         #expect(throws: ComputeError.self) {
             _ = try DeltaChannel(latentDimension: 2, delta: -1, backend: AvailableBackends.cpu.backend, seed: 0)
