@@ -52,7 +52,7 @@ public protocol LatentChannel: ParameterContainer {
     func marginalSamples(count: Int, pool: Tensor, in graph: Graph, seed: UInt64, stream: UInt64) throws -> Tensor
     /// What a run's config says about how test batches get their noise.
     var testNoiseDescription: String { get }
-    /// The smallest rate the channel can report, in nats, where it has one (Echo).
+    /// The smallest rate the channel can report, in nats, where it has one (Echo, δ-VAE).
     var rateFloor: Double? { get }
 }
 

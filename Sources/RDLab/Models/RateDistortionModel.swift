@@ -108,7 +108,7 @@ public protocol RateDistortionModel: AnyObject, ParameterContainer {
     func callAsFunction(_ batch: Tensor, in graph: Graph, seed: UInt64, noiseStream: UInt64) throws -> ModelOutput
     /// What a run's config says about the noise of test batches.
     var testNoiseDescription: String { get }
-    /// The smallest rate the model can report, in nats, where it has one (Echo).
+    /// The smallest rate the model can report, in nats, where it has one (Echo, δ-VAE).
     var rateFloor: Double? { get }
 }
 

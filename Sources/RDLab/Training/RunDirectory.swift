@@ -106,8 +106,8 @@ public struct RunDirectory: Sendable {
         public var betas: [String: Float]?
         public var seconds: Double
         public var examplesPerSecond: Double
-        /// The smallest rate the model can report: the Echo channel's −D·log r, the δ-VAE's
-        /// committed rate δ (absent for models without one).
+        /// The smallest rate the model can report: the Echo channel's −D·log r, the δ-VAE
+        /// channel's committed D·δ, the δ-VAE sequence model's committed δ (absent otherwise).
         public var rateFloorNats: Double?
         /// Train lines of a model with a rate floor: the smallest batch rate of the epoch's steps.
         public var batchRateMinNats: Double?
