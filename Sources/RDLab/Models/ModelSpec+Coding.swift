@@ -40,7 +40,7 @@ extension AlemiSpec: Codable {
         try c.encode(pixelcnnFeatures, forKey: .pixelcnnFeatures)
         try c.encode(pixelcnnResnets, forKey: .pixelcnnResnets)
         try c.encode(channel, forKey: .channel)
-        try c.encode(delta, forKey: .delta)
+        if channel == .delta { try c.encode(delta, forKey: .delta) }  // a Gaussian channel has no δ
     }
 }
 
