@@ -37,7 +37,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Importance samples K of the IWAE bound (1 to 65535).") var iwae: Int?
     @Flag(help: "HIT's PSNR and per-layer probe accuracies with their information bound (hierarchical models, labelled datasets).") var probes = false
     @Option(help: "Seed of the probes' 80/20 split of the test set (default \(ProbeSplit.defaultSeed)).") var probeSplitSeed: UInt64?
-    @Flag(help: "Print one JSON object (step, examples, rate_nats, distortion_nats, neg_elbo_nats, neg_iwae_nats, iwae_samples, probes, seconds) instead of text; neg_iwae_nats is −(the IWAE bound).") var json = false
+    @Flag(help: "Print one JSON object (step, examples, rate_nats, distortion_nats, neg_elbo_nats, neg_iwae_nats, iwae_samples, probes, rate_floor_nats, rate_aux_nats, seconds) instead of text; neg_iwae_nats is −(the IWAE bound).") var json = false
 
     func validate() throws {
         guard (runDirectory == nil) != (checkpoint == nil) else { throw ValidationError("give exactly one of --run DIR or --checkpoint FILE") }
@@ -121,7 +121,7 @@ struct EvalCommand: ParsableCommand {
                 let evaluation = Evaluation(step: header.step, examples: data.testExamples, rateNats: result.rate,
                     ratesNats: Dictionary(uniqueKeysWithValues: zip(model.latentLayers, result.layerRates)), distortionNats: result.distortion,
                     negElboNats: result.negativeELBO, negIwaeNats: bound.map { -$0.0 }, iwaeSamples: iwae, probes: report,
-                    seconds: seconds + (bound?.1 ?? 0) + probeSeconds)
+                    rateFloorNats: model.rateFloor, rateAuxNats: result.auxiliaryRate, seconds: seconds + (bound?.1 ?? 0) + probeSeconds)
                 print(String(decoding: try JSONEncoder.rdlab(pretty: false).encode(evaluation), as: UTF8.self))
                 return
             }
@@ -133,6 +133,10 @@ struct EvalCommand: ParsableCommand {
                 print(String(format: "IWAE bound, K = %d: log p(x) ≥ %.3f nats (−log p(x) ≤ %.3f; %.1f s)", iwae, bound, -bound, seconds))
             }
             if let report { print(report.table(seconds: probeSeconds)) }
+            if let delta = model as? DeltaVAE {
+                print(String(format: "δ-VAE: committed rate δ = %.3f nats (no rate falls below it)%@", delta.settings.committedRate,
+                    result.auxiliaryRate.map { String(format: "; rate under the auxiliary LSTM prior %.3f nats", $0) } ?? ""))
+            }
         } catch let interruption as Interrupted {
             throw ExitCode(128 + interruption.signal)
         }

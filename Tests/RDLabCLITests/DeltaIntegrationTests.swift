@@ -66,6 +66,10 @@ struct DeltaIntegrationTests {
         let object = try #require(try JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any], "\(eval.stdout)")
         let elbo = try #require(object["neg_elbo_nats"] as? Double), iwae = try #require(object["neg_iwae_nats"] as? Double)
         #expect(iwae.isFinite && iwae < elbo + 5, "−IWAE \(iwae), −ELBO \(elbo)")
+        #expect((object["rate_floor_nats"] as? Double).map { abs($0 - 12.56985) < 1e-4 } == true, "\(object)")
+        #expect((object["rate_aux_nats"] as? Double)?.isFinite == true, "\(object)")
+        let text = try RDLabProcess.run(["eval", "--run", straight.path, "--backend", "cpu", "--data-dir", TestDatasets.fixtures])
+        #expect(text.stdout.contains("committed rate δ = 12.570 nats") && text.stdout.contains("auxiliary LSTM prior"), "\(text.stdout)")
     }
 
     /// The δ-VAE's flags are refused elsewhere, and bad values name the flag.
