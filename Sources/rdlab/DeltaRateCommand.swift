@@ -96,9 +96,15 @@ struct DeltaRateCommand: ParsableCommand {
         }
     }
 
+    /// Bounds that keep the α list and the sums small whatever the flags say.
+    static let largestDims = 1 << 20, largestRows = 1 << 30
+
     func validate() throws {
         guard rows >= 2 else { throw ValidationError("--rows must be at least 2: an AR(1) prior needs two steps (got \(rows))") }
-        guard dims >= 1 else { throw ValidationError("--dims must be at least 1 (got \(dims))") }
+        guard (1...Self.largestDims).contains(dims) else {
+            throw ValidationError("--dims must be between 1 and \(Self.largestDims) (got \(dims))")
+        }
+        guard rows <= Self.largestRows else { throw ValidationError("--rows must be at most \(Self.largestRows) (got \(rows))") }
         _ = try prior()
     }
 

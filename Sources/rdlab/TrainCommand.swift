@@ -181,6 +181,9 @@ struct TrainCommand: ParsableCommand {
         if let dataset, !DatasetCatalog.names.contains(dataset) {
             throw ValidationError("--dataset '\(dataset)': valid datasets are \(DatasetCatalog.names.joined(separator: ", "))")
         }
+        if kind == .delta && delta != nil {
+            throw ValidationError("--delta sets the δ channel of --model alemi (--channel delta); the sequence model's committed rate comes from --alpha and --latent-dim (rdlab delta-rate --rows 28 --dims D --rate δ finds the α)")
+        }
         if let misplaced = modelFlags.first(where: { $0.given && !$0.models.contains(kind) }) {
             let names = misplaced.models.map(\.rawValue).sorted()
             let list = names.count > 1 ? names.dropLast().joined(separator: ", ") + " or " + names[names.count - 1] : names.joined()

@@ -46,17 +46,20 @@ struct DeltaIntegrationTests {
         }
     }
 
-    /// A run stopped after one epoch and resumed writes the metrics of an uninterrupted one
-    /// (the smallest batch rate and the auxiliary sums travel in the checkpoint), and
-    /// `rdlab eval` scores it with an importance-weighted bound.
+    /// A run stopped in the middle of an epoch (after step 1 of 2) and resumed writes the
+    /// metrics of an uninterrupted one — the epoch's smallest batch rate and auxiliary sum
+    /// travel in the checkpoint — and `rdlab eval` scores it with an importance-weighted bound.
     @Test func resumesAndEvaluates() throws {
         let root = try RDLabProcess.temporaryDirectory("delta-resume")
         defer { try? FileManager.default.removeItem(at: root) }
         let straight = root.appendingPathComponent("straight"), split = root.appendingPathComponent("split")
-        let flags = ["--backend", "cpu", "--image-columns", "0"]
-        #expect(try Self.train(flags + ["--epochs", "2", "--out", straight.path]).status == 0)
-        #expect(try Self.train(flags + ["--epochs", "1", "--out", split.path]).status == 0)
-        let resumed = try RDLabProcess.run(["train", "--resume", split.path, "--epochs", "2", "--backend", "cpu", "--data-dir",
+        let flags = ["--backend", "cpu", "--image-columns", "0", "--epochs", "2"]
+        #expect(try Self.train(flags + ["--out", straight.path]).status == 0)
+        #expect(try Self.train(flags + ["--max-steps", "1", "--out", split.path]).status == 0)
+        let checkpoint = try String(decoding: Data(contentsOf: split.appendingPathComponent("checkpoint.safetensors")),
+            as: UTF8.self)
+        #expect(checkpoint.contains("epoch_min_batch_rate") && checkpoint.contains("epoch_aux_rate_sum"))
+        let resumed = try RDLabProcess.run(["train", "--resume", split.path, "--max-steps", "4", "--backend", "cpu", "--data-dir",
             TestDatasets.fixtures, "--image-columns", "0"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(try TrainIntegrationTests.metrics(split) == TrainIntegrationTests.metrics(straight))
@@ -75,8 +78,10 @@ struct DeltaIntegrationTests {
     /// The δ-VAE's flags are refused elsewhere, and bad values name the flag.
     @Test(arguments: [
         (["--alpha", "0.5:0.9"], "--alpha applies to --model delta, not alemi"),
-        (["--model", "delta", "--alpha", "0.5:1.2"], "--alpha"),
-        (["--model", "delta", "--alpha", "0.9:0.5"], "--alpha"),
+        (["--model", "delta", "--alpha", "0.5:1.2"], "'0.5:1.2' is invalid for '--alpha <lower:upper>': α's upper end 1.2 must lie strictly between −1 and 1"),
+        (["--model", "delta", "--alpha", "0.9:0.5"], "α's lower end 0.9 is above its upper end 0.5"),
+        (["--model", "delta", "--latent-dim", "65"], "--latent-dim must be between 1 and 64 latent dimensions per row"),
+        (["--model", "delta", "--delta", "5"], "--delta sets the δ channel of --model alemi"),
         (["--model", "delta", "--auxiliary-hidden=-1"], "--auxiliary-hidden must be between 0"),
         (["--model", "delta", "--decoder", "deconv"], "--decoder applies to --model alemi or echo, not delta"),
     ])

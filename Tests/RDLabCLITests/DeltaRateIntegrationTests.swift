@@ -46,9 +46,11 @@ struct DeltaRateIntegrationTests {
 
     @Test(arguments: [
         (["--rows", "1", "--dims", "8", "--alpha", "0.5"], "--rows must be at least 2"),
-        (["--rows", "28", "--dims", "0", "--alpha", "0.5"], "--dims must be at least 1"),
-        (["--rows", "28", "--dims", "8", "--alpha", "1.2"], "The value '1.2' is invalid for '--alpha <lower:upper>'"),
-        (["--rows", "28", "--dims", "8", "--alpha", "0.9:0.5"], "−1 < lower ≤ upper < 1"),
+        (["--rows", "28", "--dims", "0", "--alpha", "0.5"], "--dims must be between 1 and 1048576"),
+        (["--rows", "28", "--dims", "100000000000", "--alpha", "0.5"], "--dims must be between 1 and 1048576"),
+        (["--rows", "28", "--dims", "8", "--alpha", "1.2"], "'1.2' is invalid for '--alpha <lower:upper>': α's lower end 1.2 must lie strictly between −1 and 1"),
+        (["--rows", "28", "--dims", "8", "--alpha", "0.9:0.5"], "α's lower end 0.9 is above its upper end 0.5"),
+        (["--rows", "28", "--dims", "8", "--alpha", "0.5:0.99999999"], "at most 0.999999 in size"),
         (["--rows", "28", "--dims", "8", "--rate", "1e5"], "--rate 100000.0: 100000.0 nats is beyond reach"),
         (["--rows", "28", "--dims", "8", "--rate=-1"], "--rate -1.0: a committed rate must be a finite number of nats ≥ 0"),
         (["--rows", "28", "--dims", "8", "--alpha", "0.5", "--rate", "3"], "--alpha and --rate are alternatives"),

@@ -214,7 +214,7 @@ struct CheckpointIntegrityTests {
         let (url, model, optimizer) = try Self.saved(backend)
         defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
         let totals = EpochTotals(rate: 1234.5678901234567, distortion: 0.1 + 0.2, examples: 350, seconds: 12.75,
-            layerRates: [1234.5678901234567])
+            layerRates: [1234.5678901234567], auxiliaryRate: 987.6543210987654, minimumRate: 48.237099999999998)
         let objective = ObjectiveState(multipliers: ["z": 0.123456789012345], constraintAverage: -3.25)
         try Checkpoint(step: 17, epoch: 3, metricsLines: 6, epochTotals: totals, model: model.spec, objective: objective)
             .save(model: model, optimizer: optimizer, to: url)

@@ -67,8 +67,7 @@ struct DeltaVAETests {
         }
     }
 
-    /// Whatever the weights, the rate of every example is at least the committed rate δ, and
-    /// the IWAE log-weights average to −(D + R) within Monte Carlo error (one draw each).
+    /// Whatever the weights, the rate of every example is at least the committed rate δ.
     @Test func ratesNeverFallBelowTheCommittedRate() throws {
         let backend = AvailableBackends.cpu.backend
         for seed: UInt64 in [1, 2, 3] {
@@ -83,8 +82,7 @@ struct DeltaVAETests {
         }
     }
 
-    /// The auxiliary prior's loss reaches its own parameters only; the rate under it is
-    /// log q − log p_aux of the same draw.
+    /// The auxiliary prior's loss reaches its own parameters only, and a model without one has none.
     @Test func auxiliaryPriorLearnsWithoutTouchingTheModel() throws {
         let backend = AvailableBackends.cpu.backend
         let model = try DeltaVAE(Self.small, backend: backend, seed: 4)
@@ -162,6 +160,8 @@ struct DeltaVAETests {
             + deltaSteps.compactMap(\.auxiliaryRate).map { String(format: "%.2f", $0) }.joined(separator: " "))
         #expect(smallest >= floor * (1 - 1e-5), "a batch rate \(smallest) fell below δ = \(floor)")
         #expect(alemiSteps.last!.rate < deltaSteps.last!.rate, "-+- ends at \(alemiSteps.last!.rate), δ-VAE at \(deltaSteps.last!.rate)")
+        // the PixelCNN VAE's rate stays under δ and keeps falling after its first steps: the decoder takes over
+        #expect(alemiSteps.last!.rate < floor && alemiSteps.last!.rate < alemiSteps[5].rate, "-+-: \(trajectory(alemiSteps))")
         let last = deltaSteps.suffix(5)
         let auxiliary = last.compactMap(\.auxiliaryRate).reduce(0, +) / Double(last.count)
         let ar1 = last.map(\.rate).reduce(0, +) / Double(last.count)

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A range of AR(1) coefficients `lower:upper` with −1 < lower ≤ upper < 1, spread linearly
+/// A range of AR(1) coefficients `lower:upper` with |α| ≤ ``largest`` and lower ≤ upper, spread linearly
 /// over the latent dimensions (``prior(dimensions:)``); a single value `0.7` stands for
 /// `0.7:0.7`, every dimension alike. The text form of the CLI's `--alpha 0.5:0.95`.
 public struct AlphaRange: Equatable, Sendable, CustomStringConvertible {
@@ -12,11 +12,15 @@ public struct AlphaRange: Equatable, Sendable, CustomStringConvertible {
         public let description: String
     }
 
-    /// Throws unless −1 < `lower` ≤ `upper` < 1.
+    /// The largest |α|: 1 − α² stays positive and well above Float's rounding (an α that rounds
+    /// to 1 in Float would divide the KL by zero on the device).
+    public static let largest = 0.999_999
+
+    /// Throws unless |`lower`|, |`upper`| ≤ ``largest`` and `lower` ≤ `upper`.
     public init(lower: Double, upper: Double) throws(Invalid) {
-        for (end, value) in [("lower", lower), ("upper", upper)] where !(value > -1 && value < 1) {
-            throw Invalid(description: "α's \(end) end \(value) must lie strictly between −1 and 1 (the prior's "
-                + "innovation variance 1 − α² must be positive)")
+        for (end, value) in [("lower", lower), ("upper", upper)] where !(abs(value) <= Self.largest) {
+            throw Invalid(description: "α's \(end) end \(value) must lie strictly between −1 and 1, at most \(Self.largest) "
+                + "in size (the prior's innovation variance 1 − α² must be positive)")
         }
         guard lower <= upper else {
             throw Invalid(description: "α's lower end \(lower) is above its upper end \(upper); write lower:upper")

@@ -11,7 +11,8 @@ import RDCompute
 /// posterior samples the caller has cut from the tape, so it changes neither encoder nor
 /// decoder; the rate measured against it, E[log q(z|x) − log p_aux(z)], is a second, tighter
 /// figure beside the AR(1) prior's KL. Built from matmuls and elementwise ops: per step, one
-/// selection of z_t by a 0/1 matrix, eight linear maps and about twenty elementwise ops.
+/// selection of z_t by a 0/1 matrix `[n·d, d]`, ten linear maps (eight for the gates, two
+/// heads) and about twenty elementwise ops.
 final class AuxiliaryPrior: ParameterContainer {
     let steps: Int
     let dimension: Int

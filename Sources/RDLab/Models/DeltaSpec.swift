@@ -34,7 +34,7 @@ public struct DeltaSpec: Equatable, Sendable {
     }
 
     /// The AR(1) prior of the latent sequence: α_k linearly spaced over the d dimensions.
-    public var prior: AR1Prior { AR1Prior.linearlySpaced(from: alphaLower, to: alphaUpper, count: rowDimension) }
+    public var prior: AR1Prior { .linearlySpaced(from: alphaLower, to: alphaUpper, count: rowDimension) }
 
     /// The committed rate δ in nats: the smallest KL any diagonal posterior can have.
     public var committedRate: Double { prior.committedRate(steps: Self.rows) }
@@ -43,10 +43,11 @@ public struct DeltaSpec: Equatable, Sendable {
     public var latentDimension: Int { Self.rows * rowDimension }
 
     public func problem() -> SettingProblem? {
-        let alphasFit = alphaLower.isFinite && alphaUpper.isFinite && -1 < alphaLower && alphaLower <= alphaUpper && alphaUpper < 1
+        var alphaProblem = ""
+        do { _ = try AlphaRange(lower: alphaLower, upper: alphaUpper) } catch { alphaProblem = error.description }
         let checks: [(Bool, Setting, String)] = [
-            ((1...512).contains(rowDimension), .latentDimension, "must be between 1 and 512 latent dimensions per row (got \(rowDimension))"),
-            (alphasFit, .alpha, "must be a range lower:upper with −1 < lower ≤ upper < 1 (got \(alphaLower):\(alphaUpper))"),
+            ((1...64).contains(rowDimension), .latentDimension, "must be between 1 and 64 latent dimensions per row (got \(rowDimension); the paper uses 8 to 32)"),
+            (alphaProblem.isEmpty, .alpha, "is not a range of AR(1) coefficients: \(alphaProblem)"),
             ((1...512).contains(pixelcnnFeatures), .pixelcnnFeatures, "must be between 1 and 512 (got \(pixelcnnFeatures))"),
             ((1...8).contains(pixelcnnResnets), .pixelcnnResnets, "must be between 1 and 8 (got \(pixelcnnResnets))"),
             ((0...4096).contains(auxiliaryHidden), .auxiliaryHidden, "must be between 0 (no auxiliary prior) and 4096 (got \(auxiliaryHidden))"),

@@ -80,10 +80,10 @@ public final class DeltaVAE: RateDistortionModel {
             targets: try graph.reshape(images, [batch, 784]))
         let rate = try prior.kl(mean: q.mean, scale: q.scale, in: graph)
         let flatScale = try graph.reshape(q.scale, [batch, settings.latentDimension])
-        func logPosterior() throws -> Tensor { try GaussianChannel.logDensity(scale: flatScale, epsilon: epsilon, in: graph) }
+        let logPosterior = try GaussianChannel.logDensity(scale: flatScale, epsilon: epsilon, in: graph)
         let weights = ImportanceWeights.available {
             // log w = −D + log p(z) − log q(z|x)
-            let logRatio = try graph.sub(try self.prior.logDensity(z, steps: DeltaSpec.rows, in: graph), try logPosterior())
+            let logRatio = try graph.sub(try self.prior.logDensity(z, steps: DeltaSpec.rows, in: graph), logPosterior)
             return try graph.sub(logRatio, distortion)
         }
         var terms: AuxiliaryPriorTerms?
@@ -91,7 +91,7 @@ public final class DeltaVAE: RateDistortionModel {
             // the LSTM learns from samples cut from the tape: its loss reaches neither encoder nor decoder
             let logAuxiliary = try auxiliary.logDensity(Tensor(shape: z.shape, buffer: z.buffer), in: graph)
             terms = AuxiliaryPriorTerms(loss: try graph.scale(logAuxiliary, by: -1),
-                rate: try graph.sub(try logPosterior(), logAuxiliary))
+                rate: try graph.sub(logPosterior, logAuxiliary))
         }
         return ModelOutput(distortion: distortion, rates: [LayerRate(name: "z", rate: rate)], latent: z,
             importanceWeights: weights, auxiliaryPrior: terms)

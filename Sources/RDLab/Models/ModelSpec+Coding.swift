@@ -16,14 +16,15 @@ extension AlemiSpec: Codable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = AlemiSpec()
+        let channel = try c.value(.channel, or: d.channel)
         self.init(latentDimension: try c.value(.latentDimension, or: d.latentDimension),
             activation: try c.value(.activation, or: d.activation), symmetricInputs: try c.value(.symmetricInputs, or: d.symmetricInputs),
             encoder: try c.value(.encoder, or: d.encoder), decoder: try c.value(.decoder, or: d.decoder),
             marginal: try c.value(.marginal, or: d.marginal), flowSteps: try c.value(.flowSteps, or: d.flowSteps),
             madeHidden: try c.value(.madeHidden, or: d.madeHidden), vampComponents: try c.value(.vampComponents, or: d.vampComponents),
             pixelcnnFeatures: try c.value(.pixelcnnFeatures, or: d.pixelcnnFeatures),
-            pixelcnnResnets: try c.value(.pixelcnnResnets, or: d.pixelcnnResnets), channel: try c.value(.channel, or: d.channel),
-            delta: try c.value(.delta, or: d.delta))
+            pixelcnnResnets: try c.value(.pixelcnnResnets, or: d.pixelcnnResnets), channel: channel,
+            delta: channel == .delta ? try c.value(.delta, or: d.delta) : d.delta)  // a Gaussian channel has no δ
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -235,7 +235,7 @@ public struct AlemiSpec: Equatable, Sendable {
             ((1...10_000).contains(vampComponents), .vampComponents, "must be between 1 and 10000 (got \(vampComponents))"),
             ((1...512).contains(pixelcnnFeatures), .pixelcnnFeatures, "must be between 1 and 512 (got \(pixelcnnFeatures))"),
             ((1...8).contains(pixelcnnResnets), .pixelcnnResnets, "must be between 1 and 8 (got \(pixelcnnResnets))"),
-            (delta > 0 && delta <= 10, .delta, "must be a number of nats per latent dimension in (0, 10] (got \(delta))"),
+            (channel != .delta || (delta > 0 && delta <= 10), .delta, "must be a number of nats per latent dimension in (0, 10] (got \(delta))"),
             (channel != .delta || encoder == .gaussian, .channel,
                 "delta makes the diagonal Gaussian encoder pay KL ≥ δ: use --encoder gaussian, not \(encoder.rawValue)"),
             (channel != .delta || marginal == .normal, .channel,

@@ -134,12 +134,12 @@ public struct Checkpoint {
             guard number <= limit else { throw bad("\(key) \(number) is more than \(limit)") }
             return number
         }
-        func optionalSum(_ key: String) throws -> Double? {
+        func optionalNumber(_ key: String) throws -> Double? {
             guard let text = meta[key] else { return nil }
             guard let number = Double(text), number.isFinite else { throw bad("\(key) '\(text)' is not a finite number") }
             return number
         }
-        func sum(_ key: String) throws -> Double { try optionalSum(key) ?? 0 }
+        func sum(_ key: String) throws -> Double { try optionalNumber(key) ?? 0 }
         // Every epoch takes at least one step, so no more epochs have begun than steps were taken.
         let step = try counter("step", limit: 1 << 40)
         let epoch = try counter("epoch", limit: step)
@@ -150,8 +150,8 @@ public struct Checkpoint {
         }
         let totals = EpochTotals(rate: try sum("epoch_rate_sum"), distortion: try sum("epoch_distortion_sum"),
             examples: try counter("epoch_examples", default: 0, limit: 1 << 50), seconds: try sum("epoch_seconds"),
-            layerRates: layerSums, auxiliaryRate: try optionalSum("epoch_aux_rate_sum"),
-            minimumRate: try optionalSum("epoch_min_batch_rate"))
+            layerRates: layerSums, auxiliaryRate: try optionalNumber("epoch_aux_rate_sum"),
+            minimumRate: try optionalNumber("epoch_min_batch_rate"))
         guard let model = meta["model"] else { throw bad("no model configuration in its metadata") }
         let spec: ModelSpec
         do {

@@ -23,7 +23,7 @@ public struct RateDistortion: Sendable, Equatable {
 /// Training stopped on a non-finite loss.
 public struct NonFiniteLoss: Error, CustomStringConvertible {
     public let step: Int
-    /// The term that went bad: `distortion`, `rate`, or `objective`.
+    /// The term that went bad: `distortion`, `rate`, `auxiliary prior`, or `objective`.
     public let term: String
 
     public init(step: Int, term: String) {
@@ -79,7 +79,9 @@ public final class ModelTrainer {
         let means = try summary(out, graph: graph)
         let value = try graph.values(loss)[0]
         guard value.isFinite else {
-            throw NonFiniteLoss(step: step, term: !means.distortion.isFinite ? "distortion" : !means.rate.isFinite ? "rate" : "objective")
+            let term = !means.distortion.isFinite ? "distortion" : !means.rate.isFinite ? "rate"
+                : !(means.auxiliaryRate?.isFinite ?? true) ? "auxiliary prior" : "objective"
+            throw NonFiniteLoss(step: step, term: term)
         }
         try graph.backward(from: loss)
         optimizer.hyperparameters.learningRate = learningRate.value(at: step)
