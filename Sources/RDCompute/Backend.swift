@@ -1,20 +1,3 @@
-/// The primitive ops a backend implements. ``Backend/supports(_:)`` answers per op, so a
-/// backend may implement a subset and a scheduler can fall back op by op.
-public enum Op: String, Sendable, CaseIterable {
-    case buffers, gemm
-    case conv2dForward, conv2dBackwardData, conv2dBackwardFilter
-    case biasAdd, biasGradient, biasReLU, biasReLUBackward
-    case unary, unaryBackward, binary, reduce
-    case bernoulliNLL, bernoulliNLLBackward, gaussianKL, gaussianKLBackward
-    case gaussianKLPair, gaussianKLPairBackward
-    case ar1KL, ar1KLBackward
-    case randomUniform, randomNormal
-    case adam
-    case echoForward, echoBackward
-    case maskedDenseForward, maskedDenseBackward
-    case maskedConv2dForward, maskedConv2dBackwardData, maskedConv2dBackwardFilter
-}
-
 /// A compute backend bound to one device: the op-level plugin API of rdlab.
 ///
 /// All tensors are fp32 ``DeviceBuffer``s made by the same instance; every op validates
