@@ -6,12 +6,12 @@ import RDCompute
 public final class CPUBackend: Backend, @unchecked Sendable {
     public let instanceID = BackendInstanceID.next()
     public let device: DeviceDescription
+    /// Every op.
+    public let supportedOps = Set(Op.allCases)
 
     public init(device: DeviceDescription = CPUBackendFactory.hostDevice) {
         self.device = device
     }
-
-    public func supports(_ op: Op) -> Bool { true }
 
     /// The host pointer of a buffer this backend made.
     func pointer(_ buffer: DeviceBuffer) throws -> UnsafeMutablePointer<Float> {

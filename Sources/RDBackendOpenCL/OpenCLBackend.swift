@@ -58,6 +58,8 @@ final class OpenCLDeviceContext: @unchecked Sendable {
 public final class OpenCLBackend: Backend, @unchecked Sendable {
     public let instanceID = BackendInstanceID.next()
     public let device: DeviceDescription
+    /// Every op.
+    public let supportedOps = Set(Op.allCases)
     let api: OpenCLAPI
     let cl: OpenCLDevice
     let shared: OpenCLDeviceContext
@@ -116,8 +118,6 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         }
         return options
     }
-
-    public func supports(_ op: Op) -> Bool { true }
 
     func mem(_ buffer: DeviceBuffer) throws -> cl_mem {
         try checkOwnership(buffer)

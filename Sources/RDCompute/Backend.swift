@@ -3,14 +3,20 @@
 /// All tensors are fp32 ``DeviceBuffer``s made by the same instance; every op validates
 /// sizes and ownership and throws ``ComputeError`` instead of trapping. Ops are enqueued in
 /// order; ``download(_:)`` and ``synchronize()`` wait for what came before.
-/// Implementations: `CPUBackend` (RDBackendCPU), `OpenCLBackend` (RDBackendOpenCL).
+///
+/// A backend must have its identity and the buffer methods; every op method has a default
+/// (`Backend+Unsupported.swift`) that throws ``ComputeError/unsupported(op:backend:reason:)``,
+/// so a backend implements the ops it has and lists them in ``supportedOps``.
+/// Implementations: `CPUBackend` (RDBackendCPU), `OpenCLBackend` (RDBackendOpenCL), both
+/// with every op.
 public protocol Backend: AnyObject, Sendable {
     /// Identity stamped on every buffer this instance makes.
     var instanceID: BackendInstanceID { get }
     /// The device this instance computes on.
     var device: DeviceDescription { get }
-    /// Whether `op` is implemented.
-    func supports(_ op: Op) -> Bool
+    /// The ops this backend implements: exactly those whose methods it overrides
+    /// (`Set(Op.allCases)` for a complete backend). Query it with ``supports(_:)``.
+    var supportedOps: Set<Op> { get }
 
     // MARK: Buffers
     func makeBuffer(count: Int) throws -> DeviceBuffer
@@ -151,6 +157,10 @@ public protocol Backend: AnyObject, Sendable {
 }
 
 extension Backend {
+    /// Whether `op` is implemented, i.e. in ``supportedOps``; an op that is not throws
+    /// ``ComputeError/unsupported(op:backend:reason:)``.
+    public func supports(_ op: Op) -> Bool { supportedOps.contains(op) }
+
     /// `cpu` or `opencl:N (device name)`, for messages.
     public var displayName: String {
         device.backend == "cpu" ? "cpu" : "\(device.selector) (\(device.name))"

@@ -26,7 +26,7 @@ final class FakeBackend: Backend, @unchecked Sendable {
     let instanceID = BackendInstanceID.next()
     let device: DeviceDescription
     init(device: DeviceDescription) { self.device = device }
-    func supports(_ op: Op) -> Bool { false }
+    let supportedOps: Set<Op> = []
     func makeBuffer(count: Int) throws -> DeviceBuffer { throw unsupported }
     func upload(_ values: [Float], to buffer: DeviceBuffer) throws { throw unsupported }
     func download(_ buffer: DeviceBuffer) throws -> [Float] { throw unsupported }
