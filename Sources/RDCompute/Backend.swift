@@ -27,6 +27,10 @@ public protocol Backend: AnyObject, Sendable {
     func fill(_ buffer: DeviceBuffer, with value: Float) throws
     /// Waits until every enqueued op has finished.
     func synchronize() throws
+    /// A buffer of 32-bit integer words (an ``EchoIndexTable/words`` table); only the echo
+    /// ops read it. The default stores the words' bit patterns in an fp32 buffer, as the
+    /// built-in backends do.
+    func makeIndexBuffer(_ words: [Int32]) throws -> DeviceBuffer
 
     // MARK: Linear algebra and convolution
     /// `C = alpha · op(A) · op(B) + beta · C`, see ``GemmDescriptor``.
@@ -121,10 +125,7 @@ public protocol Backend: AnyObject, Sendable {
     /// Standard normal values for the same element range; `offset` must be even.
     func randomNormal(_ buffer: DeviceBuffer, seed: UInt64, stream: UInt64, offset: UInt64) throws
 
-    // MARK: Optimisation
-    /// A buffer of 32-bit integer words (an ``EchoIndexTable/words`` table); only the echo
-    /// ops read it.
-    func makeIndexBuffer(_ words: [Int32]) throws -> DeviceBuffer
+    // MARK: Echo, masked layers and optimisation
     /// Echo noise (seed-spec §2.4): `noise[i] = Σ_l (Π_{m<l} s[P[i,m]]) · f[P[i,l]]` with
     /// `s = exp(logScale)`, and `z = f + s ⊙ noise`; `indices` from ``makeIndexBuffer(_:)``.
     func echoForward(_ shape: EchoShape, f: DeviceBuffer, logScale: DeviceBuffer, indices: DeviceBuffer,
@@ -171,6 +172,11 @@ extension Backend {
         let buffer = try makeBuffer(count: values.count)
         try upload(values, to: buffer)
         return buffer
+    }
+
+    /// The words' bit patterns in a buffer from ``makeBuffer(count:)`` and ``upload(_:to:)``.
+    public func makeIndexBuffer(_ words: [Int32]) throws -> DeviceBuffer {
+        try makeBuffer(words.map { Float(bitPattern: UInt32(bitPattern: $0)) })
     }
 
     /// Throws unless `buffer` was made by this instance.

@@ -21,52 +21,20 @@ struct FakeFactory: BackendFactory {
     }
 }
 
-/// Identity only: selection tests never run ops.
+/// Identity only: selection tests never run ops, so it has the buffer methods every backend
+/// must have and no op.
 final class FakeBackend: Backend, @unchecked Sendable {
     let instanceID = BackendInstanceID.next()
     let device: DeviceDescription
-    init(device: DeviceDescription) { self.device = device }
     let supportedOps: Set<Op> = []
+    init(device: DeviceDescription) { self.device = device }
     func makeBuffer(count: Int) throws -> DeviceBuffer { throw unsupported }
     func upload(_ values: [Float], to buffer: DeviceBuffer) throws { throw unsupported }
     func download(_ buffer: DeviceBuffer) throws -> [Float] { throw unsupported }
     func copy(_ source: DeviceBuffer, to destination: DeviceBuffer) throws { throw unsupported }
     func fill(_ buffer: DeviceBuffer, with value: Float) throws { throw unsupported }
     func synchronize() throws {}
-    func gemm(_ d: GemmDescriptor, a: DeviceBuffer, b: DeviceBuffer, c: DeviceBuffer) throws { throw unsupported }
-    func conv2dForward(_ g: Conv2DGeometry, input: DeviceBuffer, filter: DeviceBuffer, output: DeviceBuffer) throws { throw unsupported }
-    func conv2dBackwardData(_ g: Conv2DGeometry, gradOutput: DeviceBuffer, filter: DeviceBuffer, gradInput: DeviceBuffer) throws { throw unsupported }
-    func conv2dBackwardFilter(_ g: Conv2DGeometry, input: DeviceBuffer, gradOutput: DeviceBuffer, gradFilter: DeviceBuffer) throws { throw unsupported }
-    func biasAdd(_ x: DeviceBuffer, bias: DeviceBuffer, output: DeviceBuffer) throws { throw unsupported }
-    func biasGradient(_ gradOutput: DeviceBuffer, gradBias: DeviceBuffer) throws { throw unsupported }
-    func biasReLU(_ x: DeviceBuffer, bias: DeviceBuffer, output: DeviceBuffer) throws { throw unsupported }
-    func biasReLUBackward(output: DeviceBuffer, gradOutput: DeviceBuffer, gradInput: DeviceBuffer, gradBias: DeviceBuffer) throws {
-        throw unsupported
-    }
-    func unary(_ op: UnaryOp, _ x: DeviceBuffer, output: DeviceBuffer) throws { throw unsupported }
-    func unaryBackward(_ op: UnaryOp, x: DeviceBuffer, gradOutput: DeviceBuffer, gradInput: DeviceBuffer) throws { throw unsupported }
-    func binary(_ op: BinaryOp, _ a: DeviceBuffer, shape aShape: [Int], _ b: DeviceBuffer, shape bShape: [Int], output: DeviceBuffer) throws { throw unsupported }
-    func reduce(_ op: ReduceOp, _ x: DeviceBuffer, shape: [Int], axes: [Int], output: DeviceBuffer) throws { throw unsupported }
-    func bernoulliNLL(logits: DeviceBuffer, targets: DeviceBuffer, rows: Int, output: DeviceBuffer) throws { throw unsupported }
-    func bernoulliNLLBackward(logits: DeviceBuffer, targets: DeviceBuffer, gradOutput: DeviceBuffer, gradLogits: DeviceBuffer) throws { throw unsupported }
-    func gaussianKL(mean: DeviceBuffer, scale: DeviceBuffer, rows: Int, output: DeviceBuffer) throws { throw unsupported }
-    func gaussianKLBackward(mean: DeviceBuffer, scale: DeviceBuffer, gradOutput: DeviceBuffer, gradMean: DeviceBuffer, gradScale: DeviceBuffer) throws { throw unsupported }
-    func gaussianKLPair(meanQ: DeviceBuffer, scaleQ: DeviceBuffer, meanP: DeviceBuffer, scaleP: DeviceBuffer, rows: Int, output: DeviceBuffer) throws { throw unsupported }
-    func gaussianKLPairBackward(meanQ: DeviceBuffer, scaleQ: DeviceBuffer, meanP: DeviceBuffer, scaleP: DeviceBuffer, gradOutput: DeviceBuffer, gradMeanQ: DeviceBuffer, gradScaleQ: DeviceBuffer, gradMeanP: DeviceBuffer, gradScaleP: DeviceBuffer) throws { throw unsupported }
-    func ar1KL(mean: DeviceBuffer, scale: DeviceBuffer, alpha: DeviceBuffer, rows: Int, output: DeviceBuffer) throws { throw unsupported }
-    func ar1KLBackward(mean: DeviceBuffer, scale: DeviceBuffer, alpha: DeviceBuffer, gradOutput: DeviceBuffer, gradMean: DeviceBuffer, gradScale: DeviceBuffer) throws { throw unsupported }
-    func randomUniform(_ buffer: DeviceBuffer, seed: UInt64, stream: UInt64, offset: UInt64) throws { throw unsupported }
-    func randomNormal(_ buffer: DeviceBuffer, seed: UInt64, stream: UInt64, offset: UInt64) throws { throw unsupported }
-    func adamStep(_ parameters: AdamParameters, step: Int, parameter: DeviceBuffer, gradient: DeviceBuffer, firstMoment: DeviceBuffer, secondMoment: DeviceBuffer) throws { throw unsupported }
-    func makeIndexBuffer(_ words: [Int32]) throws -> DeviceBuffer { throw unsupported }
-    func maskedDenseForward(_ shape: MaskedDenseShape, x: DeviceBuffer, weight: DeviceBuffer, bias: DeviceBuffer, output: DeviceBuffer) throws { throw unsupported }
-    func maskedDenseBackward(_ shape: MaskedDenseShape, x: DeviceBuffer, weight: DeviceBuffer, gradOutput: DeviceBuffer, gradInput: DeviceBuffer, gradWeight: DeviceBuffer, gradBias: DeviceBuffer) throws { throw unsupported }
-    func echoForward(_ shape: EchoShape, f: DeviceBuffer, logScale: DeviceBuffer, indices: DeviceBuffer, noise: DeviceBuffer, z: DeviceBuffer) throws { throw unsupported }
-    func echoBackward(_ shape: EchoShape, f: DeviceBuffer, logScale: DeviceBuffer, indices: DeviceBuffer, noise: DeviceBuffer, gradZ: DeviceBuffer, gradF: DeviceBuffer, gradLogScale: DeviceBuffer) throws { throw unsupported }
-    func maskedConv2dForward(_ shape: MaskedConv2DShape, input: DeviceBuffer, filter: DeviceBuffer, output: DeviceBuffer) throws { throw unsupported }
-    func maskedConv2dBackwardData(_ shape: MaskedConv2DShape, gradOutput: DeviceBuffer, filter: DeviceBuffer, gradInput: DeviceBuffer) throws { throw unsupported }
-    func maskedConv2dBackwardFilter(_ shape: MaskedConv2DShape, input: DeviceBuffer, gradOutput: DeviceBuffer, gradFilter: DeviceBuffer) throws { throw unsupported }
-    var unsupported: ComputeError { .unsupported(op: "any", backend: "fake", reason: "selection tests only") }
+    var unsupported: ComputeError { .unsupported(op: "buffers", backend: "fake", reason: "selection tests only") }
 }
 
 /// Collects log lines so tests can count WARNs.
