@@ -110,13 +110,13 @@ let package = Package(
             path: "Benchmarks/RDComputeBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
-        .testTarget(name: "RDComputeTests", dependencies: ["RDCompute"]),
+        .testTarget(name: "RDComputeTests", dependencies: ["RDCompute", "RDTestSupport"]),
         .testTarget(name: "RDDataTests", dependencies: ["RDData", "RDTestSupport"]),
         .testTarget(name: "RDLabTests", dependencies: ["RDLab", "RDCompute", "RDData", "RDTestSupport",
             .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "RDTestSupport",
-            dependencies: ["RDCompute", "RDBackendCPU", "RDBackendOpenCL"],
+            dependencies: ["RDCompute", "RDBackendCPU", "RDBackendOpenCL", .product(name: "Logging", package: "swift-log")],
             path: "Tests/RDTestSupport"
         ),
         .testTarget(
