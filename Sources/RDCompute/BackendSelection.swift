@@ -72,8 +72,18 @@ extension BackendRegistry {
     /// family without a device picks its best GPU; CPU-kind devices of other families
     /// (PoCL) are used only when named by index or substring. When the request cannot be
     /// honoured, the CPU backend is returned with one WARN line giving the reason, unless
-    /// `strict`, in which case the reason is thrown.
-    public func select(_ request: BackendRequest, strict: Bool, logger: Logger) throws -> BackendSelection {
+    /// `strict`, in which case the reason is thrown. A backend that lacks ops runs them on the
+    /// CPU backend (see ``completingOps(of:strict:allowOpFallback:logger:)``); under `strict`
+    /// only with `allowOpFallback`.
+    public func select(_ request: BackendRequest, strict: Bool, allowOpFallback: Bool = false,
+        logger: Logger) throws -> BackendSelection {
+        try completingOps(of: try selectWhole(request, strict: strict, logger: logger), strict: strict,
+            allowOpFallback: allowOpFallback, logger: logger)
+    }
+
+    /// The backend of a request, or the CPU backend standing in for it, as ``select(_:strict:allowOpFallback:logger:)``
+    /// describes, before its missing ops are completed.
+    private func selectWhole(_ request: BackendRequest, strict: Bool, logger: Logger) throws -> BackendSelection {
         do {
             let backend = try open(request, logger: logger)
             return BackendSelection(backend: backend, requested: request, fallbackReason: nil)

@@ -1,4 +1,5 @@
 import Logging
+import RDTestSupport
 import Testing
 
 @testable import RDCompute
@@ -9,6 +10,8 @@ struct FakeFactory: BackendFactory {
     let listed: [DeviceDescription]
     var openError: ComputeError?
     var listError: ComputeError?
+    /// What its backends claim to support: every op unless a test makes a partial family.
+    var ops = Set(Op.allCases)
 
     func devices() throws -> [DeviceDescription] {
         if let listError { throw listError }
@@ -17,17 +20,20 @@ struct FakeFactory: BackendFactory {
 
     func makeBackend(on device: DeviceDescription) throws -> any Backend {
         if let openError { throw openError }
-        return FakeBackend(device: device)
+        return FakeBackend(device: device, supportedOps: ops)
     }
 }
 
 /// Identity only: selection tests never run ops, so it has the buffer methods every backend
-/// must have and no op.
+/// must have and no op, and claims the ops its factory says (selection reads only the claim).
 final class FakeBackend: Backend, @unchecked Sendable {
     let instanceID = BackendInstanceID.next()
     let device: DeviceDescription
-    let supportedOps: Set<Op> = []
-    init(device: DeviceDescription) { self.device = device }
+    let supportedOps: Set<Op>
+    init(device: DeviceDescription, supportedOps: Set<Op>) {
+        self.device = device
+        self.supportedOps = supportedOps
+    }
     func makeBuffer(count: Int) throws -> DeviceBuffer { throw unsupported }
     func upload(_ values: [Float], to buffer: DeviceBuffer) throws { throw unsupported }
     func download(_ buffer: DeviceBuffer) throws -> [Float] { throw unsupported }
@@ -35,18 +41,6 @@ final class FakeBackend: Backend, @unchecked Sendable {
     func fill(_ buffer: DeviceBuffer, with value: Float) throws { throw unsupported }
     func synchronize() throws {}
     var unsupported: ComputeError { .unsupported(op: "buffers", backend: "fake", reason: "selection tests only") }
-}
-
-/// Collects log lines so tests can count WARNs.
-final class LogRecorder: LogHandler, @unchecked Sendable {
-    var lines: [(Logger.Level, String)] = []
-    var logLevel: Logger.Level = .trace
-    var metadata: Logger.Metadata = [:]
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { nil }
-        set {}
-    }
-    func log(event: LogEvent) { lines.append((event.level, "\(event.message)")) }
 }
 
 func device(_ backend: String, _ index: Int, _ name: String, _ kind: DeviceKind, memory: UInt64 = 1 << 30,
@@ -65,11 +59,17 @@ struct SelectionTests {
 
     func registry(_ opencl: FakeFactory) -> BackendRegistry { BackendRegistry([cpu, opencl]) }
 
-    func select(_ text: String, _ registry: BackendRegistry, strict: Bool = false) throws -> (BackendSelection, LogRecorder) {
+    /// The CPU and a family whose backends have GEMM only.
+    var partial: BackendRegistry {
+        BackendRegistry([cpu, FakeFactory(name: "gemmonly", listed: [device("gemmonly", 0, "matrix unit", .gpu)], ops: [.gemm])])
+    }
+
+    func select(_ text: String, _ registry: BackendRegistry, strict: Bool = false,
+        allowOpFallback: Bool = false) throws -> (BackendSelection, LogRecorder) {
         let recorder = LogRecorder()
-        let logger = Logger(label: "test") { _ in recorder }
         let request = try BackendRequest(parsing: text, validNames: registry.names)
-        return (try registry.select(request, strict: strict, logger: logger), recorder)
+        return (try registry.select(request, strict: strict, allowOpFallback: allowOpFallback, logger: recorder.logger),
+            recorder)
     }
 
     @Test func grammar() throws {
@@ -131,5 +131,45 @@ struct SelectionTests {
         #expect(throws: ComputeError.self) { try select("opencl:7", r, strict: true) }
         #expect(throws: ComputeError.self) { try select("opencl:amd", r, strict: true) }
         #expect(try select("opencl:pocl", r, strict: true).0.backend.device == pocl)
+    }
+
+    @Test func completeBackendsAreNotWrapped() throws {
+        let (selection, _) = try select("cpu", partial, strict: true)
+        #expect(!(selection.backend is OpFallbackBackend))
+    }
+
+    @Test func strictRefusesAPartialBackendNamingTheMissingOps() throws {
+        do {
+            _ = try select("gemmonly", partial, strict: true)
+            Issue.record("--strict-backend accepted a backend without every op")
+        } catch let error as ComputeError {
+            guard case let .unsupported(ops, backend, reason) = error else {
+                Issue.record("expected unsupported, got \(error)")
+                return
+            }
+            #expect(ops == Op.allCases.filter { $0 != .gemm }.map(\.rawValue).joined(separator: ", "))
+            #expect(backend.contains("gemmonly:0") && reason.contains("--allow-op-fallback"))
+        }
+    }
+
+    @Test(arguments: [true, false])
+    func allowedOpFallbackWrapsThePartialBackendWithOneInfoLine(strict: Bool) throws {
+        let (selection, log) = try select("gemmonly", partial, strict: strict, allowOpFallback: true)
+        let wrapped = try #require(selection.backend as? OpFallbackBackend)
+        #expect(wrapped.device.backend == "gemmonly" && wrapped.fallback.device.backend == "cpu")
+        #expect(wrapped.instanceID == wrapped.primary.instanceID)
+        #expect(wrapped.fallbackOps == Op.allCases.filter { $0 != .gemm })
+        #expect(wrapped.supportedOps == Set(Op.allCases))
+        #expect(selection.fallbackReason == nil)
+        #expect(!log.lines.contains { $0.0 == .warning })
+        #expect(log.lines.filter { $0.0 == .info && $0.1.contains("lacks 29 ops") && $0.1.contains("adamStep") }.count == 1)
+    }
+
+    @Test func nonStrictWrapsThePartialBackendWithOneWarning() throws {
+        let (selection, log) = try select("gemmonly", partial)
+        #expect(selection.backend is OpFallbackBackend)
+        let warnings = log.lines.filter { $0.0 == .warning }
+        #expect(warnings.count == 1)
+        #expect(warnings.first?.1.contains("conv2dForward") == true)
     }
 }
