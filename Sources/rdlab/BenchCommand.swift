@@ -50,6 +50,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .long, help: "Exit with an error instead of falling back to the CPU (env RDLAB_STRICT_BACKEND=1).")
     var strictBackend = false
 
+    @Flag(name: .long, help: "Run the ops a backend lacks on the CPU even under --strict-backend (env RDLAB_ALLOW_OP_FALLBACK=1).")
+    var allowOpFallback = false
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -88,6 +91,7 @@ struct BenchCommand: ParsableCommand {
             var options = BackendOptions()
             options.backend = text
             options.strictBackend = strictBackend
+            options.allowOpFallback = allowOpFallback
             let chosen = try options.select(logger: logger).backend
             // A fallback can land on a device already in the list: measuring it twice would
             // print a ratio of noise against itself.
@@ -139,6 +143,10 @@ struct BenchCommand: ParsableCommand {
                 line += "  " + result.timing
                 print(line)
             }
+        }
+        for case let backend as OpFallbackBackend in backends {
+            print("\(backend.device.selector): ops run on \(backend.fallback.displayName), over every case and run:")
+            for line in backend.transferSummary { print("  \(line)") }
         }
         if let json {
             try BenchResult.write(results, to: URL(fileURLWithPath: json), peak: peak)

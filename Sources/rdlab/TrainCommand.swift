@@ -365,6 +365,9 @@ struct TrainCommand: ParsableCommand {
         } catch let interruption as Interrupted {
             throw ExitCode(128 + interruption.signal)
         }
+        if let fallback = backend as? OpFallbackBackend {
+            for line in fallback.transferSummary { logger.info("op fallback: \(line)") }
+        }
         print("run \(directory.url.path): \(run.trainer.step) steps; metrics in \(directory.metrics.path)")
     }
 
