@@ -43,6 +43,7 @@ let package = Package(
         .library(name: "RDCompute", targets: ["RDCompute"]),
         .library(name: "RDBackendCPU", targets: ["RDBackendCPU"]),
         .library(name: "RDBackendOpenCL", targets: ["RDBackendOpenCL"]),
+        .library(name: "RDParity", targets: ["RDParity"]),
         .library(name: "RDData", targets: ["RDData"]),
         .library(name: "RDLab", targets: ["RDLab"]),
         .library(name: "RDSweep", targets: ["RDSweep"]),
@@ -79,6 +80,8 @@ let package = Package(
             dependencies: ["RDCompute", "COpenCL", .product(name: "Logging", package: "swift-log")],
             resources: [.embedInCode("Kernels")]
         ),
+        /// The parity cases and their Double references, shared by the parity suite and `rdlab selftest`.
+        .target(name: "RDParity", dependencies: ["RDCompute"]),
         .target(
             name: "RDLab",
             dependencies: ["RDCompute", "CZlib", .product(name: "Logging", package: "swift-log")]
@@ -95,7 +98,7 @@ let package = Package(
         .executableTarget(
             name: "rdlab",
             dependencies: [
-                "RDCompute", "RDBackendCPU", "RDBackendOpenCL", "RDLab", "RDData", "RDSweep", "CZlib",
+                "RDCompute", "RDBackendCPU", "RDBackendOpenCL", "RDLab", "RDData", "RDSweep", "RDParity", "CZlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -116,12 +119,13 @@ let package = Package(
             .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "RDTestSupport",
-            dependencies: ["RDCompute", "RDBackendCPU", "RDBackendOpenCL", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["RDCompute", "RDBackendCPU", "RDBackendOpenCL", "RDParity",
+                .product(name: "Logging", package: "swift-log")],
             path: "Tests/RDTestSupport"
         ),
         .testTarget(
             name: "RDBackendParityTests",
-            dependencies: ["RDCompute", "RDBackendCPU", "RDBackendOpenCL", "RDTestSupport"]
+            dependencies: ["RDCompute", "RDBackendCPU", "RDBackendOpenCL", "RDParity", "RDTestSupport"]
         ),
         .testTarget(name: "RDSweepTests", dependencies: ["RDSweep", "RDLab", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "RDLabCLITests", dependencies: ["rdlab", "RDLab", "RDSweep", "RDTestSupport"]),

@@ -1,8 +1,10 @@
 import RDCompute
+import RDParity
 import RDTestSupport
 import Testing
 
-/// ggml's test-backend-ops: every op case on every available backend against the Double reference.
+/// ggml's test-backend-ops: every op case on every available backend against the Double
+/// reference, through the ``ParityRunner`` that `rdlab selftest` uses.
 @Suite("Backend parity")
 struct ParitySuite {
     @Test(arguments: ParityCase.all, AvailableBackends.all)
@@ -11,11 +13,18 @@ struct ParitySuite {
         #expect(target.backend.device.backend == target.family)
         let probe = try target.backend.makeBuffer(count: 1)
         #expect(probe.owner == target.backend.instanceID)
-        let (values, reference) = try parityCase.run(target.backend)
-        #expect(values.count == reference.count)
-        guard values.count == reference.count else { return }
-        let measured = nmse(values, reference)
-        #expect(measured <= parityCase.tolerance, "NMSE \(measured) > \(parityCase.tolerance) on \(target.backend.displayName)")
-        #expect(values.allSatisfy { $0.isFinite }, "non-finite output on \(target.backend.displayName)")
+        let result = ParityRunner.run(parityCase, on: target.backend)
+        #expect(result.status == .pass, "\(result.detail ?? "") on \(target.backend.displayName)")
     }
+
+    /// Every ``Op`` has at least one parity case, so `rdlab selftest` checks every op.
+    @Test func everyOpHasACase() {
+        let covered = Set(ParityCase.all.compactMap(\.op))
+        let missing = Op.allCases.filter { !covered.contains($0) }
+        #expect(missing.isEmpty, "ops without a parity case: \(missing.map(\.rawValue))")
+    }
+}
+
+extension ParityCase: CustomTestStringConvertible {
+    public var testDescription: String { name }
 }

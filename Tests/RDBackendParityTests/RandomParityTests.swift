@@ -5,29 +5,19 @@ import Testing
 /// Philox fills: bit-identical to the RDCompute reference on every backend, for any offset.
 @Suite("Philox fills")
 struct RandomParityTests {
-    static func reference(count: Int, seed: UInt64, stream: UInt64, offset: UInt64, normal: Bool) -> [Float] {
-        (0..<count).map { i in
-            let e = offset + UInt64(i)
-            let w = Philox.block(counter: Philox.counter(block: e / 4, stream: stream), key: Philox.key(seed: seed))
-            guard normal else { return Philox.uniform(w[Int(e % 4)]) }
-            let pair = e % 4 < 2 ? Philox.normalPair(w[0], w[1]) : Philox.normalPair(w[2], w[3])
-            return e % 2 == 0 ? pair.0 : pair.1
-        }
-    }
-
     @Test(arguments: AvailableBackends.all, [(1001, UInt64(0)), (7, 6), (64, 4), (1, 3), (4099, 0x1_0000_0002)])
     func bitIdentical(_ target: BackendUnderTest, _ shape: (count: Int, offset: UInt64)) throws {
         let b = target.backend
         let seed: UInt64 = 0xDEAD_BEEF_1234_5678, stream: UInt64 = 0x3_0000_0001
         let uniform = try b.makeBuffer(count: shape.count)
         try b.randomUniform(uniform, seed: seed, stream: stream, offset: shape.offset + shape.offset % 2)
-        let expectedUniform = Self.reference(count: shape.count, seed: seed, stream: stream,
+        let expectedUniform = Reference.philox(count: shape.count, seed: seed, stream: stream,
             offset: shape.offset + shape.offset % 2, normal: false)
         #expect(try b.download(uniform).map(\.bitPattern) == expectedUniform.map(\.bitPattern))
         let evenOffset = shape.offset - shape.offset % 2
         let normal = try b.makeBuffer(count: shape.count)
         try b.randomNormal(normal, seed: seed, stream: stream, offset: evenOffset)
-        let expectedNormal = Self.reference(count: shape.count, seed: seed, stream: stream, offset: evenOffset, normal: true)
+        let expectedNormal = Reference.philox(count: shape.count, seed: seed, stream: stream, offset: evenOffset, normal: true)
         #expect(try b.download(normal).map(\.bitPattern) == expectedNormal.map(\.bitPattern))
     }
 

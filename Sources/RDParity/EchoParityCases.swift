@@ -1,10 +1,10 @@
 import Foundation
 import RDCompute
-import RDTestSupport
+
 
 /// Echo noise forward and backward against the naive Double formulas of seed-spec §2.4.
 extension ParityCase {
-    static let echoShapes: [(EchoShape, EchoIndexTable.Sampling)] = [
+    public static let echoShapes: [(EchoShape, EchoIndexTable.Sampling)] = [
         (EchoShape(batch: 1, dimensions: 3, terms: 0), .withoutReplacement),  // B = 1: no other member, E = 0
         (EchoShape(batch: 5, dimensions: 4, terms: 4), .withoutReplacement),  // every other member once
         (EchoShape(batch: 7, dimensions: 5, terms: 3), .withoutReplacement),  // d < B − 1
@@ -13,11 +13,11 @@ extension ParityCase {
         (EchoShape(batch: 100, dimensions: 32, terms: 99), .withoutReplacement),  // the paper's setting
     ]
 
-    static var echoCases: [ParityCase] {
+    public static var echoCases: [ParityCase] {
         echoShapes.enumerated().flatMap { index, item in
             let (shape, sampling) = item
             return [
-                ParityCase(name: "echo forward \(shape) \(sampling.rawValue) replacement", tolerance: accumulating) { backend in
+                ParityCase(.echoForward, name: "echo forward \(shape) \(sampling.rawValue) replacement", tolerance: accumulating) { backend in
                     let inputs = try EchoInputs(shape, sampling, seed: UInt64(500 + index))
                     let (noise, z) = (try backend.makeBuffer(count: shape.count), try backend.makeBuffer(count: shape.count))
                     try backend.echoForward(shape, f: try backend.makeBuffer(inputs.f), logScale: try backend.makeBuffer(inputs.logScale),
@@ -25,7 +25,7 @@ extension ParityCase {
                     let reference = Reference.echoForward(shape, inputs)
                     return (try backend.download(noise) + backend.download(z), reference.noise + reference.z)
                 },
-                ParityCase(name: "echo backward \(shape) \(sampling.rawValue) replacement", tolerance: accumulating) { backend in
+                ParityCase(.echoBackward, name: "echo backward \(shape) \(sampling.rawValue) replacement", tolerance: accumulating) { backend in
                     let inputs = try EchoInputs(shape, sampling, seed: UInt64(600 + index))
                     let f = try backend.makeBuffer(inputs.f), logScale = try backend.makeBuffer(inputs.logScale)
                     let indices = try backend.makeIndexBuffer(inputs.table.words)
@@ -44,11 +44,11 @@ extension ParityCase {
 }
 
 /// Random inputs of an echo case: |f| ≤ 1, log s = log 0.9 + log σ(a), an upstream gradient.
-struct EchoInputs {
-    let f: [Float], logScale: [Float], gradZ: [Float]
-    let table: EchoIndexTable
+public struct EchoInputs {
+    public let f: [Float], logScale: [Float], gradZ: [Float]
+    public let table: EchoIndexTable
 
-    init(_ shape: EchoShape, _ sampling: EchoIndexTable.Sampling, seed: UInt64) throws {
+    public init(_ shape: EchoShape, _ sampling: EchoIndexTable.Sampling, seed: UInt64) throws {
         var data = TestData(seed: seed)
         f = data.values(shape.count)
         logScale = data.values(shape.count, in: -4...4).map { a in Float(Foundation.log(0.9) - Foundation.log1p(Foundation.exp(-Double(a)))) }
@@ -59,7 +59,7 @@ struct EchoInputs {
 
 extension Reference {
     /// p[i][l][j] = Π_{m<l} s[P[i,m], j] for l = 0 … d.
-    static func echoProducts(_ shape: EchoShape, _ x: EchoInputs) -> [[[Double]]] {
+    public static func echoProducts(_ shape: EchoShape, _ x: EchoInputs) -> [[[Double]]] {
         let (dims, terms) = (shape.dimensions, shape.terms)
         return (0..<shape.batch).map { i in
             var p = [[Double]](repeating: [Double](repeating: 1, count: dims), count: terms + 1)
@@ -71,7 +71,7 @@ extension Reference {
         }
     }
 
-    static func echoForward(_ shape: EchoShape, _ x: EchoInputs) -> (noise: [Double], z: [Double]) {
+    public static func echoForward(_ shape: EchoShape, _ x: EchoInputs) -> (noise: [Double], z: [Double]) {
         let (dims, terms) = (shape.dimensions, shape.terms)
         let p = echoProducts(shape, x)
         var noise = [Double](repeating: 0, count: shape.count), z = noise
@@ -87,7 +87,7 @@ extension Reference {
     }
 
     /// ∂L/∂f and ∂L/∂log s for L = Σ gradZ ⊙ z, term by term (O(B·d²·D)).
-    static func echoBackward(_ shape: EchoShape, _ x: EchoInputs) -> (f: [Double], logScale: [Double]) {
+    public static func echoBackward(_ shape: EchoShape, _ x: EchoInputs) -> (f: [Double], logScale: [Double]) {
         let (dims, terms) = (shape.dimensions, shape.terms)
         let p = echoProducts(shape, x)
         let noise = echoForward(shape, x).noise

@@ -1,11 +1,11 @@
 import Foundation
 import RDCompute
-import RDTestSupport
+
 
 /// Masked convolutions forward and backward against the dense reference restricted to the
 /// active taps, in Double.
 extension ParityCase {
-    static let maskedConvShapes: [MaskedConv2DShape] = {
+    public static let maskedConvShapes: [MaskedConv2DShape] = {
         let causalFirstRow = Conv2DGeometry(batch: 2, height: 6, width: 5, inChannels: 3, outChannels: 4, kernelHeight: 3,
             kernelWidth: 3, padTop: 2, padLeft: 1, padRight: 1)
         let aboveAndLeft = Conv2DGeometry.downShifted(batch: 3, height: 5, width: 7, inChannels: 2, outChannels: 5)
@@ -36,10 +36,10 @@ extension ParityCase {
         ]
     }()
 
-    static var maskedConvCases: [ParityCase] {
+    public static var maskedConvCases: [ParityCase] {
         maskedConvShapes.enumerated().flatMap { index, s in
             [
-                ParityCase(name: "masked conv forward \(s)", tolerance: accumulating) { backend in
+                ParityCase(.maskedConv2dForward, name: "masked conv forward \(s)", tolerance: accumulating) { backend in
                     var data = TestData(seed: UInt64(900 + index))
                     let input = data.values(s.geometry.inputCount), filter = data.values(s.filterCount)
                     let output = try backend.makeBuffer(data.values(s.geometry.outputCount))  // overwritten
@@ -47,7 +47,7 @@ extension ParityCase {
                         output: output)
                     return (try backend.download(output), Reference.convForward(s.geometry, input, Reference.dense(s, filter)))
                 },
-                ParityCase(name: "masked conv backward-data \(s)", tolerance: accumulating) { backend in
+                ParityCase(.maskedConv2dBackwardData, name: "masked conv backward-data \(s)", tolerance: accumulating) { backend in
                     var data = TestData(seed: UInt64(950 + index))
                     let gradOut = data.values(s.geometry.outputCount), filter = data.values(s.filterCount)
                     let gradIn = try backend.makeBuffer(data.values(s.geometry.inputCount))
@@ -55,7 +55,7 @@ extension ParityCase {
                         filter: try backend.makeBuffer(filter), gradInput: gradIn)
                     return (try backend.download(gradIn), Reference.convBackwardData(s.geometry, gradOut, Reference.dense(s, filter)))
                 },
-                ParityCase(name: "masked conv backward-filter \(s)", tolerance: accumulating) { backend in
+                ParityCase(.maskedConv2dBackwardFilter, name: "masked conv backward-filter \(s)", tolerance: accumulating) { backend in
                     var data = TestData(seed: UInt64(980 + index))
                     let input = data.values(s.geometry.inputCount), gradOut = data.values(s.geometry.outputCount)
                     let gradFilter = try backend.makeBuffer(data.values(s.filterCount))
@@ -71,7 +71,7 @@ extension ParityCase {
 
 extension Reference {
     /// The HWIO filter of `s.geometry` with the active taps from `filter` and zeros elsewhere.
-    static func dense(_ s: MaskedConv2DShape, _ filter: [Float]) -> [Float] {
+    public static func dense(_ s: MaskedConv2DShape, _ filter: [Float]) -> [Float] {
         let perTap = s.geometry.inChannels * s.geometry.outChannels
         var out = [Float](repeating: 0, count: s.geometry.filterCount)
         for (t, tap) in s.taps.enumerated() {
@@ -81,7 +81,7 @@ extension Reference {
     }
 
     /// The active taps' slices of a dense HWIO filter gradient.
-    static func activeTaps(_ s: MaskedConv2DShape, _ dense: [Double]) -> [Double] {
+    public static func activeTaps(_ s: MaskedConv2DShape, _ dense: [Double]) -> [Double] {
         let perTap = s.geometry.inChannels * s.geometry.outChannels
         return s.taps.flatMap { tap in dense[(tap * perTap)..<((tap + 1) * perTap)] }
     }

@@ -1,10 +1,10 @@
 import Foundation
 import RDCompute
-import RDTestSupport
+
 
 /// Masked dense (MADE) forward and backward against `x·(W ⊙ M) + b` in Double.
 extension ParityCase {
-    static let maskedShapes: [MaskedDenseShape] = {
+    public static let maskedShapes: [MaskedDenseShape] = {
         func made(_ batch: Int, _ input: [Int], _ output: [Int]) -> MaskedDenseShape {
             try! MaskedDenseShape(batch: batch, inputDegrees: input, outputDegrees: output)
         }
@@ -21,17 +21,17 @@ extension ParityCase {
         ]
     }()
 
-    static var maskedCases: [ParityCase] {
+    public static var maskedCases: [ParityCase] {
         maskedShapes.enumerated().flatMap { index, s in
             [
-                ParityCase(name: "masked dense forward \(s)", tolerance: accumulating) { backend in
+                ParityCase(.maskedDenseForward, name: "masked dense forward \(s)", tolerance: accumulating) { backend in
                     let v = MaskedInputs(s, seed: UInt64(700 + index))
                     let y = try backend.makeBuffer(v.gy)  // overwritten
                     try backend.maskedDenseForward(s, x: try backend.makeBuffer(v.x), weight: try backend.makeBuffer(v.w),
                         bias: try backend.makeBuffer(v.b), output: y)
                     return (try backend.download(y), Reference.maskedDenseForward(s, v))
                 },
-                ParityCase(name: "masked dense backward \(s)", tolerance: accumulating) { backend in
+                ParityCase(.maskedDenseBackward, name: "masked dense backward \(s)", tolerance: accumulating) { backend in
                     let v = MaskedInputs(s, seed: UInt64(800 + index))
                     let dx = try backend.makeBuffer(v.x), dw = try backend.makeBuffer(v.w), db = try backend.makeBuffer(v.b)
                     try backend.maskedDenseBackward(s, x: try backend.makeBuffer(v.x), weight: try backend.makeBuffer(v.w),
@@ -45,10 +45,10 @@ extension ParityCase {
 }
 
 /// Random x, W (masked entries nonzero too: the op must ignore them), b and upstream gradient.
-struct MaskedInputs {
-    let x: [Float], w: [Float], b: [Float], gy: [Float]
+public struct MaskedInputs {
+    public let x: [Float], w: [Float], b: [Float], gy: [Float]
 
-    init(_ s: MaskedDenseShape, seed: UInt64) {
+    public init(_ s: MaskedDenseShape, seed: UInt64) {
         var data = TestData(seed: seed)
         x = data.values(s.batch * s.inputs)
         w = data.values(s.inputs * s.outputs)
@@ -58,7 +58,7 @@ struct MaskedInputs {
 }
 
 extension Reference {
-    static func maskedDenseForward(_ s: MaskedDenseShape, _ v: MaskedInputs) -> [Double] {
+    public static func maskedDenseForward(_ s: MaskedDenseShape, _ v: MaskedInputs) -> [Double] {
         (0..<(s.batch * s.outputs)).map { e in
             let (b, o) = (e / s.outputs, e % s.outputs)
             var acc = Double(v.b[o])
@@ -69,7 +69,7 @@ extension Reference {
         }
     }
 
-    static func maskedDenseBackward(_ s: MaskedDenseShape, _ v: MaskedInputs) -> (x: [Double], w: [Double], b: [Double]) {
+    public static func maskedDenseBackward(_ s: MaskedDenseShape, _ v: MaskedInputs) -> (x: [Double], w: [Double], b: [Double]) {
         var dx = [Double](repeating: 0, count: s.batch * s.inputs), dw = [Double](repeating: 0, count: s.inputs * s.outputs)
         var db = [Double](repeating: 0, count: s.outputs)
         for b in 0..<s.batch {

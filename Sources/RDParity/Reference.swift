@@ -1,10 +1,10 @@
-import RDTestSupport
+
 import Foundation
 import RDCompute
 
 /// Naive reference implementations with Double accumulation: the ground truth of the parity suite.
-enum Reference {
-    static func gemm(_ d: GemmDescriptor, _ a: [Float], _ b: [Float], _ c: [Float]) -> [Double] {
+public enum Reference {
+    public static func gemm(_ d: GemmDescriptor, _ a: [Float], _ b: [Float], _ c: [Float]) -> [Double] {
         var out = [Double](repeating: 0, count: d.m * d.n)
         for i in 0..<d.m {
             for j in 0..<d.n {
@@ -21,7 +21,7 @@ enum Reference {
     }
 
     /// Calls `body(n, oy, ox, ky, kx, iy, ix)` for every tap that lands inside the image.
-    static func taps(_ g: Conv2DGeometry, _ body: (Int, Int, Int, Int, Int, Int, Int) -> Void) {
+    public static func taps(_ g: Conv2DGeometry, _ body: (Int, Int, Int, Int, Int, Int, Int) -> Void) {
         for n in 0..<g.batch {
             for oy in 0..<g.outHeight {
                 for ox in 0..<g.outWidth {
@@ -39,19 +39,19 @@ enum Reference {
         }
     }
 
-    static func inIndex(_ g: Conv2DGeometry, _ n: Int, _ y: Int, _ x: Int, _ c: Int) -> Int {
+    public static func inIndex(_ g: Conv2DGeometry, _ n: Int, _ y: Int, _ x: Int, _ c: Int) -> Int {
         ((n * g.height + y) * g.width + x) * g.inChannels + c
     }
 
-    static func outIndex(_ g: Conv2DGeometry, _ n: Int, _ y: Int, _ x: Int, _ c: Int) -> Int {
+    public static func outIndex(_ g: Conv2DGeometry, _ n: Int, _ y: Int, _ x: Int, _ c: Int) -> Int {
         ((n * g.outHeight + y) * g.outWidth + x) * g.outChannels + c
     }
 
-    static func filterIndex(_ g: Conv2DGeometry, _ ky: Int, _ kx: Int, _ ci: Int, _ co: Int) -> Int {
+    public static func filterIndex(_ g: Conv2DGeometry, _ ky: Int, _ kx: Int, _ ci: Int, _ co: Int) -> Int {
         ((ky * g.kernelWidth + kx) * g.inChannels + ci) * g.outChannels + co
     }
 
-    static func convForward(_ g: Conv2DGeometry, _ input: [Float], _ filter: [Float]) -> [Double] {
+    public static func convForward(_ g: Conv2DGeometry, _ input: [Float], _ filter: [Float]) -> [Double] {
         var out = [Double](repeating: 0, count: g.outputCount)
         taps(g) { n, oy, ox, ky, kx, iy, ix in
             for ci in 0..<g.inChannels {
@@ -63,7 +63,7 @@ enum Reference {
         return out
     }
 
-    static func convBackwardData(_ g: Conv2DGeometry, _ gradOut: [Float], _ filter: [Float]) -> [Double] {
+    public static func convBackwardData(_ g: Conv2DGeometry, _ gradOut: [Float], _ filter: [Float]) -> [Double] {
         var out = [Double](repeating: 0, count: g.inputCount)
         taps(g) { n, oy, ox, ky, kx, iy, ix in
             for ci in 0..<g.inChannels {
@@ -75,7 +75,7 @@ enum Reference {
         return out
     }
 
-    static func convBackwardFilter(_ g: Conv2DGeometry, _ input: [Float], _ gradOut: [Float]) -> [Double] {
+    public static func convBackwardFilter(_ g: Conv2DGeometry, _ input: [Float], _ gradOut: [Float]) -> [Double] {
         var out = [Double](repeating: 0, count: g.filterCount)
         taps(g) { n, oy, ox, ky, kx, iy, ix in
             for ci in 0..<g.inChannels {
@@ -87,9 +87,9 @@ enum Reference {
         return out
     }
 
-    static func sigmoid(_ x: Double) -> Double { 1 / (1 + Foundation.exp(-x)) }
+    public static func sigmoid(_ x: Double) -> Double { 1 / (1 + Foundation.exp(-x)) }
 
-    static func unary(_ op: UnaryOp, _ x: Double) -> Double {
+    public static func unary(_ op: UnaryOp, _ x: Double) -> Double {
         switch op {
         case .relu: return max(x, 0)
         case .sigmoid: return sigmoid(x)
@@ -103,7 +103,7 @@ enum Reference {
         }
     }
 
-    static func derivative(_ op: UnaryOp, _ x: Double) -> Double {
+    public static func derivative(_ op: UnaryOp, _ x: Double) -> Double {
         switch op {
         case .relu: return x > 0 ? 1 : 0
         case .sigmoid: return sigmoid(x) * (1 - sigmoid(x))
@@ -117,7 +117,7 @@ enum Reference {
         }
     }
 
-    static func binary(_ op: BinaryOp, _ a: [Float], _ aShape: [Int], _ b: [Float], _ bShape: [Int]) throws -> [Double] {
+    public static func binary(_ op: BinaryOp, _ a: [Float], _ aShape: [Int], _ b: [Float], _ bShape: [Int]) throws -> [Double] {
         let shape = try Broadcast.shape(aShape, bShape)
         let sa = Broadcast.strides(of: aShape, in: shape)
         let sb = Broadcast.strides(of: bShape, in: shape)
@@ -141,7 +141,7 @@ enum Reference {
         }
     }
 
-    static func reduce(_ op: ReduceOp, _ x: [Float], shape: [Int], axes: [Int]) throws -> [Double] {
+    public static func reduce(_ op: ReduceOp, _ x: [Float], shape: [Int], axes: [Int]) throws -> [Double] {
         let outShape = try Broadcast.reducedShape(shape, axes: axes)
         let kept = shape.indices.filter { !axes.contains($0) }
         var sums = [Double](repeating: 0, count: Broadcast.count(outShape))
@@ -167,7 +167,7 @@ enum Reference {
         }
     }
 
-    static func bernoulliNLL(_ logits: [Float], _ targets: [Float], rows: Int) -> [Double] {
+    public static func bernoulliNLL(_ logits: [Float], _ targets: [Float], rows: Int) -> [Double] {
         let columns = logits.count / rows
         return (0..<rows).map { r in
             (0..<columns).reduce(0.0) { sum, c in
@@ -177,7 +177,7 @@ enum Reference {
         }
     }
 
-    static func gaussianKL(_ mean: [Float], _ scale: [Float], rows: Int) -> [Double] {
+    public static func gaussianKL(_ mean: [Float], _ scale: [Float], rows: Int) -> [Double] {
         let columns = mean.count / rows
         return (0..<rows).map { r in
             0.5 * (0..<columns).reduce(0.0) { sum, c in
@@ -188,7 +188,7 @@ enum Reference {
     }
 
     /// KL(N(μq, σq²) ‖ N(μp, σp²)) per row by the textbook formula, in Double.
-    static func gaussianKLPair(_ meanQ: [Float], _ scaleQ: [Float], _ meanP: [Float], _ scaleP: [Float], rows: Int) -> [Double] {
+    public static func gaussianKLPair(_ meanQ: [Float], _ scaleQ: [Float], _ meanP: [Float], _ scaleP: [Float], rows: Int) -> [Double] {
         let columns = meanQ.count / rows
         return (0..<rows).map { r in
             (0..<columns).reduce(0.0) { sum, c in
@@ -201,7 +201,7 @@ enum Reference {
 
     /// The gradients of ``gaussianKLPair(_:_:_:_:rows:)`` weighted by `g[r]`, concatenated:
     /// dμq, dσq, dμp, dσp.
-    static func gaussianKLPairBackward(_ meanQ: [Float], _ scaleQ: [Float], _ meanP: [Float], _ scaleP: [Float],
+    public static func gaussianKLPairBackward(_ meanQ: [Float], _ scaleQ: [Float], _ meanP: [Float], _ scaleP: [Float],
         _ g: [Float]) -> [Double] {
         let columns = meanQ.count / g.count
         var dmq: [Double] = [], dsq: [Double] = [], dmp: [Double] = [], dsp: [Double] = []
@@ -218,7 +218,7 @@ enum Reference {
 
     /// The AR(1)-prior KL of eq. 3 per row of `[rows, n, d]` (d = `alpha.count`) by the
     /// textbook formula with f(u) = u − ln u − 1, in Double.
-    static func ar1KL(_ mean: [Float], _ scale: [Float], _ alpha: [Float], rows: Int) -> [Double] {
+    public static func ar1KL(_ mean: [Float], _ scale: [Float], _ alpha: [Float], rows: Int) -> [Double] {
         let d = alpha.count, n = mean.count / (rows * d)
         func f(_ u: Double) -> Double { u - Foundation.log(u) - 1 }
         return (0..<rows).map { r in
@@ -239,7 +239,7 @@ enum Reference {
 
     /// The gradients of ``ar1KL(_:_:_:rows:)`` weighted by `g[r]`, concatenated: dμ, dσ (from
     /// the terms each step appears in: its own and the next).
-    static func ar1KLBackward(_ mean: [Float], _ scale: [Float], _ alpha: [Float], _ g: [Float]) -> [Double] {
+    public static func ar1KLBackward(_ mean: [Float], _ scale: [Float], _ alpha: [Float], _ g: [Float]) -> [Double] {
         let d = alpha.count, rows = g.count, n = mean.count / (rows * d)
         var dm = [Double](repeating: 0, count: mean.count), ds = dm
         for r in 0..<rows {

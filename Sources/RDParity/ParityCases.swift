@@ -1,43 +1,55 @@
 import Foundation
 import RDCompute
-import RDTestSupport
-import Testing
 
-/// One op on one set of shapes: runs it on a backend and returns (result, reference).
-struct ParityCase: Sendable, CustomTestStringConvertible {
-    let name: String
+/// One op on one set of shapes: runs it on a backend and returns (result, reference), the
+/// reference computed in Double by ``Reference``. The parity suite and `rdlab selftest` run
+/// these same cases through ``ParityRunner``.
+public struct ParityCase: Sendable {
+    /// The op under test; `nil` for the buffer methods every backend has (upload, copy, fill).
+    public let op: Op?
+    public let name: String
     /// Largest normalised mean squared error accepted.
-    let tolerance: Double
-    let run: @Sendable (any Backend) throws -> (values: [Float], reference: [Double])
+    public let tolerance: Double
+    public let run: @Sendable (any Backend) throws -> (values: [Float], reference: [Double])
 
-    var testDescription: String { name }
+    init(_ op: Op?, name: String, tolerance: Double,
+        run: @escaping @Sendable (any Backend) throws -> (values: [Float], reference: [Double])) {
+        self.op = op
+        self.name = name
+        self.tolerance = tolerance
+        self.run = run
+    }
 
-    static let elementwise = 1e-10
-    static let accumulating = 1e-8
+    /// What `--op` matches and reports group by: the op's name, or `buffers`.
+    public var subject: String { op?.rawValue ?? Self.buffersSubject }
+    public static let buffersSubject = "buffers"
 
-    static var all: [ParityCase] {
+    public static let elementwise = 1e-10
+    public static let accumulating = 1e-8
+
+    public static var all: [ParityCase] {
         bufferCases + gemmCases + convCases + biasCases + unaryCases + binaryCases + reduceCases + lossCases
-            + klPairCases + ar1KLCases + adamCases + echoCases + maskedCases + maskedConvCases
+            + klPairCases + ar1KLCases + randomCases + adamCases + echoCases + maskedCases + maskedConvCases
     }
 
     // MARK: Buffers
 
-    static var bufferCases: [ParityCase] {
+    public static var bufferCases: [ParityCase] {
         [1, 5, 1000].flatMap { n in
             [
-                ParityCase(name: "upload/download n=\(n)", tolerance: 0) { backend in
+                ParityCase(nil, name: "upload/download n=\(n)", tolerance: 0) { backend in
                     var data = TestData(seed: 1)
                     let values = data.values(n)
                     return (try backend.download(try backend.makeBuffer(values)), values.map(Double.init))
                 },
-                ParityCase(name: "copy n=\(n)", tolerance: 0) { backend in
+                ParityCase(nil, name: "copy n=\(n)", tolerance: 0) { backend in
                     var data = TestData(seed: 2)
                     let values = data.values(n)
                     let target = try backend.makeBuffer(count: n)
                     try backend.copy(try backend.makeBuffer(values), to: target)
                     return (try backend.download(target), values.map(Double.init))
                 },
-                ParityCase(name: "fill n=\(n)", tolerance: 0) { backend in
+                ParityCase(nil, name: "fill n=\(n)", tolerance: 0) { backend in
                     let target = try backend.makeBuffer(count: n)
                     try backend.fill(target, with: -2.5)
                     return (try backend.download(target), [Double](repeating: -2.5, count: n))
@@ -48,7 +60,7 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
 
     // MARK: GEMM
 
-    static var gemmCases: [ParityCase] {
+    public static var gemmCases: [ParityCase] {
         let shapes = [(1, 1, 1), (7, 5, 3), (33, 65, 17), (100, 32, 256), (17, 9, 300), (130, 1, 77), (150, 70, 300),
             (3, 40, 2)]
         var cases: [ParityCase] = []
@@ -56,7 +68,7 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
                 for (alpha, beta) in [(Float(1), Float(0)), (0.5, 0.75)] {
                     let d = GemmDescriptor(m: m, n: n, k: k, transposeA: ta, transposeB: tb, alpha: alpha, beta: beta)
-                    cases.append(ParityCase(name: "\(d)", tolerance: accumulating) { backend in
+                    cases.append(ParityCase(.gemm, name: "\(d)", tolerance: accumulating) { backend in
                         var data = TestData(seed: UInt64(m * 1000 + n * 10 + k))
                         let a = data.values(m * k), b = data.values(k * n), c = data.values(m * n)
                         let cBuffer = try backend.makeBuffer(c)
@@ -71,7 +83,7 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
 
     // MARK: Convolution
 
-    static let geometries: [Conv2DGeometry] = [
+    public static let geometries: [Conv2DGeometry] = [
         Conv2DGeometry(batch: 1, height: 5, width: 5, inChannels: 3, outChannels: 2, kernel: 3, stride: 1, padding: .same),
         Conv2DGeometry(batch: 2, height: 7, width: 6, inChannels: 2, outChannels: 3, kernel: 3, stride: 2, padding: .same),
         Conv2DGeometry(batch: 2, height: 8, width: 8, inChannels: 3, outChannels: 4, kernel: 5, stride: 2, padding: .valid),
@@ -146,10 +158,10 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
         .transposed(batch: 1, inHeight: 3, inWidth: 3, inChannels: 2, outChannels: 2, kernel: 3, stride: 2, padding: .valid),
     ]
 
-    static var convCases: [ParityCase] {
+    public static var convCases: [ParityCase] {
         geometries.enumerated().flatMap { index, g in
             [
-                ParityCase(name: "conv forward \(g)", tolerance: accumulating) { backend in
+                ParityCase(.conv2dForward, name: "conv forward \(g)", tolerance: accumulating) { backend in
                     var data = TestData(seed: UInt64(100 + index))
                     let input = data.values(g.inputCount), filter = data.values(g.filterCount)
                     let output = try backend.makeBuffer(count: g.outputCount)
@@ -157,7 +169,7 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
                         output: output)
                     return (try backend.download(output), Reference.convForward(g, input, filter))
                 },
-                ParityCase(name: "conv backward-data \(g)", tolerance: accumulating) { backend in
+                ParityCase(.conv2dBackwardData, name: "conv backward-data \(g)", tolerance: accumulating) { backend in
                     var data = TestData(seed: UInt64(200 + index))
                     let gradOut = data.values(g.outputCount), filter = data.values(g.filterCount)
                     let gradIn = try backend.makeBuffer(data.values(g.inputCount))  // overwritten, not accumulated
@@ -165,7 +177,7 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
                         filter: try backend.makeBuffer(filter), gradInput: gradIn)
                     return (try backend.download(gradIn), Reference.convBackwardData(g, gradOut, filter))
                 },
-                ParityCase(name: "conv backward-filter \(g)", tolerance: accumulating) { backend in
+                ParityCase(.conv2dBackwardFilter, name: "conv backward-filter \(g)", tolerance: accumulating) { backend in
                     var data = TestData(seed: UInt64(300 + index))
                     let input = data.values(g.inputCount), gradOut = data.values(g.outputCount)
                     let gradFilter = try backend.makeBuffer(data.values(g.filterCount))
@@ -179,25 +191,25 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
 
     // MARK: Bias
 
-    static var biasCases: [ParityCase] {
+    public static var biasCases: [ParityCase] {
         // 1100 rows: the CPU adds 512-row partial sums
         [(1, 1), (7, 5), (300, 33), (1100, 3)].flatMap { rows, channels in
             [
-                ParityCase(name: "biasAdd \(rows)x\(channels)", tolerance: elementwise) { backend in
+                ParityCase(.biasAdd, name: "biasAdd \(rows)x\(channels)", tolerance: elementwise) { backend in
                     var data = TestData(seed: 7)
                     let x = data.values(rows * channels), bias = data.values(channels)
                     let out = try backend.makeBuffer(count: x.count)
                     try backend.biasAdd(try backend.makeBuffer(x), bias: try backend.makeBuffer(bias), output: out)
                     return (try backend.download(out), x.indices.map { Double(x[$0]) + Double(bias[$0 % channels]) })
                 },
-                ParityCase(name: "biasReLU \(rows)x\(channels)", tolerance: elementwise) { backend in
+                ParityCase(.biasReLU, name: "biasReLU \(rows)x\(channels)", tolerance: elementwise) { backend in
                     var data = TestData(seed: 9)
                     let x = data.values(rows * channels), bias = data.values(channels)
                     let out = try backend.makeBuffer(count: x.count)
                     try backend.biasReLU(try backend.makeBuffer(x), bias: try backend.makeBuffer(bias), output: out)
                     return (try backend.download(out), x.indices.map { max(Double(x[$0]) + Double(bias[$0 % channels]), 0) })
                 },
-                ParityCase(name: "biasReLUBackward input \(rows)x\(channels)", tolerance: 0) { backend in
+                ParityCase(.biasReLUBackward, name: "biasReLUBackward input \(rows)x\(channels)", tolerance: 0) { backend in
                     var data = TestData(seed: 10)
                     let y = data.values(rows * channels).map { max($0, 0) }, g = data.values(rows * channels)
                     let (gx, gb) = (try backend.makeBuffer(count: y.count), try backend.makeBuffer(count: channels))
@@ -205,7 +217,7 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
                         gradInput: gx, gradBias: gb)
                     return (try backend.download(gx), y.indices.map { y[$0] > 0 ? Double(g[$0]) : 0 })
                 },
-                ParityCase(name: "biasReLUBackward bias \(rows)x\(channels)", tolerance: accumulating) { backend in
+                ParityCase(.biasReLUBackward, name: "biasReLUBackward bias \(rows)x\(channels)", tolerance: accumulating) { backend in
                     var data = TestData(seed: 11)
                     let y = data.values(rows * channels).map { max($0, 0) }, g = data.values(rows * channels)
                     let (gx, gb) = (try backend.makeBuffer(count: y.count), try backend.makeBuffer(count: channels))
@@ -214,7 +226,7 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
                     let masked = y.indices.map { y[$0] > 0 ? g[$0] : 0 }
                     return (try backend.download(gb), try Reference.reduce(.sum, masked, shape: [rows, channels], axes: [0]))
                 },
-                ParityCase(name: "biasGradient \(rows)x\(channels)", tolerance: accumulating) { backend in
+                ParityCase(.biasGradient, name: "biasGradient \(rows)x\(channels)", tolerance: accumulating) { backend in
                     var data = TestData(seed: 8)
                     let g = data.values(rows * channels)
                     let out = try backend.makeBuffer(count: channels)
@@ -227,7 +239,7 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
 
     // MARK: Unary
 
-    static func unaryInputs(_ op: UnaryOp, count: Int, seed: UInt64) -> [Float] {
+    public static func unaryInputs(_ op: UnaryOp, count: Int, seed: UInt64) -> [Float] {
         var data = TestData(seed: seed)
         switch op {
         case .log, .sqrt: return data.values(count, in: 0.05...5)
@@ -236,17 +248,17 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
         }
     }
 
-    static var unaryCases: [ParityCase] {
+    public static var unaryCases: [ParityCase] {
         UnaryOp.allCases.flatMap { op in
             [1, 1001].flatMap { n in
                 [
-                    ParityCase(name: "unary \(op) n=\(n)", tolerance: elementwise) { backend in
+                    ParityCase(.unary, name: "unary \(op) n=\(n)", tolerance: elementwise) { backend in
                         let x = unaryInputs(op, count: n, seed: 11)
                         let y = try backend.makeBuffer(count: n)
                         try backend.unary(op, try backend.makeBuffer(x), output: y)
                         return (try backend.download(y), x.map { Reference.unary(op, Double($0)) })
                     },
-                    ParityCase(name: "unaryBackward \(op) n=\(n)", tolerance: elementwise) { backend in
+                    ParityCase(.unaryBackward, name: "unaryBackward \(op) n=\(n)", tolerance: elementwise) { backend in
                         let x = unaryInputs(op, count: n, seed: 12)
                         var data = TestData(seed: 13)
                         let gy = data.values(n)
@@ -262,12 +274,12 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
 
     // MARK: Binary
 
-    static var binaryCases: [ParityCase] {
+    public static var binaryCases: [ParityCase] {
         let shapes: [([Int], [Int])] = [([3, 4], [3, 4]), ([2, 3, 4], [4]), ([2, 1, 4], [3, 1]), ([1], [5]),
             ([5, 1, 3], [1, 4, 1]), ([7], [1]), ([], [2, 2]), ([2, 1, 1, 1, 1, 1, 1, 3], [2, 1, 1, 1, 1, 1, 1])]
         return BinaryOp.allCases.flatMap { op in
             shapes.map { aShape, bShape in
-                ParityCase(name: "binary \(op) \(aShape) \(bShape)", tolerance: elementwise) { backend in
+                ParityCase(.binary, name: "binary \(op) \(aShape) \(bShape)", tolerance: elementwise) { backend in
                     var data = TestData(seed: 21)
                     let a = data.values(Broadcast.count(aShape))
                     let b = op == .div ? data.values(Broadcast.count(bShape), in: 0.5...2) : data.values(Broadcast.count(bShape))
@@ -282,13 +294,13 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
 
     // MARK: Reductions
 
-    static var reduceCases: [ParityCase] {
+    public static var reduceCases: [ParityCase] {
         let shapes: [([Int], [Int])] = [([2, 3, 4], [0]), ([2, 3, 4], [1]), ([2, 3, 4], [2]), ([2, 3, 4], [0, 2]),
             ([2, 3, 4], [0, 1, 2]), ([2, 3, 4], []), ([7], [0]), ([1, 5, 3], [1]), ([64, 300], [1]), ([300, 64], [0]),
             ([3, 1, 2, 5], [1, 3]), ([3, 5, 300], [1])]
         return ReduceOp.allCases.flatMap { op in
             shapes.map { shape, axes in
-                ParityCase(name: "reduce \(op) \(shape) axes \(axes)", tolerance: accumulating) { backend in
+                ParityCase(.reduce, name: "reduce \(op) \(shape) axes \(axes)", tolerance: accumulating) { backend in
                     var data = TestData(seed: 31)
                     let x = data.values(Broadcast.count(shape))
                     let out = try backend.makeBuffer(count: Broadcast.count(try Broadcast.reducedShape(shape, axes: axes)))
@@ -301,10 +313,10 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
 
     // MARK: Losses
 
-    static var lossCases: [ParityCase] {
+    public static var lossCases: [ParityCase] {
         [(1, 1), (3, 784), (100, 7)].flatMap { rows, columns in
             [
-                ParityCase(name: "bernoulliNLL \(rows)x\(columns)", tolerance: accumulating) { backend in
+                ParityCase(.bernoulliNLL, name: "bernoulliNLL \(rows)x\(columns)", tolerance: accumulating) { backend in
                     var data = TestData(seed: 41)
                     let logits = data.values(rows * columns, in: -30...30)
                     let targets = data.values(rows * columns, in: 0...1).map { $0.rounded() }
@@ -313,7 +325,7 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
                         rows: rows, output: out)
                     return (try backend.download(out), Reference.bernoulliNLL(logits, targets, rows: rows))
                 },
-                ParityCase(name: "bernoulliNLLBackward \(rows)x\(columns)", tolerance: elementwise) { backend in
+                ParityCase(.bernoulliNLLBackward, name: "bernoulliNLLBackward \(rows)x\(columns)", tolerance: elementwise) { backend in
                     var data = TestData(seed: 42)
                     let logits = data.values(rows * columns, in: -30...30)
                     let targets = data.values(rows * columns, in: 0...1)
@@ -324,7 +336,7 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
                     let ref = logits.indices.map { (Reference.sigmoid(Double(logits[$0])) - Double(targets[$0])) * Double(g[$0 / columns]) }
                     return (try backend.download(out), ref)
                 },
-                ParityCase(name: "gaussianKL \(rows)x\(columns)", tolerance: accumulating) { backend in
+                ParityCase(.gaussianKL, name: "gaussianKL \(rows)x\(columns)", tolerance: accumulating) { backend in
                     var data = TestData(seed: 43)
                     let mean = data.values(rows * columns, in: -3...3), scale = data.values(rows * columns, in: 0.05...3)
                     let out = try backend.makeBuffer(count: rows)
@@ -332,7 +344,7 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
                         output: out)
                     return (try backend.download(out), Reference.gaussianKL(mean, scale, rows: rows))
                 },
-                ParityCase(name: "gaussianKLBackward \(rows)x\(columns)", tolerance: elementwise) { backend in
+                ParityCase(.gaussianKLBackward, name: "gaussianKLBackward \(rows)x\(columns)", tolerance: elementwise) { backend in
                     var data = TestData(seed: 44)
                     let mean = data.values(rows * columns, in: -3...3), scale = data.values(rows * columns, in: 0.05...3)
                     let g = data.values(rows)
@@ -348,7 +360,7 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
     }
 
     /// Inputs of the two-Gaussian KL: q and p drawn independently, or p = q (`same`).
-    static func klPairInputs(_ count: Int, seed: UInt64, same: Bool = false) -> (mq: [Float], sq: [Float], mp: [Float], sp: [Float]) {
+    public static func klPairInputs(_ count: Int, seed: UInt64, same: Bool = false) -> (mq: [Float], sq: [Float], mp: [Float], sp: [Float]) {
         var data = TestData(seed: seed)
         let mq = data.values(count, in: -3...3), sq = data.values(count, in: 0.05...3)
         if same { return (mq, sq, mq, sq) }
@@ -357,17 +369,17 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
 
     /// The KL between two diagonal Gaussians: one column, a 256- and a 1000-wide row (more
     /// than a work-group), a batch of narrow rows, and q = p, where KL and every gradient are 0.
-    static var klPairCases: [ParityCase] {
+    public static var klPairCases: [ParityCase] {
         [(1, 1), (7, 1), (3, 256), (2, 1000), (100, 7)].flatMap { rows, columns in
             [
-                ParityCase(name: "gaussianKLPair \(rows)x\(columns)", tolerance: accumulating) { backend in
+                ParityCase(.gaussianKLPair, name: "gaussianKLPair \(rows)x\(columns)", tolerance: accumulating) { backend in
                     let (mq, sq, mp, sp) = klPairInputs(rows * columns, seed: 45)
                     let out = try backend.makeBuffer(count: rows)
                     try backend.gaussianKLPair(meanQ: try backend.makeBuffer(mq), scaleQ: try backend.makeBuffer(sq),
                         meanP: try backend.makeBuffer(mp), scaleP: try backend.makeBuffer(sp), rows: rows, output: out)
                     return (try backend.download(out), Reference.gaussianKLPair(mq, sq, mp, sp, rows: rows))
                 },
-                ParityCase(name: "gaussianKLPairBackward \(rows)x\(columns)", tolerance: elementwise) { backend in
+                ParityCase(.gaussianKLPairBackward, name: "gaussianKLPairBackward \(rows)x\(columns)", tolerance: elementwise) { backend in
                     let (mq, sq, mp, sp) = klPairInputs(rows * columns, seed: 46)
                     var data = TestData(seed: 47)
                     let g = data.values(rows)
@@ -381,14 +393,14 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
         } + [(1, 1), (3, 256), (100, 7)].flatMap { rows, columns in
             // Against exact zeros the NMSE's floor (1e-30) leaves no room: the op must give 0.
             [
-                ParityCase(name: "gaussianKLPair q=p \(rows)x\(columns)", tolerance: accumulating) { backend in
+                ParityCase(.gaussianKLPair, name: "gaussianKLPair q=p \(rows)x\(columns)", tolerance: accumulating) { backend in
                     let (mq, sq, mp, sp) = klPairInputs(rows * columns, seed: 48, same: true)
                     let out = try backend.makeBuffer(count: rows)
                     try backend.gaussianKLPair(meanQ: try backend.makeBuffer(mq), scaleQ: try backend.makeBuffer(sq),
                         meanP: try backend.makeBuffer(mp), scaleP: try backend.makeBuffer(sp), rows: rows, output: out)
                     return (try backend.download(out), [Double](repeating: 0, count: rows))
                 },
-                ParityCase(name: "gaussianKLPairBackward q=p \(rows)x\(columns)", tolerance: elementwise) { backend in
+                ParityCase(.gaussianKLPairBackward, name: "gaussianKLPairBackward q=p \(rows)x\(columns)", tolerance: elementwise) { backend in
                     let (mq, sq, mp, sp) = klPairInputs(rows * columns, seed: 49, same: true)
                     var data = TestData(seed: 50)
                     let g = data.values(rows)
@@ -403,7 +415,7 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
     }
 
     /// Inputs of the AR(1)-prior KL `[rows, steps, dimensions]`: α in (−0.95, 0.95) per dimension.
-    static func ar1KLInputs(rows: Int, steps: Int, dimensions: Int, seed: UInt64) -> (mean: [Float], scale: [Float],
+    public static func ar1KLInputs(rows: Int, steps: Int, dimensions: Int, seed: UInt64) -> (mean: [Float], scale: [Float],
         alpha: [Float]) {
         var data = TestData(seed: seed)
         let count = rows * steps * dimensions
@@ -412,17 +424,17 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
 
     /// The AR(1)-prior KL (rows, steps, dimensions): one step (no shift), two steps, odd
     /// sizes, MNIST's 28 rows, and a row of 32 × 64 elements (more than a work-group).
-    static var ar1KLCases: [ParityCase] {
+    public static var ar1KLCases: [ParityCase] {
         [(1, 1, 1), (5, 1, 3), (5, 2, 3), (5, 7, 3), (3, 28, 8), (2, 32, 64)].flatMap { rows, steps, dimensions in
             [
-                ParityCase(name: "ar1KL \(rows)x\(steps)x\(dimensions)", tolerance: accumulating) { backend in
+                ParityCase(.ar1KL, name: "ar1KL \(rows)x\(steps)x\(dimensions)", tolerance: accumulating) { backend in
                     let (mean, scale, alpha) = ar1KLInputs(rows: rows, steps: steps, dimensions: dimensions, seed: 52)
                     let out = try backend.makeBuffer(count: rows)
                     try backend.ar1KL(mean: try backend.makeBuffer(mean), scale: try backend.makeBuffer(scale),
                         alpha: try backend.makeBuffer(alpha), rows: rows, output: out)
                     return (try backend.download(out), Reference.ar1KL(mean, scale, alpha, rows: rows))
                 },
-                ParityCase(name: "ar1KLBackward \(rows)x\(steps)x\(dimensions)", tolerance: elementwise) { backend in
+                ParityCase(.ar1KLBackward, name: "ar1KLBackward \(rows)x\(steps)x\(dimensions)", tolerance: elementwise) { backend in
                     let (mean, scale, alpha) = ar1KLInputs(rows: rows, steps: steps, dimensions: dimensions, seed: 53)
                     var data = TestData(seed: 54)
                     let g = data.values(rows)
@@ -437,10 +449,10 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
 
     // MARK: Adam
 
-    static var adamCases: [ParityCase] {
+    public static var adamCases: [ParityCase] {
         [AdamParameters(learningRate: 1e-2), AdamParameters(learningRate: 3e-4, beta1: 0.8, beta2: 0.95, epsilon: 1e-6,
             weightDecay: 0.1)].enumerated().map { index, h in
-            ParityCase(name: "adam three steps #\(index)", tolerance: elementwise) { backend in
+            ParityCase(.adamStep, name: "adam three steps #\(index)", tolerance: elementwise) { backend in
                 var data = TestData(seed: 51)
                 let n = 257
                 var p = data.values(n).map(Double.init)
