@@ -45,6 +45,6 @@ struct RDLab: ParsableCommand {
             """,
         version: version,
         subcommands: [TrainCommand.self, EvalCommand.self, SweepCommand.self, DevicesCommand.self, BenchCommand.self,
-            DeltaRateCommand.self]
+            DeltaRateCommand.self, SelftestCommand.self]
     )
 }
