@@ -31,7 +31,11 @@ struct SelftestCommand: ParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
+    @Flag(name: .long, help: "Print the per-op results as one JSON object instead of the table.")
+    var json = false
+
     func validate() throws {
+        if let op, (try? Regex(op)) == nil { throw ValidationError("--op '\(op)' is not a regular expression") }
         if cases().isEmpty { throw ValidationError("--op '\(op ?? "")' matches no op") }
     }
 
@@ -44,9 +48,13 @@ struct SelftestCommand: ParsableCommand {
         let results = ParityRunner.run(backend: backend, reference: reference, cases: cases)
         let report = SelftestReport(results)
         let seconds = Date().timeIntervalSince(started)
-        print("selftest \(backend.device) against the Double reference" + (reference == nil ? "" : " and the CPU backend"))
-        for line in report.lines { print(line) }
-        print(report.summary + String(format: " in %.1f s", seconds))
+        if json {
+            print(try report.json(backend: backend.device.description, seconds: seconds))
+        } else {
+            print("selftest \(backend.device) against the Double reference" + (reference == nil ? "" : " and the CPU backend"))
+            for line in report.lines { print(line) }
+            print(report.summary + String(format: " in %.1f s", seconds))
+        }
         if report.failed { throw ExitCode.failure }
     }
 
