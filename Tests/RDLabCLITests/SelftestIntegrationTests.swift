@@ -34,6 +34,17 @@ struct SelftestIntegrationTests {
         #expect(none.stderr.contains("matches no op"))
     }
 
+    @Test func jsonGivesOneObjectPerOp() throws {
+        let run = try RDLabProcess.run(["selftest", "--backend", "cpu", "--op", "^gemm$|^reduce$", "--json"])
+        #expect(run.status == 0)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        #expect(report["failed"] as? Bool == false)
+        let ops = try #require(report["ops"] as? [[String: Any]])
+        #expect(ops.map { $0["op"] as? String } == ["gemm", "reduce"])
+        #expect(ops.map { $0["status"] as? String } == ["PASS", "PASS"])
+        #expect(ops.map { $0["cases"] as? Int } == [64, 36])
+    }
+
     /// A backend that is not there is an error, never a selftest of the CPU.
     @Test func missingBackendFailsInsteadOfTestingTheCPU() throws {
         let run = try RDLabProcess.run(["selftest", "--backend", "opencl:no-such-device", "--op", "gemm"])
