@@ -80,7 +80,7 @@ let package = Package(
             dependencies: ["RDCompute", "COpenCL", .product(name: "Logging", package: "swift-log")],
             resources: [.embedInCode("Kernels")]
         ),
-        /// The parity cases and their Double references, shared by the parity suite and `rdlab selftest`.
+        // The parity cases and their Double references, shared by the parity suite and `rdlab selftest`.
         .target(name: "RDParity", dependencies: ["RDCompute"]),
         .target(
             name: "RDLab",
