@@ -17,6 +17,7 @@ public protocol BackendFactory: Sendable {
 /// The executable registers the concrete backends; the model layer only sees this list.
 public final class BackendRegistry: @unchecked Sendable {
     private var factories: [any BackendFactory] = []
+    private var pluginPaths: [String: String] = [:]
     private let lock = NSLock()
 
     public init(_ factories: [any BackendFactory] = []) {
@@ -37,5 +38,14 @@ public final class BackendRegistry: @unchecked Sendable {
 
     public func factory(named name: String) -> (any BackendFactory)? {
         all.first { $0.name == name }
+    }
+
+    /// The file a family was loaded from, or nil for a built-in family.
+    public func pluginPath(of name: String) -> String? {
+        lock.withLock { pluginPaths[name] }
+    }
+
+    func setPluginPath(_ path: String, for name: String) {
+        lock.withLock { pluginPaths[name] = path }
     }
 }
