@@ -8,7 +8,7 @@ import RDCompute
 /// Options every command that computes shares: backend choice, strictness and op fallback.
 struct BackendOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
-        "auto | cpu | opencl[:DEVICE]; DEVICE is an index or part of a platform/device name (env RDLAB_BACKEND).",
+        "auto | cpu | opencl[:DEVICE] | a plugin's name[:DEVICE]; DEVICE is an index or part of a platform/device name (env RDLAB_BACKEND).",
         valueName: "backend"))
     var backend: String?
 
@@ -18,9 +18,28 @@ struct BackendOptions: ParsableArguments {
     @Flag(name: .long, help: "Run the ops the backend lacks on the CPU even under --strict-backend (env RDLAB_ALLOW_OP_FALLBACK=1).")
     var allowOpFallback = false
 
-    /// The registry of this executable: the CPU backend, then OpenCL.
-    static func registry() -> BackendRegistry {
+    @Option(name: .long, help: ArgumentHelp(
+        "Load a backend from this shared library (repeatable; env RDLAB_BACKEND_PLUGINS=PATH:PATH). Only the paths given are loaded.",
+        valueName: "path"))
+    var backendPlugin: [String] = []
+
+    /// The built-in families: the CPU backend, then OpenCL.
+    static func builtInRegistry() -> BackendRegistry {
         BackendRegistry([CPUBackendFactory(), OpenCLBackendFactory()])
+    }
+
+    /// The plugin files: every `--backend-plugin`, then `RDLAB_BACKEND_PLUGINS` split at ':'.
+    var pluginPaths: [String] {
+        let environment = ProcessInfo.processInfo.environment["RDLAB_BACKEND_PLUGINS"] ?? ""
+        return backendPlugin + environment.split(separator: ":").map(String.init).filter { !$0.isEmpty }
+    }
+
+    /// The registry of this run: the built-in families, then the plugins that loaded. A plugin
+    /// that does not load is a WARN and is skipped, or an error under --strict-backend.
+    func registry(logger: Logger) throws -> BackendRegistry {
+        let registry = Self.builtInRegistry()
+        try registry.loadPlugins(pluginPaths, strict: strict, logger: logger)
+        return registry
     }
 
     var strict: Bool { strictBackend || ProcessInfo.processInfo.environment["RDLAB_STRICT_BACKEND"] == "1" }
@@ -39,9 +58,13 @@ struct BackendOptions: ParsableArguments {
         }
     }
 
-    /// Parses, selects and logs the backend; falls back or fails as the options say.
+    /// Loads the plugins, parses, selects and logs the backend; falls back or fails as the options say.
     func select(logger: Logger) throws -> BackendSelection {
-        let registry = Self.registry()
+        try select(in: registry(logger: logger), logger: logger)
+    }
+
+    /// Parses, selects and logs the backend in `registry`; falls back or fails as the options say.
+    func select(in registry: BackendRegistry, logger: Logger) throws -> BackendSelection {
         let request = try request(in: registry)
         do {
             let selection = try registry.select(request, strict: strict, allowOpFallback: opFallbackAllowed, logger: logger)

@@ -53,6 +53,10 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .long, help: "Run the ops a backend lacks on the CPU even under --strict-backend (env RDLAB_ALLOW_OP_FALLBACK=1).")
     var allowOpFallback = false
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Load a backend from this shared library (repeatable; env RDLAB_BACKEND_PLUGINS=PATH:PATH).", valueName: "path"))
+    var backendPlugin: [String] = []
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -87,12 +91,15 @@ struct BenchCommand: ParsableCommand {
             throw ValidationError(error.message)  // before any backend is set up or case measured
         }
         var backends: [any Backend] = []
+        var pluginOptions = BackendOptions()
+        pluginOptions.strictBackend = strictBackend
+        pluginOptions.backendPlugin = backendPlugin
+        let registry = try pluginOptions.registry(logger: logger)
         for text in backend.isEmpty ? ["auto"] : backend {
-            var options = BackendOptions()
+            var options = pluginOptions
             options.backend = text
-            options.strictBackend = strictBackend
             options.allowOpFallback = allowOpFallback
-            let chosen = try options.select(logger: logger).backend
+            let chosen = try options.select(in: registry, logger: logger).backend
             // A fallback can land on a device already in the list: measuring it twice would
             // print a ratio of noise against itself.
             guard !backends.contains(where: { $0.device.selector == chosen.device.selector }) else {

@@ -12,7 +12,8 @@ struct DevicesCommand: ParsableCommand {
             CPU OpenCL devices (PoCL) are listed and tested too; listing is not selecting: \
             '--backend auto' still never picks them. With --backend (or RDLAB_BACKEND), also shows \
             which backend that request selects, with the same fallback and --strict-backend rules as \
-            every other command. Exits 0 when at least the CPU backend passes (and the request, if \
+            every other command. Backends loaded with --backend-plugin (or RDLAB_BACKEND_PLUGINS) \
+            are listed after the built-in ones, each with the file it came from. Exits 0 when at least the CPU backend passes (and the request, if \
             any, could be honoured or fell back).
             """)
 
@@ -21,7 +22,7 @@ struct DevicesCommand: ParsableCommand {
 
     func run() throws {
         let logger = logging.bootstrap()
-        let registry = BackendOptions.registry()
+        let registry = try selection.registry(logger: logger)
         let requested = selection.backend != nil || ProcessInfo.processInfo.environment["RDLAB_BACKEND"] != nil
         if requested { _ = try selection.request(in: registry) }
         var cpuPassed = false
@@ -36,13 +37,26 @@ struct DevicesCommand: ParsableCommand {
             }
             for device in devices {
                 let started = Date()
-                let outcome = Result { try SmokeTest.run(on: factory.makeBackend(on: device)) }
+                // a partial backend (a plugin with GEMM only) is checked as selection runs it:
+                // the ops it lacks on the CPU backend
+                let outcome = Result { () throws -> Int in
+                    let backend = try factory.makeBackend(on: device)
+                    let missing = Op.allCases.filter { !backend.supports($0) }.count
+                    if missing > 0, let cpu = registry.factory(named: BackendRegistry.fallbackName) {
+                        try SmokeTest.run(on: OpFallbackBackend(primary: backend,
+                            fallback: cpu.makeBackend(on: cpu.devices()[0]), logger: logger))
+                    } else {
+                        try SmokeTest.run(on: backend)
+                    }
+                    return missing
+                }
                 let ms = String(format: "%.0f ms", Date().timeIntervalSince(started) * 1000)
-                print("\(factory.name.padding(8))  \(device)")
+                print("\(factory.name.padding(8))  \(device)" + (registry.pluginPath(of: factory.name).map { "  (plugin \($0))" } ?? ""))
                 switch outcome {
-                case .success:
-                    let note = device.kind == .cpu && factory.name != BackendRegistry.fallbackName
+                case .success(let missing):
+                    var note = device.kind == .cpu && factory.name != BackendRegistry.fallbackName
                         ? "  (not chosen by auto; select with --backend \(device.selector))" : ""
+                    if missing > 0 { note += "  (\(missing) of \(Op.allCases.count) ops run on the CPU)" }
                     print("          PASS  smoke test in \(ms)\(note)")
                     if factory.name == BackendRegistry.fallbackName { cpuPassed = true }
                 case .failure(let error):
@@ -52,7 +66,7 @@ struct DevicesCommand: ParsableCommand {
         }
         if !cpuPassed { throw ExitCode.failure }
         if requested {
-            let chosen = try selection.select(logger: logger)
+            let chosen = try selection.select(in: registry, logger: logger)
             print("--backend \(chosen.requested) selects \(chosen.backend.device)"
                 + (chosen.fallbackReason == nil ? "" : " (fallback)"))
         }
