@@ -47,6 +47,12 @@ let package = Package(
         .library(name: "RDData", targets: ["RDData"]),
         .library(name: "RDLab", targets: ["RDLab"]),
         .library(name: "RDSweep", targets: ["RDSweep"]),
+        // Backend plugins for the plugin loader's tests, loaded only with dlopen (nothing links
+        // them): `swift build` leaves them as .build/<config>/libRDTestPlugin.so and
+        // libRDTestPluginFaulty.so. Both carry their own static copy of RDCompute, so rdlab
+        // refuses RDTestPlugin's factory as of another RDCompute (docs/developer/runtime.md, Plugins).
+        .library(name: "RDTestPlugin", type: .dynamic, targets: ["RDTestPlugin"]),
+        .library(name: "RDTestPluginFaulty", type: .dynamic, targets: ["RDTestPluginFaulty"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -104,6 +110,8 @@ let package = Package(
             ],
             swiftSettings: cpuLevelDefine
         ),
+        .target(name: "RDTestPlugin", dependencies: ["RDCompute"], path: "Tests/Plugins/RDTestPlugin"),
+        .target(name: "RDTestPluginFaulty", dependencies: ["RDCompute"], path: "Tests/Plugins/RDTestPluginFaulty"),
         .executableTarget(
             name: "RDComputeBenchmarks",
             dependencies: [
