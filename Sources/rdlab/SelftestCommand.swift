@@ -68,7 +68,7 @@ struct SelftestCommand: ParsableCommand {
     /// The requested backend, strictly (no stand-in CPU); its missing ops completed by the CPU
     /// only with `--allow-op-fallback`, else left to show as UNSUPPORTED.
     private func selectedBackend(logger: Logger) throws -> any Backend {
-        let registry = BackendOptions.registry()
+        let registry = try selection.registry(logger: logger)
         let request = try selection.request(in: registry)
         do {
             let chosen = try registry.select(request, strict: true, allowOpFallback: true, logger: logger).backend
@@ -82,7 +82,7 @@ struct SelftestCommand: ParsableCommand {
     /// A CPU backend from the registry's CPU factory to compare with; `nil` when `backend` is one.
     private func cpuReference(unless backend: any Backend) throws -> (any Backend)? {
         guard backend.device.backend != BackendRegistry.fallbackName,
-            let factory = BackendOptions.registry().factory(named: BackendRegistry.fallbackName),
+            let factory = BackendOptions.builtInRegistry().factory(named: BackendRegistry.fallbackName),
             let device = try factory.devices().first
         else { return nil }
         return try factory.makeBackend(on: device)
