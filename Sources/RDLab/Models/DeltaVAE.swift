@@ -64,10 +64,9 @@ public final class DeltaVAE: RateDistortionModel {
 
     /// z = μ + σ ⊙ ε `[B, 28·d]` and ε, noise from Philox (seed, stream).
     public func sample(_ q: DiagonalGaussian, in graph: Graph, seed: UInt64, stream: UInt64) throws -> (z: Tensor, epsilon: Tensor) {
-        let batch = q.mean.shape[0], width = settings.latentDimension
-        let epsilon = try graph.standardNormal([batch, width], seed: seed, stream: stream)
-        let z = try graph.add(try graph.reshape(q.mean, [batch, width]),
-            try graph.mul(try graph.reshape(q.scale, [batch, width]), epsilon))
+        let shape = [q.mean.shape[0], settings.latentDimension]
+        let (epsilon, z) = try GaussianChannel.draw(mean: try graph.reshape(q.mean, shape), scale: try graph.reshape(q.scale, shape),
+            in: graph, seed: seed, stream: stream)
         return (z, epsilon)
     }
 
