@@ -35,12 +35,14 @@ let cpuKernelFlags: [SwiftSetting] = (cpuTargetLevel.map { [.unsafeFlags(["-targ
 /// micro-kernel's 8×32 tile as four 4×16 quarters.
 let cpuLevelDefine: [SwiftSetting] = cpuTargetLevel.map { [.define("RDLAB_CPU_TARGET_" + $0.replacingOccurrences(of: "-", with: "_").uppercased())] } ?? []
 
+/// The backend API, from its own package (one shared library in the process).
+let rdCompute = Target.Dependency.product(name: "RDCompute", package: "RDCompute")
+
 let package = Package(
     name: "rdlab",
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "rdlab", targets: ["rdlab"]),
-        .library(name: "RDCompute", targets: ["RDCompute"]),
         .library(name: "RDBackendCPU", targets: ["RDBackendCPU"]),
         .library(name: "RDBackendOpenCL", targets: ["RDBackendOpenCL"]),
         .library(name: "RDParity", targets: ["RDParity"]),
@@ -49,14 +51,16 @@ let package = Package(
         .library(name: "RDSweep", targets: ["RDSweep"]),
         // Backend plugins for the plugin loader's tests, loaded only with dlopen (nothing links
         // them): `swift build` leaves them as .build/<config>/libRDTestPlugin.so and
-        // libRDTestPluginFaulty.so. Both carry their own static copy of RDCompute, so rdlab
-        // refuses RDTestPlugin's factory as of another RDCompute (docs/developer/runtime.md, Plugins).
+        // libRDTestPluginFaulty.so, beside libRDCompute.so, which they and rdlab link.
         .library(name: "RDTestPlugin", type: .dynamic, targets: ["RDTestPlugin"]),
         .library(name: "RDTestPluginFaulty", type: .dynamic, targets: ["RDTestPluginFaulty"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // RDCompute is a package of its own so that it is one shared library, libRDCompute.so,
+        // which rdlab and backend plugins link (Packages/RDCompute/Package.swift); it re-exports
+        // swift-log's Logging, which nothing else here links.
+        .package(path: "Packages/RDCompute"),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -72,68 +76,63 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
         .target(
-            name: "RDCompute",
-            dependencies: [.product(name: "Logging", package: "swift-log")]
-        ),
-        .target(
             name: "RDBackendCPU",
-            dependencies: ["RDCompute", "CMalloc"],
+            dependencies: [rdCompute, "CMalloc"],
             // the level's define picks the GEMM micro-kernel's tile (`CPUGemm.microKernel`)
             swiftSettings: cpuKernelFlags + cpuLevelDefine
         ),
         .target(
             name: "RDBackendOpenCL",
-            dependencies: ["RDCompute", "COpenCL", .product(name: "Logging", package: "swift-log")],
+            dependencies: [rdCompute, "COpenCL"],
             resources: [.embedInCode("Kernels")]
         ),
+        // BackendRegistry.standard: the built-in families (and plugins) in one list.
+        .target(name: "RDBackends", dependencies: [rdCompute, "RDBackendCPU", "RDBackendOpenCL"]),
         // The parity cases and their Double references, shared by the parity suite and `rdlab selftest`.
-        .target(name: "RDParity", dependencies: ["RDCompute"]),
+        .target(name: "RDParity", dependencies: [rdCompute]),
         .target(
             name: "RDLab",
-            dependencies: ["RDCompute", "CZlib", .product(name: "Logging", package: "swift-log")]
+            dependencies: [rdCompute, "CZlib"]
         ),
         .target(
             name: "RDData",
-            dependencies: ["RDCompute", "CZlib"]
+            dependencies: [rdCompute, "CZlib"]
         ),
         .target(
             name: "RDSweep",
-            dependencies: ["RDCompute", "RDLab", .product(name: "Yams", package: "Yams"),
+            dependencies: [rdCompute, "RDLab", .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .executableTarget(
             name: "rdlab",
             dependencies: [
-                "RDCompute", "RDBackendCPU", "RDBackendOpenCL", "RDLab", "RDData", "RDSweep", "RDParity", "CZlib",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
+                rdCompute, "RDBackends", "RDBackendCPU", "RDBackendOpenCL", "RDLab", "RDData", "RDSweep", "RDParity", "CZlib",
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
             ],
             swiftSettings: cpuLevelDefine
         ),
-        .target(name: "RDTestPlugin", dependencies: ["RDCompute"], path: "Tests/Plugins/RDTestPlugin"),
-        .target(name: "RDTestPluginFaulty", dependencies: ["RDCompute"], path: "Tests/Plugins/RDTestPluginFaulty"),
+        .target(name: "RDTestPlugin", dependencies: [rdCompute], path: "Tests/Plugins/RDTestPlugin"),
+        .target(name: "RDTestPluginFaulty", dependencies: [rdCompute], path: "Tests/Plugins/RDTestPluginFaulty"),
         .executableTarget(
             name: "RDComputeBenchmarks",
             dependencies: [
-                "RDCompute", "RDBackendCPU", "RDBackendOpenCL", "RDLab",
+                rdCompute, "RDBackends", "RDLab",
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/RDComputeBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
-        .testTarget(name: "RDComputeTests", dependencies: ["RDCompute", "RDTestSupport"]),
+        .testTarget(name: "RDComputeTests", dependencies: [rdCompute, "RDTestSupport"]),
         .testTarget(name: "RDDataTests", dependencies: ["RDData", "RDTestSupport"]),
-        .testTarget(name: "RDLabTests", dependencies: ["RDLab", "RDCompute", "RDData", "RDTestSupport",
-            .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "RDLabTests", dependencies: ["RDLab", rdCompute, "RDData", "RDTestSupport"]),
         .target(
             name: "RDTestSupport",
-            dependencies: ["RDCompute", "RDBackendCPU", "RDBackendOpenCL", "RDParity",
-                .product(name: "Logging", package: "swift-log")],
+            dependencies: [rdCompute, "RDBackends", "RDBackendCPU", "RDParity"],
             path: "Tests/RDTestSupport"
         ),
         .testTarget(
             name: "RDBackendParityTests",
-            dependencies: ["RDCompute", "RDBackendCPU", "RDBackendOpenCL", "RDParity", "RDTestSupport"]
+            dependencies: [rdCompute, "RDBackendCPU", "RDBackendOpenCL", "RDParity", "RDTestSupport"]
         ),
         .testTarget(name: "RDSweepTests", dependencies: ["RDSweep", "RDLab", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "RDLabCLITests", dependencies: ["rdlab", "RDLab", "RDSweep", "RDTestSupport"]),

@@ -1,26 +1,23 @@
 import Foundation
 import Benchmark
-import RDBackendCPU
-import RDBackendOpenCL
+import RDBackends
 import RDCompute
 import RDLab
 
 /// package-benchmark suite of the compute kernels and the training step: wall time, throughput
 /// and allocations per call, so a regression shows in `swift package benchmark`. `rdlab bench`
 /// reports GFLOP/s.
-/// OpenCL devices are measured when `RDLAB_BENCH_OPENCL` names one (e.g. `opencl:pocl`).
+/// The CPU backend is measured, and beside it the backend `RDLAB_BENCH_BACKEND` names
+/// (`opencl:pocl`, `opencl:nvidia`), from ``BackendRegistry/standard()``.
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .throughput, .mallocCountTotal], maxDuration: .seconds(2), maxIterations: 200)
 
-    var backends: [any Backend] = [CPUBackend()]
-    if let selector = ProcessInfo.processInfo.environment["RDLAB_BENCH_OPENCL"],
-        let request = try? BackendRequest(parsing: selector, validNames: ["opencl"]),
-        let factory = Optional(OpenCLBackendFactory()),
-        let device = try? BackendRegistry.choose(request.device, among: factory.devices(), family: "opencl"),
-        let backend = try? factory.makeBackend(on: device)
-    {
-        backends.append(backend)
+    let registry = BackendRegistry.standard()
+    let selectors = [BackendRegistry.fallbackName] + [ProcessInfo.processInfo.environment["RDLAB_BENCH_BACKEND"]].compactMap { $0 }
+    let backends: [any Backend] = selectors.compactMap { selector in
+        guard let request = try? BackendRequest(parsing: selector, validNames: registry.names) else { return nil }
+        return try? registry.select(request, strict: true, logger: Logger(label: "rdlab.benchmarks")).backend
     }
 
     for backend in backends {

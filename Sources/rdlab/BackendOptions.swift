@@ -1,8 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
-import RDBackendCPU
-import RDBackendOpenCL
+import RDBackends
 import RDCompute
 
 /// Options every command that computes shares: backend choice, strictness and op fallback.
@@ -23,11 +22,6 @@ struct BackendOptions: ParsableArguments {
         valueName: "path"))
     var backendPlugin: [String] = []
 
-    /// The built-in families: the CPU backend, then OpenCL.
-    static func builtInRegistry() -> BackendRegistry {
-        BackendRegistry([CPUBackendFactory(), OpenCLBackendFactory()])
-    }
-
     /// The plugin files: every `--backend-plugin`, then `RDLAB_BACKEND_PLUGINS` split at ':'.
     var pluginPaths: [String] {
         let environment = ProcessInfo.processInfo.environment["RDLAB_BACKEND_PLUGINS"] ?? ""
@@ -37,9 +31,7 @@ struct BackendOptions: ParsableArguments {
     /// The registry of this run: the built-in families, then the plugins that loaded. A plugin
     /// that does not load is a WARN and is skipped, or an error under --strict-backend.
     func registry(logger: Logger) throws -> BackendRegistry {
-        let registry = Self.builtInRegistry()
-        try registry.loadPlugins(pluginPaths, strict: strict, logger: logger)
-        return registry
+        try BackendRegistry.standard(plugins: pluginPaths, strict: strict, logger: logger)
     }
 
     var strict: Bool { strictBackend || ProcessInfo.processInfo.environment["RDLAB_STRICT_BACKEND"] == "1" }

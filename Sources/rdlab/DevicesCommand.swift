@@ -54,8 +54,9 @@ struct DevicesCommand: ParsableCommand {
                 print("\(factory.name.padding(8))  \(device)" + (registry.pluginPath(of: factory.name).map { "  (plugin \($0))" } ?? ""))
                 switch outcome {
                 case .success(let missing):
-                    var note = device.kind == .cpu && factory.name != BackendRegistry.fallbackName
-                        ? "  (not chosen by auto; select with --backend \(device.selector))" : ""
+                    let selector = device.kind == .accelerator ? factory.name : device.selector
+                    var note = device.kind != .gpu && factory.name != BackendRegistry.fallbackName
+                        ? "  (not chosen by auto; select with --backend \(selector))" : ""
                     if missing > 0 { note += "  (\(missing) of \(Op.allCases.count) ops run on the CPU)" }
                     print("          PASS  smoke test in \(ms)\(note)")
                     if factory.name == BackendRegistry.fallbackName { cpuPassed = true }

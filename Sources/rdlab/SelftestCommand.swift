@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import RDBackends
 import RDCompute
 import RDParity
 
@@ -82,7 +83,7 @@ struct SelftestCommand: ParsableCommand {
     /// A CPU backend from the registry's CPU factory to compare with; `nil` when `backend` is one.
     private func cpuReference(unless backend: any Backend) throws -> (any Backend)? {
         guard backend.device.backend != BackendRegistry.fallbackName,
-            let factory = BackendOptions.builtInRegistry().factory(named: BackendRegistry.fallbackName),
+            let factory = BackendRegistry.standard().factory(named: BackendRegistry.fallbackName),
             let device = try factory.devices().first
         else { return nil }
         return try factory.makeBackend(on: device)

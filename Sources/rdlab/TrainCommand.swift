@@ -16,7 +16,7 @@ extension EncoderKind: ExpressibleByArgument {}
 extension DecoderKind: ExpressibleByArgument {}
 extension MarginalKind: ExpressibleByArgument {}
 extension ChannelKind: ExpressibleByArgument {}
-extension EchoIndexTable.Sampling: ExpressibleByArgument {}
+extension EchoIndexTable.Sampling: @retroactive ExpressibleByArgument {}
 extension TargetRate.Bound: ExpressibleByArgument {}
 extension FreeBits.Grouping: ExpressibleByArgument {}
 extension HierarchicalSpec.Inference: ExpressibleByArgument {}

@@ -108,6 +108,17 @@ struct SelectionTests {
         #expect(try select("opencl", r).0.backend.device == big)
     }
 
+    /// A host library beside the CPU backend (BLAS, ggml's ACCEL) is an `accelerator`: taken
+    /// when its family is named, never by `auto`, and after the family's GPUs.
+    @Test func anAcceleratorIsTakenWhenItsFamilyIsNamedButNeverByAuto() throws {
+        let blas = device("blas", 0, "OpenBLAS", .accelerator)
+        let r = BackendRegistry([cpu, FakeFactory(name: "blas", listed: [blas])])
+        #expect(try select("blas", r, strict: true).0.backend.device == blas)
+        #expect(try select("auto", r).0.backend.device.backend == "cpu")
+        let mixed = device("blas", 1, "GPU BLAS", .gpu)
+        #expect(try select("blas", BackendRegistry([cpu, FakeFactory(name: "blas", listed: [blas, mixed])])).0.backend.device == mixed)
+    }
+
     @Test func unusableRequestFallsBackWithOneWarning() throws {
         let broken = FakeFactory(name: "opencl", listed: [pocl],
             openError: .kernelBuild(kernel: "gemm.cl", options: "-D TS=32", device: "pocl", log: "error: expected ';'"))

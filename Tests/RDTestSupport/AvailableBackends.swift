@@ -1,6 +1,6 @@
 import Foundation
 import RDBackendCPU
-import RDBackendOpenCL
+import RDBackends
 import RDCompute
 import Testing
 
@@ -12,26 +12,36 @@ public struct BackendUnderTest: Sendable, CustomTestStringConvertible {
     public var testDescription: String { backend.displayName }
 }
 
-/// Every backend this machine offers: the CPU, and each OpenCL device (CPU devices such as
-/// PoCL included, since this is how CI exercises the OpenCL code).
+/// Every backend this machine offers, from ``BackendRegistry/standard()``: the CPU, and each
+/// device of every other family (CPU devices such as PoCL included, since this is how CI
+/// exercises the OpenCL code).
 public enum AvailableBackends {
-    public static let cpu = BackendUnderTest(backend: CPUBackend(), family: "cpu")
+    static let registry = BackendRegistry.standard()
+
+    /// The reference every other backend is compared with.
+    public static let cpu = BackendUnderTest(backend: CPUBackend(), family: BackendRegistry.fallbackName)
+
+    /// Each family but the CPU, with its backends or the reason there are none.
+    public static let others: [(family: String, backends: Result<[BackendUnderTest], ComputeError>)] =
+        registry.all.filter { $0.name != BackendRegistry.fallbackName }.map { factory in
+            do {
+                return (factory.name, .success(try factory.devices().map {
+                    BackendUnderTest(backend: try factory.makeBackend(on: $0), family: factory.name)
+                }))
+            } catch let error as ComputeError {
+                return (factory.name, .failure(error))
+            } catch {
+                return (factory.name, .failure(.noDevice(backend: factory.name, reason: "\(error)")))
+            }
+        }
 
     /// OpenCL backends, or the reason there are none.
-    public static let openCL: Result<[BackendUnderTest], ComputeError> = {
-        do {
-            let factory = OpenCLBackendFactory()
-            return .success(try factory.devices().map { BackendUnderTest(backend: try factory.makeBackend(on: $0), family: "opencl") })
-        } catch let error as ComputeError {
-            return .failure(error)
-        } catch {
-            return .failure(.noDevice(backend: "opencl", reason: "\(error)"))
-        }
-    }()
+    public static var openCL: Result<[BackendUnderTest], ComputeError> {
+        others.first { $0.family == "opencl" }?.backends ?? .failure(.unknownBackend(name: "opencl", valid: registry.names))
+    }
 
-    public static var all: [BackendUnderTest] { [cpu] + ((try? openCL.get()) ?? []) }
+    public static var all: [BackendUnderTest] { [cpu] + others.flatMap { (try? $0.backends.get()) ?? [] } }
 
     /// `RDLAB_TEST_REQUIRE_OPENCL=1` (set by `.ci/run`) makes a missing OpenCL backend a failure.
     public static var openCLRequired: Bool { ProcessInfo.processInfo.environment["RDLAB_TEST_REQUIRE_OPENCL"] == "1" }
 }
-

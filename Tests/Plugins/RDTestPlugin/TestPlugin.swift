@@ -1,22 +1,20 @@
 import RDCompute
 
 /// The plugin entry: rdlab `dlopen`s `libRDTestPlugin.so` and calls this symbol
-/// (``BackendPlugin/entrySymbol``); nothing links this library. Built in this package, it links
-/// its own static copy of RDCompute, so rdlab refuses the factory it returns as of another
-/// RDCompute (`PluginIntegrationTests`); it is the plugin that runs once RDCompute is one
-/// shared library (docs/developer/runtime.md, Plugins).
+/// (``BackendPlugin/entrySymbol``); nothing links this library. It links `libRDCompute.so`, the
+/// one rdlab links, so its backend is rdlab's `any Backend` (`PluginIntegrationTests`).
 @_cdecl("rdlab_backend_plugin")
 public func rdlabBackendPlugin(_ factory: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
     BackendPlugin.export(TestPluginFactory(), to: factory)
 }
 
-/// A backend family `testplugin` with one CPU-kind device, built as a shared library of its own
+/// A backend family `testplugin` with one `accelerator` device (host memory beside the CPU backend), built as a shared library of its own
 /// for the plugin tests. It depends on RDCompute only, as an out-of-tree plugin does.
 struct TestPluginFactory: BackendFactory {
     var name: String { "testplugin" }
 
     static let device = DeviceDescription(backend: "testplugin", index: 0, name: "naive GEMM in a plugin",
-        vendor: "rdlab tests", kind: .cpu, globalMemoryBytes: 1 << 30, computeUnits: 1, driverVersion: "plugin API \(BackendPlugin.apiVersion)")
+        vendor: "rdlab tests", kind: .accelerator, globalMemoryBytes: 1 << 30, computeUnits: 1, driverVersion: "plugin API \(BackendPlugin.apiVersion)")
 
     func devices() throws -> [DeviceDescription] { [Self.device] }
 

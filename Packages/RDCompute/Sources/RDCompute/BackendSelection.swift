@@ -136,6 +136,7 @@ extension BackendRegistry {
         case nil:
             if family == fallbackName, let first = devices.first { return first }
             if let gpu = bestGPU(devices) { return gpu }
+            if let accelerator = devices.first(where: { $0.kind == .accelerator }) { return accelerator }
             let named = devices.isEmpty ? "" : "; CPU devices are used only when named, e.g. \(family):\(devices[0].index); devices:\n\(listing)"
             throw ComputeError.noDevice(backend: family, reason: "no GPU device found\(named)")
         case .index(let i):

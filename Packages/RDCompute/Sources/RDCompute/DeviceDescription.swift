@@ -1,4 +1,9 @@
-/// What kind of processor a device is.
+/// What kind of processor a device is (ggml's device types).
+///
+/// `auto` takes the best `gpu`. A family named without a device (`--backend NAME`) takes its
+/// best `gpu`, else its first `accelerator`: a library that computes on the host beside the
+/// CPU backend, such as BLAS (ggml's ACCEL). A `cpu` device of a family other than `cpu` (PoCL
+/// under OpenCL) is used only when named with its index, `NAME:N`.
 public enum DeviceKind: String, Sendable, Codable {
     case cpu, gpu, accelerator, other
 }
