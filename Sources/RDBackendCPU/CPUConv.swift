@@ -209,3 +209,26 @@ enum CPUConv {
         }
     }
 }
+
+// MARK: Convolution on the CPU backend
+
+extension CPUBackend {
+    public func conv2dForward(_ g: Conv2DGeometry, input: DeviceBuffer, filter: DeviceBuffer, output: DeviceBuffer) throws {
+        try OpValidation.conv(g, input: input, filter: filter, output: output, op: "conv2dForward")
+        CPUConv.forward(g, input: try pointer(input), filter: try pointer(filter), output: try pointer(output))
+    }
+
+    public func conv2dBackwardData(_ g: Conv2DGeometry, gradOutput: DeviceBuffer, filter: DeviceBuffer,
+        gradInput: DeviceBuffer) throws {
+        try OpValidation.conv(g, input: gradInput, filter: filter, output: gradOutput, op: "conv2dBackwardData")
+        CPUConv.backwardData(g, gradOutput: try pointer(gradOutput), filter: try pointer(filter),
+            gradInput: try pointer(gradInput))
+    }
+
+    public func conv2dBackwardFilter(_ g: Conv2DGeometry, input: DeviceBuffer, gradOutput: DeviceBuffer,
+        gradFilter: DeviceBuffer) throws {
+        try OpValidation.conv(g, input: input, filter: gradFilter, output: gradOutput, op: "conv2dBackwardFilter")
+        CPUConv.backwardFilter(g, input: try pointer(input), gradOutput: try pointer(gradOutput),
+            gradFilter: try pointer(gradFilter))
+    }
+}

@@ -105,3 +105,36 @@ enum CPUEcho {
         }
     }
 }
+
+// MARK: Echo noise on the CPU backend
+
+extension CPUBackend {
+    public func makeIndexBuffer(_ words: [Int32]) throws -> DeviceBuffer {
+        let buffer = try makeBuffer(count: words.count)
+        let p = try pointer(buffer)
+        words.withUnsafeBytes { UnsafeMutableRawPointer(p).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        return buffer
+    }
+
+    /// The words of an index buffer.
+    func words(_ buffer: DeviceBuffer) throws -> UnsafePointer<Int32> {
+        UnsafeRawPointer(try pointer(buffer)).assumingMemoryBound(to: Int32.self)
+    }
+
+    public func echoForward(_ shape: EchoShape, f: DeviceBuffer, logScale: DeviceBuffer, indices: DeviceBuffer,
+        noise: DeviceBuffer, z: DeviceBuffer) throws {
+        try OpValidation.echo(shape, op: "echoForward", indices: indices, (f, "f"), (logScale, "logScale"),
+            (noise, "noise"), (z, "z"))
+        CPUEcho.forward(shape, f: try pointer(f), logScale: try pointer(logScale), indices: try words(indices),
+            noise: try pointer(noise), z: try pointer(z))
+    }
+
+    public func echoBackward(_ shape: EchoShape, f: DeviceBuffer, logScale: DeviceBuffer, indices: DeviceBuffer,
+        noise: DeviceBuffer, gradZ: DeviceBuffer, gradF: DeviceBuffer, gradLogScale: DeviceBuffer) throws {
+        try OpValidation.echo(shape, op: "echoBackward", indices: indices, (f, "f"), (logScale, "logScale"),
+            (noise, "noise"), (gradZ, "gradZ"), (gradF, "gradF"), (gradLogScale, "gradLogScale"))
+        CPUEcho.backward(shape, f: try pointer(f), logScale: try pointer(logScale), indices: try words(indices),
+            noise: try pointer(noise), gradZ: try pointer(gradZ), gradF: try pointer(gradF),
+            gradLogScale: try pointer(gradLogScale))
+    }
+}

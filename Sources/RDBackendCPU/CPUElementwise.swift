@@ -167,3 +167,55 @@ enum CPUElementwise {
         }
     }
 }
+
+// MARK: Bias and elementwise ops on the CPU backend
+
+extension CPUBackend {
+    public func biasAdd(_ x: DeviceBuffer, bias: DeviceBuffer, output: DeviceBuffer) throws {
+        let channels = try OpValidation.biasAdd(x, bias: bias, output: output)
+        CPUElementwise.biasAdd(try pointer(x), bias: try pointer(bias), output: try pointer(output),
+            count: x.count, channels: channels)
+    }
+
+    public func biasGradient(_ gradOutput: DeviceBuffer, gradBias: DeviceBuffer) throws {
+        let channels = try OpValidation.biasGradient(gradOutput, gradBias: gradBias)
+        CPUReduce.columnSums(try pointer(gradOutput), rows: gradOutput.count / channels, columns: channels,
+            output: try pointer(gradBias))
+    }
+
+    public func biasReLU(_ x: DeviceBuffer, bias: DeviceBuffer, output: DeviceBuffer) throws {
+        let channels = try OpValidation.biasAdd(x, bias: bias, output: output)
+        CPUElementwise.biasAdd(try pointer(x), bias: try pointer(bias), output: try pointer(output),
+            count: x.count, channels: channels, relu: true)
+    }
+
+    public func biasReLUBackward(output: DeviceBuffer, gradOutput: DeviceBuffer, gradInput: DeviceBuffer,
+        gradBias: DeviceBuffer) throws {
+        let channels = try OpValidation.biasReLUBackward(output: output, gradOutput: gradOutput, gradInput: gradInput,
+            gradBias: gradBias)
+        let (y, gy, gx) = (try pointer(output), try pointer(gradOutput), try pointer(gradInput))
+        CPUReduce.columnSums(rows: output.count / channels, columns: channels, output: try pointer(gradBias)) { r, j0, width in
+            let segment = r * channels + j0
+            for j in segment..<(segment + width) { gx[j] = y[j] > 0 ? gy[j] : 0 }
+            return UnsafePointer(gx + segment)
+        }
+    }
+
+    public func unary(_ op: UnaryOp, _ x: DeviceBuffer, output: DeviceBuffer) throws {
+        try OpValidation.sameCount("unary \(op)", x, output)
+        CPUElementwise.unary(op, try pointer(x), output: try pointer(output), count: x.count)
+    }
+
+    public func unaryBackward(_ op: UnaryOp, x: DeviceBuffer, gradOutput: DeviceBuffer, gradInput: DeviceBuffer) throws {
+        try OpValidation.sameCount("unaryBackward \(op)", x, gradOutput, gradInput)
+        CPUElementwise.unaryBackward(op, x: try pointer(x), gradOutput: try pointer(gradOutput),
+            gradInput: try pointer(gradInput), count: x.count)
+    }
+
+    public func binary(_ op: BinaryOp, _ a: DeviceBuffer, shape aShape: [Int], _ b: DeviceBuffer, shape bShape: [Int],
+        output: DeviceBuffer) throws {
+        let outShape = try OpValidation.binary(a, aShape, b, bShape, output: output)
+        CPUElementwise.binary(op, try pointer(a), aShape, try pointer(b), bShape, output: try pointer(output),
+            outShape: outShape)
+    }
+}

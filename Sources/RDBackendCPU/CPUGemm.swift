@@ -467,3 +467,12 @@ struct StridedRows: TileRows {
         }
     }
 }
+
+// MARK: Linear algebra on the CPU backend
+
+extension CPUBackend {
+    public func gemm(_ descriptor: GemmDescriptor, a: DeviceBuffer, b: DeviceBuffer, c: DeviceBuffer) throws {
+        try OpValidation.gemm(descriptor, a: a, b: b, c: c)
+        CPUGemm.run(descriptor, a: try pointer(a), b: try pointer(b), c: try pointer(c))
+    }
+}

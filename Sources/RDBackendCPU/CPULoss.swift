@@ -1,4 +1,5 @@
 import Foundation
+import RDCompute
 
 /// Fused per-example losses on the CPU (rows = examples), Double row sums.
 enum CPULoss {
@@ -167,5 +168,77 @@ enum CPULoss {
                 }
             }
         }
+    }
+}
+
+// MARK: Losses and KL terms on the CPU backend
+
+extension CPUBackend {
+    public func bernoulliNLL(logits: DeviceBuffer, targets: DeviceBuffer, rows: Int, output: DeviceBuffer) throws {
+        let columns = try OpValidation.rows("bernoulliNLL", rows: rows, logits, targets)
+        try OpValidation.require(output.count >= rows, "bernoulliNLL", "output holds \(output.count) of \(rows) rows")
+        CPULoss.bernoulliNLL(logits: try pointer(logits), targets: try pointer(targets), rows: rows, columns: columns,
+            output: try pointer(output))
+    }
+
+    public func bernoulliNLLBackward(logits: DeviceBuffer, targets: DeviceBuffer, gradOutput: DeviceBuffer,
+        gradLogits: DeviceBuffer) throws {
+        let rows = gradOutput.count
+        let columns = try OpValidation.rows("bernoulliNLLBackward", rows: rows, logits, targets, gradLogits)
+        CPULoss.bernoulliNLLBackward(logits: try pointer(logits), targets: try pointer(targets),
+            gradOutput: try pointer(gradOutput), gradLogits: try pointer(gradLogits), rows: rows, columns: columns)
+    }
+
+    public func gaussianKL(mean: DeviceBuffer, scale: DeviceBuffer, rows: Int, output: DeviceBuffer) throws {
+        let columns = try OpValidation.rows("gaussianKL", rows: rows, mean, scale)
+        try OpValidation.require(output.count >= rows, "gaussianKL", "output holds \(output.count) of \(rows) rows")
+        CPULoss.gaussianKL(mean: try pointer(mean), scale: try pointer(scale), rows: rows, columns: columns,
+            output: try pointer(output))
+    }
+
+    public func gaussianKLBackward(mean: DeviceBuffer, scale: DeviceBuffer, gradOutput: DeviceBuffer,
+        gradMean: DeviceBuffer, gradScale: DeviceBuffer) throws {
+        let rows = gradOutput.count
+        let columns = try OpValidation.rows("gaussianKLBackward", rows: rows, mean, scale, gradMean, gradScale)
+        CPULoss.gaussianKLBackward(mean: try pointer(mean), scale: try pointer(scale),
+            gradOutput: try pointer(gradOutput), gradMean: try pointer(gradMean), gradScale: try pointer(gradScale),
+            rows: rows, columns: columns)
+    }
+
+    public func gaussianKLPair(meanQ: DeviceBuffer, scaleQ: DeviceBuffer, meanP: DeviceBuffer, scaleP: DeviceBuffer,
+        rows: Int, output: DeviceBuffer) throws {
+        let columns = try OpValidation.rows("gaussianKLPair", rows: rows, meanQ, scaleQ, meanP, scaleP)
+        try OpValidation.require(output.count >= rows, "gaussianKLPair", "output holds \(output.count) of \(rows) rows")
+        CPULoss.gaussianKLPair(meanQ: try pointer(meanQ), scaleQ: try pointer(scaleQ), meanP: try pointer(meanP),
+            scaleP: try pointer(scaleP), rows: rows, columns: columns, output: try pointer(output))
+    }
+
+    public func gaussianKLPairBackward(meanQ: DeviceBuffer, scaleQ: DeviceBuffer, meanP: DeviceBuffer, scaleP: DeviceBuffer,
+        gradOutput: DeviceBuffer, gradMeanQ: DeviceBuffer, gradScaleQ: DeviceBuffer, gradMeanP: DeviceBuffer,
+        gradScaleP: DeviceBuffer) throws {
+        let rows = gradOutput.count
+        let columns = try OpValidation.rows("gaussianKLPairBackward", rows: rows, meanQ, scaleQ, meanP, scaleP, gradMeanQ,
+            gradScaleQ, gradMeanP, gradScaleP)
+        CPULoss.gaussianKLPairBackward(meanQ: try pointer(meanQ), scaleQ: try pointer(scaleQ), meanP: try pointer(meanP),
+            scaleP: try pointer(scaleP), gradOutput: try pointer(gradOutput), gradMeanQ: try pointer(gradMeanQ),
+            gradScaleQ: try pointer(gradScaleQ), gradMeanP: try pointer(gradMeanP), gradScaleP: try pointer(gradScaleP),
+            rows: rows, columns: columns)
+    }
+
+    public func ar1KL(mean: DeviceBuffer, scale: DeviceBuffer, alpha: DeviceBuffer, rows: Int, output: DeviceBuffer) throws {
+        let (steps, dimensions) = try OpValidation.ar1KL("ar1KL", rows: rows, alpha: alpha, mean, scale)
+        try OpValidation.require(output.count >= rows, "ar1KL", "output holds \(output.count) of \(rows) rows")
+        CPULoss.ar1KL(mean: try pointer(mean), scale: try pointer(scale), alpha: try pointer(alpha), rows: rows,
+            steps: steps, dimensions: dimensions, output: try pointer(output))
+    }
+
+    public func ar1KLBackward(mean: DeviceBuffer, scale: DeviceBuffer, alpha: DeviceBuffer, gradOutput: DeviceBuffer,
+        gradMean: DeviceBuffer, gradScale: DeviceBuffer) throws {
+        let rows = gradOutput.count
+        let (steps, dimensions) = try OpValidation.ar1KL("ar1KLBackward", rows: rows, alpha: alpha, mean, scale, gradMean,
+            gradScale)
+        CPULoss.ar1KLBackward(mean: try pointer(mean), scale: try pointer(scale), alpha: try pointer(alpha),
+            gradOutput: try pointer(gradOutput), gradMean: try pointer(gradMean), gradScale: try pointer(gradScale),
+            rows: rows, steps: steps, dimensions: dimensions)
     }
 }

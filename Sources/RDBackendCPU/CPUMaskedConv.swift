@@ -208,3 +208,27 @@ enum CPUMaskedConv {
         }
     }
 }
+
+// MARK: Masked convolution on the CPU backend
+
+extension CPUBackend {
+    public func maskedConv2dForward(_ shape: MaskedConv2DShape, input: DeviceBuffer, filter: DeviceBuffer,
+        output: DeviceBuffer) throws {
+        try OpValidation.maskedConv(shape, input: input, filter: filter, output: output, op: "maskedConv2dForward")
+        CPUMaskedConv.forward(shape, input: try pointer(input), filter: try pointer(filter), output: try pointer(output))
+    }
+
+    public func maskedConv2dBackwardData(_ shape: MaskedConv2DShape, gradOutput: DeviceBuffer, filter: DeviceBuffer,
+        gradInput: DeviceBuffer) throws {
+        try OpValidation.maskedConv(shape, input: gradInput, filter: filter, output: gradOutput, op: "maskedConv2dBackwardData")
+        CPUMaskedConv.backwardData(shape, gradOutput: try pointer(gradOutput), filter: try pointer(filter),
+            gradInput: try pointer(gradInput))
+    }
+
+    public func maskedConv2dBackwardFilter(_ shape: MaskedConv2DShape, input: DeviceBuffer, gradOutput: DeviceBuffer,
+        gradFilter: DeviceBuffer) throws {
+        try OpValidation.maskedConv(shape, input: input, filter: gradFilter, output: gradOutput, op: "maskedConv2dBackwardFilter")
+        CPUMaskedConv.backwardFilter(shape, input: try pointer(input), gradOutput: try pointer(gradOutput),
+            gradFilter: try pointer(gradFilter))
+    }
+}

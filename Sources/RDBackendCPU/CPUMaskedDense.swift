@@ -132,3 +132,22 @@ enum CPUMaskedDense {
         }
     }
 }
+
+// MARK: Masked dense on the CPU backend
+
+extension CPUBackend {
+    public func maskedDenseForward(_ shape: MaskedDenseShape, x: DeviceBuffer, weight: DeviceBuffer, bias: DeviceBuffer,
+        output: DeviceBuffer) throws {
+        try OpValidation.maskedDenseForward(shape, x: x, weight: weight, bias: bias, output: output)
+        CPUMaskedDense.forward(shape, x: try pointer(x), weight: try pointer(weight), bias: try pointer(bias),
+            output: try pointer(output))
+    }
+
+    public func maskedDenseBackward(_ shape: MaskedDenseShape, x: DeviceBuffer, weight: DeviceBuffer, gradOutput: DeviceBuffer,
+        gradInput: DeviceBuffer, gradWeight: DeviceBuffer, gradBias: DeviceBuffer) throws {
+        try OpValidation.maskedDenseBackward(shape, x: x, weight: weight, gradOutput: gradOutput, gradInput: gradInput,
+            gradWeight: gradWeight, gradBias: gradBias)
+        CPUMaskedDense.backward(shape, x: try pointer(x), weight: try pointer(weight), gradOutput: try pointer(gradOutput),
+            gradInput: try pointer(gradInput), gradWeight: try pointer(gradWeight), gradBias: try pointer(gradBias))
+    }
+}

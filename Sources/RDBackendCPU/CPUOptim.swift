@@ -44,3 +44,14 @@ enum CPUOptim {
         return (m, v, stepSize * m / ((v * secondScale).squareRoot() + h.epsilon))
     }
 }
+
+// MARK: Optimiser on the CPU backend
+
+extension CPUBackend {
+    public func adamStep(_ parameters: AdamParameters, step: Int, parameter: DeviceBuffer, gradient: DeviceBuffer,
+        firstMoment: DeviceBuffer, secondMoment: DeviceBuffer) throws {
+        try OpValidation.adam(step: step, parameter, gradient, firstMoment, secondMoment)
+        CPUOptim.step(parameters, step: step, parameter: try pointer(parameter), gradient: try pointer(gradient),
+            firstMoment: try pointer(firstMoment), secondMoment: try pointer(secondMoment), count: parameter.count)
+    }
+}

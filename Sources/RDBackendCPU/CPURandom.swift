@@ -36,3 +36,16 @@ enum CPURandom {
         }
     }
 }
+
+// MARK: Random numbers on the CPU backend
+
+extension CPUBackend {
+    public func randomUniform(_ buffer: DeviceBuffer, seed: UInt64, stream: UInt64, offset: UInt64) throws {
+        CPURandom.uniform(try pointer(buffer), count: buffer.count, seed: seed, stream: stream, offset: offset)
+    }
+
+    public func randomNormal(_ buffer: DeviceBuffer, seed: UInt64, stream: UInt64, offset: UInt64) throws {
+        try OpValidation.randomOffset(offset)
+        CPURandom.normal(try pointer(buffer), count: buffer.count, seed: seed, stream: stream, offset: offset)
+    }
+}

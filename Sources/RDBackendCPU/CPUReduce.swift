@@ -137,3 +137,12 @@ enum CPUReduce {
         }
     }
 }
+
+// MARK: Reductions on the CPU backend
+
+extension CPUBackend {
+    public func reduce(_ op: ReduceOp, _ x: DeviceBuffer, shape: [Int], axes: [Int], output: DeviceBuffer) throws {
+        _ = try OpValidation.reduce(x, shape: shape, axes: axes, output: output)
+        CPUReduce.reduce(op, try pointer(x), shape: shape, axes: axes, output: try pointer(output))
+    }
+}

@@ -1,7 +1,7 @@
 import RDCompute
 
 extension KernelFamily {
-    static let conv = KernelFamily(name: "conv", kernels: ["conv2d_gemm", "masked_conv2d_gemm"])
+    static let conv = KernelFamily(name: "conv", kernels: ["conv2d_gemm", "masked_conv2d_gemm"], options: \.defines)
 }
 
 extension OpenCLBackend {

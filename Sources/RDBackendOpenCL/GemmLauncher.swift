@@ -1,7 +1,7 @@
 import RDCompute
 
 extension KernelFamily {
-    static let gemm = KernelFamily(name: "gemm", kernels: ["gemm"])
+    static let gemm = KernelFamily(name: "gemm", kernels: ["gemm"], options: \.defines)
 }
 
 /// Tile of `Kernels/gemm.cl` and of the conv GEMMs in `Kernels/conv.cl`: TS×TS outputs per
@@ -11,6 +11,8 @@ struct GemmTile: Equatable, CustomStringConvertible {
     let workPerThread: Int
 
     var localSize: [Int] { [tileSize, tileSize / workPerThread] }
+    /// The kernels' compile-time tile: `-D TS=… -D WPT=…`.
+    var defines: [String] { ["-D TS=\(tileSize)", "-D WPT=\(workPerThread)"] }
     var description: String { "\(tileSize)x\(workPerThread)" }
 
     /// `TSxWPT`, e.g. `32x8` (TS a multiple of WPT).

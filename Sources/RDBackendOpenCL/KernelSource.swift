@@ -1,10 +1,27 @@
 import Foundation
 import RDCompute
 
-/// A kernel family: one `Kernels/<name>.cl` file and the kernels its launcher calls.
+/// A kernel family: one `Kernels/<name>.cl` file, the kernels its launcher calls, and its own
+/// build options; each is declared beside its launcher (`GemmLauncher.swift`: `.gemm`).
 struct KernelFamily: Hashable, Sendable {
     let name: String
     let kernels: [String]
+    /// Options beyond `-cl-std=CL1.2` on a device whose GEMM tile is given (`-D TS=… -D WPT=…`).
+    let options: @Sendable (GemmTile) -> [String]
+
+    init(name: String, kernels: [String], options: @escaping @Sendable (GemmTile) -> [String] = { _ in [] }) {
+        self.name = name
+        self.kernels = kernels
+        self.options = options
+    }
+
+    /// The options `clBuildProgram` gets for this family on a device with `tile`.
+    func buildOptions(tile: GemmTile) -> String {
+        (["-cl-std=CL1.2"] + options(tile)).joined(separator: " ")
+    }
+
+    static func == (lhs: KernelFamily, rhs: KernelFamily) -> Bool { lhs.name == rhs.name }
+    func hash(into hasher: inout Hasher) { hasher.combine(name) }
 
     static let all: [KernelFamily] = [.elementwise, .reduce, .loss, .random, .optim, .gemm, .conv, .echo, .masked]
 }

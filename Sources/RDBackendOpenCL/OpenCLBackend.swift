@@ -108,16 +108,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         _ = api.releaseCommandQueue(queue)
     }
 
-    /// Build options of a family: OpenCL C 1.2, plus the family's own defines.
-    func options(for family: KernelFamily) -> String {
-        var options = "-cl-std=CL1.2"
-        switch family.name {
-        case "random": options += " -cl-fp32-correctly-rounded-divide-sqrt"
-        case "gemm", "conv": options += " -D TS=\(gemmTile.tileSize) -D WPT=\(gemmTile.workPerThread)"
-        default: break
-        }
-        return options
-    }
+    /// Build options of a family on this device: OpenCL C 1.2, plus the family's own.
+    func options(for family: KernelFamily) -> String { family.buildOptions(tile: gemmTile) }
 
     func mem(_ buffer: DeviceBuffer) throws -> cl_mem {
         try checkOwnership(buffer)

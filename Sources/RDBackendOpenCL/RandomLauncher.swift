@@ -1,7 +1,8 @@
 import RDCompute
 
 extension KernelFamily {
-    static let random = KernelFamily(name: "random", kernels: ["random_uniform", "random_normal"])
+    static let random = KernelFamily(name: "random", kernels: ["random_uniform", "random_normal"],
+        options: { _ in ["-cl-fp32-correctly-rounded-divide-sqrt"] })
 }
 
 extension OpenCLBackend {
