@@ -38,6 +38,9 @@ let cpuLevelDefine: [SwiftSetting] = cpuTargetLevel.map { [.define("RDLAB_CPU_TA
 /// The backend API, from its own package (one shared library in the process).
 let rdCompute = Target.Dependency.product(name: "RDCompute", package: "RDCompute")
 
+/// SHA-256 (the OpenCL program cache's keys, dataset checksums, sweep point ids).
+let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
+
 let package = Package(
     name: "rdlab",
     platforms: [.macOS(.v13)],
@@ -61,6 +64,7 @@ let package = Package(
         // which rdlab and backend plugins link (Packages/RDCompute/Package.swift); it re-exports
         // swift-log's Logging, which nothing else here links.
         .package(path: "Packages/RDCompute"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -83,30 +87,32 @@ let package = Package(
         ),
         .target(
             name: "RDBackendOpenCL",
-            dependencies: [rdCompute, "COpenCL"],
+            dependencies: [rdCompute, "RDFiles", "COpenCL", crypto],
             resources: [.embedInCode("Kernels")]
         ),
+        // Durable whole-file writes and file-system errors that name the path.
+        .target(name: "RDFiles", dependencies: [rdCompute, crypto]),
         // BackendRegistry.standard: the built-in families (and plugins) in one list.
         .target(name: "RDBackends", dependencies: [rdCompute, "RDBackendCPU", "RDBackendOpenCL"]),
         // The parity cases and their Double references, shared by the parity suite and `rdlab selftest`.
         .target(name: "RDParity", dependencies: [rdCompute]),
         .target(
             name: "RDLab",
-            dependencies: [rdCompute, "CZlib"]
+            dependencies: [rdCompute, "RDFiles", "CZlib"]
         ),
         .target(
             name: "RDData",
-            dependencies: [rdCompute, "CZlib"]
+            dependencies: [rdCompute, "RDFiles", "CZlib", crypto]
         ),
         .target(
             name: "RDSweep",
-            dependencies: [rdCompute, "RDLab", .product(name: "Yams", package: "Yams"),
+            dependencies: [rdCompute, "RDFiles", "RDLab", crypto, .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .executableTarget(
             name: "rdlab",
             dependencies: [
-                rdCompute, "RDBackends", "RDBackendCPU", "RDBackendOpenCL", "RDLab", "RDData", "RDSweep", "RDParity", "CZlib",
+                rdCompute, "RDBackends", "RDBackendCPU", "RDBackendOpenCL", "RDFiles", "RDLab", "RDData", "RDSweep", "RDParity", "CZlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser")
             ],
             swiftSettings: cpuLevelDefine
@@ -123,8 +129,8 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .testTarget(name: "RDComputeTests", dependencies: [rdCompute, "RDTestSupport"]),
-        .testTarget(name: "RDDataTests", dependencies: ["RDData", "RDTestSupport"]),
-        .testTarget(name: "RDLabTests", dependencies: ["RDLab", rdCompute, "RDData", "RDTestSupport"]),
+        .testTarget(name: "RDDataTests", dependencies: ["RDData", "RDFiles", "RDTestSupport", crypto]),
+        .testTarget(name: "RDLabTests", dependencies: ["RDLab", rdCompute, "RDFiles", "RDData", "RDTestSupport"]),
         .target(
             name: "RDTestSupport",
             dependencies: [rdCompute, "RDBackends", "RDBackendCPU", "RDParity"],

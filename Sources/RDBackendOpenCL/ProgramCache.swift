@@ -1,7 +1,9 @@
 import COpenCL
+import Crypto
 import Foundation
 import Logging
 import RDCompute
+import RDFiles
 
 /// Compiled programs of one device context: in memory for the process, on disk across runs.
 ///
@@ -41,7 +43,7 @@ final class ProgramCache: @unchecked Sendable {
         let d = device.description
         let keyText = ["rdlab-kernel-cache", "\(Self.formatVersion)", source, options, d.name, d.driverVersion,
             d.platformName, d.platformVersion].joined(separator: "\u{0}")
-        let key = SHA256.hex(Array(keyText.utf8))
+        let key = SHA256.hash(data: Array(keyText.utf8)).hex
         return try lock.withLock {
             if let program = programs[key] { return program }
             let file = directory?.appendingPathComponent("\(family)-\(key.prefix(32)).bin")
@@ -114,7 +116,7 @@ final class ProgramCache: @unchecked Sendable {
             return reject("truncated: \(bytes.count - header) of \(length) payload bytes")
         }
         let payload = Array(bytes[header...])
-        guard SHA256.digest(payload) == Array(bytes[16..<48]) else { return reject("checksum mismatch") }
+        guard Array(SHA256.hash(data: payload)) == Array(bytes[16..<48]) else { return reject("checksum mismatch") }
         var id: cl_device_id? = device.id
         var size = payload.count
         var status: cl_int = 0
@@ -148,7 +150,7 @@ final class ProgramCache: @unchecked Sendable {
         guard code == CL_SUCCESS else { return }
         var entry = Self.magic
         entry += (0..<8).map { UInt8(truncatingIfNeeded: UInt64(size) >> UInt64(8 * $0)) }
-        entry += SHA256.digest(payload)
+        entry += Array(SHA256.hash(data: payload))
         entry += payload
         do {
             try AtomicFile.write(Data(entry), to: file)

@@ -1,5 +1,6 @@
 import Foundation
 import RDCompute
+import RDFiles
 
 /// Finds and loads dataset files. Search order: `--data-dir`, `RDLAB_DATA_DIR`, the user
 /// cache `~/.cache/rdlab/datasets/<name>`, then Debian's `/usr/share/datasets/<name>`

@@ -1,5 +1,7 @@
+import Crypto
 import Foundation
 import RDCompute
+import RDFiles
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -43,7 +45,7 @@ public struct DatasetDownloader: Sendable {
             if FileManager.default.fileExists(atPath: target.path) { continue }
             let (address, expected, isAmat) = source(of: file, dataset: name)
             let fetched = try fetch(address)
-            let actual = SHA256.hex(fetched)
+            let actual = SHA256.hash(data: fetched).hex
             guard actual == expected else {
                 throw DataError.malformed(file: address, reason: "SHA-256 \(actual), expected \(expected); not saved")
             }

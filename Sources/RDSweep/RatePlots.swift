@@ -1,5 +1,6 @@
 import Foundation
 import RDCompute
+import RDFiles
 import RDLab
 
 /// The plots of a sweep, from its results store: the R–D plane (Alemi Fig. 1/4), −ELBO

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import RDCompute
+import RDFiles
 
 /// Flat tables for pandas: one file per table of the store, `SWEEP/export/<table>.csv` or
 /// `.jsonl`. CSV is RFC 4180 (a header row; fields with a comma, quote or newline quoted);

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import RDCompute
 
@@ -23,7 +24,7 @@ public struct SweepPoint: Codable, Equatable, Sendable {
         self.axes = axes
         self.settings = settings
         let canonical = settings.sorted { $0.flag < $1.flag }.flatMap(\.arguments).joined(separator: "\u{1F}")
-        id = SHA256.digest(Array(canonical.utf8)).prefix(6).map { String(format: "%02x", $0) }.joined()
+        id = String(SHA256.hash(data: Array(canonical.utf8)).hex.prefix(12))
     }
 
     /// `rdlab train` arguments, without `--out`.

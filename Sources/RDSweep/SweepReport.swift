@@ -1,5 +1,6 @@
 import Foundation
 import RDCompute
+import RDFiles
 import RDLab
 
 /// `report.html`: one self-contained page about a sweep — its plots inline, a sortable table of

@@ -1,5 +1,6 @@
 import Foundation
 import RDCompute
+import RDFiles
 import RDLab
 import Synchronization
 

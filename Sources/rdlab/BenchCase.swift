@@ -1,5 +1,6 @@
 import Foundation
 import RDCompute
+import RDFiles
 import RDLab
 
 /// One benchmark: buffers made once per backend, then a call that is timed.

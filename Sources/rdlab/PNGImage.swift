@@ -1,6 +1,7 @@
 import CZlib
 import Foundation
 import RDCompute
+import RDFiles
 
 /// An 8-bit greyscale image written as PNG (zlib for the data and the CRCs).
 struct PNGImage {

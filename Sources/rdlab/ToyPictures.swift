@@ -1,5 +1,6 @@
 import Foundation
 import RDCompute
+import RDFiles
 import RDLab
 
 /// The toy model's diagnostics as `toy.json` and as `toy.png`, laid out like Alemi Fig. 2:

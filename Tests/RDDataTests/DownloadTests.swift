@@ -1,5 +1,7 @@
+import Crypto
 import Foundation
 import RDCompute
+import RDFiles
 import RDTestSupport
 import Testing
 
@@ -11,7 +13,7 @@ import Testing
 struct DownloadTests {
     static let fixtures = URL(fileURLWithPath: TestDatasets.fixtures)
 
-    static func sha256(_ url: URL) throws -> String { SHA256.hex([UInt8](try Data(contentsOf: url))) }
+    static func sha256(_ url: URL) throws -> String { SHA256.hash(data: try Data(contentsOf: url)).hex }
 
     /// The fixtures' MNIST test split as a catalogue entry.
     static func fixtureMNIST() throws -> DatasetCatalog.Entry {
@@ -75,7 +77,7 @@ struct DownloadTests {
         let text = Self.amat(packed)
         let entry = DatasetCatalog.Entry(name: "binarized-mnist", isPackedBinary: true, splits: [("test", DatasetCatalog.SplitFiles(
             images: DatasetCatalog.File(name: "binarized_mnist_test.bin", sha256: try Self.sha256(packedURL),
-                amatSHA256: SHA256.hex(text)), labels: nil))])
+                amatSHA256: SHA256.hash(data: text).hex), labels: nil))])
         let mirror = try TestDatasets.temporaryDirectory(), home = try TestDatasets.temporaryDirectory()
         defer { for d in [mirror, home] { try? FileManager.default.removeItem(at: d) } }
         try Data(text).write(to: mirror.appendingPathComponent("binarized_mnist_test.amat"))
@@ -95,6 +97,6 @@ struct DownloadTests {
         print("binarized-mnist test: full file from ../shared/datasets (\(shared))")
         let packed = try [UInt8](Data(contentsOf: URL(fileURLWithPath: shared).appendingPathComponent("binarized-mnist/binarized_mnist_test.bin")))
         let file = try DatasetCatalog.entry("binarized-mnist").files(for: "test").images
-        #expect(SHA256.hex(Self.amat(packed)) == file.amatSHA256)
+        #expect(SHA256.hash(data: Self.amat(packed)).hex == file.amatSHA256)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import RDCompute
 import RDData
+import RDFiles
 import RDLab
 import RDTestSupport
 import Testing

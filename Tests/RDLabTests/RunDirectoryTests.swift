@@ -1,5 +1,6 @@
 import Foundation
 import RDCompute
+import RDFiles
 import RDTestSupport
 import Testing
 

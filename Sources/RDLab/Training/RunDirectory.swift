@@ -1,5 +1,6 @@
 import Foundation
 import RDCompute
+import RDFiles
 
 /// The files of a run directory: `config.json`, `metrics.jsonl`, `checkpoint.safetensors`, the
 /// images, and the `lock` of its one writer.

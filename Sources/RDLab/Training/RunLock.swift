@@ -1,5 +1,6 @@
 import Foundation
 import RDCompute
+import RDFiles
 
 /// One writer per run directory: an exclusive `flock` on `OUT/lock`, held for as long as the
 /// ``RunLock`` lives. The file names the holder (pid, host, start time), so a second process

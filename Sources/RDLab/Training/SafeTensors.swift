@@ -1,5 +1,6 @@
 import Foundation
 import RDCompute
+import RDFiles
 
 /// The safetensors format: an 8-byte little-endian header length, a JSON header mapping each
 /// name to `{dtype, shape, data_offsets}` (plus `__metadata__`, strings only), then the raw

@@ -4,4 +4,3 @@
 public protocol ReportableError: Error, CustomStringConvertible {}
 
 extension ComputeError: ReportableError {}
-extension FileSystemError: ReportableError {}

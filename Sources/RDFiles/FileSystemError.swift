@@ -1,4 +1,5 @@
 import Foundation
+import RDCompute
 
 /// A file-system call that failed, in plain words: what was being done, to which path, and why
 /// (`cannot write /runs/a/checkpoint.safetensors: no space left on device`).
@@ -44,3 +45,5 @@ public struct FileSystemError: Error, Equatable, CustomStringConvertible, Sendab
 
     public var description: String { "cannot \(operation.rawValue) \(path): \(cause)" }
 }
+
+extension FileSystemError: ReportableError {}
