@@ -13,7 +13,7 @@ struct SweepCommand: ParsableCommand {
             combine into points), one ordinary `rdlab train` run directory per point (runs/<id>, resumable), \
             and the results store (results.sqlite) that `collect` fills from the run directories.
 
-              rdlab sweep plan examples/toy-target-rate.yaml --out sweeps/toy
+              rdlab sweep plan Examples/sweeps/toy-target-rate.yaml --out sweeps/toy
               rdlab sweep run sweeps/toy --jobs 2
               rdlab sweep status sweeps/toy
               rdlab sweep collect sweeps/toy --export csv

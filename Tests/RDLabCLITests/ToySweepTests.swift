@@ -3,13 +3,13 @@ import RDSweep
 import Testing
 
 /// Alemi's toy model swept through `rdlab sweep` (H is known exactly): the target-rate sweep of
-/// `examples/toy-target-rate.yaml` puts every point on D = H − R and its convex hull is that
+/// `Examples/sweeps/toy-target-rate.yaml` puts every point on D = H − R and its convex hull is that
 /// line; a β sweep shows the auto-encoding (β < 1: R ≈ H) and auto-decoding (β > 1: R ≈ 0) ends.
 @Suite("Toy model sweeps", .serialized)
 struct ToySweepTests {
     static let entropy = 3.018393
     static let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("examples")
+        .deletingLastPathComponent().appendingPathComponent("Examples/sweeps")
 
     /// Plans and runs `spec` with two jobs on the CPU; the store after `collect`.
     static func sweep(_ spec: URL, in root: URL) throws -> (SweepDirectory, [FinalPoint]) {

@@ -7,7 +7,7 @@ import Testing
 @Suite("Sweep directory")
 struct SweepDirectoryTests {
     static let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("examples")
+        .deletingLastPathComponent().appendingPathComponent("Examples/sweeps")
 
     static func folder() -> SweepDirectory {
         SweepDirectory(url: FileManager.default.temporaryDirectory.appendingPathComponent("rdsweep-dir-\(UUID().uuidString)"))
