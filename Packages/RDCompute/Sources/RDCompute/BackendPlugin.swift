@@ -18,15 +18,15 @@ import Foundation
 ///
 /// **The ABI rule.** The factory crosses the `dlopen` boundary as a Swift existential, so the
 /// plugin and rdlab must share one RDCompute: the same `BackendFactory` protocol descriptor, the
-/// same `DeviceBuffer` class, the same `BackendInstanceID` counter. RDCompute is not built with
-/// library evolution, so there is no stable ABI: a plugin must be compiled by the same Swift
-/// compiler as rdlab, against the same RDCompute sources, and must *link* rdlab's RDCompute, not a
-/// copy of it. On Linux Swift gives public symbols protected visibility, so a plugin that links
-/// RDCompute statically (what SwiftPM does for a target of the same package, or a static
-/// product) binds to its own copy and its types are not rdlab's; the loader's type check refuses
-/// such a factory (``PluginError/wrongFactoryType(path:type:)``) rather than run it with foreign
-/// types. A working plugin needs RDCompute as one shared library that rdlab and the plugin both
-/// link (ggml's `libggml-base.so`); see docs/developer/runtime.md, Plugins.
+/// same `DeviceBuffer` class, the same `BackendInstanceID` counter. RDCompute is therefore one
+/// shared library, `libRDCompute.so` (the `.dynamic` product of `Packages/RDCompute`), which
+/// rdlab and every plugin link (ggml's `libggml-base.so`); a plugin's reference to it binds to
+/// the copy rdlab already loaded. RDCompute is not built with library evolution, so there is no
+/// stable ABI: a plugin must be compiled by the same Swift compiler as rdlab, against the same
+/// RDCompute sources, in the same configuration. A plugin that carries its own static copy of
+/// RDCompute (protected visibility on Linux binds it to that copy) hands over a factory of
+/// foreign types; the loader's type check refuses it (``PluginError/wrongFactoryType(path:type:)``)
+/// rather than run it. See docs/developer/runtime.md, "The ABI rule".
 public enum BackendPlugin {
     /// The plugin API this RDCompute speaks; bumped whenever ``Backend``, ``BackendFactory`` or
     /// the types they use change in a way a compiled plugin would notice.
@@ -108,7 +108,7 @@ public enum PluginError: ReportableError, Equatable, Sendable {
         case let .noFactory(path):
             return "backend plugin \(path): its entry '\(BackendPlugin.entrySymbol)' returned no factory"
         case let .wrongFactoryType(path, type):
-            return "backend plugin \(path) returned a \(type), not an RDCompute BackendFactory of this rdlab; build the plugin with the same Swift compiler and RDCompute as rdlab (docs/developer/runtime.md, Plugins)"
+            return "backend plugin \(path) returned a \(type), not an RDCompute BackendFactory of this rdlab; build the plugin with the same Swift compiler and RDCompute as rdlab, linking libRDCompute.so (docs/developer/runtime.md, The ABI rule)"
         case let .nameTaken(path, name, by):
             return "backend plugin \(path) names its backend '\(name)', which \(by) already registers"
         }
