@@ -110,7 +110,7 @@ public final class OpFallbackBackend: Backend, @unchecked Sendable {
             return entry.calls == 1
         }
         if first {
-            logger.info("op \(op.rawValue) is not on \(primary.displayName): running it on \(fallback.displayName) (\(staging.transfers) transfers so far)")
+            logger.info("op \(op.rawValue) is not on \(primary.displayName): running it on \(fallback.displayName) (\(staging.transfers) buffer \(staging.transfers == 1 ? "transfer" : "transfers") in its first call)")
         }
     }
 }
