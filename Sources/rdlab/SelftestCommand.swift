@@ -5,7 +5,8 @@ import RDBackends
 import RDCompute
 import RDParity
 
-/// `rdlab selftest`: the parity suite's cases, compiled in, run on one backend.
+/// `rdlab selftest`: the parity suite's cases and the gradient tests' finite-difference checks,
+/// compiled in, run on one backend.
 struct SelftestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "selftest",
@@ -15,7 +16,12 @@ struct SelftestCommand: ParsableCommand {
             on the backend of --backend and prints PASS, FAIL or UNSUPPORTED per op with its case count \
             and worst NMSE. PASS and FAIL are judged against the naive Double reference with the suite's \
             thresholds; for a backend other than the CPU, each case also runs on the CPU backend and the \
-            NMSE against the CPU's output is shown beside it (reported, not judged). The selection is \
+            NMSE against the CPU's output is shown beside it (reported, not judged). Then each backward \
+            op (and gemm, whose backward is gemm with transposes) is checked against central finite \
+            differences of its own forward on the same backend, with the gradient tests' steps and \
+            tolerances: its line shows how many such checks ran ("grad checks") and the worst \
+            |analytic - numeric| / max(1, |numeric|) over the checked coordinates against the tolerance. \
+            An op's status is the worst of its parity and gradient cases. The selection is \
             always strict (--strict-backend is implied): a backend that is not there is an error, never a \
             test of the CPU. Ops the backend lacks are UNSUPPORTED, or with --allow-op-fallback run on \
             the CPU as a training run would. Exits 1 when any case FAILs. Kernel sources from \
@@ -47,7 +53,8 @@ struct SelftestCommand: ParsableCommand {
         let cases = cases()
         let started = Date()
         let results = ParityRunner.run(backend: backend, reference: reference, cases: cases)
-        let report = SelftestReport(results)
+        let gradients = GradientRunner.run(backend: backend, cases: gradientCases())
+        let report = SelftestReport(results, gradients: gradients)
         let seconds = Date().timeIntervalSince(started)
         if json {
             print(try report.json(backend: backend.device.description, seconds: seconds))
@@ -59,11 +66,18 @@ struct SelftestCommand: ParsableCommand {
         if report.failed { throw ExitCode.failure }
     }
 
-    /// The cases of the ops `--op` selects, all of them without it.
+    /// The parity cases of the ops `--op` selects, all of them without it.
     private func cases() -> [ParityCase] {
         guard let op else { return ParityCase.all }
         guard let pattern = try? Regex(op) else { return [] }
         return ParityCase.all.filter { $0.subject.contains(pattern) }
+    }
+
+    /// The gradient cases of the backward ops `--op` selects, all of them without it.
+    private func gradientCases() -> [GradientCase] {
+        guard let op else { return GradientCase.all }
+        guard let pattern = try? Regex(op) else { return [] }
+        return GradientCase.all.filter { $0.op.rawValue.contains(pattern) }
     }
 
     /// The requested backend, strictly (no stand-in CPU); its missing ops completed by the CPU

@@ -43,6 +43,19 @@ struct SelftestIntegrationTests {
         #expect(ops.map { $0["op"] as? String } == ["gemm", "reduce"])
         #expect(ops.map { $0["status"] as? String } == ["PASS", "PASS"])
         #expect(ops.map { $0["cases"] as? Int } == [64, 36])
+        #expect(ops.map { $0["gradientChecks"] as? Int } == [1, 0], "gemm's transposes checked, reduce has no backward")
+        #expect(ops.map { $0["gradientCoordinates"] as? Int } == [63, 0])
+        #expect((ops[0]["worstGradientError"] as? Double ?? 1) <= (ops[0]["gradientTolerance"] as? Double ?? 0))
+    }
+
+    /// A backward op's line counts its finite-difference checks and their worst relative error.
+    @Test func backwardOpReportsItsGradientChecks() throws {
+        let run = try RDLabProcess.run(["selftest", "--backend", "cpu", "--op", "conv2dBackwardData"])
+        #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+        #expect(Self.statuses(run.stdout) == ["conv2dBackwardData": "PASS"], "\(run.stdout)")
+        let line = try #require(run.stdout.split(separator: "\n").first { $0.hasPrefix("PASS") })
+        #expect(line.contains(" 2 grad checks  worst error "), "\(line)")
+        #expect(run.stdout.contains("2 gradient checks"), "\(run.stdout)")
     }
 
     /// A backend that is not there is an error, never a selftest of the CPU.
@@ -62,8 +75,10 @@ struct SelftestIntegrationTests {
         #expect(run.stdout.contains("vs cpu"), "compared with the CPU backend too")
     }
 
-    /// gaussian_kl's factor ½ changed in a copy of the kernels: that op FAILs, its neighbours
-    /// (ar1_kl has the same line) PASS, and the exit status is non-zero.
+    /// gaussian_kl's factor ½ changed in a copy of the kernels: that op FAILs, and so does
+    /// gaussianKLBackward, whose finite differences of the changed forward no longer match its
+    /// (unchanged) gradient; the neighbours (ar1_kl has the same line) PASS, and the exit status
+    /// is non-zero.
     @Test(.enabled(if: needsPoCL, "needs a PoCL device (RDLAB_TEST_REQUIRE_OPENCL=1 makes its absence a failure)"))
     func plantedKernelBugFailsThatOp() throws {
         let kernels = try KernelIntegrationTests.kernelsDirectory()
@@ -79,7 +94,7 @@ struct SelftestIntegrationTests {
         let run = try RDLabProcess.run(["selftest", "--backend", "opencl:pocl", "--strict-backend", "--op", "gaussianKL|ar1KL"],
             environment: ["RDLAB_KERNEL_DIR": mutated.path, "RDLAB_KERNEL_CACHE_DIR": "off"])
         #expect(run.status != 0)
-        #expect(Self.statuses(run.stdout) == ["gaussianKL": "FAIL", "gaussianKLBackward": "PASS", "gaussianKLPair": "PASS",
+        #expect(Self.statuses(run.stdout) == ["gaussianKL": "FAIL", "gaussianKLBackward": "FAIL", "gaussianKLPair": "PASS",
             "gaussianKLPairBackward": "PASS", "ar1KL": "PASS", "ar1KLBackward": "PASS"], "\(run.stdout)")
     }
 }
