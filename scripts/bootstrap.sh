@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs what rdlab needs to build and test, if missing: zlib, SQLite (the sweep results
-# store), the OpenCL headers and ICD loader (build), librsvg's rsvg-convert (PNG copies of the
-# sweep plots), PoCL, an OpenCL driver that runs on the CPU (tests of the OpenCL backend),
-# Debian's Fashion-MNIST (the default dataset of scripts/rdlab, and the full files the tests
-# check when ../shared/datasets is absent), and any extra Debian packages named as arguments.
+# store), OpenBLAS's headers and library (the example backend plugin Examples/BLASBackend,
+# which BLASPluginTests builds), the OpenCL headers and ICD loader (build), librsvg's
+# rsvg-convert (PNG copies of the sweep plots), PoCL, an OpenCL driver that runs on the CPU
+# (tests of the OpenCL backend), Debian's Fashion-MNIST (the default dataset of scripts/rdlab,
+# and the full files the tests check when ../shared/datasets is absent), and any extra Debian
+# packages named as arguments.
 # Idempotent. As root it runs apt-get; otherwise it prints the exact command and stops.
 # Set RDLAB_SKIP_BOOTSTRAP=1 to skip.
 set -euo pipefail
 [ "${RDLAB_SKIP_BOOTSTRAP:-0}" = 1 ] && exit 0
-packages=(zlib1g-dev libsqlite3-dev librsvg2-bin ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1 pocl-opencl-icd clinfo dataset-fashion-mnist "$@")
+packages=(zlib1g-dev libsqlite3-dev libopenblas-dev librsvg2-bin ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1 pocl-opencl-icd clinfo dataset-fashion-mnist "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
