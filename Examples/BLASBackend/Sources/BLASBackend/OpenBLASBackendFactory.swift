@@ -10,7 +10,7 @@ struct OpenBLASBackendFactory: BackendFactory {
 
     /// `blas:0 OpenBLAS 0.3.21 (2 threads)`; the memory is the host's.
     static let device = DeviceDescription(
-        backend: "blas", index: 0, name: "OpenBLAS \(OpenBLASInfo.version) (\(OpenBLASInfo.threads) threads)",
+        backend: "blas", index: 0, name: "OpenBLAS \(OpenBLASInfo.version) (\(OpenBLASInfo.threads) thread\(OpenBLASInfo.threads == 1 ? "" : "s"))",
         vendor: "OpenBLAS", kind: .accelerator, globalMemoryBytes: ProcessInfo.processInfo.physicalMemory,
         computeUnits: OpenBLASInfo.threads, driverVersion: "OpenBLAS \(OpenBLASInfo.version)",
         deviceVersion: "\(OpenBLASInfo.config) (core \(OpenBLASInfo.coreName))")
