@@ -27,5 +27,8 @@ let package = Package(
             name: "BLASBackend",
             dependencies: ["COpenBLAS", .product(name: "RDCompute", package: "RDCompute")]
         ),
+        // In-process checks against naive Double references: chunk boundaries (a tiny im2col
+        // budget), transposes and β, and that bad sizes throw rather than trap.
+        .testTarget(name: "BLASBackendTests", dependencies: ["BLASBackend"]),
     ]
 )

@@ -39,20 +39,31 @@ enum BLASSizes {
         try OpValidation.gemm(d, a: a, b: b, c: c)
     }
 
-    /// Checks a convolution: its geometry (every field ≤ 2³¹ − 1, so the padded sizes cannot
-    /// overflow; then ``Conv2DGeometry/validate(op:)``), that the tensor sizes and the per-row patch
-    /// `kernelHeight · kernelWidth · inChannels` fit (the patch and the channel counts are
-    /// CBLAS sizes), then the buffers through ``OpValidation/conv(_:input:filter:output:op:)``.
+    /// Checks a convolution: its geometry (sizes and strides ≥ 1, paddings ≥ 0, every field ≤
+    /// 2³¹ − 1, so the padded sizes cannot overflow; then ``Conv2DGeometry/validate(op:)``), that
+    /// the tensor sizes and the per-row patch `kernelHeight · kernelWidth · inChannels` fit (the
+    /// patch and the channel counts are CBLAS sizes), then the buffers through
+    /// ``OpValidation/conv(_:input:filter:output:op:)``.
     static func conv(_ g: Conv2DGeometry, input: DeviceBuffer, filter: DeviceBuffer, output: DeviceBuffer,
         op: String) throws {
-        let fields = [g.batch, g.height, g.width, g.inChannels, g.outChannels, g.kernelHeight, g.kernelWidth,
-            g.strideY, g.strideX, g.padTop, g.padBottom, g.padLeft, g.padRight]
-        try requireBLASRange(fields, op: op, in: g.description)
+        let sizes = [g.batch, g.height, g.width, g.inChannels, g.outChannels, g.kernelHeight, g.kernelWidth,
+            g.strideY, g.strideX]
+        let paddings = [g.padTop, g.padBottom, g.padLeft, g.padRight]
+        // Not `g.description` until these hold: it divides by the strides and adds the paddings
+        // to the sizes, so a zero stride or a field near `Int.max` would trap inside it (and
+        // inside `validate`, whose message prints it).
+        // (built only for an error)
+        func fields() -> String {
+            "conv with sizes \(sizes) (batch, height, width, in, out, kernel h, w, stride y, x), padding \(paddings)"
+        }
+        try OpValidation.require(sizes.allSatisfy { $0 > 0 } && paddings.allSatisfy { $0 >= 0 }, op,
+            "non-positive size or negative padding in \(fields())")
+        try requireBLASRange(sizes + paddings, op: op, in: fields())
         try g.validate(op: op)
         let pixels = product(g.outHeight, g.outWidth)
-        let sizes = [product(g.batch, g.height, g.width, g.inChannels), pixels.flatMap { product(g.batch, $0, g.outChannels) },
+        let counts = [product(g.batch, g.height, g.width, g.inChannels), pixels.flatMap { product(g.batch, $0, g.outChannels) },
             product(g.kernelHeight, g.kernelWidth, g.inChannels, g.outChannels), pixels.flatMap { product(g.batch, $0) }]
-        guard sizes.allSatisfy({ $0 != nil }) else {
+        guard counts.allSatisfy({ $0 != nil }) else {
             throw ComputeError.invalidArgument(op: op, reason: "tensor size overflows in \(g)")
         }
         try requireBLASRange([g.kernelHeight * g.kernelWidth * g.inChannels], op: op, in: g.description)

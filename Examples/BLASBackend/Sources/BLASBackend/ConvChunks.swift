@@ -24,9 +24,10 @@ enum ConvChunks {
 
     /// Like ``forEach(total:rowsPerChunk:_:)`` with a scratch column matrix for each chunk
     /// (allocated once, freed at the end), for geometries whose columns are not the input itself.
-    static func withColumns(_ g: Conv2DGeometry, _ body: (Range<Int>, Bool, UnsafeMutablePointer<Float>) -> Void) {
+    static func withColumns(_ g: Conv2DGeometry, budget: Int = budget,
+        _ body: (Range<Int>, Bool, UnsafeMutablePointer<Float>) -> Void) {
         let patch = Im2Col.patch(g), total = g.batch * g.outHeight * g.outWidth
-        let rows = min(rowsPerChunk(patch: patch), total)
+        let rows = min(rowsPerChunk(patch: patch, budget: budget), total)
         let columns = UnsafeMutablePointer<Float>.allocate(capacity: rows * patch)
         defer { columns.deallocate() }
         forEach(total: total, rowsPerChunk: rows) { range, isFirst in body(range, isFirst, columns) }

@@ -24,7 +24,7 @@ extension OpenBLASBackend {
             ConvChunks.forEach(total: total, rowsPerChunk: BLASSizes.maxInt) { rows, _ in product(rows, x + rows.lowerBound * patch) }
             return
         }
-        ConvChunks.withColumns(g) { rows, _, columns in
+        ConvChunks.withColumns(g, budget: columnBudget) { rows, _, columns in
             Im2Col.im2col(g, input: x, rows: rows, columns: columns)
             product(rows, columns)
         }
@@ -48,7 +48,7 @@ extension OpenBLASBackend {
             return
         }
         dx.update(repeating: 0, count: g.inputCount)
-        ConvChunks.withColumns(g) { rows, _, columns in
+        ConvChunks.withColumns(g, budget: columnBudget) { rows, _, columns in
             product(rows, into: columns)
             Im2Col.col2im(g, columns: columns, rows: rows, gradInput: dx)
         }
@@ -70,7 +70,7 @@ extension OpenBLASBackend {
             }
             return
         }
-        ConvChunks.withColumns(g) { rows, isFirst, columns in
+        ConvChunks.withColumns(g, budget: columnBudget) { rows, isFirst, columns in
             Im2Col.im2col(g, input: x, rows: rows, columns: columns)
             product(rows, isFirst, columns)
         }

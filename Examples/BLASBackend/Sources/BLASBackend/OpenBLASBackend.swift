@@ -9,8 +9,13 @@ final class OpenBLASBackend: Backend, @unchecked Sendable {
     let instanceID = BackendInstanceID.next()
     let device: DeviceDescription
     let supportedOps: Set<Op> = [.gemm, .conv2dForward, .conv2dBackwardData, .conv2dBackwardFilter]
+    /// Floats of im2col scratch per chunk (``ConvChunks/budget``; the tests shrink it to force many chunks).
+    let columnBudget: Int
 
-    init(device: DeviceDescription) { self.device = device }
+    init(device: DeviceDescription, columnBudget: Int = ConvChunks.budget) {
+        self.device = device
+        self.columnBudget = max(1, columnBudget)
+    }
 
     /// The host pointer of a buffer this instance made.
     func pointer(_ buffer: DeviceBuffer) throws -> UnsafeMutablePointer<Float> {
