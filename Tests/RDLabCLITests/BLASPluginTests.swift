@@ -22,13 +22,13 @@ struct BLASPluginTests {
         RDLabProcess.executable.path.contains("/debug/") ? "debug" : "release"
     }
 
-    /// Builds the example once per test process and returns the path of `libRDBLASBackend.so`.
-    static let built: Result<String, BuildFailure> = {
-        let package = repository.appendingPathComponent("Examples/BLASBackend")
-        let arguments = ["swift", "build", "--package-path", package.path] + (configuration == "debug" ? [] : ["-c", "release"])
+    /// Runs `swift ARGUMENTS… --package-path Examples/BLASBackend` through `/usr/bin/env` with this
+    /// process's environment; a failure carries the command and everything it printed.
+    static func swift(_ arguments: [String]) -> Result<String, BuildFailure> {
+        let command = ["swift"] + arguments + ["--package-path", package.path]
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
+        process.arguments = command
         process.environment = ProcessInfo.processInfo.environment
         let output = Pipe()
         process.standardOutput = output
@@ -36,22 +36,31 @@ struct BLASPluginTests {
         do {
             try process.run()
         } catch {
-            return .failure(BuildFailure(description: "could not start \(arguments.joined(separator: " ")): \(error)"))
+            return .failure(BuildFailure(description: "could not start \(command.joined(separator: " ")): \(error)"))
         }
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
+            let hint = arguments.first == "build" ? " (does this machine have libopenblas-dev? scripts/bootstrap.sh installs it)" : ""
             return .failure(BuildFailure(description: """
-                building the BLAS example plugin failed (exit status \(process.terminationStatus)): \
-                \(arguments.joined(separator: " ")) — does this machine have libopenblas-dev (scripts/bootstrap.sh)?
+                \(command.joined(separator: " ")) failed with exit status \(process.terminationStatus)\(hint):
                 \(text)
                 """))
         }
-        let library = package.appendingPathComponent(".build/\(configuration)/libRDBLASBackend.so").path
-        guard FileManager.default.fileExists(atPath: library) else {
-            return .failure(BuildFailure(description: "\(arguments.joined(separator: " ")) succeeded but left no \(library)\n\(text)"))
+        return .success(text)
+    }
+
+    static let package = repository.appendingPathComponent("Examples/BLASBackend")
+
+    /// Builds the example once per test process and returns the path of `libRDBLASBackend.so`.
+    static let built: Result<String, BuildFailure> = {
+        swift(["build"] + (configuration == "debug" ? [] : ["-c", "release"])).flatMap { text in
+            let library = package.appendingPathComponent(".build/\(configuration)/libRDBLASBackend.so").path
+            guard FileManager.default.fileExists(atPath: library) else {
+                return .failure(BuildFailure(description: "the build succeeded but left no \(library)\n\(text)"))
+            }
+            return .success(library)
         }
-        return .success(library)
     }()
 
     static var plugin: String { get throws { try built.get() } }
@@ -106,6 +115,12 @@ struct BLASPluginTests {
         for (b, c) in zip(blasLosses, cpuLosses) {
             #expect(abs(b - c) <= 1e-4 * abs(c), "blas loss \(b) vs cpu \(c)")
         }
+    }
+
+    /// The example's own tests (in process, against naive references: many im2col chunks,
+    /// transposes and β, bad sizes that must throw); `@testable`, so always a debug build.
+    @Test func theExamplesOwnTestsPass() throws {
+        _ = try Self.swift(["test"]).get()
     }
 
     /// `rdlab bench` measures OpenBLAS's SGEMM beside rdlab's CPU GEMM: one row each.
