@@ -65,4 +65,26 @@ struct BackendsUnderTestTests {
             try backend.copy(four, to: three)
         }
     }
+
+    /// Sizes that would divide by zero or overflow `Int` are refused by name, never trap (the
+    /// error message itself describes the geometry, so describing it must not trap either).
+    @Test(arguments: AvailableBackends.all)
+    func impossibleSizesAreErrorsNotTraps(_ target: BackendUnderTest) throws {
+        let backend = target.backend
+        let one = try backend.makeBuffer(count: 1)
+        let zeroStride = Conv2DGeometry(batch: 1, height: 3, width: 3, inChannels: 1, outChannels: 1, kernelHeight: 1,
+            kernelWidth: 1, strideY: 0, strideX: 1)
+        #expect(zeroStride.description.contains("out undefined"))
+        let huge = Conv2DGeometry(batch: 1, height: Int.max, width: 1, inChannels: 1, outChannels: 1, kernelHeight: 1,
+            kernelWidth: 1, padTop: 1)
+        let wide = Conv2DGeometry(batch: Int.max / 2, height: 4, width: 4, inChannels: 1, outChannels: 1, kernel: 1,
+            stride: 1, padding: .valid)
+        for g in [zeroStride, huge, wide] {
+            #expect(throws: ComputeError.self, "\(g)") { try backend.conv2dForward(g, input: one, filter: one, output: one) }
+            #expect(throws: ComputeError.self, "\(g)") { try backend.conv2dBackwardData(g, gradOutput: one, filter: one, gradInput: one) }
+        }
+        #expect(throws: ComputeError.invalidArgument(op: "gemm", reason: "sizes overflow Int in gemm \(Int.max)x1x2 α=1.0 β=0.0")) {
+            try backend.gemm(GemmDescriptor(m: Int.max, n: 1, k: 2), a: one, b: one, c: one)
+        }
+    }
 }

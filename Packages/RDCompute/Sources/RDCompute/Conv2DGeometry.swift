@@ -120,14 +120,27 @@ public struct Conv2DGeometry: Sendable, Equatable, CustomStringConvertible {
         guard positive.allSatisfy({ $0 > 0 }),
             [padTop, padBottom, padLeft, padRight].allSatisfy({ $0 >= 0 })
         else { throw ComputeError.invalidArgument(op: op, reason: "non-positive size or negative padding in \(self)") }
-        guard height + padTop + padBottom >= kernelHeight, width + padLeft + padRight >= kernelWidth else {
+        guard let paddedHeight = OpValidation.sum(height, padTop, padBottom), let paddedWidth = OpValidation.sum(width, padLeft, padRight),
+            OpValidation.product(batch, height, width, inChannels) != nil,
+            OpValidation.product(kernelHeight, kernelWidth, inChannels, outChannels) != nil
+        else { throw ComputeError.invalidArgument(op: op, reason: "sizes overflow Int in \(self)") }
+        guard paddedHeight >= kernelHeight, paddedWidth >= kernelWidth else {
             throw ComputeError.invalidArgument(op: op, reason: "kernel larger than padded input in \(self)")
+        }
+        guard OpValidation.product(batch, outHeight, outWidth, outChannels) != nil else {
+            throw ComputeError.invalidArgument(op: op, reason: "sizes overflow Int in \(self)")
         }
     }
 
     public var description: String {
-        "conv \(batch)x\(height)x\(width)x\(inChannels) k\(kernelHeight)x\(kernelWidth)→\(outChannels) "
-            + "s\(strideY)x\(strideX) pad \(padTop),\(padBottom),\(padLeft),\(padRight) "
-            + "out \(outHeight)x\(outWidth)"
+        // computed only when it can be: the geometry may be the invalid one an error reports
+        let out: String
+        if strideY > 0, strideX > 0, let h = OpValidation.sum(height, padTop, padBottom), let w = OpValidation.sum(width, padLeft, padRight) {
+            out = "\((h - kernelHeight) / strideY + 1)x\((w - kernelWidth) / strideX + 1)"
+        } else {
+            out = "undefined"
+        }
+        return "conv \(batch)x\(height)x\(width)x\(inChannels) k\(kernelHeight)x\(kernelWidth)→\(outChannels) "
+            + "s\(strideY)x\(strideX) pad \(padTop),\(padBottom),\(padLeft),\(padRight) out \(out)"
     }
 }

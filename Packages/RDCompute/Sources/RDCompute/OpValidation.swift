@@ -5,15 +5,36 @@ public enum OpValidation {
         if !condition { throw ComputeError.invalidArgument(op: op, reason: reason()) }
     }
 
+    /// `a + b + c`, or nil when it overflows.
+    static func sum(_ a: Int, _ b: Int, _ c: Int) -> Int? {
+        let (ab, o1) = a.addingReportingOverflow(b)
+        let (abc, o2) = ab.addingReportingOverflow(c)
+        return o1 || o2 ? nil : abc
+    }
+
+    /// The product of `factors`, or nil when it overflows.
+    static func product(_ factors: Int...) -> Int? {
+        var result = 1
+        for factor in factors {
+            let (next, overflow) = result.multipliedReportingOverflow(by: factor)
+            if overflow { return nil }
+            result = next
+        }
+        return result
+    }
+
     static func count(_ buffer: DeviceBuffer, _ expected: Int, _ name: String, _ op: String) throws {
         try require(buffer.count >= expected, op, "\(name) holds \(buffer.count) elements, needs \(expected)")
     }
 
     public static func gemm(_ d: GemmDescriptor, a: DeviceBuffer, b: DeviceBuffer, c: DeviceBuffer) throws {
         try require(d.m >= 0 && d.n >= 0 && d.k >= 0, "gemm", "negative size in \(d)")
-        try count(a, d.m * d.k, "A", "gemm")
-        try count(b, d.k * d.n, "B", "gemm")
-        try count(c, d.m * d.n, "C", "gemm")
+        guard let aCount = product(d.m, d.k), let bCount = product(d.k, d.n),
+            let cCount = product(d.m, d.n)
+        else { throw ComputeError.invalidArgument(op: "gemm", reason: "sizes overflow Int in \(d)") }
+        try count(a, aCount, "A", "gemm")
+        try count(b, bCount, "B", "gemm")
+        try count(c, cCount, "C", "gemm")
     }
 
     public static func conv(_ g: Conv2DGeometry, input: DeviceBuffer, filter: DeviceBuffer, output: DeviceBuffer,
