@@ -15,12 +15,13 @@ struct SweepCommand: ParsableCommand {
 
               rdlab sweep plan Examples/sweeps/toy-target-rate.yaml --out sweeps/toy
               rdlab sweep run sweeps/toy --jobs 2
+              rdlab sweep submit sweeps/toy --slurm --max-concurrent 8 --gpus-per-task 1   (a cluster)
               rdlab sweep status sweeps/toy
               rdlab sweep collect sweeps/toy --export csv
               rdlab sweep report sweeps/toy          (plots and report.html)
               rdlab sweep compare sweeps/toy sweeps/other
             """,
-        subcommands: [SweepPlanCommand.self, SweepRunCommand.self, SweepStatusCommand.self, SweepCollectCommand.self,
+        subcommands: [SweepPlanCommand.self, SweepRunCommand.self, SweepSubmitCommand.self, SweepStatusCommand.self, SweepCollectCommand.self,
             SweepPlotCommand.self, SweepReportCommand.self, SweepCompareCommand.self])
 }
 
@@ -142,40 +143,56 @@ struct SweepRunCommand: ParsableCommand {
 struct SweepStatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "List the points as done, running, stopped, failed or pending, with an ETA.")
+        abstract: "List the points as done, running, stopped, failed or pending, with an ETA.",
+        discussion: """
+            When job arrays were submitted with `rdlab sweep submit --slurm`, Slurm is asked too (`sacct`, \
+            or `scontrol` where accounting is off): points queued or running there are listed so, and a task \
+            that failed, timed out, ran out of memory or was cancelled makes its point failed, with the exit \
+            code and node.
+            """)
 
     @Argument(help: "The sweep folder.") var sweep: String
 
     func run() throws {
         let directory = SweepDirectory(url: URL(fileURLWithPath: sweep))
         let plan = try directory.readPlan()
-        var counts: [String: Int] = [:]
+        let jobs = try directory.readSlurmJobs()
+        var states: [String: SlurmTaskState] = [:]
+        if !jobs.submissions.isEmpty {
+            do {
+                states = try SlurmScheduler().states(of: jobs.submissions.map(\.job))
+            } catch {
+                FileHandle.standardError.write(Data("rdlab: warning: cannot ask Slurm (\(error)); showing the run directories only\n".utf8))
+            }
+        }
+        var counts: [ScheduledPointState.Standing: Int] = [:]
         var seconds: [Double] = []
         var running = 0
-        for point in plan.points {
-            let state = try PointState.of(point, in: directory)
-            counts[state.name, default: 0] += 1
-            var detail = ""
-            switch state {
+        for (point, state) in zip(plan.points, try directory.scheduledStates(of: plan.points, jobs: jobs, states: states)) {
+            counts[state.standing, default: 0] += 1
+            var details: [String] = []
+            switch state.point {
             case .done(let record):
                 seconds.append(record.seconds)
-                detail = String(format: "%.1f s", record.seconds)
+                details.append(String(format: "%.1f s", record.seconds))
             case .failed(let record):
-                detail = "exit \(record.exitStatus): \(record.lastLines.last ?? "")"
+                details.append("exit \(record.exitStatus): \(record.lastLines.last ?? "")")
             case .running(let holder):
-                running += 1
-                detail = "\(holder)"
+                details.append("\(holder)")
             case .stopped(let epochs):
-                detail = "\(epochs) epoch(s) committed"
+                details.append("\(epochs) epoch(s) committed")
             case .pending: break
             }
-            let index = String(point.index), name = state.name
+            if state.standing == .running { running += 1 }
+            if state.standing != .done, let slurm = state.slurmDetail { details.append(slurm) }
+            let index = String(point.index), name = state.standing.rawValue
             print(String(repeating: " ", count: max(0, 4 - index.count)) + index + "  \(point.id)  " + name
-                + String(repeating: " ", count: max(0, 8 - name.count)) + point.label + (detail.isEmpty ? "" : "  (\(detail))"))
+                + String(repeating: " ", count: max(0, 8 - name.count)) + point.label
+                + (details.isEmpty ? "" : "  (\(details.joined(separator: "; ")))"))
         }
-        let order = ["done", "running", "stopped", "failed", "pending"]
-        let left = (counts["running"] ?? 0) + (counts["stopped"] ?? 0) + (counts["pending"] ?? 0)
-        var line = "\(plan.points.count) points: " + order.map { "\(counts[$0] ?? 0) \($0)" }.joined(separator: ", ")
+        let shown = ScheduledPointState.Standing.allCases.filter { $0 != .queued || !jobs.submissions.isEmpty }
+        let left = plan.points.count - (counts[.done] ?? 0) - (counts[.failed] ?? 0)
+        var line = "\(plan.points.count) points: " + shown.map { "\(counts[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", ")
         if left > 0, !seconds.isEmpty {
             let eta = Double(left) * seconds.reduce(0, +) / Double(seconds.count) / Double(max(running, 1))
             line += "; ETA \(eta.durationText) at \(max(running, 1)) at a time"
