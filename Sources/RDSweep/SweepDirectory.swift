@@ -92,6 +92,16 @@ public struct SweepDirectory: Sendable {
         return true
     }
 
+    /// Takes `SWEEP/lock` (held while the returned lock lives): what a local `sweep run` and
+    /// `sweep submit` hold, so one process at a time trains or submits the sweep's points.
+    public func lock() throws -> RunLock {
+        do {
+            return try RunLock(directory: url)
+        } catch let RunLockError.held(_, holder) {
+            throw SweepError.busy(url.path, holder?.description ?? "holder unknown")
+        }
+    }
+
     /// The plan written by ``create(yaml:spec:)``.
     public func readPlan() throws -> Plan {
         let data: Data

@@ -48,12 +48,7 @@ public final class SweepRunner: Sendable {
 
     /// Trains every point not yet done, `jobs` at a time, in plan order. Holds `SWEEP/lock`.
     public func run(_ points: [SweepPoint], jobs: Int, retryFailed: Bool) throws -> Summary {
-        let lock: RunLock
-        do {
-            lock = try RunLock(directory: sweep.url)
-        } catch let RunLockError.held(_, holder) {
-            throw SweepError.busy(sweep.url.path, holder?.description ?? "holder unknown")
-        }
+        let lock = try sweep.lock()
         defer { withExtendedLifetime(lock) {} }
         var summary = Summary()
         var pending: [SweepPoint] = []

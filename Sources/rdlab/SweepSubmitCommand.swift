@@ -61,12 +61,7 @@ struct SweepSubmitCommand: ParsableCommand {
         let directory = SweepDirectory(url: URL(fileURLWithPath: sweep).standardizedFileURL)
         let plan = try directory.readPlan()
         // one writer of slurm/jobs.json, and no local `sweep run` training the same points
-        let lock: RunLock
-        do {
-            lock = try RunLock(directory: directory.url)
-        } catch let RunLockError.held(_, holder) {
-            throw SweepError.busy(directory.url.path, holder?.description ?? "holder unknown")
-        }
+        let lock = try directory.lock()
         defer { withExtendedLifetime(lock) {} }
         let scheduler = SlurmScheduler()
         var jobs = try directory.readSlurmJobs()

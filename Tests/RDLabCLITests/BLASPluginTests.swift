@@ -92,24 +92,14 @@ struct BLASPluginTests {
     @Test func trainsTheVAEWithTheRestOnTheCPU() throws {
         let root = try RDLabProcess.temporaryDirectory("blas-train")
         defer { try? FileManager.default.removeItem(at: root) }
-        func train(_ backend: [String], into name: String) throws -> (RDLabProcess.Output, [Double]) {
-            let run = root.appendingPathComponent(name)
-            let out = try RDLabProcess.run(["train", "--data-dir", TrainIntegrationTests.dataDirectory, "--train-limit", "100",
-                "--test-limit", "50", "--batch-size", "50", "--latent-dim", "4", "--seed", "4", "--epochs", "2",
-                "--out", run.path] + backend)
-            let text = (try? String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8)) ?? ""
-            let losses = text.split(separator: "\n").compactMap {
-                ((try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any])?["neg_elbo_nats"] as? Double
-            }
-            return (out, losses)
-        }
-        let (blas, blasLosses) = try train(["--backend-plugin", try Self.plugin, "--backend", "blas"], into: "blas")
+        let (blas, blasLosses) = try PluginIntegrationTests.trainSmallVAE(["--backend-plugin", try Self.plugin, "--backend", "blas"],
+            in: root, name: "blas")
         #expect(blas.status == 0, "\(blas.stderr)")
         #expect(blas.stderr.contains("backend blas:0 OpenBLAS"), "\(blas.stderr)")
         #expect(blas.stderr.contains("transfers"), "\(blas.stderr)")
         #expect(blas.warnings.count == 1 && blas.warnings[0].contains("lacks") && blas.warnings[0].contains("run on cpu"),
             "without --strict-backend the op fallback is one WARN: \(blas.stderr)")
-        let (cpu, cpuLosses) = try train(["--backend", "cpu"], into: "cpu")
+        let (cpu, cpuLosses) = try PluginIntegrationTests.trainSmallVAE(["--backend", "cpu"], in: root, name: "cpu")
         #expect(cpu.status == 0, "\(cpu.stderr)")
         #expect(!cpuLosses.isEmpty && blasLosses.count == cpuLosses.count, "blas \(blasLosses), cpu \(cpuLosses)")
         for (b, c) in zip(blasLosses, cpuLosses) {

@@ -55,34 +55,36 @@ struct PluginIntegrationTests {
 
     static let opCount = Op.allCases.count
 
+    /// Trains the small VAE of the plugin tests (fixtures, 2 epochs of 100 examples, batch 50)
+    /// with `backend` into `root/name`: the output and the per-epoch −ELBO.
+    static func trainSmallVAE(_ backend: [String], in root: URL, name: String) throws -> (RDLabProcess.Output, [Double]) {
+        let run = root.appendingPathComponent(name)
+        let out = try RDLabProcess.run(["train", "--data-dir", TrainIntegrationTests.dataDirectory, "--train-limit", "100",
+            "--test-limit", "50", "--batch-size", "50", "--latent-dim", "4", "--seed", "4", "--epochs", "2",
+            "--out", run.path] + backend)
+        let text = (try? String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8)) ?? ""
+        let losses = text.split(separator: "\n").compactMap {
+            ((try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any])?["neg_elbo_nats"] as? Double
+        }
+        return (out, losses)
+    }
+
     /// A plugin that has only GEMM trains the VAE: every other op runs on the CPU backend, the
     /// transfers are reported, and the losses are the CPU backend's (the plugin's naive GEMM
     /// sums in another order than the CPU's blocked one, so to 1e-4, not bit for bit).
     @Test func aPartialPluginTrainsTheVAEThroughOpFallback() throws {
         let root = try RDLabProcess.temporaryDirectory("plugin-train")
         defer { try? FileManager.default.removeItem(at: root) }
-        func train(_ backend: [String], into name: String) throws -> (RDLabProcess.Output, [[String: Any]]) {
-            let run = root.appendingPathComponent(name)
-            let out = try RDLabProcess.run(["train", "--data-dir", TrainIntegrationTests.dataDirectory, "--train-limit", "100",
-                "--test-limit", "50", "--batch-size", "50", "--latent-dim", "4", "--seed", "4", "--epochs", "2",
-                "--out", run.path] + backend)
-            let text = (try? String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8)) ?? ""
-            let lines = text.split(separator: "\n").compactMap {
-                (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
-            }
-            return (out, lines)
-        }
-        let (plugin, pluginMetrics) = try train(["--backend-plugin", try Self.plugin, "--backend", "testplugin",
-            "--allow-op-fallback"], into: "plugin")
+        let (plugin, pluginLosses) = try Self.trainSmallVAE(["--backend-plugin", try Self.plugin, "--backend", "testplugin",
+            "--allow-op-fallback"], in: root, name: "plugin")
         #expect(plugin.status == 0, "\(plugin.stderr)")
         #expect(plugin.stderr.contains("backend testplugin:0 naive GEMM in a plugin"), "\(plugin.stderr)")
         #expect(plugin.stderr.contains("transfers"), "\(plugin.stderr)")
         #expect(plugin.warnings.isEmpty, "\(plugin.stderr)")
-        let (cpu, cpuMetrics) = try train(["--backend", "cpu"], into: "cpu")
+        let (cpu, cpuLosses) = try Self.trainSmallVAE(["--backend", "cpu"], in: root, name: "cpu")
         #expect(cpu.status == 0, "\(cpu.stderr)")
-        let losses = { (metrics: [[String: Any]]) in metrics.compactMap { $0["neg_elbo_nats"] as? Double } }
-        #expect(!losses(cpuMetrics).isEmpty && losses(pluginMetrics).count == losses(cpuMetrics).count)
-        for (p, c) in zip(losses(pluginMetrics), losses(cpuMetrics)) {
+        #expect(!cpuLosses.isEmpty && pluginLosses.count == cpuLosses.count)
+        for (p, c) in zip(pluginLosses, cpuLosses) {
             #expect(abs(p - c) <= 1e-4 * abs(c), "plugin loss \(p) vs cpu \(c)")
         }
     }
