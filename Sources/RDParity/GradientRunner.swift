@@ -39,7 +39,7 @@ public enum GradientRunner {
         let error = { (p: GradientProbe) -> Double in p.relativeError.isNaN ? .infinity : p.relativeError }
         let worst = probes.max { error($0) < error($1) }
         let failing = probes.filter { !$0.passes(gradientCase.tolerance) }
-        let detail: String? = failing.max { error($0) < error($1) }.map { p in
+        let detail: String? = probes.isEmpty ? "no coordinate checked" : failing.max { error($0) < error($1) }.map { p in
             "\(failing.count) of \(probes.count) coordinates off, worst \(p.coordinate): analytic \(p.analytic), numeric \(p.numeric)"
                 + (p.structuralZero ? " (masked: both must be 0)" : "")
         }

@@ -16,7 +16,9 @@ public struct SlurmRequest: Equatable, Sendable {
     public var account: String?
     /// Further `sbatch` options, each as one `#SBATCH` line (`--qos=short`, `--constraint=a100`).
     public var extra: [String]
-    /// The backend of every task (`RDLAB_BACKEND`); nil keeps `auto`, which takes the task's GPU.
+    /// The backend of every task (`RDLAB_BACKEND`); nil leaves the tasks the submitter's
+    /// environment (sbatch's default `--export=ALL`), where an unset `RDLAB_BACKEND` is `auto`:
+    /// the task's GPU, else the CPU.
     public var backend: String?
     /// Seconds before the time limit at which Slurm sends SIGTERM, so the point checkpoints
     /// and a later submission resumes it (`--signal=B:TERM@N`).
@@ -64,6 +66,20 @@ public struct SbatchScript: Sendable {
         self.executable = executable
     }
 
+    /// The job's name: `rdlab-` and the sweep's name, every character but letters, digits,
+    /// `.`, `_` and `-` made `-` (the name goes into an `#SBATCH` line and a comment).
+    public var jobName: String {
+        "rdlab-" + String(name.map { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) ? $0 : "-" })
+    }
+
+    /// Why `path` cannot be written into the script as it is: sbatch splits `#SBATCH` lines at
+    /// spaces and reads `%` in `--output` as a pattern. Nil when it can.
+    public static func problem(with path: String) -> String? {
+        guard let bad = path.first(where: { $0.isWhitespace || $0 == "%" || $0 == "\"" || $0 == "'" || $0.asciiValue.map { $0 < 32 } == true })
+        else { return nil }
+        return "the sweep's path \(path.debugDescription) holds \(String(bad).debugDescription), which an sbatch script cannot carry; move the sweep to a path without spaces, quotes or %"
+    }
+
     /// `0-5`, `3,7,9-11`: runs of consecutive indices as ranges.
     public static func arrayIndices(_ points: [Int]) -> String {
         var parts: [String] = []
@@ -83,7 +99,7 @@ public struct SbatchScript: Sendable {
 
     /// The `#SBATCH` options, in a fixed order.
     public var options: [String] {
-        var options = ["--job-name=rdlab-\(name)",
+        var options = ["--job-name=\(jobName)",
             "--array=\(Self.arrayIndices(points))" + (request.maxConcurrent.map { "%\($0)" } ?? ""),
             "--output=\(sweep.slurmLogs.path)/%A_%a.out",
             "--signal=B:TERM@\(request.warningSeconds)"]
@@ -92,14 +108,15 @@ public struct SbatchScript: Sendable {
         if let v = request.time { options.append("--time=\(v)") }
         if let v = request.memory { options.append("--mem=\(v)") }
         if let v = request.cpusPerTask { options.append("--cpus-per-task=\(v)") }
-        if let v = request.gpusPerTask { options.append("--gpus-per-task=\(v)") }
+        // sbatch wants an explicit task count with --gpus-per-task
+        if let v = request.gpusPerTask { options += ["--ntasks=1", "--gpus-per-task=\(v)"] }
         if let v = request.gres { options.append("--gres=\(v)") }
         return options + request.extra
     }
 
     public var text: String {
         var lines = ["#!/bin/bash",
-            "# rdlab sweep \(name): \(points.count) point(s) as one Slurm job array; task I trains point I.",
+            "# \(jobName): \(points.count) point(s) of a sweep as one Slurm job array; task I trains point I.",
             "# Written by `rdlab sweep submit --slurm`; resubmit what failed with `--failed`."]
         lines += options.map { "#SBATCH \($0)" }
         lines.append("set -euo pipefail")

@@ -16,17 +16,19 @@ public struct SlurmScheduler: Sendable {
         return id
     }
 
-    /// The state of every task of `jobs`: from `sacct`, or from `scontrol show job` where
-    /// accounting is off (a single-node or test cluster), which knows ended jobs only for
-    /// the controller's `MinJobAge`.
+    /// The state of every task of `jobs`: from `sacct` where accounting answers, and from
+    /// `scontrol show job` (the controller's memory: pending, running and recently ended jobs)
+    /// for every job sacct does not list — accounting is off (a single-node or test cluster),
+    /// or has not caught up with a job just submitted.
     public func states(of jobs: [String]) throws -> [String: SlurmTaskState] {
         guard !jobs.isEmpty else { return [:] }
+        var states: [String: SlurmTaskState] = [:]
         if let accounted = try? run("sacct", ["--noheader", "--parsable2", "--allocations",
             "--format=JobID,State,ExitCode,NodeList", "--jobs", jobs.joined(separator: ",")]) {
-            return SlurmTaskState.parse(sacct: accounted)
+            states = SlurmTaskState.parse(sacct: accounted)
         }
-        var states: [String: SlurmTaskState] = [:]
-        for job in jobs {
+        let listed = Set(states.keys.compactMap { $0.split(separator: "_").first.map(String.init) })
+        for job in jobs where !listed.contains(job) {
             do {
                 states.merge(SlurmTaskState.parse(scontrol: try run("scontrol", ["--oneliner", "show", "job", job]))) { $1 }
             } catch SlurmError.failed {
@@ -49,8 +51,12 @@ public struct SlurmScheduler: Sendable {
         } catch {
             throw SlurmError.missing(tool)
         }
+        // stderr on another thread: a tool that fills one pipe while rdlab waits on the other would block
+        nonisolated(unsafe) var errors = Data()
+        let reading = DispatchGroup()
+        DispatchQueue.global().async(group: reading) { errors = err.fileHandleForReading.readDataToEndOfFile() }
         let output = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
+        reading.wait()
         process.waitUntilExit()
         let stderr = String(decoding: errors, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard process.terminationStatus == 0 else {

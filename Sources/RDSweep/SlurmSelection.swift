@@ -26,7 +26,7 @@ public struct ScheduledPointState: Equatable, Sendable {
     public var standing: Standing {
         switch (point, slurm?.state) {
         case (.done, _): .done
-        case (_, .pending?): .queued
+        case (_, .pending?), (_, .other?): .queued
         case (_, .running?): .running
         case (_, let state?) where state.endedEarly: .failed
         case (.running, _): .running
@@ -46,7 +46,10 @@ public struct ScheduledPointState: Equatable, Sendable {
         guard let slurm else { return "job \(task)" }
         var text = "job \(task) \(slurm.state.name)"
         if let reason = slurm.reason, slurm.state == .pending { text += " (\(reason))" }
-        if slurm.state.endedEarly, let code = slurm.exitCode { text += " (exit \(code))" }
+        if slurm.state.endedEarly, let code = slurm.exitCode {
+            // 143: `sweep run` stopped by SIGTERM (time limit, preemption, scancel) at a checkpoint
+            text += code.hasPrefix("143:") || code == "0:15" ? " (stopped by SIGTERM at a checkpoint)" : " (exit \(code))"
+        }
         if let node = slurm.node, slurm.state != .pending { text += " on \(node)" }
         return text
     }

@@ -7,15 +7,18 @@ public struct SlurmTaskState: Equatable, Sendable {
     /// Slurm's job states (`sacct --helpformat`'s State), with the ones rdlab acts on named.
     public enum State: Equatable, Sendable {
         case pending, running, completed, failed, timeout, outOfMemory, cancelled, nodeFail, preempted
-        /// Any other state (`REQUEUED`, `SUSPENDED`, `BOOT_FAIL`, …), as Slurm spells it.
+        /// A state rdlab does not know, as Slurm spells it; counted as still active, so a point
+        /// is never submitted twice on a guess.
         case other(String)
 
         /// From Slurm's spelling; `CANCELLED by 1000` is `cancelled`.
         public init(slurm text: String) {
             let word = text.split(separator: " ").first.map(String.init)?.uppercased() ?? ""
             switch word {
-            case "PENDING": self = .pending
-            case "RUNNING", "COMPLETING", "CONFIGURING": self = .running
+            // held or put back in the queue: it will run again
+            case "PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD", "SPECIAL_EXIT": self = .pending
+            case "RUNNING", "COMPLETING", "CONFIGURING", "SUSPENDED", "STOPPED", "SIGNALING", "STAGE_OUT", "RESIZING":
+                self = .running
             case "COMPLETED": self = .completed
             case "FAILED": self = .failed
             case "TIMEOUT", "DEADLINE": self = .timeout
@@ -27,8 +30,6 @@ public struct SlurmTaskState: Equatable, Sendable {
             }
         }
 
-        /// Queued or running: submitting the point again would train it twice.
-        public var isActive: Bool { self == .pending || self == .running }
 
         /// Ended without finishing: `submit --failed` submits the point again (it resumes from
         /// its checkpoint).

@@ -43,7 +43,7 @@ struct SelftestCommand: ParsableCommand {
 
     func validate() throws {
         if let op, (try? Regex(op)) == nil { throw ValidationError("--op '\(op)' is not a regular expression") }
-        if cases().isEmpty { throw ValidationError("--op '\(op ?? "")' matches no op") }
+        if cases().isEmpty && gradientCases().isEmpty { throw ValidationError("--op '\(op ?? "")' matches no op") }
     }
 
     func run() throws {
@@ -67,17 +67,16 @@ struct SelftestCommand: ParsableCommand {
     }
 
     /// The parity cases of the ops `--op` selects, all of them without it.
-    private func cases() -> [ParityCase] {
-        guard let op else { return ParityCase.all }
-        guard let pattern = try? Regex(op) else { return [] }
-        return ParityCase.all.filter { $0.subject.contains(pattern) }
-    }
+    private func cases() -> [ParityCase] { selected(ParityCase.all, by: \.subject) }
 
     /// The gradient cases of the backward ops `--op` selects, all of them without it.
-    private func gradientCases() -> [GradientCase] {
-        guard let op else { return GradientCase.all }
+    private func gradientCases() -> [GradientCase] { selected(GradientCase.all, by: \.op.rawValue) }
+
+    /// The items whose `subject` matches `--op`; all of them without it.
+    private func selected<Item>(_ items: [Item], by subject: (Item) -> String) -> [Item] {
+        guard let op else { return items }
         guard let pattern = try? Regex(op) else { return [] }
-        return GradientCase.all.filter { $0.op.rawValue.contains(pattern) }
+        return items.filter { subject($0).contains(pattern) }
     }
 
     /// The requested backend, strictly (no stand-in CPU); its missing ops completed by the CPU

@@ -36,8 +36,8 @@ struct SweepSubmitCommand: ParsableCommand {
     @Option(help: "sbatch --gres (e.g. gpu:a100:1).") var gres: String?
     @Option(help: "sbatch --account.") var account: String?
     @Option(help: "Any other sbatch option, as one #SBATCH line (repeatable; e.g. --sbatch-arg=--qos=short).") var sbatchArg: [String] = []
-    @Option(help: "The backend of every task (RDLAB_BACKEND; default auto: the task's GPU, else the CPU).") var backend: String?
-    @Option(help: "Seconds before the time limit at which Slurm sends SIGTERM, so the point checkpoints (default 60).") var warning = 60
+    @Option(help: "The backend of every task (RDLAB_BACKEND; default: as in this shell, which sbatch passes on; unset is auto: the task's GPU, else the CPU).") var backend: String?
+    @Option(help: "Seconds before the time limit at which Slurm sends SIGTERM, so the point checkpoints (default 60, at most 65535).") var warning = 60
 
     func validate() throws {
         guard slurm else { throw ValidationError("choose the scheduler: --slurm (the only one so far); to train here, `rdlab sweep run \(sweep) --jobs N`") }
@@ -45,9 +45,15 @@ struct SweepSubmitCommand: ParsableCommand {
         for (flag, value) in [("--cpus-per-task", cpusPerTask), ("--gpus-per-task", gpusPerTask)] {
             if let value, value < 1 { throw ValidationError("\(flag) must be at least 1 (got \(value))") }
         }
-        if warning < 0 { throw ValidationError("--warning must be 0 or more seconds (got \(warning))") }
-        if let bad = sbatchArg.first(where: { !$0.hasPrefix("-") || $0.contains("\n") }) {
-            throw ValidationError("--sbatch-arg takes one sbatch option such as --qos=short (got \(bad.debugDescription))")
+        if !(0...65535).contains(warning) { throw ValidationError("--warning must be 0 to 65535 seconds, as sbatch --signal takes (got \(warning))") }
+        for (flag, value) in [("--partition", partition), ("--time", time), ("--mem", mem), ("--gres", gres),
+            ("--account", account), ("--backend", backend)] {
+            if let value, value.isEmpty || value.contains(where: { $0.isWhitespace || $0.asciiValue.map { $0 < 32 } == true }) {
+                throw ValidationError("\(flag) takes one word without spaces (got \(value.debugDescription))")
+            }
+        }
+        if let bad = sbatchArg.first(where: { !$0.hasPrefix("-") || $0.contains(where: { $0.isNewline || $0.asciiValue.map { $0 < 32 } == true }) }) {
+            throw ValidationError("--sbatch-arg takes one sbatch option on one line, such as --qos=short (got \(bad.debugDescription))")
         }
     }
 
@@ -59,9 +65,10 @@ struct SweepSubmitCommand: ParsableCommand {
 
     func run() throws {
         let directory = SweepDirectory(url: URL(fileURLWithPath: sweep).standardizedFileURL)
+        if let problem = SbatchScript.problem(with: directory.url.path) { throw CleanExit.failure(problem) }
         let plan = try directory.readPlan()
         // one writer of slurm/jobs.json, and no local `sweep run` training the same points
-        let lock = try directory.lock()
+        let lock = dryRun ? nil : try directory.lock()
         defer { withExtendedLifetime(lock) {} }
         let scheduler = SlurmScheduler()
         var jobs = try directory.readSlurmJobs()
@@ -83,13 +90,19 @@ struct SweepSubmitCommand: ParsableCommand {
             return
         }
         let stamp = ISO8601DateFormatter().string(from: Date())
-        let file = directory.slurm.appendingPathComponent("array-\(stamp.replacingOccurrences(of: ":", with: "")).sh")
+        let file = directory.slurm.appendingPathComponent("array-\(stamp.replacingOccurrences(of: ":", with: ""))-\(getpid()).sh")
         try AtomicFile.createDirectory(directory.slurmLogs)
         try AtomicFile.write(Data(script.text.utf8), to: file)
         let job = try scheduler.submit(file)
         jobs.submissions.append(SlurmJobs.Submission(job: job, points: chosen, script: "slurm/\(file.lastPathComponent)",
             submitted: stamp))
-        try directory.writeSlurmJobs(jobs)
+        do {
+            try directory.writeSlurmJobs(jobs)
+        } catch {
+            throw CleanExit.failure("job array \(job) (points \(SbatchScript.arrayIndices(chosen))) was submitted, but "
+                + "\(directory.slurmJobs.path) could not be written: \(error); until it holds the job, `status` does not know "
+                + "those points are queued and `submit` would send them again (cancel with `scancel \(job)`, or add it by hand)")
+        }
         print("submitted job array \(job): \(chosen.count) point(s) (tasks \(SbatchScript.arrayIndices(chosen)))"
             + (maxConcurrent.map { ", at most \($0) at a time" } ?? ""))
         print("follow it with `rdlab sweep status \(sweep)`; Slurm's logs are in \(directory.slurmLogs.path)")

@@ -63,6 +63,17 @@ struct PluginLoaderTests {
         }
     }
 
+    /// A name `--backend` could never select is refused at load, naming the file.
+    @Test func aPluginNameMustBeSelectable() throws {
+        let registry = BackendRegistry([FakeFactory(name: "cpu", listed: [])])
+        for name in ["", "auto", "BLAS", "my:blas", "my blas"] {
+            #expect(throws: PluginError.invalidName(path: "/p/lib.so", name: name)) {
+                try registry.register(plugin: LoadedPlugin(path: "/p/lib.so", factory: FakeFactory(name: name, listed: [])))
+            }
+        }
+        #expect(registry.names == ["cpu"])
+    }
+
     @Test func lenientLoadingWarnsAndGoesOnStrictThrows() throws {
         let path = try Self.scratch().appendingPathComponent("libgone.so").path
         let recorder = LogRecorder()

@@ -108,6 +108,22 @@ struct SelectionTests {
         #expect(try select("opencl", r).0.backend.device == big)
     }
 
+    /// A plugin's own error type falls back like a ComputeError: one WARN with its text.
+    @Test func aForeignErrorFallsBackLikeAComputeError() throws {
+        struct Broken: Error, CustomStringConvertible { var description: String { "driver said no" } }
+        struct Failing: BackendFactory {
+            let name = "flaky"
+            func devices() throws -> [DeviceDescription] { [device("flaky", 0, "card", .gpu)] }
+            func makeBackend(on device: DeviceDescription) throws -> any Backend { throw Broken() }
+        }
+        let r = BackendRegistry([cpu, Failing()])
+        let (named, log) = try select("flaky", r)
+        #expect(named.backend.device.backend == "cpu" && named.fallbackReason?.contains("driver said no") == true)
+        #expect(log.lines.filter { $0.0 == .warning }.count == 1)
+        #expect(try select("auto", r).0.backend.device.backend == "cpu")
+        #expect(throws: ComputeError.self) { try select("flaky", r, strict: true) }
+    }
+
     /// A host library beside the CPU backend (BLAS, ggml's ACCEL) is an `accelerator`: taken
     /// when its family is named, never by `auto`, and after the family's GPUs.
     @Test func anAcceleratorIsTakenWhenItsFamilyIsNamedButNeverByAuto() throws {

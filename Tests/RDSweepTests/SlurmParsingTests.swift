@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import RDSweep
@@ -41,6 +42,24 @@ struct SlurmParsingTests {
         #expect(states["5_0"] == SlurmTaskState(task: "5_0", state: .cancelled, exitCode: "0:15", node: "vm"))
         #expect(states["5_1"]?.state == .running)
         #expect(states["5_4"] == SlurmTaskState(task: "5_4", state: .pending, exitCode: "0:0", node: nil, reason: "JobArrayTaskLimit"))
+    }
+
+    /// Held, requeued or suspended tasks are still Slurm's, and a state rdlab does not know
+    /// counts as queued: a point is never submitted twice on a guess.
+    @Test func everyStateThatIsNotFinalIsActive() {
+        for word in ["REQUEUED", "REQUEUE_HOLD", "SPECIAL_EXIT"] { #expect(SlurmTaskState.State(slurm: word) == .pending) }
+        for word in ["SUSPENDED", "STAGE_OUT", "COMPLETING"] { #expect(SlurmTaskState.State(slurm: word) == .running) }
+        let unknown = ScheduledPointState(point: .stopped(epochs: 1), task: "1_0", slurm: SlurmTaskState(task: "1_0", state: .other("NEW_STATE")))
+        #expect(unknown.standing == .queued && !unknown.submittable)
+    }
+
+    @Test func namesAndPathsAreSafeInTheScript() {
+        let script = SbatchScript(sweep: SweepDirectory(url: URL(fileURLWithPath: "/s")), name: "my sweep\nrm -rf ~", points: [0],
+            request: SlurmRequest(), executable: URL(fileURLWithPath: "/bin/rdlab"))
+        #expect(script.jobName == "rdlab-my-sweep-rm--rf--")
+        #expect(!script.text.contains("rm -rf"))
+        #expect(SbatchScript.problem(with: "/shared/me/sweeps/hit") == nil)
+        for path in ["/a b/s", "/a%j/s", "/a'b/s", "/a\nb"] { #expect(SbatchScript.problem(with: path) != nil, "\(path)") }
     }
 
     @Test func theSchedulerDecidesWhatIsQueuedRunningOrFailed() {

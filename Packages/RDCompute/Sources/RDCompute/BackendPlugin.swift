@@ -85,12 +85,15 @@ public enum PluginError: ReportableError, Equatable, Sendable {
     case wrongFactoryType(path: String, type: String)
     /// The plugin's backend name is already registered (a built-in backend or another plugin).
     case nameTaken(path: String, name: String, by: String)
+    /// The plugin's backend name cannot be typed after `--backend`: empty, `auto`, upper case,
+    /// or holding `:` or a space.
+    case invalidName(path: String, name: String)
 
     public var path: String {
         switch self {
         case let .fileNotFound(path), let .notLoadable(path, _), let .missingEntry(path, _),
             let .versionMismatch(path, _, _), let .noFactory(path), let .wrongFactoryType(path, _),
-            let .nameTaken(path, _, _):
+            let .nameTaken(path, _, _), let .invalidName(path, _):
             return path
         }
     }
@@ -111,6 +114,8 @@ public enum PluginError: ReportableError, Equatable, Sendable {
             return "backend plugin \(path) returned a \(type), not an RDCompute BackendFactory of this rdlab; build the plugin with the same Swift compiler and RDCompute as rdlab, linking libRDCompute.so (docs/developer/runtime.md, The ABI rule)"
         case let .nameTaken(path, name, by):
             return "backend plugin \(path) names its backend '\(name)', which \(by) already registers"
+        case let .invalidName(path, name):
+            return "backend plugin \(path) names its backend \(name.debugDescription), which --backend cannot name: use lower case without ':' or spaces, other than 'auto'"
         }
     }
 }

@@ -6,6 +6,8 @@ extension BackendRegistry {
     /// another plugin (a plugin cannot replace `cpu`).
     public func register(plugin: LoadedPlugin) throws {
         let name = plugin.factory.name
+        guard !name.isEmpty, name == name.lowercased(), name != "auto", !name.contains(where: { $0 == ":" || $0.isWhitespace })
+        else { throw PluginError.invalidName(path: plugin.path, name: name) }
         if let existing = factory(named: name) {
             let owner = pluginPath(of: existing.name).map { "the plugin \($0)" } ?? "the built-in backend"
             // the same file loaded twice (a path given twice) is one plugin, not a clash

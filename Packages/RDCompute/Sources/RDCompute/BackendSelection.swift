@@ -104,7 +104,7 @@ extension BackendRegistry {
                 guard let devices = try? factory.devices(), let best = Self.bestGPU(devices) else { continue }
                 do {
                     return try factory.makeBackend(on: best)
-                } catch let error as ComputeError {
+                } catch {
                     logger.warning("auto: \(best.selector) (\(best.name)) unusable, trying the next: \(error)")
                 }
             }
@@ -116,9 +116,15 @@ extension BackendRegistry {
         guard let factory = factory(named: name) else {
             throw ComputeError.unknownBackend(name: name, valid: names)
         }
-        let devices = try factory.devices()
-        let device = try Self.choose(request.device, among: devices, family: name)
-        return try factory.makeBackend(on: device)
+        do {
+            let device = try Self.choose(request.device, among: try factory.devices(), family: name)
+            return try factory.makeBackend(on: device)
+        } catch let error as ComputeError {
+            throw error
+        } catch {
+            // a plugin's own error type: reported, and fallen back from, like rdlab's
+            throw ComputeError.noDevice(backend: name, reason: "\(error)")
+        }
     }
 
     /// The most capable GPU: most memory, then most compute units.

@@ -135,7 +135,9 @@ public struct Conv2DGeometry: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         // computed only when it can be: the geometry may be the invalid one an error reports
         let out: String
-        if strideY > 0, strideX > 0, let h = OpValidation.sum(height, padTop, padBottom), let w = OpValidation.sum(width, padLeft, padRight) {
+        if strideY > 0, strideX > 0, kernelHeight > 0, kernelWidth > 0,
+            [height, width, padTop, padBottom, padLeft, padRight].allSatisfy({ $0 >= 0 }),
+            let h = OpValidation.sum(height, padTop, padBottom), let w = OpValidation.sum(width, padLeft, padRight) {
             out = "\((h - kernelHeight) / strideY + 1)x\((w - kernelWidth) / strideX + 1)"
         } else {
             out = "undefined"

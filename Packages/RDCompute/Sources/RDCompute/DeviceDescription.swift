@@ -3,7 +3,8 @@
 /// `auto` takes the best `gpu`. A family named without a device (`--backend NAME`) takes its
 /// best `gpu`, else its first `accelerator`: a library that computes on the host beside the
 /// CPU backend, such as BLAS (ggml's ACCEL). A `cpu` device of a family other than `cpu` (PoCL
-/// under OpenCL) is used only when named with its index, `NAME:N`.
+/// under OpenCL) is used only when named with a device, by index or substring (`opencl:0`,
+/// `opencl:pocl`).
 public enum DeviceKind: String, Sendable, Codable {
     case cpu, gpu, accelerator, other
 }

@@ -40,7 +40,7 @@ public struct EchoIndexTable: Sendable, Equatable {
     }
 
     public init(batch: Int, terms: Int, indices: [Int32]) throws {
-        guard batch >= 1, terms >= 0, indices.count == batch * terms,
+        guard batch >= 1, terms >= 0, indices.count == OpValidation.product(batch, terms),
             indices.allSatisfy({ $0 >= 0 && Int($0) < batch })
         else {
             throw ComputeError.invalidArgument(op: "EchoIndexTable",

@@ -18,10 +18,11 @@ public struct MaskedDenseShape: Sendable, Equatable, CustomStringConvertible {
     public init(batch: Int, inputDegrees: [Int], outputDegrees: [Int]) throws {
         guard batch >= 1, !inputDegrees.isEmpty, !outputDegrees.isEmpty,
             zip(inputDegrees, inputDegrees.dropFirst()).allSatisfy({ $0 <= $1 }),
-            zip(outputDegrees, outputDegrees.dropFirst()).allSatisfy({ $0 <= $1 })
+            zip(outputDegrees, outputDegrees.dropFirst()).allSatisfy({ $0 <= $1 }),
+            OpValidation.product(batch, max(inputDegrees.count, outputDegrees.count)) != nil
         else {
             throw ComputeError.invalidArgument(op: "MaskedDenseShape",
-                reason: "need batch ≥ 1 and nonempty, nondecreasing input and output degrees")
+                reason: "need batch ≥ 1 (batch × features within Int) and nonempty, nondecreasing input and output degrees")
         }
         self.batch = batch
         inputs = inputDegrees.count

@@ -110,10 +110,11 @@ public enum OpValidation {
     public static func ar1KL(_ op: String, rows: Int, alpha: DeviceBuffer, _ mean: DeviceBuffer, _ others: DeviceBuffer...)
         throws -> (steps: Int, dimensions: Int) {
         let dimensions = alpha.count
-        try require(rows > 0 && dimensions > 0 && mean.count > 0 && mean.count % (rows * dimensions) == 0, op,
+        let block = product(rows, dimensions) ?? 0
+        try require(rows > 0 && dimensions > 0 && block > 0 && mean.count > 0 && mean.count % block == 0, op,
             "\(mean.count) elements do not split into \(rows) rows of steps × \(dimensions) dimensions (one α each)")
         for o in others { try require(o.count == mean.count, op, "operands hold \(mean.count) and \(o.count) elements") }
-        return (mean.count / (rows * dimensions), dimensions)
+        return (mean.count / block, dimensions)
     }
 
     public static func randomOffset(_ offset: UInt64) throws {
