@@ -23,8 +23,23 @@ public struct SweepPoint: Codable, Equatable, Sendable {
         self.index = index
         self.axes = axes
         self.settings = settings
-        let canonical = settings.sorted { $0.flag < $1.flag }.flatMap(\.arguments).joined(separator: "\u{1F}")
-        id = String(SHA256.hash(data: Array(canonical.utf8)).hex.prefix(12))
+        id = Self.id(of: settings)
+    }
+
+    /// SHA-256 over the flags' words in flag order, separated by U+001F, as 12 hex digits.
+    /// Hashed word by word: a plan of thousands of points builds no joined string per point.
+    static func id(of settings: [FlagSetting]) -> String {
+        var hasher = SHA256()
+        var first = true
+        for setting in settings.sorted(by: { $0.flag < $1.flag }) {
+            for word in setting.arguments {
+                if !first { hasher.update(data: [0x1F]) }
+                first = false
+                var word = word
+                word.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+            }
+        }
+        return String(hasher.finalize().hex.prefix(12))
     }
 
     /// `rdlab train` arguments, without `--out`.

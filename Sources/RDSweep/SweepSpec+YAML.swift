@@ -4,6 +4,9 @@ import Yams
 extension SweepSpec {
     /// The most values one generated axis (`log`, `linear`) may have.
     public static let maximumAxisPoints = 10_000
+    /// The most different flags one spec may set, in `train` and the axes together: `rdlab train`
+    /// has fewer, and a plan hashes every point's flags.
+    public static let maximumFlags = 100
 
     /// Reads a spec; every error names `file`, the line and column, the key and the fix.
     public static func parse(yaml: String, file: String) throws -> SweepSpec {
@@ -53,6 +56,9 @@ extension SweepSpec {
                     throw SweepSpecError.invalid(file, "axes.\(axis.name)", "sets --\(flag), which \(other) sets too; set it in one place")
                 }
             }
+        }
+        guard setBy.count <= maximumFlags else {
+            throw SweepSpecError.invalid(file, "(top)", "sets \(setBy.count) different flags, more than \(maximumFlags); `rdlab train --help` lists the flags a point can set")
         }
         let count = axes.reduce(1.0) { $0 * Double(combination == .product ? $1.values.count : 1) }
             * Double(combination == .zip ? axes[0].values.count : 1)

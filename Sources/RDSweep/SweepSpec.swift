@@ -69,31 +69,51 @@ public struct SweepSpec: Equatable, Sendable {
 
     /// Flags a sweep sets itself, per point.
     public static let reservedFlags: Set<String> = ["out", "resume", "help", "version"]
-    /// The most points one spec may expand to.
-    public static let maximumPoints = 100_000
+    /// The most points one spec may expand to: ten times Slurm's default largest job array, and
+    /// few enough that planning one stays well under a second.
+    public static let maximumPoints = 10_000
 
     /// The points: for `product` every combination of the axes' values (the first axis varies
     /// slowest), for `zip` the i-th value of every axis. Ids depend only on a point's flags.
     public func points() throws -> [SweepPoint] {
-        var combinations: [[(axis: String, value: AxisValue)]]
-        switch combination {
-        case .product:
-            combinations = [[]]
-            for axis in axes {
-                combinations = combinations.flatMap { prefix in axis.values.map { prefix + [(axis.name, $0)] } }
-            }
-        case .zip:
-            let count = axes.first?.values.count ?? 1
-            combinations = (0..<count).map { i in axes.map { ($0.name, $0.values[i]) } }
+        // in Double, so that a product of many axes cannot overflow before it is refused
+        let count = switch combination {
+        case .product: axes.reduce(1.0) { $0 * Double($1.values.count) }
+        case .zip: Double(axes.first?.values.count ?? 1)
         }
+        guard count <= Double(Self.maximumPoints) else {
+            throw SweepSpecError.invalid(nil, "axes", "expands to \(count) points, more than \(Self.maximumPoints); split the sweep")
+        }
+        var points: [SweepPoint] = []
+        points.reserveCapacity(Int(count))
         var seen: [String: Int] = [:]
-        return try combinations.enumerated().map { index, choice in
-            let point = SweepPoint(index: index, axes: choice.map { AxisChoice(axis: $0.axis, value: $0.value.label) },
-                settings: train + choice.flatMap(\.value.settings))
+        for index in 0..<Int(count) {
+            let choice = values(at: index)
+            let point = SweepPoint(index: index, axes: zip(axes, choice).map { AxisChoice(axis: $0.name, value: $1.label) },
+                settings: train + choice.flatMap(\.settings))
             if let earlier = seen.updateValue(index, forKey: point.id) {
                 throw SweepSpecError.invalid(nil, "axes", "points \(earlier) and \(index) have the same settings (\(point.label))")
             }
-            return point
+            points.append(point)
+        }
+        return points
+    }
+
+    /// Each axis's value at point `index`: its digits in the mixed radix of the axes' lengths
+    /// (the last axis varies fastest) for `product`, the `index`-th values for `zip`.
+    private func values(at index: Int) -> [AxisValue] {
+        switch combination {
+        case .zip:
+            return axes.map { $0.values[index] }
+        case .product:
+            var rest = index
+            var chosen = [AxisValue]()
+            chosen.reserveCapacity(axes.count)
+            for axis in axes.reversed() {
+                chosen.append(axis.values[rest % axis.values.count])
+                rest /= axis.values.count
+            }
+            return chosen.reversed()
         }
     }
 }

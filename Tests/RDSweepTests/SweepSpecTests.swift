@@ -62,6 +62,21 @@ struct SweepSpecTests {
         #expect(c[0].id != a[0].id)
     }
 
+    /// Pinned: SHA-256 of `--beta␟0.5␟--epochs␟3␟--symmetric-inputs` (flags sorted, words joined
+    /// by U+001F), so that a faster hash of the same words cannot move existing runs' ids.
+    @Test func idIsTheDigestOfTheSortedFlagWords() throws {
+        let points = try Self.parse("train: {symmetric_inputs: true, epochs: 3}\naxes: {beta: [0.5]}").points()
+        #expect(points.map(\.id) == ["43d0578c1414"])
+    }
+
+    /// A mixed-radix index picks the same points a nested loop does, last axis fastest.
+    @Test func productOfThreeAxesInNestedLoopOrder() throws {
+        let points = try Self.parse("axes: {a: [1, 2], b: [x, y, z], c: [true, false]}").points()
+        var labels: [String] = []
+        for a in ["1", "2"] { for b in ["x", "y", "z"] { for c in ["on", "off"] { labels.append("a=\(a) b=\(b) c=\(c)") } } }
+        #expect(points.map(\.label) == labels)
+    }
+
     @Test(arguments: [
         ("axes: {beta: [1]}\nextra: 1", "s.yaml:2:8: extra: unknown key; a spec has name, train, axes, combine"),
         ("train: {model: toy}", "s.yaml: axes: missing"),
@@ -82,7 +97,8 @@ struct SweepSpecTests {
         ("axes: {beta: [~]}", "axes.beta[0]: has no value"),
         ("", "the file is empty"),
         ("axes: {beta: [1", "not YAML"),
-        ("axes: {a: {log: [1, 2], points: 400}, b: {log: [1, 2], points: 400}}", "expands to 160000 points, more than 100000"),
+        ("train: {\((0..<100).map { "f\($0): 1" }.joined(separator: ", "))}\naxes: {beta: [1]}", "(top): sets 101 different flags, more than 100"),
+        ("axes: {a: {log: [1, 2], points: 200}, b: {log: [1, 2], points: 400}}", "expands to 80000 points, more than 10000"),
         ("axes: {beta: [1]}\nevaluate: {probes: 1}", "s.yaml:2:20: evaluate.probes: expected true or false"),
         ("axes: {beta: [1]}\nevaluate: {probes: yes please}", "evaluate.probes: expected true or false"),
         ("axes: {beta: [1]}\nevaluate: {probe: true}", "evaluate.probe: unknown key; evaluate has iwae (importance samples K) and probes"),
