@@ -20,39 +20,67 @@ extension Graph {
     public func exp(_ x: Tensor) throws -> Tensor { try unary(.exp, x) }
     public func log(_ x: Tensor) throws -> Tensor { try unary(.log, x) }
 
-    /// `a ∘ b` with NumPy broadcasting; gradients are summed back over broadcast axes.
+    /// `a ∘ b` with NumPy broadcasting; gradients are summed back over broadcast axes. The
+    /// backward rule keeps only the operands it reads: none for `add` and `sub`, the other
+    /// operand for `mul`, `b` and the output for `div`.
     public func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor) throws -> Tensor {
         let shape = try Broadcast.shape(a.shape, b.shape)
         let y = try output(shape)
         try backend.binary(op, a.buffer, shape: a.shape, b.buffer, shape: b.shape, output: y)
-        return record(shape, y, inputs: [a, b]) { [unowned self] gy in
-            let g = Tensor(shape: shape, buffer: gy)
-            let out = Tensor(shape: shape, buffer: y)
-            var ga: Tensor?, gb: Tensor?
-            switch op {
-            case .add:
-                ga = g
-                gb = g
-            case .sub:
-                ga = g
-                gb = b.requiresGradient ? try raw(.sub, try scalar(0), g) : nil
-            case .mul:
-                ga = a.requiresGradient ? try raw(.mul, g, b) : nil
-                gb = b.requiresGradient ? try raw(.mul, g, a) : nil
-            case .div:
-                ga = a.requiresGradient ? try raw(.div, g, b) : nil
-                // d(a/b)/db = −(a/b)/b
-                gb = b.requiresGradient ? try raw(.sub, try scalar(0), try raw(.div, try raw(.mul, g, out), b)) : nil
-            case .max:
-                // the gradient goes to a where a > b, else to b
-                let difference = try raw(.sub, a, b)
-                let toA = try output(shape)
-                let spread = try broadcastTo(difference, shape)
-                try backend.unaryBackward(.relu, x: spread.buffer, gradOutput: gy, gradInput: toA)
-                ga = Tensor(shape: shape, buffer: toA)
-                gb = b.requiresGradient ? try raw(.sub, g, ga!) : nil
+        let (needA, needB) = (a.requiresGradient, b.requiresGradient)
+        // dL/da and dL/db at the broadcast shape, from dL/dy
+        let rule: (Tensor) throws -> (Tensor?, Tensor?)
+        switch op {
+        case .add:
+            rule = { g in (g, g) }
+        case .sub:
+            rule = { [unowned self] g in (g, needB ? try raw(.sub, try scalar(0), g) : nil) }
+        case .mul:
+            let (forA, forB) = (needA ? b : nil, needB ? a : nil)
+            rule = { [unowned self] g in (try forA.map { try raw(.mul, g, $0) }, try forB.map { try raw(.mul, g, $0) }) }
+        case .div:
+            // d(a/b)/db = −(a/b)/b
+            let out = needB ? Tensor(shape: shape, buffer: y) : nil
+            rule = { [unowned self] g in
+                (needA ? try raw(.div, g, b) : nil, try out.map { try raw(.sub, try scalar(0), try raw(.div, try raw(.mul, g, $0), b)) })
             }
-            return [try ga.map { try sum(to: a.shape, $0).buffer }, try gb.map { try sum(to: b.shape, $0).buffer }]
+        case .max:
+            // the gradient goes to a where a > b, else to b
+            rule = { [unowned self] g in
+                let toA = try output(shape)
+                let spread = try broadcastTo(try raw(.sub, a, b), shape)
+                try backend.unaryBackward(.relu, x: spread.buffer, gradOutput: g.buffer, gradInput: toA)
+                let ga = Tensor(shape: shape, buffer: toA)
+                return (ga, needB ? try raw(.sub, g, ga) : nil)
+            }
+        }
+        let (shapeA, shapeB) = (a.shape, b.shape)
+        return record(shape, y, inputs: [a, b]) { [unowned self] gy in
+            let (ga, gb) = try rule(Tensor(shape: shape, buffer: gy))
+            return [try ga.map { try sum(to: shapeA, $0).buffer }, try gb.map { try sum(to: shapeB, $0).buffer }]
+        }
+    }
+
+    /// Alemi's gated unit `value ⊙ σ(gate)` (equal shapes). Its backward rule keeps `value` and
+    /// `s = σ(gate)`, not the pre-activation: ∂/∂value = g ⊙ s, ∂/∂gate = g ⊙ value ⊙ s ⊙ (1 − s),
+    /// one activation fewer than `mul(value, sigmoid(gate))` keeps.
+    public func gated(_ value: Tensor, _ gate: Tensor) throws -> Tensor {
+        guard value.shape == gate.shape else {
+            throw ComputeError.invalidArgument(op: "gated", reason: "value \(value.shape) and gate \(gate.shape) differ")
+        }
+        let shape = value.shape
+        let opening = try output(shape)
+        try backend.unary(.sigmoid, gate.buffer, output: opening)
+        let y = try output(shape)
+        try backend.binary(.mul, value.buffer, shape: shape, opening, shape: shape, output: y)
+        let s = Tensor(shape: shape, buffer: opening)
+        let (needValue, needGate) = (value.requiresGradient, gate.requiresGradient)
+        return record(shape, y, inputs: [value, gate]) { [unowned self] gy in
+            let g = Tensor(shape: shape, buffer: gy)
+            let dValue = needValue ? try raw(.mul, g, s) : nil
+            let dGate = needGate
+                ? try raw(.mul, try raw(.mul, g, value), try raw(.mul, s, try raw(.sub, try scalar(1), s))) : nil
+            return [dValue?.buffer, dGate?.buffer]
         }
     }
 

@@ -1,42 +1,97 @@
 import RDCompute
+import Synchronization
 
 /// A reverse-mode autodiff tape on one backend: every op records how to send gradients back
 /// to its inputs, and ``backward(from:)`` replays the records in reverse. All buffers stay on
 /// the device; only scalars read for logging cross to the host.
+///
+/// A record holds no tensor of its own but leaves: what an op's backward rule needs it
+/// captures, and nothing else, so an activation no rule needs is freed as soon as the forward
+/// pass is done with it. The backward pass drops each rule once it has run, and each
+/// intermediate gradient once it has been passed on, so memory falls as it goes.
 ///
 /// Make a new graph per training step; parameters (leaf tensors with `requiresGradient`)
 /// outlive it and receive their gradients through ``gradient(of:)``.
 public final class Graph: @unchecked Sendable {
     public let backend: any Backend
 
-    struct Record {
-        let output: Tensor
-        let inputs: [Tensor]
-        /// Given dL/d(output), the gradients for `inputs` (nil where not needed).
-        let backward: (DeviceBuffer) throws -> [DeviceBuffer?]
+    /// Where an input's gradient goes.
+    enum GradientTarget {
+        /// Nowhere: the input needs no gradient.
+        case none
+        /// The output of an earlier record of this graph.
+        case record(Int)
+        /// A leaf (or a tensor of another graph), kept until the graph ends.
+        case leaf(Tensor)
     }
 
+    /// How a record sends dL/d(output) back to its inputs.
+    enum Rule {
+        /// The gradients for the inputs (nil where not needed), which the graph adds to theirs.
+        case local((DeviceBuffer) throws -> [DeviceBuffer?])
+        /// Given also the inputs' gradients so far, their gradients after this record: a
+        /// checkpointed segment continues each sum where the graph left it, so its terms are
+        /// added in the order a graph that kept the segment would add them.
+        case continuing((DeviceBuffer, [DeviceBuffer?]) throws -> [DeviceBuffer?])
+    }
+
+    struct Record {
+        let inputs: [GradientTarget]
+        /// nil once run.
+        var rule: Rule?
+    }
+
+    /// A number no other graph of this process has, so that a tensor of another graph is not
+    /// taken for one of this graph's records.
+    private let serial = Graph.serials.wrappingAdd(1, ordering: .relaxed).oldValue
+    private static let serials = Atomic<Int>(0)
+
     private var records: [Record] = []
-    private var gradients: [ObjectIdentifier: DeviceBuffer] = [:]
+    /// dL/d(output of record i), while the backward pass still needs it.
+    private var recordGradients: [DeviceBuffer?] = []
+    private var leafGradients: [ObjectIdentifier: DeviceBuffer] = [:]
     /// Measuring graphs (``StepMemory``) follow each buffer they make, and each gradient their
     /// backward pass returns, until it is released; nil otherwise (no cost on the hot path).
     private var liveBuffers: [(buffer: WeakBuffer, bytes: Int)]?
     private var liveBytes = 0
     /// The most bytes of this graph's buffers alive at once (measuring graphs only).
     public private(set) var peakBytes = 0
+    /// The bytes alive after each buffer the graph made or received (measuring graphs only):
+    /// the same model at two batch sizes makes the same buffers in the same order.
+    public private(set) var liveBytesHistory: [Int] = []
 
     struct WeakBuffer {
         weak var buffer: DeviceBuffer?
     }
 
+    /// Whether checkpointed segments (``checkpointed(_:parameters:_:)``) keep their activations.
+    public let activations: ActivationMemory
+    /// False for a graph that only computes (a segment's forward pass under recomputation):
+    /// nothing is recorded, so nothing is kept for a backward pass.
+    private let recording: Bool
+    /// The graph a segment's own graph runs for: its buffers count in that graph's memory.
+    private let parent: Graph?
+
     /// A graph on `backend`; with `measuringMemory`, it keeps ``peakBytes``.
-    public init(backend: any Backend, measuringMemory: Bool = false) {
+    public init(backend: any Backend, measuringMemory: Bool = false, activations: ActivationMemory = .kept) {
         self.backend = backend
+        self.activations = activations
+        recording = true
+        parent = nil
         if measuringMemory { liveBuffers = [] }
+    }
+
+    /// A graph for a segment of `parent`'s step, recording or not.
+    init(segmentOf parent: Graph, recording: Bool) {
+        backend = parent.backend
+        activations = .kept
+        self.recording = recording
+        self.parent = parent
     }
 
     /// Adds a buffer to the live set of a measuring graph, dropping those released since.
     private func measure(_ buffer: DeviceBuffer) {
+        if let parent { return parent.measure(buffer) }
         guard var live = liveBuffers else { return }
         liveBuffers = nil  // a unique reference: the filter below does not copy
         live.removeAll { entry in
@@ -50,6 +105,7 @@ public final class Graph: @unchecked Sendable {
             liveBytes += buffer.byteCount
             peakBytes = max(peakBytes, liveBytes)
         }
+        liveBytesHistory.append(liveBytes)
         liveBuffers = live
     }
 
@@ -83,12 +139,24 @@ public final class Graph: @unchecked Sendable {
     }
 
     /// Records `output = f(inputs)` when any input needs a gradient, and returns the tensor.
+    /// `backward` is given dL/d(output) and must capture only what it reads.
     func record(_ shape: [Int], _ buffer: DeviceBuffer, inputs: [Tensor],
         backward: @escaping (DeviceBuffer) throws -> [DeviceBuffer?]) -> Tensor {
-        let needsGradient = inputs.contains { $0.requiresGradient }
-        let tensor = Tensor(shape: shape, buffer: buffer, requiresGradient: needsGradient)
-        if needsGradient { records.append(Record(output: tensor, inputs: inputs, backward: backward)) }
-        return tensor
+        record(shape, buffer, inputs: inputs, rule: .local(backward))
+    }
+
+    func record(_ shape: [Int], _ buffer: DeviceBuffer, inputs: [Tensor], rule: Rule) -> Tensor {
+        guard recording, inputs.contains(where: \.requiresGradient) else { return Tensor(shape: shape, buffer: buffer) }
+        let origin = TapeOrigin(tape: serial, record: records.count)
+        records.append(Record(inputs: inputs.map(target), rule: rule))
+        recordGradients.append(nil)
+        return Tensor(shape: shape, buffer: buffer, requiresGradient: true, origin: origin)
+    }
+
+    private func target(_ tensor: Tensor) -> GradientTarget {
+        guard tensor.requiresGradient else { return .none }
+        if let origin = tensor.origin, origin.tape == serial { return .record(origin.record) }
+        return .leaf(tensor)
     }
 
     // MARK: Backward
@@ -100,31 +168,70 @@ public final class Graph: @unchecked Sendable {
         }
         let seed = try buffer(count: 1)
         try backend.fill(seed, with: 1)
-        gradients[ObjectIdentifier(loss)] = seed
-        for record in records.reversed() {
-            guard let gradient = gradients[ObjectIdentifier(record.output)] else { continue }
-            let inputGradients = try record.backward(gradient)
-            if liveBuffers != nil { for case let g? in inputGradients { measure(g) } }
-            for (input, g) in zip(record.inputs, inputGradients) where input.requiresGradient {
+        try backward(from: loss, seed: seed)
+    }
+
+    /// Back-propagates `seed` = dL/d`output` (of `output`'s size).
+    func backward(from output: Tensor, seed: DeviceBuffer) throws {
+        try accumulate(seed, into: target(output))
+        for index in records.indices.reversed() {
+            guard let rule = records[index].rule else { continue }
+            records[index].rule = nil
+            guard let gradient = recordGradients[index] else { continue }
+            recordGradients[index] = nil
+            let inputGradients = switch rule {
+            case .local(let backward): try backward(gradient)
+            case .continuing(let backward): try backward(gradient, records[index].inputs.map(take))
+            }
+            if liveBuffers != nil || parent != nil { for case let g? in inputGradients { measure(g) } }
+            for (input, g) in zip(records[index].inputs, inputGradients) {
                 guard let g else { continue }
                 try accumulate(g, into: input)
             }
         }
     }
 
-    private func accumulate(_ gradient: DeviceBuffer, into tensor: Tensor) throws {
-        let key = ObjectIdentifier(tensor)
-        if let existing = gradients[key] {
-            let sum = try buffer(count: existing.count)
-            try backend.binary(.add, existing, shape: [existing.count], gradient, shape: [gradient.count], output: sum)
-            gradients[key] = sum
-        } else {
-            gradients[key] = gradient
+    /// The gradient accumulated so far for `target`, removed from the graph.
+    private func take(_ target: GradientTarget) -> DeviceBuffer? {
+        switch target {
+        case .none:
+            return nil
+        case .record(let index):
+            defer { recordGradients[index] = nil }
+            return recordGradients[index]
+        case .leaf(let tensor):
+            return leafGradients.removeValue(forKey: ObjectIdentifier(tensor))
         }
     }
 
-    /// dL/d`tensor` after ``backward(from:)``, or nil when the loss does not depend on it.
-    public func gradient(of tensor: Tensor) -> DeviceBuffer? { gradients[ObjectIdentifier(tensor)] }
+    /// Starts the gradient of the leaf `tensor` at `gradient` (a checkpointed segment's inputs).
+    func seedGradient(of tensor: Tensor, _ gradient: DeviceBuffer) {
+        leafGradients[ObjectIdentifier(tensor)] = gradient
+    }
+
+    private func accumulate(_ gradient: DeviceBuffer, into target: GradientTarget) throws {
+        switch target {
+        case .none:
+            return
+        case .record(let index):
+            recordGradients[index] = try sum(recordGradients[index], gradient)
+        case .leaf(let tensor):
+            let key = ObjectIdentifier(tensor)
+            leafGradients[key] = try sum(leafGradients[key], gradient)
+        }
+    }
+
+    /// `existing + gradient` in a new buffer, or `gradient` when there is nothing yet.
+    private func sum(_ existing: DeviceBuffer?, _ gradient: DeviceBuffer) throws -> DeviceBuffer {
+        guard let existing else { return gradient }
+        let sum = try buffer(count: existing.count)
+        try backend.binary(.add, existing, shape: [existing.count], gradient, shape: [gradient.count], output: sum)
+        return sum
+    }
+
+    /// dL/d`tensor` after ``backward(from:)`` for a leaf, or nil when the loss does not depend
+    /// on it. Intermediate tensors' gradients are freed as soon as they have been passed on.
+    public func gradient(of tensor: Tensor) -> DeviceBuffer? { leafGradients[ObjectIdentifier(tensor)] }
 
     /// Host copy of a tensor's values (for scalars and tests).
     public func values(_ tensor: Tensor) throws -> [Float] { try backend.download(tensor.buffer) }

@@ -24,8 +24,7 @@ struct AffineParameters {
         if gate == nil && activation == .relu { return try graph.addBiasReLU(try linear(x, weight.tensor), bias.tensor) }
         let value = try graph.addBias(try linear(x, weight.tensor), bias.tensor)
         guard let gate else { return try activation.apply(value, in: graph) }
-        let opening = try graph.sigmoid(try graph.addBias(try linear(x, gate.weight.tensor), gate.bias.tensor))
-        return try graph.mul(value, opening)
+        return try graph.gated(value, try graph.addBias(try linear(x, gate.weight.tensor), gate.bias.tensor))
     }
 }
 

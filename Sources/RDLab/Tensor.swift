@@ -10,19 +10,29 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
     /// Whether gradients flow to this tensor (parameters, and anything computed from them).
     public let requiresGradient: Bool
 
-    public init(shape: [Int], buffer: DeviceBuffer, requiresGradient: Bool = false) {
+    /// The tape record that computed this tensor; nil for leaves (parameters, inputs, constants).
+    let origin: TapeOrigin?
+
+    /// A leaf: its gradient, if it requires one, is kept by the graph until the graph ends.
+    public convenience init(shape: [Int], buffer: DeviceBuffer, requiresGradient: Bool = false) {
+        self.init(shape: shape, buffer: buffer, requiresGradient: requiresGradient, origin: nil)
+    }
+
+    init(shape: [Int], buffer: DeviceBuffer, requiresGradient: Bool, origin: TapeOrigin?) {
         precondition(Broadcast.count(shape) == buffer.count, "shape \(shape) does not match \(buffer.count) elements")
         self.shape = shape
         self.buffer = buffer
         self.requiresGradient = requiresGradient
+        self.origin = origin
     }
 
     public var count: Int { buffer.count }
 
-    /// The same data seen with another shape of equal size (no copy).
-    func viewed(as newShape: [Int], requiresGradient: Bool) -> Tensor {
-        Tensor(shape: newShape, buffer: buffer, requiresGradient: requiresGradient)
-    }
-
     public var description: String { "Tensor\(shape) on \(buffer.ownerName)" }
+}
+
+/// Which graph's record computed a tensor: the graph's serial number and the record's index.
+struct TapeOrigin: Equatable {
+    let tape: Int
+    let record: Int
 }

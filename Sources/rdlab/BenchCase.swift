@@ -24,16 +24,19 @@ struct BenchCase: Sendable {
 
     /// The training step of each of Alemi's twelve families: the reference VAE's settings
     /// (32 latents, ReLU) for the deconvolutional decoder, Alemi's (64 latents, gated units,
-    /// inputs in [−1, 1]) with the PixelCNN decoder; `---` is the reference β-VAE step.
+    /// inputs in [−1, 1]) with the PixelCNN decoder; `---` is the reference β-VAE step. `-+v`
+    /// also with its gated resnets recomputed in the backward pass (the lean-memory step).
     static var familySteps: [BenchCase] {
         DecoderKind.allCases.flatMap { decoder in
             EncoderKind.allCases.flatMap { encoder in
-                MarginalKind.allCases.map { marginal in
+                MarginalKind.allCases.flatMap { marginal in
                     let pixelCNN = decoder == .pixelcnn
                     let spec = AlemiSpec(latentDimension: pixelCNN ? 64 : 32, activation: pixelCNN ? .gated : .relu,
                         symmetricInputs: pixelCNN, encoder: encoder, decoder: decoder, marginal: marginal)
                     let reference = encoder == .gaussian && marginal == .normal && !pixelCNN
-                    return trainingStep(.alemi(spec), " family \(spec.family)", flops: reference ? 36.106e9 : 0)
+                    return [trainingStep(.alemi(spec), " family \(spec.family)", flops: reference ? 36.106e9 : 0)]
+                        + (pixelCNN && encoder == .gaussian && marginal == .vamp
+                            ? [trainingStep(.alemi(spec), " family \(spec.family)", flops: 0, activations: .recomputed)] : [])
                 }
             }
         }
@@ -42,11 +45,14 @@ struct BenchCase: Sendable {
     /// One training step at `batch` (Adam): forward, backward and update. The reference conv
     /// VAE (32 latents, Gaussian channel) is 36.1 GFLOP by the baselines' count (common.py);
     /// the Echo channel adds ~0.002 GFLOP. Other families carry no FLOP count (0).
-    static func trainingStep(_ spec: ModelSpec, _ suffix: String, batch: Int = 100, flops: Double = 36.106e9) -> BenchCase {
-        BenchCase(name: "vae train step batch \(batch)\(suffix) (fwd+bwd+adam)", flops: flops) { backend in
+    static func trainingStep(_ spec: ModelSpec, _ suffix: String, batch: Int = 100, flops: Double = 36.106e9,
+        activations: ActivationMemory = .kept) -> BenchCase {
+        let memory = activations == .kept ? "" : ", \(activations) activations"
+        return BenchCase(name: "vae train step batch \(batch)\(suffix) (fwd+bwd+adam\(memory))", flops: flops) { backend in
             let trainer = ModelTrainer(model: try spec.makeModel(backend: backend, seed: 1), optimizer: Adam(backend: backend),
                 objective: Objective(ObjectiveSpec()),
-                learningRate: LearningRateSchedule(kind: .constant, learningRate: 3e-4, totalSteps: 1), seed: 1)
+                learningRate: LearningRateSchedule(kind: .constant, learningRate: 3e-4, totalSteps: 1), seed: 1,
+                activations: activations)
             var state: UInt64 = 7
             let images = (0..<(batch * 784)).map { _ -> Float in
                 state = state &* 6_364_136_223_846_793_005 &+ 1

@@ -39,20 +39,33 @@ enum MemoryCheck {
             : String(format: "%.0f MiB", (Double(bytes) / Double(1 << 20)).rounded(.up))
     }
 
-    /// Logs the estimate; throws when it exceeds the budget, warns above half of it.
-    static func check(_ memory: StepMemory, batch: Int, device: DeviceDescription, logger: Logger) throws {
-        let (budget, source) = try budget(of: device)
+    /// Estimates a step of `model` (``StepMemory``), logs it and returns its bytes; throws when it
+    /// exceeds the budget, naming `--activation-memory recomputed` where that fits; warns above
+    /// half of it.
+    static func check(_ model: ModelSpec, exampleShape: [Int], batch: Int, activations: ActivationMemory, backend: any Backend,
+        logger: Logger) throws -> Int {
+        let memory = try StepMemory.estimate(model, exampleShape: exampleShape, backend: backend, activations: activations)
+        let (budget, source) = try budget(of: backend.device)
         let need = memory.bytes(batch: batch)
-        let breakdown = "\(formatted(memory.perExampleBytes)) per example × batch \(batch) + \(formatted(memory.fixedBytes + memory.parameterBytes)) of parameters, Adam state and fixed buffers"
+        let peak = memory.peak(batch: batch)
+        let breakdown = "\(formatted(peak.perExampleBytes)) per example × batch \(batch) + \(formatted(peak.fixedBytes + memory.parameterBytes)) of parameters, Adam state and fixed buffers"
         if need > budget {
+            var advice = [String]()
+            if activations == .kept, model.hasCheckpointedSegments {
+                let recomputed = try StepMemory.estimate(model, exampleShape: exampleShape, backend: backend, activations: .recomputed)
+                if recomputed.bytes(batch: batch) <= budget {
+                    advice.append("pass --activation-memory recomputed (about \(formatted(recomputed.bytes(batch: batch))))")
+                }
+            }
             let fits = memory.largestBatch(within: budget)
-            let advice = fits >= 1 ? "lower --batch-size to \(fits) or less" : "no batch size fits: choose a smaller model (--latent-dim, --pixelcnn-features, --vamp-components)"
-            throw CleanExit.failure("a training step needs about \(formatted(need)) (\(breakdown)), more than \(source); \(advice), or use a device with more memory")
+            advice.append(fits >= 1 ? "lower --batch-size to \(fits) or less" : "choose a smaller model (--latent-dim, --pixelcnn-features, --vamp-components)")
+            throw CleanExit.failure("a training step needs about \(formatted(need)) (\(breakdown)), more than \(source); \(advice.joined(separator: ", or ")), or use a device with more memory")
         }
         if need > budget / 2 {
             logger.warning("a training step needs about \(formatted(need)) (\(breakdown)), over half of \(source); lower --batch-size if the machine starts swapping")
         } else {
-            logger.info("memory: a training step needs about \(formatted(need)) (\(breakdown))")
+            logger.info("memory: a training step needs about \(formatted(need)) (\(breakdown), activations \(activations))")
         }
+        return need
     }
 }

@@ -8,6 +8,7 @@ import RDLab
 extension Binarization: ExpressibleByArgument {}
 extension LearningRateSchedule.Kind: ExpressibleByArgument {}
 extension ModelSpec.Kind: ExpressibleByArgument {}
+extension ActivationMemory: ExpressibleByArgument {}
 extension Activation: ExpressibleByArgument {
     /// The hidden nonlinearities (linear and sigmoid are output activations only).
     public static var allValueStrings: [String] { allCases.filter(\.isHidden).map(\.rawValue) }
@@ -118,6 +119,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "constant (default) | alemi (constant for the first half, then linear to 0).") var lrSchedule: LearningRateSchedule.Kind?
     @Flag(help: "Normalise each gradient tensor by its L2 norm before Adam (Alemi F.4).") var normalizeGradients = false
     @Option(help: "Seed of initialisation, batching, binarisation and noise (default 0).") var seed: UInt64?
+    @Option(help: "What a step keeps for its backward pass: kept (every activation, default) | recomputed (a PixelCNN's gated resnets keep only their inputs and run again in the backward pass: about a third more time, a fraction of the memory, the same numbers). Not saved: give it again on --resume.") var activationMemory: ActivationMemory = .kept
     @Option(help: "Run directory (default runs/<dataset>-<date>).") var out: String?
     @Option(help: "Continue the run in this directory from its checkpoint.") var resume: String?
     @Option(help: "Test examples per image grid (reconstructions.png, samples.png); 0 writes none. A PixelCNN decoder draws its samples pixel by pixel (784 passes per grid). Default 10.") var imageColumns: Int?
@@ -324,9 +326,11 @@ struct TrainCommand: ParsableCommand {
         let selection = try self.selection.select(logger: logger)
         let backend = selection.backend
         let data = try Self.data(settings, dataDirectory: dataDir, logger: logger)
+        var stepMemoryBytes: Int?
         if let images = data as? ImageRunData {
-            try MemoryCheck.check(try StepMemory.estimate(settings.model, exampleShape: images.exampleShape, backend: backend),
-                batch: min(settings.batchSize, images.trainingExamples), device: backend.device, logger: logger)
+            stepMemoryBytes = try MemoryCheck.check(settings.model, exampleShape: images.exampleShape,
+                batch: min(settings.batchSize, images.trainingExamples), activations: activationMemory, backend: backend,
+                logger: logger)
         }
         let device = backend.device
         StopSignal.install()  // before the run writes its config and first checkpoint
@@ -335,7 +339,8 @@ struct TrainCommand: ParsableCommand {
             provenance: RunProvenance(backendRequested: selection.requested.description, backendUsed: device.selector,
                 device: device.name, driver: device.driverVersion, fallbackReason: selection.fallbackReason,
                 rdlabVersion: RDLab.version, rdlabCommit: resumed?.provenance.rdlabCommit ?? currentCommit(),
-                started: resumed?.provenance.started ?? ISO8601DateFormatter().string(from: Date())),
+                started: resumed?.provenance.started ?? ISO8601DateFormatter().string(from: Date()),
+                activationMemory: activationMemory, stepMemoryBytes: stepMemoryBytes),
             logger: logger)
         Self.describe(run, logger: logger)
         let weightName = switch settings.objective.weight {

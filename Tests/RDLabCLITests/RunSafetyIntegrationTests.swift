@@ -254,15 +254,33 @@ struct RunSafetyIntegrationTests {
         }
         #expect(!FileManager.default.fileExists(atPath: run.path), "a usage error created the run directory")
 
-        let refused = try RDLabProcess.run(Self.train(run, ["--epochs", "1"]), environment: ["RDLAB_MEMORY_BUDGET": "64MiB"])
+        // the step needs about 49 MiB: 16 MiB fixed and 0.66 MiB per example
+        let refused = try RDLabProcess.run(Self.train(run, ["--epochs", "1"]), environment: ["RDLAB_MEMORY_BUDGET": "32MiB"])
         #expect(refused.status == 1)
-        #expect(refused.stderr.contains("a training step needs about") && refused.stderr.contains("more than the budget RDLAB_MEMORY_BUDGET=64MiB")
-            && refused.stderr.contains("lower --batch-size to"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("a training step needs about") && refused.stderr.contains("more than the budget RDLAB_MEMORY_BUDGET=32MiB")
+            && refused.stderr.contains("lower --batch-size to") && !refused.stderr.contains("--activation-memory"), "\(refused.stderr)")
         #expect(!FileManager.default.fileExists(atPath: run.appendingPathComponent("config.json").path))
         let warned = try RDLabProcess.run(Self.train(run, ["--epochs", "1", "--image-columns", "0"]),
-            environment: ["RDLAB_MEMORY_BUDGET": "200MiB"])
+            environment: ["RDLAB_MEMORY_BUDGET": "64MiB"])
         #expect(warned.status == 0, "\(warned.stderr)")
-        #expect(warned.warnings.contains { $0.contains("over half of the budget RDLAB_MEMORY_BUDGET=200MiB") }, "\(warned.stderr)")
+        #expect(warned.warnings.contains { $0.contains("over half of the budget RDLAB_MEMORY_BUDGET=64MiB") }, "\(warned.stderr)")
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("config.json"))) as? [String: Any]
+        let provenance = config?["provenance"] as? [String: Any]
+        #expect(provenance?["activation_memory"] as? String == "kept")
+        #expect((provenance?["step_memory_bytes"] as? Int).map { (40 << 20)...(64 << 20) ~= $0 } == true, "\(String(describing: provenance))")
+
+        // A PixelCNN step that fits only with its gated resnets recomputed: the refusal says so,
+        // and the run with --activation-memory recomputed records it
+        let pixelCNN = ["--decoder", "pixelcnn", "--pixelcnn-features", "8", "--pixelcnn-resnets", "1", "--batch-size", "10",
+            "--max-steps", "1", "--image-columns", "0"]
+        let lean = root.appendingPathComponent("lean")
+        let tooBig = try RDLabProcess.run(Self.train(lean, pixelCNN), environment: ["RDLAB_MEMORY_BUDGET": "24MiB"])
+        #expect(tooBig.status == 1 && tooBig.stderr.contains("pass --activation-memory recomputed (about"), "\(tooBig.stderr)")
+        let recomputed = try RDLabProcess.run(Self.train(lean, pixelCNN + ["--activation-memory", "recomputed"]),
+            environment: ["RDLAB_MEMORY_BUDGET": "24MiB"])
+        #expect(recomputed.status == 0, "\(recomputed.stderr)")
+        let leanConfig = try JSONSerialization.jsonObject(with: Data(contentsOf: lean.appendingPathComponent("config.json"))) as? [String: Any]
+        #expect((leanConfig?["provenance"] as? [String: Any])?["activation_memory"] as? String == "recomputed")
         let nonsense = try RDLabProcess.run(Self.train(root.appendingPathComponent("x"), []), environment: ["RDLAB_MEMORY_BUDGET": "lots"])
         #expect(nonsense.status == 1 && nonsense.stderr.contains("RDLAB_MEMORY_BUDGET='lots'"), "\(nonsense.stderr)")
     }

@@ -57,6 +57,30 @@ struct GraphGradientTests {
         }
     }
 
+    /// `gated(v, g)` keeps σ(g) instead of g for its backward rule, and gives the same values
+    /// and gradients as `mul(v, sigmoid(g))` to the last bit: the same ops in the same order.
+    @Test(arguments: AvailableBackends.all)
+    func gatedUnitEqualsProductWithSigmoid(_ target: BackendUnderTest) throws {
+        let b = target.backend
+        var data = TestData(seed: 9)
+        let (v, g, weights) = (data.values(3 * 37), data.values(3 * 37, in: -6...6), data.values(3 * 37))
+        func run(_ unit: (Graph, Tensor, Tensor) throws -> Tensor) throws -> (y: [Float], dv: [Float], dg: [Float]) {
+            let graph = Graph(backend: b)
+            let value = Tensor(shape: [3, 37], buffer: try b.makeBuffer(v), requiresGradient: true)
+            let gate = Tensor(shape: [3, 37], buffer: try b.makeBuffer(g), requiresGradient: true)
+            let y = try unit(graph, value, gate)
+            try graph.backward(from: try graph.mean(try graph.mul(y, try graph.constant(weights, shape: [3, 37]))))
+            return (try graph.values(y), try b.download(try #require(graph.gradient(of: value))),
+                try b.download(try #require(graph.gradient(of: gate))))
+        }
+        let fused = try run { graph, value, gate in try graph.gated(value, gate) }
+        let composed = try run { graph, value, gate in try graph.mul(value, try graph.sigmoid(gate)) }
+        #expect(fused.y == composed.y)
+        #expect(fused.dv == composed.dv)
+        #expect(fused.dg == composed.dg, "on \(b.displayName)")
+        #expect(fused.dg.contains { $0 != 0 })
+    }
+
     /// ReLU layers take the fused bias + ReLU op (`addBiasReLU`), whose backward pass works from
     /// the output alone.
     @Test(arguments: AvailableBackends.all)

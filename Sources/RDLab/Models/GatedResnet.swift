@@ -44,7 +44,7 @@ struct GatedSum {
     var parameters: [Parameter] { value.parameters + gate.parameters }
 
     func callAsFunction(_ inputs: [Tensor], in graph: Graph) throws -> Tensor {
-        try graph.mul(try value(inputs, in: graph), try graph.sigmoid(try gate(inputs, in: graph)))
+        try graph.gated(try value(inputs, in: graph), try gate(inputs, in: graph))
     }
 }
 
@@ -69,8 +69,12 @@ struct GatedResnet {
 
     var parameters: [Parameter] { first.parameters + second.parameters }
 
+    /// A checkpointed segment: under ``ActivationMemory/recomputed`` only `x` and `skips` are
+    /// kept for the backward pass.
     func callAsFunction(_ x: Tensor, skips: [Tensor], in graph: Graph) throws -> Tensor {
-        let c1 = try first([x] + skips, in: graph)
-        return try graph.add(x, try second([c1], in: graph))
+        try graph.checkpointed([x] + skips, parameters: parameters.map(\.tensor)) { graph, inputs in
+            let c1 = try first(inputs, in: graph)
+            return try graph.add(inputs[0], try second([c1], in: graph))
+        }
     }
 }

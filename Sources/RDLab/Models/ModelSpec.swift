@@ -66,6 +66,16 @@ public enum ModelSpec: Equatable, Sendable {
         return nil
     }
 
+    /// Whether the model has segments that ``ActivationMemory/recomputed`` runs again instead of
+    /// keeping (a PixelCNN decoder's gated resnets).
+    public var hasCheckpointedSegments: Bool {
+        switch self {
+        case .alemi(let spec): spec.decoder == .pixelcnn
+        case .delta: true
+        case .echo, .hierarchical, .toy: false
+        }
+    }
+
     /// Whether every layer's rate is a sum over latent dimensions (an analytic KL, the Echo
     /// rate), which free bits per dimension need; Monte Carlo rates and the toy model's sum
     /// over states are not.

@@ -45,10 +45,13 @@ public final class ModelTrainer {
     public let seed: UInt64
     /// Steps completed; the next step's index.
     public var step: Int
+    /// What a step keeps for its backward pass.
+    public let activations: ActivationMemory
 
     public init(model: any RateDistortionModel, optimizer: Adam, objective: Objective, learningRate: LearningRateSchedule,
-        seed: UInt64, step: Int = 0) {
+        seed: UInt64, step: Int = 0, activations: ActivationMemory = .kept) {
         self.model = model
+        self.activations = activations
         self.optimizer = optimizer
         self.objective = objective
         self.learningRate = learningRate
@@ -71,7 +74,7 @@ public final class ModelTrainer {
     /// A step on a batch of host values `[B, …]`; returns the batch means. An auxiliary
     /// prior's loss is added to the objective's unweighted (it reaches only its own parameters).
     public func train(_ batch: HostBatch) throws -> RateDistortion {
-        let graph = Graph(backend: model.backend)
+        let graph = Graph(backend: model.backend, activations: activations)
         let x = try graph.constant(batch.values, shape: batch.shape)
         let out = try model(x, in: graph, seed: seed, noiseStream: Self.trainingNoise(step: step))
         var loss = try objective.loss(out, at: step, in: graph)

@@ -194,9 +194,15 @@ public struct RunProvenance: Codable, Equatable, Sendable {
     public var rdlabVersion: String
     public var rdlabCommit: String
     public var started: String
+    /// What the steps keep for their backward pass (nil in runs from before the choice).
+    public var activationMemory: ActivationMemory?
+    /// The estimated peak device memory of one training step in bytes (``StepMemory``), with
+    /// the parameters and Adam's moments; nil where not estimated (the toy model).
+    public var stepMemoryBytes: Int?
 
     public init(backendRequested: String, backendUsed: String, device: String, driver: String, fallbackReason: String?,
-        rdlabVersion: String, rdlabCommit: String, started: String) {
+        rdlabVersion: String, rdlabCommit: String, started: String, activationMemory: ActivationMemory? = nil,
+        stepMemoryBytes: Int? = nil) {
         self.backendRequested = backendRequested
         self.backendUsed = backendUsed
         self.device = device
@@ -205,5 +211,7 @@ public struct RunProvenance: Codable, Equatable, Sendable {
         self.rdlabVersion = rdlabVersion
         self.rdlabCommit = rdlabCommit
         self.started = started
+        self.activationMemory = activationMemory
+        self.stepMemoryBytes = stepMemoryBytes
     }
 }
