@@ -66,8 +66,11 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     let queue: cl_command_queue
     let configuration: OpenCLConfiguration
     let logger: Logger
-    /// GEMM tile (TS, WPT), chosen from the device's limits.
+    /// GEMM tile (TS, WPT): `RDLAB_GEMM_TILE`, else this device and driver's `rdlab tune`
+    /// result, else the vendor table; always within the device's limits.
     let gemmTile: GemmTile
+    /// The tile and where it came from, for `rdlab devices`.
+    public let gemmTileChoice: GemmTileChoice
     private var kernels: [String: cl_kernel] = [:]
     /// Events of the kernels enqueued since ``startDeviceTimer()``; nil when not timing.
     private var timedEvents: [cl_event]?
@@ -87,7 +90,17 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             cl_command_queue_properties(CL_QUEUE_PROFILING_ENABLE), &code), code == CL_SUCCESS
         else { throw ComputeError.driver(call: "clCreateCommandQueue", code: code, device: device.description.name) }
         self.queue = queue
-        gemmTile = GemmTile.choose(for: device, override: configuration.gemmTile)
+        let tuned: TunedGemmTile?
+        switch TunedGemmTile.load(for: device.description, in: configuration.cacheDirectory) {
+        case .found(let record): tuned = record
+        case .absent: tuned = nil
+        case .damaged(let path, let reason):
+            logger.warning("ignoring the GEMM tuning file \(path) (\(reason)); using the default tile table. Run `rdlab tune --backend \(device.description.selector)` to measure it again")
+            tuned = nil
+        }
+        let chosen = GemmTile.choose(for: device, override: configuration.gemmTile, tuned: tuned)
+        gemmTile = chosen.tile
+        gemmTileChoice = GemmTileChoice(tile: chosen.tile.description, origin: chosen.origin)
         for family in KernelFamily.all {
             let source = try KernelSource.text(of: family, directory: configuration.kernelDirectory)
             let program = try shared.programs.program(family: family.name, source: source, options: options(for: family))
@@ -247,11 +260,22 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         lock.withLock { body(&timedEvents) }
     }
 
-    /// Sets the arguments and enqueues `name` over `global` items in groups of `local`.
-    func launch(_ name: String, global: [Int], local: [Int]? = nil, _ arguments: [Argument]) throws {
+    /// The loaded kernel `name`.
+    func kernel(named name: String) throws -> cl_kernel {
         guard let kernel = kernels[name] else {
             throw ComputeError.unsupported(op: name, backend: displayName, reason: "kernel not loaded")
         }
+        return kernel
+    }
+
+    /// Sets the arguments and enqueues `name` over `global` items in groups of `local`.
+    func launch(_ name: String, global: [Int], local: [Int]? = nil, _ arguments: [Argument]) throws {
+        try launch(try kernel(named: name), name: name, global: global, local: local, arguments)
+    }
+
+    /// Sets the arguments and enqueues `kernel` (called `name` in errors) over `global` items in
+    /// groups of `local`; timed when the device timer runs.
+    func launch(_ kernel: cl_kernel, name: String, global: [Int], local: [Int]?, _ arguments: [Argument]) throws {
         guard global.allSatisfy({ $0 > 0 }) else { return }
         try lock.withLock {
             for (index, argument) in arguments.enumerated() {

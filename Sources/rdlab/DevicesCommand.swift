@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import RDBackendOpenCL
 import RDCompute
 
 /// `rdlab devices`: every backend and device, with a smoke computation on each.
@@ -39,8 +40,10 @@ struct DevicesCommand: ParsableCommand {
                 let started = Date()
                 // a partial backend (a plugin with GEMM only) is checked as selection runs it:
                 // the ops it lacks on the CPU backend
+                var tile: GemmTileChoice?
                 let outcome = Result { () throws -> Int in
                     let backend = try factory.makeBackend(on: device)
+                    tile = (backend as? OpenCLBackend)?.gemmTileChoice
                     let missing = Op.allCases.filter { !backend.supports($0) }.count
                     if missing > 0, let cpu = registry.factory(named: BackendRegistry.fallbackName) {
                         try SmokeTest.run(on: OpFallbackBackend(primary: backend,
@@ -59,6 +62,7 @@ struct DevicesCommand: ParsableCommand {
                         ? "  (not chosen by auto; select with --backend \(selector))" : ""
                     if missing > 0 { note += "  (\(missing) of \(Op.allCases.count) ops run on the CPU)" }
                     print("          PASS  smoke test in \(ms)\(note)")
+                    if let tile { print("          \(Self.describe(tile, of: device))") }
                     if factory.name == BackendRegistry.fallbackName { cpuPassed = true }
                 case .failure(let error):
                     print("          FAIL  \(String(describing: error).replacingOccurrences(of: "\n", with: "\n                "))")
@@ -70,6 +74,21 @@ struct DevicesCommand: ParsableCommand {
             let chosen = try selection.select(in: registry, logger: logger)
             print("--backend \(chosen.requested) selects \(chosen.backend.device)"
                 + (chosen.fallbackReason == nil ? "" : " (fallback)"))
+        }
+    }
+}
+
+extension DevicesCommand {
+    /// "gemm tile 64x16 (tuned 2026-11-30, 1.30× the default)", or where else the tile came from.
+    static func describe(_ tile: GemmTileChoice, of device: DeviceDescription) -> String {
+        switch tile.origin {
+        case .table:
+            return "gemm tile \(tile.tile) (default table; run `rdlab tune --backend \(device.selector)`)"
+        case .environment:
+            return "gemm tile \(tile.tile) (RDLAB_GEMM_TILE)"
+        case .tuned(let date, let speedup):
+            let day = date.formatted(Date.ISO8601FormatStyle().year().month().day())
+            return "gemm tile \(tile.tile) (tuned \(day), \(String(format: "%.2f", speedup))× the default)"
         }
     }
 }

@@ -44,7 +44,7 @@ struct RDLab: ParsableCommand {
             devices such as PoCL are used only when named.
             """,
         version: version,
-        subcommands: [TrainCommand.self, EvalCommand.self, SweepCommand.self, DevicesCommand.self, BenchCommand.self,
+        subcommands: [TrainCommand.self, EvalCommand.self, SweepCommand.self, DevicesCommand.self, BenchCommand.self, TuneCommand.self,
             DeltaRateCommand.self, SelftestCommand.self]
     )
 }

@@ -1,0 +1,133 @@
+import Crypto
+import Foundation
+import RDCompute
+import RDFiles
+
+/// `rdlab tune`'s result for one device and driver: the fastest correct GEMM tile it measured,
+/// stored as `gemm-tile-<key>.json` beside the kernel cache (``OpenCLConfiguration/cacheDirectory``).
+///
+/// The key is the SHA-256 of the fields ``ProgramCache`` keys programs by (device name, driver
+/// version, platform name and version) plus the device vendor, so a new driver (which may
+/// compile the kernels differently) starts again from the table; the same fields are stored
+/// in the file and compared on load, so a file copied under another name is not taken either.
+public struct TunedGemmTile: Codable, Sendable, Equatable {
+    static let formatVersion = 1
+
+    public var format = Self.formatVersion
+    public var deviceName: String
+    public var deviceVendor: String
+    public var driverVersion: String
+    public var platformName: String
+    public var platformVersion: String
+    /// The tile chosen, `TSxWPT`.
+    public var tile: String
+    /// The table's tile it was measured against, `TSxWPT`.
+    public var defaultTile: String
+    /// The tuning GEMM's m = n = k.
+    public var size: Int
+    /// Median device time of one size³ GEMM with the table's tile and with the chosen one.
+    public var defaultMicroseconds: Double
+    public var bestMicroseconds: Double
+    public var tunedAt: Date
+
+    /// How many times faster the chosen tile ran than the table's (1 when the table's won).
+    public var speedup: Double { defaultMicroseconds / bestMicroseconds }
+
+    init(device: DeviceDescription, tile: String, defaultTile: String, size: Int, defaultMicroseconds: Double,
+        bestMicroseconds: Double, tunedAt: Date) {
+        deviceName = device.name
+        deviceVendor = device.vendor
+        driverVersion = device.driverVersion
+        platformName = device.platformName
+        platformVersion = device.platformVersion
+        self.tile = tile
+        self.defaultTile = defaultTile
+        self.size = size
+        self.defaultMicroseconds = defaultMicroseconds
+        self.bestMicroseconds = bestMicroseconds
+        self.tunedAt = tunedAt
+    }
+
+    /// Whether this record was measured on `device` with its current driver.
+    func matches(_ device: DeviceDescription) -> Bool {
+        deviceName == device.name && deviceVendor == device.vendor && driverVersion == device.driverVersion
+            && platformName == device.platformName && platformVersion == device.platformVersion
+    }
+
+    /// The file for `device` in the kernel cache `directory`.
+    static func file(for device: DeviceDescription, in directory: URL) -> URL {
+        let keyText = ["rdlab-gemm-tile", "\(formatVersion)", device.name, device.vendor, device.driverVersion,
+            device.platformName, device.platformVersion].joined(separator: "\u{0}")
+        let key = SHA256.hash(data: Array(keyText.utf8)).hex
+        return directory.appendingPathComponent("gemm-tile-\(key.prefix(32)).json")
+    }
+
+    /// What ``load(for:in:)`` found.
+    enum Lookup: Equatable {
+        /// No cache directory, or never tuned with this device and driver.
+        case absent
+        case found(TunedGemmTile)
+        /// A file that does not read, decode, match the device or hold a valid tile.
+        case damaged(path: String, reason: String)
+    }
+
+    /// The record for `device` in the kernel cache `directory`; never throws, so a bad file
+    /// costs only the tuning, not the backend.
+    static func load(for device: DeviceDescription, in directory: URL?) -> Lookup {
+        guard let directory else { return .absent }
+        let url = file(for: device, in: directory)
+        guard FileManager.default.fileExists(atPath: url.path) else { return .absent }
+        let record: TunedGemmTile
+        do {
+            record = try decoder.decode(TunedGemmTile.self, from: try AtomicFile.read(url))
+        } catch let error as DecodingError {
+            return .damaged(path: url.path, reason: "not a GEMM tuning record: \(error.shortDescription)")
+        } catch {
+            return .damaged(path: url.path, reason: "\(error)")
+        }
+        guard record.format == formatVersion else {
+            return .damaged(path: url.path, reason: "format \(record.format), expected \(formatVersion)")
+        }
+        guard record.matches(device) else {
+            return .damaged(path: url.path, reason: "measured on \(record.deviceName), driver \(record.driverVersion)")
+        }
+        guard GemmTile(record.tile) != nil, record.bestMicroseconds > 0, record.defaultMicroseconds > 0 else {
+            return .damaged(path: url.path, reason: "tile '\(record.tile)' or its times are invalid")
+        }
+        return .found(record)
+    }
+
+    /// Writes the record atomically as `device`'s file in `directory` and returns the file.
+    func store(for device: DeviceDescription, in directory: URL) throws -> URL {
+        let url = Self.file(for: device, in: directory)
+        try AtomicFile.write(try Self.encoder.encode(self), to: url)
+        return url
+    }
+
+    private static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }
+
+    private static var decoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}
+
+extension DecodingError {
+    /// The coding path and the problem, without the underlying error's dump.
+    var shortDescription: String {
+        switch self {
+        case .dataCorrupted(let context), .keyNotFound(_, let context), .typeMismatch(_, let context),
+            .valueNotFound(_, let context):
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return path.isEmpty ? context.debugDescription : "\(path): \(context.debugDescription)"
+        @unknown default:
+            return "\(self)"
+        }
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import RDCompute
+import RDTestSupport
+import Testing
+
+@testable import RDBackendOpenCL
+
+/// `rdlab tune`'s search and its stored result (`GemmTuner.swift`, `TunedGemmTile.swift`).
+/// Each test has a kernel cache of its own, removed afterwards.
+@Suite("GEMM tuning")
+struct GemmTuningTests {
+    /// The first OpenCL device and an empty kernel cache; nil (and skipped) without a device.
+    static func device() throws -> (DeviceDescription, URL)? {
+        guard let device = try? OpenCLBackendFactory().devices().first else {
+            #expect(!AvailableBackends.openCLRequired, "no OpenCL device")
+            return nil
+        }
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("rdlab-tune-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: cache, withIntermediateDirectories: true)
+        return (device, cache)
+    }
+
+    static func backend(on device: DeviceDescription, cache: URL, override: String? = nil,
+        logger: Logger = Logger(label: "test")) throws -> OpenCLBackend {
+        let factory = OpenCLBackendFactory(configuration: OpenCLConfiguration(cacheDirectory: cache, gemmTile: override),
+            logger: logger)
+        return try #require(try factory.makeBackend(on: device) as? OpenCLBackend)
+    }
+
+    static func record(_ tile: String, on device: DeviceDescription) -> TunedGemmTile {
+        TunedGemmTile(device: device, tile: tile, defaultTile: "64x16", size: 64, defaultMicroseconds: 130,
+            bestMicroseconds: 100, tunedAt: Date(timeIntervalSince1970: 1_800_000_000))
+    }
+
+    /// The search on a small GEMM with a budget that ends it after the default tile: it stores
+    /// a file, counts the untried tiles, and the next backend on the device uses the result;
+    /// with the kernel cache off there is nowhere to store it, which is an error up front.
+    @Test func tuningStoresAFileThatNewBackendsUse() throws {
+        guard let (device, cache) = try Self.device() else { return }
+        defer { try? FileManager.default.removeItem(at: cache) }
+        let backend = try Self.backend(on: device, cache: cache)
+        #expect(backend.gemmTileChoice.origin == .table)
+        let candidates = GemmTile.candidates(for: backend.cl)
+        let tuning = try backend.tuneGemm(size: 40, budget: 0.001)
+        #expect(tuning.results.count == 1 && tuning.untried == candidates.count - 1)
+        #expect(tuning.results[0].tile == GemmTile.tableDefault(for: backend.cl).description)
+        #expect(tuning.file == TunedGemmTile.file(for: device, in: cache))
+        #expect(TunedGemmTile.load(for: device, in: cache) == .found(tuning.record))
+        #expect(tuning.record.tile == tuning.results[0].tile && tuning.record.speedup == 1)
+        let next = try Self.backend(on: device, cache: cache)
+        #expect(next.gemmTileChoice == GemmTileChoice(tile: tuning.record.tile,
+            origin: .tuned(date: tuning.record.tunedAt, speedup: 1)))
+        let uncached = try #require(try OpenCLBackendFactory(configuration: OpenCLConfiguration(cacheDirectory: nil))
+            .makeBackend(on: device) as? OpenCLBackend)
+        #expect(throws: GemmTuningError.noCacheDirectory(device: uncached.displayName)) {
+            try uncached.tuneGemm(size: 40, budget: 0.001)
+        }
+    }
+
+    /// The candidates: the table's default first, no repeats, each within the device's limits.
+    @Test func candidatesStartWithTheDefaultAndFit() throws {
+        guard let (device, cache) = try Self.device() else { return }
+        defer { try? FileManager.default.removeItem(at: cache) }
+        let cl = try Self.backend(on: device, cache: cache).cl
+        let candidates = GemmTile.candidates(for: cl)
+        #expect(candidates.first == GemmTile.tableDefault(for: cl))
+        #expect(Set(candidates).count == candidates.count && candidates.allSatisfy { $0.fits(cl) } && candidates.count > 4)
+    }
+
+    /// A stored tile other than the default is what a new backend computes with (correctly),
+    /// and RDLAB_GEMM_TILE still overrides it.
+    @Test func storedTileIsUsedAndOverridable() throws {
+        guard let (device, cache) = try Self.device() else { return }
+        defer { try? FileManager.default.removeItem(at: cache) }
+        _ = try Self.record("16x4", on: device).store(for: device, in: cache)
+        let backend = try Self.backend(on: device, cache: cache)
+        #expect(backend.gemmTile == GemmTile(tileSize: 16, workPerThread: 4))
+        #expect(backend.gemmTileChoice.origin == .tuned(date: Date(timeIntervalSince1970: 1_800_000_000), speedup: 1.3))
+        let d = GemmDescriptor(m: 19, n: 23, k: 17)
+        let a = GemmCheck.values(19 * 17, seed: 3), b = GemmCheck.values(17 * 23, seed: 4)
+        let c = try backend.makeBuffer(count: 19 * 23)
+        try backend.gemm(d, a: try backend.makeBuffer(a), b: try backend.makeBuffer(b), c: c)
+        #expect(GemmCheck.error(try backend.download(c), reference: GemmCheck.reference(d, a: a, b: b, c: [Float](repeating: 0, count: 19 * 23))) < 1e-10)
+        let overridden = try Self.backend(on: device, cache: cache, override: "32x8")
+        #expect(overridden.gemmTileChoice == GemmTileChoice(tile: "32x8", origin: .environment))
+    }
+
+    /// A record of another driver is not taken: under its own key it is never found, and copied
+    /// under this driver's key it is reported and ignored.
+    @Test func otherDriverIsIgnored() throws {
+        guard let (device, cache) = try Self.device() else { return }
+        defer { try? FileManager.default.removeItem(at: cache) }
+        var other = device
+        other.driverVersion += "-next"
+        let foreign = try Self.record("16x4", on: other).store(for: other, in: cache)
+        #expect(foreign != TunedGemmTile.file(for: device, in: cache))
+        #expect(TunedGemmTile.load(for: device, in: cache) == .absent)
+        #expect(try Self.backend(on: device, cache: cache).gemmTileChoice.origin == .table)
+        try FileManager.default.copyItem(at: foreign, to: TunedGemmTile.file(for: device, in: cache))
+        guard case .damaged(_, let reason) = TunedGemmTile.load(for: device, in: cache) else {
+            Issue.record("a record of driver \(other.driverVersion) was taken for \(device.driverVersion)")
+            return
+        }
+        #expect(reason.contains("-next"))
+        #expect(try Self.backend(on: device, cache: cache).gemmTileChoice.origin == .table)
+    }
+
+    /// A damaged file is one WARN naming its path, and the backend falls back to the table.
+    @Test func damagedFileFallsBackWithAMessage() throws {
+        guard let (device, cache) = try Self.device() else { return }
+        defer { try? FileManager.default.removeItem(at: cache) }
+        let file = TunedGemmTile.file(for: device, in: cache)
+        try Data("{\"tile\": \"64x".utf8).write(to: file)
+        let log = LogRecorder()
+        let backend = try Self.backend(on: device, cache: cache, logger: log.logger)
+        #expect(backend.gemmTileChoice.origin == .table)
+        let warnings = log.lines.filter { $0.0 == .warning }.map(\.1)
+        #expect(warnings.count == 1 && warnings.first?.contains(file.path) == true, "\(warnings)")
+    }
+
+    /// The checker flags a corrupted result; a tile whose kernel computes wrong numbers is
+    /// rejected and never stored, even when it is the only other candidate.
+    @Test func wrongTileIsRejected() throws {
+        guard let (device, cache) = try Self.device() else { return }
+        defer { try? FileManager.default.removeItem(at: cache) }
+        let reference = [1.0, -2.0, 3.0]
+        #expect(GemmCheck.error([1, -2, 3], reference: reference) == 0)
+        #expect(GemmCheck.error([1, -2, 3.01], reference: reference) > GemmCheck.tolerance)
+        #expect(GemmCheck.error([1, -2, .nan], reference: reference) == .infinity)
+        let backend = try Self.backend(on: device, cache: cache)
+        let source = try KernelSource.text(of: .gemm, directory: nil)
+        let accumulate = "acc[w] = fma(As[ty + w * RTS][k], b, acc[w]);"
+        #expect(source.contains(accumulate))
+        // only the 16x4 build drifts: 10⁻³ per step of k
+        let wrong = source.replacingOccurrences(of: accumulate,
+            with: "acc[w] = fma(As[ty + w * RTS][k], b, acc[w]) + (TS == 16 ? 1e-3f : 0.0f);")
+        let bad = GemmTile(tileSize: 16, workPerThread: 4)
+        let first = GemmTile.tableDefault(for: backend.cl)
+        let tuning = try backend.tuneGemm(size: 32, budget: 60, candidates: [first, bad], source: wrong) { _ in }
+        guard case .rejected(let reason) = tuning.results[1].outcome else {
+            Issue.record("the wrong 16x4 kernel was accepted: \(tuning.results[1])")
+            return
+        }
+        #expect(reason.contains("wrong result"))
+        #expect(tuning.record.tile == first.description)
+        #expect(TunedGemmTile.load(for: device, in: cache) == .found(tuning.record))
+        // the default itself wrong: an error, and nothing stored
+        try FileManager.default.removeItem(at: tuning.file)
+        #expect(throws: GemmTuningError.self) {
+            try backend.tuneGemm(size: 32, budget: 60, candidates: [bad], source: wrong) { _ in }
+        }
+        #expect(TunedGemmTile.load(for: device, in: cache) == .absent)
+    }
+}
