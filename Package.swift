@@ -87,7 +87,8 @@ let package = Package(
         ),
         .target(
             name: "RDBackendOpenCL",
-            dependencies: [rdCompute, "RDFiles", "COpenCL", crypto],
+            // RDParity: the conv references `rdlab tune` checks each candidate tile against
+            dependencies: [rdCompute, "RDFiles", "RDParity", "COpenCL", crypto],
             resources: [.embedInCode("Kernels")]
         ),
         // Durable whole-file writes and file-system errors that name the path.

@@ -1,3 +1,4 @@
+import COpenCL
 import RDCompute
 
 extension KernelFamily {
@@ -28,6 +29,14 @@ extension OpenCLBackend {
         try convPass(.backwardFilter, g, mask: nil, a: input, b: gradOutput, c: gradFilter)
     }
 
+    /// A tuner's candidate tile with its build of the tiled conv kernels, used instead of the
+    /// backend's own.
+    struct ConvTiling {
+        let tile: GemmTile
+        let dense: cl_kernel
+        let masked: cl_kernel
+    }
+
     /// The three passes, numbered as `conv2d_gemm`'s `pass` argument.
     enum ConvPass: Int {
         case forward = 0, backwardData, backwardFilter
@@ -37,9 +46,9 @@ extension OpenCLBackend {
     /// (`conv2d_gemm`, or `masked_conv2d_gemm` over the active taps) where the result fills
     /// tiles, else `masked.cl`'s direct kernel (every tap active for a dense conv). Dense kernels
     /// over 64 taps have no direct form and always take the tiled pass. `a` and `b` are the
-    /// pass's inputs, `c` its result.
+    /// pass's inputs, `c` its result. The tiled kernels are the backend's, or `tiling`'s.
     func convPass(_ pass: ConvPass, _ g: Conv2DGeometry, mask: MaskedConv2DShape?, a: DeviceBuffer, b: DeviceBuffer,
-        c: DeviceBuffer) throws {
+        c: DeviceBuffer, tiling: ConvTiling? = nil) throws {
         let taps = mask?.taps.count ?? g.kernelHeight * g.kernelWidth
         let (rows, columns, tiled, direct): (Int, Int, Bool, String)
         switch pass {
@@ -61,14 +70,16 @@ extension OpenCLBackend {
             return try launchElementwise(direct, count: rows * columns,
                 [Self.packed(g), .ulong(bits), .buffer(a), .buffer(b), .buffer(c)])
         }
-        let ts = gemmTile.tileSize
-        let global = [(columns + ts - 1) / ts * ts, (rows + ts - 1) / ts * gemmTile.localSize[1]]
+        let tile = tiling?.tile ?? gemmTile
+        let global = [(columns + tile.tileSize - 1) / tile.tileSize * tile.tileSize,
+            (rows + tile.tileSize - 1) / tile.tileSize * tile.localSize[1]]
         guard let mask else {
-            return try launch("conv2d_gemm", global: global, local: gemmTile.localSize,
-                [Self.packed(g), .int(pass.rawValue), .buffer(a), .buffer(b), .buffer(c)])
+            return try launch(try tiling?.dense ?? kernel(named: "conv2d_gemm"), name: "conv2d_gemm", global: global,
+                local: tile.localSize, [Self.packed(g), .int(pass.rawValue), .buffer(a), .buffer(b), .buffer(c)])
         }
-        try launch("masked_conv2d_gemm", global: global, local: gemmTile.localSize, [Self.packed(g), .int(pass.rawValue),
-            .int(taps), .buffer(try makeIndexBuffer(mask.taps.map(Int32.init))), .buffer(a), .buffer(b), .buffer(c)])
+        try launch(try tiling?.masked ?? kernel(named: "masked_conv2d_gemm"), name: "masked_conv2d_gemm", global: global,
+            local: tile.localSize, [Self.packed(g), .int(pass.rawValue), .int(taps),
+                .buffer(try makeIndexBuffer(mask.taps.map(Int32.init))), .buffer(a), .buffer(b), .buffer(c)])
     }
 
     /// Whether a result with this many columns fills enough of a tile to beat the direct kernels.

@@ -5,8 +5,8 @@ import RDCompute
 /// One tile the tuner tried.
 public struct GemmCandidateResult: Sendable, Equatable {
     public enum Outcome: Sendable, Equatable {
-        /// Correct; the median device time of one size³ GEMM.
-        case timed(microseconds: Double)
+        /// Correct; median device times of one size³ GEMM and of the conv layer's three passes.
+        case timed(gemmMicroseconds: Double, convMicroseconds: Double)
         /// Not usable: it does not build or launch, or computes wrong numbers.
         case rejected(reason: String)
     }
@@ -30,6 +30,8 @@ public struct GemmTuningProgress: Sendable {
 public struct GemmTuning: Sendable {
     /// m = n = k of the timed GEMM.
     public let size: Int
+    /// The timed convolution layer.
+    public let convLayer: Conv2DGeometry
     /// Every tile tried, in order; the table's default first.
     public let results: [GemmCandidateResult]
     /// Candidates left untried when the budget ran out.
@@ -60,117 +62,144 @@ extension OpenCLBackend {
     /// PoCL runs it 10–100× slower, so the search stays within minutes).
     public var defaultTuningSize: Int { device.kind == .gpu ? 1024 : 512 }
 
-    /// CLBlast-style search for this device's GEMM tile: builds `gemm.cl` for each candidate
-    /// (``GemmTile/candidates(for:)``, the table's default first), rejects any that fails to
-    /// build or launch or whose result on the edge shapes or on the timed size³ GEMM differs from
-    /// the Double reference (``GemmCheck``), and times the rest on the device (median of three
-    /// runs after a warm-up). The search stops starting candidates once `budget` seconds have
-    /// passed; the default is always measured. The fastest correct tile replaces the default
-    /// only when at least 3 % faster (below that it is timing noise), and is stored as this
-    /// device and driver's ``TunedGemmTile`` beside the kernel cache; backends made afterwards
-    /// use it. The candidates' programs are not written to the kernel cache.
-    public func tuneGemm(size: Int, budget: TimeInterval, progress: (GemmTuningProgress) -> Void = { _ in }) throws
-        -> GemmTuning {
-        try tuneGemm(size: size, budget: budget, candidates: GemmTile.candidates(for: cl),
-            source: KernelSource.text(of: .gemm, directory: configuration.kernelDirectory), progress: progress)
+    /// The timed convolution: the reference VAE's enc3 layer (14×14, 32→64 channels, 5×5, the
+    /// tiled implicit GEMM in all three passes) at batch 100 on a GPU, 10 elsewhere.
+    public var tuningConvLayer: Conv2DGeometry {
+        Conv2DGeometry(batch: device.kind == .gpu ? 100 : 10, height: 14, width: 14, inChannels: 32, outChannels: 64,
+            kernel: 5, stride: 1, padding: .same)
     }
 
-    /// The search over `candidates` (the first is the default) with the GEMM kernel `source`.
-    func tuneGemm(size: Int, budget: TimeInterval, candidates: [GemmTile], source: String,
-        progress: (GemmTuningProgress) -> Void) throws -> GemmTuning {
+    /// CLBlast-style search for this device's GEMM/conv tile: builds `gemm.cl` and `conv.cl`
+    /// for each candidate (``GemmTile/candidates(for:)``, the table's default first), rejects
+    /// any that fails to build or launch or whose results differ from the Double references
+    /// (GEMMs of odd shapes with transposes and β ≠ 0, the timed size³ GEMM, and a small conv in
+    /// all three passes; ``GemmCheck``), and times the rest on the device: median of three runs
+    /// of the size³ GEMM and of ``tuningConvLayer``'s three passes. The search stops starting
+    /// candidates once `budget` seconds have passed; the default is always measured. The tile
+    /// with the least GEMM-plus-conv time replaces the default only when at least 3 % faster
+    /// (below that it is timing noise), and is stored as this device and driver's
+    /// ``TunedGemmTile`` beside the kernel cache; backends made afterwards use it. The
+    /// candidates' programs are not written to the kernel cache.
+    public func tuneGemm(size: Int, budget: TimeInterval, progress: (GemmTuningProgress) -> Void = { _ in }) throws
+        -> GemmTuning {
+        let sources = (gemm: try KernelSource.text(of: .gemm, directory: configuration.kernelDirectory),
+            conv: try KernelSource.text(of: .conv, directory: configuration.kernelDirectory))
+        return try tuneGemm(size: size, convLayer: tuningConvLayer, budget: budget, candidates: GemmTile.candidates(for: cl),
+            sources: sources, progress: progress)
+    }
+
+    /// The search over `candidates` (the first is the default) with these kernel sources.
+    func tuneGemm(size: Int, convLayer: Conv2DGeometry, budget: TimeInterval, candidates: [GemmTile],
+        sources: (gemm: String, conv: String), progress: (GemmTuningProgress) -> Void) throws -> GemmTuning {
         guard let directory = configuration.cacheDirectory else { throw GemmTuningError.noCacheDirectory(device: displayName) }
         guard size > 0, let first = candidates.first else {
             throw ComputeError.invalidArgument(op: "tune", reason: "size \(size) and \(candidates.count) candidates")
         }
-        let workload = try GemmWorkload(size: size, on: self)
+        let workload = try TuningWorkload(size: size, convLayer: convLayer, on: self)
         let programs = ProgramCache(api: api, device: cl, context: shared.context, directory: nil, logger: logger)
         let started = Date()
         var results: [GemmCandidateResult] = []
         for (index, tile) in candidates.enumerated() {
-            let elapsed = Date().timeIntervalSince(started)
-            if index > 0 && elapsed >= budget { break }
-            let outcome = measure(tile, workload: workload, programs: programs, source: source)
+            if index > 0 && Date().timeIntervalSince(started) >= budget { break }
+            let outcome = measure(tile, workload: workload, programs: programs, sources: sources)
             results.append(GemmCandidateResult(tile: tile.description, outcome: outcome))
             let spent = Date().timeIntervalSince(started)
             let left = min(max(budget - spent, 0), spent / Double(index + 1) * Double(candidates.count - index - 1))
             progress(GemmTuningProgress(index: index + 1, total: candidates.count, result: results[index], secondsLeft: left))
         }
-        let defaultTime: Double
+        let standard: (gemm: Double, conv: Double)
         switch results[0].outcome {
-        case .timed(let microseconds): defaultTime = microseconds
+        case .timed(let gemm, let conv): standard = (gemm, conv)
         case .rejected(let reason): throw GemmTuningError.defaultRejected(tile: first.description, device: device, reason: reason)
         }
-        var best = (tile: first.description, time: defaultTime)
+        var best = (tile: first.description, gemm: standard.gemm, conv: standard.conv)
         for result in results.dropFirst() {
-            if case .timed(let time) = result.outcome, time < best.time, time <= 0.97 * defaultTime { best = (result.tile, time) }
+            guard case .timed(let gemm, let conv) = result.outcome else { continue }
+            if gemm + conv < best.gemm + best.conv, gemm + conv <= 0.97 * (standard.gemm + standard.conv) {
+                best = (result.tile, gemm, conv)
+            }
         }
         let record = TunedGemmTile(device: device, tile: best.tile, defaultTile: first.description, size: size,
-            defaultMicroseconds: defaultTime, bestMicroseconds: best.time,
+            convLayer: "\(convLayer)", defaultMicroseconds: standard.gemm, bestMicroseconds: best.gemm,
+            defaultConvMicroseconds: standard.conv, bestConvMicroseconds: best.conv,
             tunedAt: Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down)))  // whole seconds, as the file holds them
         let file = try record.store(for: device, in: directory)
-        return GemmTuning(size: size, results: results, untried: candidates.count - results.count, record: record, file: file)
+        return GemmTuning(size: size, convLayer: convLayer, results: results, untried: candidates.count - results.count,
+            record: record, file: file)
+    }
+
+    /// A candidate's rejection, with the reason shown to the user.
+    private struct Rejection: Error {
+        let reason: String
     }
 
     /// Builds, checks and times one tile; any failure is the candidate's rejection.
-    private func measure(_ tile: GemmTile, workload: GemmWorkload, programs: ProgramCache, source: String)
-        -> GemmCandidateResult.Outcome {
+    private func measure(_ tile: GemmTile, workload: TuningWorkload, programs: ProgramCache,
+        sources: (gemm: String, conv: String)) -> GemmCandidateResult.Outcome {
+        var built: [cl_kernel] = []
+        defer { for kernel in built { _ = api.releaseKernel(kernel) } }
         do {
-            let program = try programs.program(family: "gemm", source: source, options: KernelFamily.gemm.buildOptions(tile: tile))
-            var code: cl_int = 0
-            guard let kernel = api.createKernel(program, "gemm", &code), code == CL_SUCCESS else {
-                return .rejected(reason: "clCreateKernel failed with \(code)")
+            func make(_ family: KernelFamily, _ name: String, _ source: String) throws -> cl_kernel {
+                let program = try programs.program(family: family.name, source: source, options: family.buildOptions(tile: tile))
+                var code: cl_int = 0
+                guard let kernel = api.createKernel(program, name, &code), code == CL_SUCCESS else {
+                    throw Rejection(reason: "clCreateKernel(\(name)) failed with \(code)")
+                }
+                built.append(kernel)
+                let items = tile.localSize[0] * tile.localSize[1]
+                var allowed = 0
+                if api.getKernelWorkGroupInfo(kernel, cl.id, cl_uint(CL_KERNEL_WORK_GROUP_SIZE), MemoryLayout<Int>.size,
+                    &allowed, nil) == CL_SUCCESS, allowed > 0, allowed < items {
+                    throw Rejection(reason: "\(name) needs \(items) work-items per group; its build allows \(allowed)")
+                }
+                return kernel
             }
-            defer { _ = api.releaseKernel(kernel) }
-            var allowed = 0
-            if api.getKernelWorkGroupInfo(kernel, cl.id, cl_uint(CL_KERNEL_WORK_GROUP_SIZE), MemoryLayout<Int>.size,
-                &allowed, nil) == CL_SUCCESS, allowed > 0, allowed < tile.localSize[0] * tile.localSize[1] {
-                return .rejected(reason: "needs \(tile.localSize[0] * tile.localSize[1]) work-items per group, the compiled kernel allows \(allowed)")
-            }
-            for check in workload.checks {
+            let gemm = try make(.gemm, "gemm", sources.gemm)
+            let tiling = ConvTiling(tile: tile, dense: try make(.conv, "conv2d_gemm", sources.conv),
+                masked: try make(.conv, "masked_conv2d_gemm", sources.conv))
+            for check in workload.gemmChecks {
                 try upload(check.c, to: check.buffers.c)
-                try launchGemm(check.descriptor, a: check.buffers.a, b: check.buffers.b, c: check.buffers.c, kernel: kernel, tile: tile)
-                let error = GemmCheck.error(try download(check.buffers.c), reference: check.reference)
-                guard error <= GemmCheck.tolerance else {
-                    return .rejected(reason: String(format: "wrong result on %@: NMSE %.2g against the reference", "\(check.descriptor)", error))
+                try launchGemm(check.descriptor, a: check.buffers.a, b: check.buffers.b, c: check.buffers.c, kernel: gemm, tile: tile)
+                try verify(try download(check.buffers.c), check.reference, "\(check.descriptor)")
+            }
+            let conv = workload.convCheck
+            for pass in [ConvPass.forward, .backwardData, .backwardFilter] {
+                let result = try conv.run(pass, on: self, tiling: tiling)
+                try verify(try download(result), conv.references[pass.rawValue], "conv \(pass) \(conv.geometry)")
+            }
+            let timed = workload.gemm
+            let gemmTime = try medianTime {
+                try launchGemm(timed.descriptor, a: timed.buffers.a, b: timed.buffers.b, c: timed.buffers.c, kernel: gemm, tile: tile)
+            }
+            let convTime = try medianTime {
+                for pass in [ConvPass.forward, .backwardData, .backwardFilter] {
+                    _ = try workload.convLayer.run(pass, on: self, tiling: tiling)
                 }
             }
-            var times: [Double] = []
-            for _ in 0..<3 {
-                let start = Date()
-                try startDeviceTimer()
-                try launchGemm(workload.timed.descriptor, a: workload.timed.buffers.a, b: workload.timed.buffers.b,
-                    c: workload.timed.buffers.c, kernel: kernel, tile: tile)
-                times.append(try stopDeviceTimer() ?? Date().timeIntervalSince(start) * 1e6)
-            }
-            return .timed(microseconds: times.sorted()[1])
+            return .timed(gemmMicroseconds: gemmTime, convMicroseconds: convTime)
+        } catch let rejection as Rejection {
+            return .rejected(reason: rejection.reason)
         } catch {
             return .rejected(reason: "\(error)")
         }
     }
-}
 
-/// The tuner's inputs on the device, with their references: the edge-shape checks and the
-/// timed square GEMM (whose first run is checked too).
-private struct GemmWorkload {
-    struct Case {
-        let descriptor: GemmDescriptor
-        let buffers: (a: DeviceBuffer, b: DeviceBuffer, c: DeviceBuffer)
-        let c: [Float]
-        let reference: [Double]
+    private func verify(_ result: [Float], _ reference: [Double], _ what: String) throws {
+        let error = GemmCheck.error(result, reference: reference)
+        guard error <= GemmCheck.tolerance else {
+            throw Rejection(reason: String(format: "wrong result on %@: NMSE %.2g against the reference", what, error))
+        }
     }
 
-    let checks: [Case]
-    let timed: Case
-
-    init(size: Int, on backend: OpenCLBackend) throws {
-        func make(_ d: GemmDescriptor, seed: UInt64) throws -> Case {
-            let a = GemmCheck.values(d.m * d.k, seed: seed), b = GemmCheck.values(d.k * d.n, seed: seed + 1)
-            let c = GemmCheck.values(d.m * d.n, seed: seed + 2)
-            return Case(descriptor: d, buffers: (try backend.makeBuffer(a), try backend.makeBuffer(b), try backend.makeBuffer(c)),
-                c: c, reference: GemmCheck.reference(d, a: a, b: b, c: c))
+    /// Median device time (wall time where profiling gives none) of three runs of `body`, in µs.
+    private func medianTime(_ body: () throws -> Void) throws -> Double {
+        var times: [Double] = []
+        for _ in 0..<3 {
+            let start = Date()
+            try startDeviceTimer()
+            try body()
+            times.append(try stopDeviceTimer() ?? Date().timeIntervalSince(start) * 1e6)
         }
-        let timed = try make(GemmDescriptor(m: size, n: size, k: size), seed: 1)
-        checks = try GemmCheck.edgeCases.enumerated().map { try make($0.element, seed: UInt64(10 * ($0.offset + 2))) } + [timed]
-        self.timed = timed
+        return times.sorted()[1]
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 import RDCompute
 import RDFiles
 
-/// `rdlab tune`'s result for one device and driver: the fastest correct GEMM tile it measured,
+/// `rdlab tune`'s result for one device and driver: the fastest correct GEMM/conv tile it measured,
 /// stored as `gemm-tile-<key>.json` beside the kernel cache (``OpenCLConfiguration/cacheDirectory``).
 ///
 /// The key is the SHA-256 of the fields ``ProgramCache`` keys programs by (device name, driver
@@ -25,16 +25,23 @@ public struct TunedGemmTile: Codable, Sendable, Equatable {
     public var defaultTile: String
     /// The tuning GEMM's m = n = k.
     public var size: Int
+    /// The timed convolution layer (its three passes).
+    public var convLayer: String
     /// Median device time of one size³ GEMM with the table's tile and with the chosen one.
     public var defaultMicroseconds: Double
     public var bestMicroseconds: Double
+    /// Median device time of the conv layer's three passes with the table's tile and with the chosen one.
+    public var defaultConvMicroseconds: Double
+    public var bestConvMicroseconds: Double
     public var tunedAt: Date
 
-    /// How many times faster the chosen tile ran than the table's (1 when the table's won).
-    public var speedup: Double { defaultMicroseconds / bestMicroseconds }
+    /// How many times faster the chosen tile ran the GEMM and the conv layer together than the
+    /// table's (1 when the table's won).
+    public var speedup: Double { (defaultMicroseconds + defaultConvMicroseconds) / (bestMicroseconds + bestConvMicroseconds) }
 
-    init(device: DeviceDescription, tile: String, defaultTile: String, size: Int, defaultMicroseconds: Double,
-        bestMicroseconds: Double, tunedAt: Date) {
+    init(device: DeviceDescription, tile: String, defaultTile: String, size: Int, convLayer: String,
+        defaultMicroseconds: Double, bestMicroseconds: Double, defaultConvMicroseconds: Double, bestConvMicroseconds: Double,
+        tunedAt: Date) {
         deviceName = device.name
         deviceVendor = device.vendor
         driverVersion = device.driverVersion
@@ -43,8 +50,11 @@ public struct TunedGemmTile: Codable, Sendable, Equatable {
         self.tile = tile
         self.defaultTile = defaultTile
         self.size = size
+        self.convLayer = convLayer
         self.defaultMicroseconds = defaultMicroseconds
         self.bestMicroseconds = bestMicroseconds
+        self.defaultConvMicroseconds = defaultConvMicroseconds
+        self.bestConvMicroseconds = bestConvMicroseconds
         self.tunedAt = tunedAt
     }
 
@@ -91,7 +101,8 @@ public struct TunedGemmTile: Codable, Sendable, Equatable {
         guard record.matches(device) else {
             return .damaged(path: url.path, reason: "measured on \(record.deviceName), driver \(record.driverVersion)")
         }
-        guard GemmTile(record.tile) != nil, record.bestMicroseconds > 0, record.defaultMicroseconds > 0 else {
+        let times = [record.defaultMicroseconds, record.bestMicroseconds, record.defaultConvMicroseconds, record.bestConvMicroseconds]
+        guard GemmTile(record.tile) != nil, times.allSatisfy({ $0 > 0 && $0.isFinite }) else {
             return .damaged(path: url.path, reason: "tile '\(record.tile)' or its times are invalid")
         }
         return .found(record)

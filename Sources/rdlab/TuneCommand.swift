@@ -9,13 +9,14 @@ struct TuneCommand: ParsableCommand {
         commandName: "tune",
         abstract: "Find the fastest correct GEMM/conv tile of an OpenCL device and store it for later runs.",
         discussion: """
-            CLBlast-style search: builds the GEMM kernel for each tile (TS×TS outputs per work-group, \
+            CLBlast-style search: builds the GEMM and conv kernels for each tile (TS×TS outputs per work-group, \
             WPT results per work-item) that fits the device's work-group and local-memory limits, \
-            checks each tile's results against a Double reference on odd shapes with transposes and \
-            on the timed GEMM (a tile that computes wrong numbers is rejected, never stored), and \
-            times it on a size³ SGEMM (median of 3 device-timed runs). The default tile of the \
+            checks each tile's results against a Double reference (GEMMs of odd shapes with transposes, \
+            the timed GEMM, a small convolution in all three passes) (a tile that computes wrong numbers is rejected, never stored), and \
+            times it on a size³ SGEMM and on the three passes of a VAE conv layer (median of 3 \
+            device-timed runs each). The default tile of the \
             shipped table is measured first; the search stops starting tiles when --budget runs out \
-            and keeps the best so far. A tile replaces the default only when at least 3% faster. \
+            and keeps the best so far. A tile replaces the default only when GEMM and conv together run at least 3% faster. \
             The result is written as gemm-tile-<key>.json beside the kernel cache \
             (RDLAB_KERNEL_CACHE_DIR, default ~/.cache/rdlab/kernels), keyed by device, vendor, \
             driver and platform version: every later OpenCL backend on that device and driver uses \
@@ -68,8 +69,10 @@ struct TuneCommand: ParsableCommand {
         }
         let size = size ?? backend.defaultTuningSize
         let flops = 2 * pow(Double(size), 3)
-        print("tuning the GEMM tile of \(device.selector) (\(device.name)), driver \(device.driverVersion)")
-        print("SGEMM \(size)³, budget \(Int(budget)) s: the table's default tile first, then every tile that fits the device")
+        let layer = backend.tuningConvLayer
+        print("tuning the GEMM/conv tile of \(device.selector) (\(device.name)), driver \(device.driverVersion)")
+        print("timed: SGEMM \(size)³ and the conv layer \(layer) (forward, backward-data, backward-filter); budget \(Int(budget)) s")
+        print("the table's default tile first, then every tile that fits the device; each checked against a Double reference")
         let tuning = try backend.tuneGemm(size: size, budget: budget) { step in
             FileHandle.standardError.write(Data(String(format: "[%d/%d, ETA %.0f s] %@ %@\n", step.index, step.total,
                 step.secondsLeft, step.result.tile, Self.describe(step.result.outcome, flops: flops)).utf8))
@@ -78,17 +81,19 @@ struct TuneCommand: ParsableCommand {
         for result in tuning.results { print(result.tile.padding(8) + "  " + Self.describe(result.outcome, flops: flops)) }
         if tuning.untried > 0 { print("\(tuning.untried) more tiles not tried within --budget \(Int(budget)) s; raise it to search them") }
         let record = tuning.record
-        print(String(format: "default %@: %.2f ms (%.1f GFLOP/s); best %@: %.2f ms (%.1f GFLOP/s), %.2f× the default",
-            record.defaultTile, record.defaultMicroseconds / 1000, flops / record.defaultMicroseconds / 1000,
-            record.tile, record.bestMicroseconds / 1000, flops / record.bestMicroseconds / 1000, record.speedup))
+        print(String(format: "default %@: GEMM %.2f ms (%.1f GFLOP/s), conv %.2f ms", record.defaultTile,
+            record.defaultMicroseconds / 1000, flops / record.defaultMicroseconds / 1000, record.defaultConvMicroseconds / 1000))
+        print(String(format: "best    %@: GEMM %.2f ms (%.1f GFLOP/s), conv %.2f ms; %.2f× the default", record.tile,
+            record.bestMicroseconds / 1000, flops / record.bestMicroseconds / 1000, record.bestConvMicroseconds / 1000,
+            record.speedup))
         print("stored \(tuning.file.path); OpenCL backends on \(device.selector) with driver \(device.driverVersion) now use \(record.tile)")
     }
 
-    /// "12.34 ms  21.7 GFLOP/s" or "rejected: why".
+    /// "gemm 12.34 ms 21.7 GFLOP/s, conv 3.21 ms" or "rejected: why".
     static func describe(_ outcome: GemmCandidateResult.Outcome, flops: Double) -> String {
         switch outcome {
-        case .timed(let microseconds):
-            return String(format: "%.2f ms  %.1f GFLOP/s", microseconds / 1000, flops / microseconds / 1000)
+        case .timed(let gemm, let conv):
+            return String(format: "gemm %.2f ms %.1f GFLOP/s, conv %.2f ms", gemm / 1000, flops / gemm / 1000, conv / 1000)
         case .rejected(let reason):
             return "rejected: \(reason)"
         }

@@ -27,9 +27,14 @@ struct GemmTuningTests {
         return try #require(try factory.makeBackend(on: device) as? OpenCLBackend)
     }
 
+    /// A small timed conv layer, so the tests stay quick in debug builds.
+    static let layer = Conv2DGeometry(batch: 1, height: 6, width: 6, inChannels: 16, outChannels: 16, kernel: 3, stride: 1,
+        padding: .same)
+
     static func record(_ tile: String, on device: DeviceDescription) -> TunedGemmTile {
-        TunedGemmTile(device: device, tile: tile, defaultTile: "64x16", size: 64, defaultMicroseconds: 130,
-            bestMicroseconds: 100, tunedAt: Date(timeIntervalSince1970: 1_800_000_000))
+        TunedGemmTile(device: device, tile: tile, defaultTile: "64x16", size: 64, convLayer: "test", defaultMicroseconds: 100,
+            bestMicroseconds: 80, defaultConvMicroseconds: 30, bestConvMicroseconds: 20,
+            tunedAt: Date(timeIntervalSince1970: 1_800_000_000))
     }
 
     /// The search on a small GEMM with a budget that ends it after the default tile: it stores
@@ -118,8 +123,8 @@ struct GemmTuningTests {
         #expect(warnings.count == 1 && warnings.first?.contains(file.path) == true, "\(warnings)")
     }
 
-    /// The checker flags a corrupted result; a tile whose kernel computes wrong numbers is
-    /// rejected and never stored, even when it is the only other candidate.
+    /// The checker flags a corrupted result; a tile whose GEMM or conv kernel computes wrong
+    /// numbers is rejected and never stored, even when it is the only other candidate.
     @Test func wrongTileIsRejected() throws {
         guard let (device, cache) = try Self.device() else { return }
         defer { try? FileManager.default.removeItem(at: cache) }
@@ -136,7 +141,9 @@ struct GemmTuningTests {
             with: "acc[w] = fma(As[ty + w * RTS][k], b, acc[w]) + (TS == 16 ? 1e-3f : 0.0f);")
         let bad = GemmTile(tileSize: 16, workPerThread: 4)
         let first = GemmTile.tableDefault(for: backend.cl)
-        let tuning = try backend.tuneGemm(size: 32, budget: 60, candidates: [first, bad], source: wrong) { _ in }
+        let conv = try KernelSource.text(of: .conv, directory: nil)
+        let tuning = try backend.tuneGemm(size: 32, convLayer: Self.layer, budget: 60, candidates: [first, bad],
+            sources: (wrong, conv)) { _ in }
         guard case .rejected(let reason) = tuning.results[1].outcome else {
             Issue.record("the wrong 16x4 kernel was accepted: \(tuning.results[1])")
             return
@@ -144,10 +151,23 @@ struct GemmTuningTests {
         #expect(reason.contains("wrong result"))
         #expect(tuning.record.tile == first.description)
         #expect(TunedGemmTile.load(for: device, in: cache) == .found(tuning.record))
+        // a conv build that drifts for 16x4 is caught by the conv check
+        let convAccumulate = "acc[w] = fma(As[ty + w * RTS][k], bv, acc[w]);"
+        #expect(conv.contains(convAccumulate))
+        let wrongConv = conv.replacingOccurrences(of: convAccumulate,
+            with: "acc[w] = fma(As[ty + w * RTS][k], bv, acc[w]) + (TS == 16 ? 1e-3f : 0.0f);")
+        let convTuning = try backend.tuneGemm(size: 32, convLayer: Self.layer, budget: 60, candidates: [first, bad],
+            sources: (source, wrongConv)) { _ in }
+        guard case .rejected(let convReason) = convTuning.results[1].outcome else {
+            Issue.record("the wrong 16x4 conv kernel was accepted: \(convTuning.results[1])")
+            return
+        }
+        #expect(convReason.contains("wrong result on conv"), "\(convReason)")
+        #expect(convTuning.record.tile == first.description)
         // the default itself wrong: an error, and nothing stored
         try FileManager.default.removeItem(at: tuning.file)
         #expect(throws: GemmTuningError.self) {
-            try backend.tuneGemm(size: 32, budget: 60, candidates: [bad], source: wrong) { _ in }
+            try backend.tuneGemm(size: 32, convLayer: Self.layer, budget: 60, candidates: [bad], sources: (wrong, conv)) { _ in }
         }
         #expect(TunedGemmTile.load(for: device, in: cache) == .absent)
     }
