@@ -28,10 +28,6 @@ public struct GemmTuningProgress: Sendable {
 
 /// What `rdlab tune` found and stored.
 public struct GemmTuning: Sendable {
-    /// m = n = k of the timed GEMM.
-    public let size: Int
-    /// The timed convolution layer.
-    public let convLayer: Conv2DGeometry
     /// Every tile tried, in order; the table's default first.
     public let results: [GemmCandidateResult]
     /// Candidates left untried when the budget ran out.
@@ -124,8 +120,7 @@ extension OpenCLBackend {
             defaultConvMicroseconds: standard.conv, bestConvMicroseconds: best.conv,
             tunedAt: Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down)))  // whole seconds, as the file holds them
         let file = try record.store(for: device, in: directory)
-        return GemmTuning(size: size, convLayer: convLayer, results: results, untried: candidates.count - results.count,
-            record: record, file: file)
+        return GemmTuning(results: results, untried: candidates.count - results.count, record: record, file: file)
     }
 
     /// A candidate's rejection, with the reason shown to the user.
