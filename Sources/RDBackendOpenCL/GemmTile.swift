@@ -62,7 +62,7 @@ struct GemmTile: Equatable, Hashable, Sendable, CustomStringConvertible {
 
     /// The override (`RDLAB_GEMM_TILE`) if it parses and fits, else the tuned tile if it fits,
     /// else the table's default; with where it came from.
-    static func choose(for device: OpenCLDevice, override: String? = nil, tuned: TunedGemmTile? = nil)
+    static func choose(for device: OpenCLDevice, override: String?, tuned: TunedGemmTile?)
         -> (tile: GemmTile, origin: GemmTileChoice.Origin) {
         if let tile = override.flatMap(GemmTile.init), tile.fits(device) { return (tile, .environment) }
         if let tuned, let tile = GemmTile(tuned.tile), tile.fits(device) {
@@ -89,7 +89,7 @@ struct GemmTile: Equatable, Hashable, Sendable, CustomStringConvertible {
 }
 
 /// The GEMM/conv tile a backend uses and why, for `rdlab devices`.
-public struct GemmTileChoice: Sendable, Equatable, CustomStringConvertible {
+public struct GemmTileChoice: Sendable, Equatable {
     public enum Origin: Sendable, Equatable {
         /// The per-vendor table (``GemmTile/preferences(for:)``): never tuned on this device and driver.
         case table
@@ -102,6 +102,4 @@ public struct GemmTileChoice: Sendable, Equatable, CustomStringConvertible {
     /// `TSxWPT`.
     public let tile: String
     public let origin: Origin
-
-    public var description: String { tile }
 }

@@ -14,7 +14,7 @@ struct TuneIntegrationTests {
         }
         let cache = try RDLabProcess.temporaryDirectory("tune-cache")
         defer { try? FileManager.default.removeItem(at: cache) }
-        let untuned = try RDLabProcess.run(["devices"], environment: ["RDLAB_KERNEL_CACHE_DIR": cache.path])
+        let untuned = try RDLabProcess.run(["devices"], environment: ["RDLAB_KERNEL_CACHE_DIR": cache.path, "RDLAB_GEMM_TILE": nil])
         #expect(untuned.stdout.contains("(default table; run `rdlab tune --backend opencl:"), "\(untuned.stdout)")
         let tune = try RDLabProcess.run(["tune", "--backend", "opencl:pocl", "--size", "32", "--budget", "0.001"],
             environment: ["RDLAB_KERNEL_CACHE_DIR": cache.path, "RDLAB_GEMM_TILE": nil])
@@ -23,7 +23,7 @@ struct TuneIntegrationTests {
         #expect(tune.stdout.contains("not tried within --budget"))
         let stored = try FileManager.default.contentsOfDirectory(atPath: cache.path).filter { $0.hasPrefix("gemm-tile-") }
         #expect(stored.count == 1 && tune.stdout.contains("stored \(cache.path)/\(stored.first ?? "-")"), "\(tune.stdout)")
-        let tuned = try RDLabProcess.run(["devices"], environment: ["RDLAB_KERNEL_CACHE_DIR": cache.path])
+        let tuned = try RDLabProcess.run(["devices"], environment: ["RDLAB_KERNEL_CACHE_DIR": cache.path, "RDLAB_GEMM_TILE": nil])
         #expect(tuned.stdout.contains("(tuned 20") && tuned.stdout.contains("1.00× the default)"), "\(tuned.stdout)")
     }
 
