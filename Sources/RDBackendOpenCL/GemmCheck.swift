@@ -1,7 +1,7 @@
 import RDCompute
 
 /// The tuner's correctness check: a candidate tile's GEMM against a Double reference on the
-/// host. A wrong tile must never be stored, however fast it is.
+/// host (`Reference.gemm`, compared by `nmse`). A wrong tile must never be stored, however fast it is.
 enum GemmCheck {
     /// Normalised squared error Σ(c − r)² / Σr² above which a result is wrong. Float
     /// accumulation over k terms of unit-sized products gives about k·ε² ≈ 4·10⁻¹² at k = 1024
@@ -14,39 +14,6 @@ enum GemmCheck {
         GemmDescriptor(m: 67, n: 45, k: 39, transposeA: true, alpha: 0.5, beta: 0.25),
         GemmDescriptor(m: 33, n: 70, k: 50, transposeB: true),
     ]
-
-    /// Σ(c − r)² / Σr², or infinity when the counts differ or a value is not finite.
-    static func error(_ result: [Float], reference: [Double]) -> Double {
-        guard result.count == reference.count else { return .infinity }
-        var difference = 0.0, norm = 0.0
-        for (c, r) in zip(result, reference) {
-            guard c.isFinite else { return .infinity }
-            difference += (Double(c) - r) * (Double(c) - r)
-            norm += r * r
-        }
-        return difference / max(norm, .leastNormalMagnitude)
-    }
-
-    /// C = α·op(A)·op(B) + β·C in Double, row-major, the layouts `gemm.cl` reads
-    /// (A is m×k, or k×m when transposed; B is k×n, or n×k).
-    static func reference(_ d: GemmDescriptor, a: [Float], b: [Float], c: [Float]) -> [Double] {
-        var out = c.map { Double(d.beta) * Double($0) }
-        var row = [Double](repeating: 0, count: d.n)
-        for i in 0..<d.m {
-            for j in 0..<d.n { row[j] = 0 }
-            for p in 0..<d.k {
-                let av = Double(d.transposeA ? a[p * d.m + i] : a[i * d.k + p])
-                if d.transposeB {
-                    for j in 0..<d.n { row[j] += av * Double(b[j * d.k + p]) }
-                } else {
-                    let base = p * d.n
-                    for j in 0..<d.n { row[j] += av * Double(b[base + j]) }
-                }
-            }
-            for j in 0..<d.n { out[i * d.n + j] += Double(d.alpha) * row[j] }
-        }
-        return out
-    }
 
     /// `count` values in [−1, 1) from a 64-bit LCG (Knuth's MMIX constants): reproducible inputs.
     static func values(_ count: Int, seed: UInt64) -> [Float] {

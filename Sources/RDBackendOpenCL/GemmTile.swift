@@ -2,26 +2,57 @@ import Foundation
 import RDCompute
 
 /// Tile of `Kernels/gemm.cl` and of the conv GEMMs in `Kernels/conv.cl`: TS×TS outputs per
-/// work-group of TS×(TS/WPT) items, each keeping WPT results in registers.
-struct GemmTile: Equatable, Hashable, Sendable, CustomStringConvertible {
-    let tileSize: Int
-    let workPerThread: Int
+/// work-group of TS×(TS/WPT) items, each keeping WPT results in registers. Stored in tuning
+/// files as its text, `TSxWPT`; a tile read from a file or the environment is bounded
+/// (``init(_:)``), so nothing computed from it can overflow.
+public struct GemmTile: Hashable, Sendable, CustomStringConvertible, Codable {
+    /// The largest TS accepted: far above any device's work-group limit (a TS×1 group of 1024
+    /// items needs TS ≤ 1024 on every device), small enough that TS² and the local-memory
+    /// size 2·TS·(TS+1)·4 bytes cannot overflow.
+    static let maxTileSize = 1024
+
+    public let tileSize: Int
+    public let workPerThread: Int
 
     var localSize: [Int] { [tileSize, tileSize / workPerThread] }
     /// The kernels' compile-time tile: `-D TS=… -D WPT=…`.
     var defines: [String] { ["-D TS=\(tileSize)", "-D WPT=\(workPerThread)"] }
-    var description: String { "\(tileSize)x\(workPerThread)" }
+    public var description: String { "\(tileSize)x\(workPerThread)" }
 
-    /// `TSxWPT`, e.g. `32x8` (TS a multiple of WPT).
-    init?(_ text: String) {
-        let parts = text.lowercased().split(separator: "x").compactMap { Int($0) }
-        guard parts.count == 2, parts[0] > 0, parts[1] > 0, parts[0] % parts[1] == 0 else { return nil }
-        self.init(tileSize: parts[0], workPerThread: parts[1])
+    /// `TSxWPT`, e.g. `32x8`: exactly two decimal numbers with 1 ≤ TS ≤ ``maxTileSize``,
+    /// 1 ≤ WPT ≤ TS and TS a multiple of WPT; nil for anything else (`32x8x`, `4000000000x1`).
+    public init?(_ text: String) {
+        let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+            let ts = Int(parts[0]), let wpt = Int(parts[1]), Self.isValid(tileSize: ts, workPerThread: wpt)
+        else { return nil }
+        self.init(tileSize: ts, workPerThread: wpt)
     }
 
+    /// A tile from the code's own constants (the table, the search space), which keep to ``isValid(tileSize:workPerThread:)``.
     init(tileSize: Int, workPerThread: Int) {
         self.tileSize = tileSize
         self.workPerThread = workPerThread
+    }
+
+    /// Whether TS and WPT make a tile the kernels can be built for, within ``maxTileSize``.
+    static func isValid(tileSize ts: Int, workPerThread wpt: Int) -> Bool {
+        (1...maxTileSize).contains(ts) && (1...ts).contains(wpt) && ts % wpt == 0
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let tile = GemmTile(text) else {
+            throw DecodingError.dataCorruptedError(in: container,
+                debugDescription: "'\(text)' is not a tile TSxWPT with 1 ≤ TS ≤ \(Self.maxTileSize) and WPT dividing TS")
+        }
+        self = tile
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
     }
 
     /// Preferred tiles of a device class, best first (CLBlast-style defaults, not tuned on
@@ -47,11 +78,19 @@ struct GemmTile: Equatable, Hashable, Sendable, CustomStringConvertible {
     /// Whether the device runs this tile: TS×(TS/WPT) items within its work-group and
     /// per-dimension limits, and the two (TS × (TS+1)) float tiles within its local memory.
     func fits(_ device: OpenCLDevice) -> Bool {
-        let sizes = device.maxWorkItemSizes + [1, 1]
+        fits(maxWorkGroupSize: device.maxWorkGroupSize, maxWorkItemSizes: device.maxWorkItemSizes,
+            localMemoryBytes: device.localMemoryBytes)
+    }
+
+    /// ``fits(_:)`` on these limits; false for a tile outside ``isValid(tileSize:workPerThread:)``
+    /// (a hand-made one), whose products could overflow.
+    func fits(maxWorkGroupSize: Int, maxWorkItemSizes: [Int], localMemoryBytes: UInt64) -> Bool {
+        guard Self.isValid(tileSize: tileSize, workPerThread: workPerThread) else { return false }
+        let sizes = maxWorkItemSizes + [1, 1]
         let items = tileSize * tileSize / workPerThread
         let local = UInt64(2 * tileSize * (tileSize + 1) * MemoryLayout<Float>.size)
-        return items <= device.maxWorkGroupSize && tileSize <= sizes[0] && tileSize / workPerThread <= sizes[1]
-            && local <= device.localMemoryBytes
+        return items <= maxWorkGroupSize && tileSize <= sizes[0] && tileSize / workPerThread <= sizes[1]
+            && local <= localMemoryBytes
     }
 
     /// The table's tile for the device: its class's first preference that fits.
@@ -61,12 +100,13 @@ struct GemmTile: Equatable, Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The override (`RDLAB_GEMM_TILE`) if it parses and fits, else the tuned tile if it fits,
-    /// else the table's default; with where it came from.
-    static func choose(for device: OpenCLDevice, override: String?, tuned: TunedGemmTile?)
+    /// else the table's default; with where it came from. `tuned` is asked only when the
+    /// override does not apply, so an overridden device never reads (or warns about) its file.
+    static func choose(for device: OpenCLDevice, override: String?, tuned: () -> TunedGemmTile?)
         -> (tile: GemmTile, origin: GemmTileChoice.Origin) {
         if let tile = override.flatMap(GemmTile.init), tile.fits(device) { return (tile, .environment) }
-        if let tuned, let tile = GemmTile(tuned.tile), tile.fits(device) {
-            return (tile, .tuned(date: tuned.tunedAt, speedup: tuned.speedup))
+        if let tuned = tuned(), tuned.tile.fits(device) {
+            return (tuned.tile, .tuned(date: tuned.tunedAt, speedup: tuned.speedup))
         }
         return (tableDefault(for: device), .table)
     }
@@ -99,7 +139,6 @@ public struct GemmTileChoice: Sendable, Equatable {
         case tuned(date: Date, speedup: Double)
     }
 
-    /// `TSxWPT`.
-    public let tile: String
+    public let tile: GemmTile
     public let origin: Origin
 }

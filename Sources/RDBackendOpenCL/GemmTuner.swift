@@ -1,6 +1,7 @@
 import COpenCL
 import Foundation
 import RDCompute
+import RDParity
 
 /// One tile the tuner tried.
 public struct GemmCandidateResult: Sendable, Equatable {
@@ -11,8 +12,7 @@ public struct GemmCandidateResult: Sendable, Equatable {
         case rejected(reason: String)
     }
 
-    /// `TSxWPT`.
-    public let tile: String
+    public let tile: GemmTile
     public let outcome: Outcome
 }
 
@@ -41,7 +41,7 @@ public enum GemmTuningError: ReportableError, Equatable {
     /// `RDLAB_KERNEL_CACHE_DIR=off`: the result has nowhere to live.
     case noCacheDirectory(device: String)
     /// The table's own tile fails the check: the device or driver computes GEMMs wrongly.
-    case defaultRejected(tile: String, device: DeviceDescription, reason: String)
+    case defaultRejected(tile: GemmTile, device: DeviceDescription, reason: String)
 
     public var description: String {
         switch self {
@@ -68,133 +68,153 @@ extension OpenCLBackend {
     /// CLBlast-style search for this device's GEMM/conv tile: builds `gemm.cl` and `conv.cl`
     /// for each candidate (``GemmTile/candidates(for:)``, the table's default first), rejects
     /// any that fails to build or launch or whose results differ from the Double references
-    /// (GEMMs of odd shapes with transposes and β ≠ 0, the timed size³ GEMM, and a small conv in
-    /// all three passes; ``GemmCheck``), and times the rest on the device: median of three runs
-    /// of the size³ GEMM and of ``tuningConvLayer``'s three passes. The search stops starting
-    /// candidates once `budget` seconds have passed; the default is always measured. The tile
-    /// with the least GEMM-plus-conv time replaces the default only when at least 3 % faster
-    /// (below that it is timing noise), and is stored as this device and driver's
-    /// ``TunedGemmTile`` beside the kernel cache; backends made afterwards use it. The
-    /// candidates' programs are not written to the kernel cache.
+    /// (GEMMs of odd shapes with transposes and β ≠ 0, sampled rows of the timed size³ GEMM, and
+    /// a small dense and a small masked conv in all three passes; ``TuningWorkload``), and times
+    /// the rest on the device: after one warm-up run, the median of three runs of the size³ GEMM
+    /// and of ``tuningConvLayer``'s three passes. The inputs and references are made before
+    /// `budget` starts; the search stops starting candidates once `budget` seconds have passed,
+    /// and the default is always measured. The tile with the least GEMM-plus-conv time is then
+    /// timed again against the default, alternately (``confirmationRounds`` each), and replaces
+    /// it only when still at least 3 % faster (below that it is timing noise); the result is
+    /// stored as this device and driver's ``TunedGemmTile`` beside the kernel cache, and
+    /// backends made afterwards use it. The candidates' programs are not written to the kernel cache.
     public func tuneGemm(size: Int, budget: TimeInterval, progress: (GemmTuningProgress) -> Void = { _ in }) throws
         -> GemmTuning {
-        let sources = (gemm: try KernelSource.text(of: .gemm, directory: configuration.kernelDirectory),
-            conv: try KernelSource.text(of: .conv, directory: configuration.kernelDirectory))
-        return try tuneGemm(size: size, convLayer: tuningConvLayer, budget: budget, candidates: GemmTile.candidates(for: cl),
-            sources: sources, progress: progress)
+        try tuneGemm(size: size, convLayer: tuningConvLayer, budget: budget, candidates: GemmTile.candidates(for: cl),
+            sources: try TuningSources(directory: configuration.kernelDirectory), progress: progress)
     }
+
+    /// Rounds of the final default-against-winner timing.
+    static let confirmationRounds = 3
+    /// The least speed-up that replaces the default: 3 %, above the run-to-run noise.
+    static let requiredGain = 0.97
 
     /// The search over `candidates` (the first is the default) with these kernel sources.
     func tuneGemm(size: Int, convLayer: Conv2DGeometry, budget: TimeInterval, candidates: [GemmTile],
-        sources: (gemm: String, conv: String), progress: (GemmTuningProgress) -> Void) throws -> GemmTuning {
+        sources: TuningSources, progress: (GemmTuningProgress) -> Void) throws -> GemmTuning {
         guard let directory = configuration.cacheDirectory else { throw GemmTuningError.noCacheDirectory(device: displayName) }
         guard size > 0, let first = candidates.first else {
             throw ComputeError.invalidArgument(op: "tune", reason: "size \(size) and \(candidates.count) candidates")
         }
         let workload = try TuningWorkload(size: size, convLayer: convLayer, on: self)
+        let clock = try tuningClock(workload)
         let programs = ProgramCache(api: api, device: cl, context: shared.context, directory: nil, logger: logger)
         let started = Date()
         var results: [GemmCandidateResult] = []
         for (index, tile) in candidates.enumerated() {
             if index > 0 && Date().timeIntervalSince(started) >= budget { break }
-            let outcome = measure(tile, workload: workload, programs: programs, sources: sources)
-            results.append(GemmCandidateResult(tile: tile.description, outcome: outcome))
+            let outcome: GemmCandidateResult.Outcome
+            do {
+                let candidate = try TuningCandidate(tile, on: self, programs: programs, sources: sources)
+                try check(candidate, workload)
+                let times = try time(candidate, workload, clock: clock, runs: 3)
+                outcome = .timed(gemmMicroseconds: times.gemm, convMicroseconds: times.conv)
+            } catch let rejection as TuningRejection {
+                outcome = .rejected(reason: rejection.reason)
+            } catch {
+                outcome = .rejected(reason: "\(error)")
+            }
+            results.append(GemmCandidateResult(tile: tile, outcome: outcome))
             let spent = Date().timeIntervalSince(started)
             let left = min(max(budget - spent, 0), spent / Double(index + 1) * Double(candidates.count - index - 1))
             progress(GemmTuningProgress(index: index + 1, total: candidates.count, result: results[index], secondsLeft: left))
         }
-        let standard: (gemm: Double, conv: Double)
+        var standard: (gemm: Double, conv: Double)
         switch results[0].outcome {
         case .timed(let gemm, let conv): standard = (gemm, conv)
-        case .rejected(let reason): throw GemmTuningError.defaultRejected(tile: first.description, device: device, reason: reason)
+        case .rejected(let reason): throw GemmTuningError.defaultRejected(tile: first, device: device, reason: reason)
         }
-        var best = (tile: first.description, gemm: standard.gemm, conv: standard.conv)
+        var best = (tile: first, gemm: standard.gemm, conv: standard.conv)
         for result in results.dropFirst() {
             guard case .timed(let gemm, let conv) = result.outcome else { continue }
-            if gemm + conv < best.gemm + best.conv, gemm + conv <= 0.97 * (standard.gemm + standard.conv) {
+            if gemm + conv < best.gemm + best.conv, gemm + conv <= Self.requiredGain * (standard.gemm + standard.conv) {
                 best = (result.tile, gemm, conv)
             }
         }
-        let record = TunedGemmTile(device: device, tile: best.tile, defaultTile: first.description, size: size,
-            convLayer: "\(convLayer)", defaultMicroseconds: standard.gemm, bestMicroseconds: best.gemm,
+        if best.tile != first {
+            (standard, best) = try confirm(first, against: best.tile, workload: workload, clock: clock, programs: programs,
+                sources: sources)
+        }
+        if best.gemm + best.conv > Self.requiredGain * (standard.gemm + standard.conv) {
+            best = (first, standard.gemm, standard.conv)
+        }
+        let record = TunedGemmTile(device: device, kernelSources: sources.digest, tile: best.tile, defaultTile: first,
+            size: size, convLayer: "\(convLayer)", defaultMicroseconds: standard.gemm, bestMicroseconds: best.gemm,
             defaultConvMicroseconds: standard.conv, bestConvMicroseconds: best.conv,
             tunedAt: Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down)))  // whole seconds, as the file holds them
         let file = try record.store(for: device, in: directory)
         return GemmTuning(results: results, untried: candidates.count - results.count, record: record, file: file)
     }
 
-    /// A candidate's rejection, with the reason shown to the user.
-    private struct Rejection: Error {
-        let reason: String
+    /// The default and the search's winner timed again back to back, alternating one run of
+    /// each per round after a warm-up of each, so that a drift of the machine's speed during the
+    /// search (another process, the clock) cannot favour either; medians of the rounds.
+    private func confirm(_ standard: GemmTile, against winner: GemmTile, workload: TuningWorkload, clock: TuningClock,
+        programs: ProgramCache, sources: TuningSources) throws
+        -> (standard: (gemm: Double, conv: Double), best: (tile: GemmTile, gemm: Double, conv: Double)) {
+        let candidates = try [standard, winner].map { try TuningCandidate($0, on: self, programs: programs, sources: sources) }
+        var times: [[(gemm: Double, conv: Double)]] = [[], []]
+        for candidate in candidates { _ = try time(candidate, workload, clock: clock, runs: 1) }
+        for _ in 0..<Self.confirmationRounds {
+            for (index, candidate) in candidates.enumerated() {
+                times[index].append(try time(candidate, workload, clock: clock, runs: 1, warmUp: false))
+            }
+        }
+        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+        let (d, w) = (times[0], times[1])
+        return ((median(d.map(\.gemm)), median(d.map(\.conv))), (winner, median(w.map(\.gemm)), median(w.map(\.conv))))
     }
 
-    /// Builds, checks and times one tile; any failure is the candidate's rejection.
-    private func measure(_ tile: GemmTile, workload: TuningWorkload, programs: ProgramCache,
-        sources: (gemm: String, conv: String)) -> GemmCandidateResult.Outcome {
-        var built: [cl_kernel] = []
-        defer { for kernel in built { _ = api.releaseKernel(kernel) } }
-        do {
-            func make(_ family: KernelFamily, _ name: String, _ source: String) throws -> cl_kernel {
-                let program = try programs.program(family: family.name, source: source, options: family.buildOptions(tile: tile))
-                var code: cl_int = 0
-                guard let kernel = api.createKernel(program, name, &code), code == CL_SUCCESS else {
-                    throw Rejection(reason: "clCreateKernel(\(name)) failed with \(code)")
-                }
-                built.append(kernel)
-                let items = tile.localSize[0] * tile.localSize[1]
-                var allowed = 0
-                if api.getKernelWorkGroupInfo(kernel, cl.id, cl_uint(CL_KERNEL_WORK_GROUP_SIZE), MemoryLayout<Int>.size,
-                    &allowed, nil) == CL_SUCCESS, allowed > 0, allowed < items {
-                    throw Rejection(reason: "\(name) needs \(items) work-items per group; its build allows \(allowed)")
-                }
-                return kernel
-            }
-            let gemm = try make(.gemm, "gemm", sources.gemm)
-            let tiling = ConvTiling(tile: tile, dense: try make(.conv, "conv2d_gemm", sources.conv),
-                masked: try make(.conv, "masked_conv2d_gemm", sources.conv))
-            for check in workload.gemmChecks {
-                try upload(check.c, to: check.buffers.c)
-                try launchGemm(check.descriptor, a: check.buffers.a, b: check.buffers.b, c: check.buffers.c, kernel: gemm, tile: tile)
-                try verify(try download(check.buffers.c), check.reference, "\(check.descriptor)")
-            }
-            let conv = workload.convCheck
+    /// Runs the candidate's GEMMs and convs on the workload's checked inputs and compares them with the references.
+    private func check(_ candidate: TuningCandidate, _ workload: TuningWorkload) throws {
+        for check in workload.gemmChecks {
+            try upload(check.c, to: check.buffers.c)
+            try launchGemm(check.descriptor, a: check.buffers.a, b: check.buffers.b, c: check.buffers.c, kernel: candidate.gemm,
+                tile: candidate.tile)
+            let result = try download(check.buffers.c)
+            let n = check.descriptor.n
+            let rows = check.rows.count == check.descriptor.m ? result : check.rows.flatMap { result[($0 * n)..<(($0 + 1) * n)] }
+            try verify(rows, check.reference, "\(check.descriptor)")
+        }
+        for conv in workload.convChecks {
             for pass in [ConvPass.forward, .backwardData, .backwardFilter] {
-                let result = try conv.run(pass, on: self, tiling: tiling)
-                try verify(try download(result), conv.references[pass.rawValue], "conv \(pass) \(conv.geometry)")
+                let result = try conv.run(pass, on: self, tiling: candidate.tiling)
+                let what = conv.mask.map { "masked conv \(pass) \($0)" } ?? "conv \(pass) \(conv.geometry)"
+                try verify(try download(result), conv.references[pass.rawValue], what)
             }
-            let timed = workload.gemm
-            let gemmTime = try medianTime {
-                try launchGemm(timed.descriptor, a: timed.buffers.a, b: timed.buffers.b, c: timed.buffers.c, kernel: gemm, tile: tile)
-            }
-            let convTime = try medianTime {
-                for pass in [ConvPass.forward, .backwardData, .backwardFilter] {
-                    _ = try workload.convLayer.run(pass, on: self, tiling: tiling)
-                }
-            }
-            return .timed(gemmMicroseconds: gemmTime, convMicroseconds: convTime)
-        } catch let rejection as Rejection {
-            return .rejected(reason: rejection.reason)
-        } catch {
-            return .rejected(reason: "\(error)")
         }
     }
 
     private func verify(_ result: [Float], _ reference: [Double], _ what: String) throws {
-        let error = GemmCheck.error(result, reference: reference)
+        let error = nmse(result, reference)
         guard error <= GemmCheck.tolerance else {
-            throw Rejection(reason: String(format: "wrong result on %@: NMSE %.2g against the reference", what, error))
+            throw TuningRejection(reason: String(format: "wrong result on %@: NMSE %.2g against the reference", what, error))
         }
     }
 
-    /// Median device time (wall time where profiling gives none) of three runs of `body`, in µs.
-    private func medianTime(_ body: () throws -> Void) throws -> Double {
-        var times: [Double] = []
-        for _ in 0..<3 {
-            let start = Date()
-            try startDeviceTimer()
-            try body()
-            times.append(try stopDeviceTimer() ?? Date().timeIntervalSince(start) * 1e6)
+    /// The candidate's median time of `runs` runs of the timed GEMM and of the conv layer's
+    /// three passes, in µs of `clock`, each after one untimed warm-up run unless `warmUp` is false.
+    private func time(_ candidate: TuningCandidate, _ workload: TuningWorkload, clock: TuningClock, runs: Int,
+        warmUp: Bool = true) throws -> (gemm: Double, conv: Double) {
+        let timed = workload.gemm
+        let gemm = try clock.median(of: runs, warmUp: warmUp, on: self) {
+            try launchGemm(timed.descriptor, a: timed.buffers.a, b: timed.buffers.b, c: timed.buffers.c, kernel: candidate.gemm,
+                tile: candidate.tile)
         }
-        return times.sorted()[1]
+        let conv = try clock.median(of: runs, warmUp: warmUp, on: self) {
+            for pass in [ConvPass.forward, .backwardData, .backwardFilter] {
+                _ = try workload.convLayer.run(pass, on: self, tiling: candidate.tiling)
+            }
+        }
+        return (gemm, conv)
+    }
+
+    /// The device's profiling timer if it times the backend's own GEMM on the workload, else wall
+    /// time: one unit for every candidate.
+    private func tuningClock(_ workload: TuningWorkload) throws -> TuningClock {
+        let check = workload.gemmChecks[0]
+        try startDeviceTimer()
+        try gemm(check.descriptor, a: check.buffers.a, b: check.buffers.b, c: check.buffers.c)
+        return try stopDeviceTimer() == nil ? .wall : .device
     }
 }

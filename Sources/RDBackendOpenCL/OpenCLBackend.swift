@@ -90,17 +90,12 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             cl_command_queue_properties(CL_QUEUE_PROFILING_ENABLE), &code), code == CL_SUCCESS
         else { throw ComputeError.driver(call: "clCreateCommandQueue", code: code, device: device.description.name) }
         self.queue = queue
-        let tuned: TunedGemmTile?
-        switch TunedGemmTile.load(for: device.description, in: configuration.cacheDirectory) {
-        case .found(let record): tuned = record
-        case .absent: tuned = nil
-        case .damaged(let path, let reason):
-            logger.warning("ignoring the GEMM tuning file \(path) (\(reason)); using the default tile table. Run `rdlab tune --backend \(device.description.selector)` to measure it again")
-            tuned = nil
+        let sources = try TuningSources(directory: configuration.kernelDirectory).digest
+        let chosen = GemmTile.choose(for: device, override: configuration.gemmTile) {
+            TunedGemmTile.tuned(for: device.description, in: configuration.cacheDirectory, sources: sources, logger: logger)
         }
-        let chosen = GemmTile.choose(for: device, override: configuration.gemmTile, tuned: tuned)
         gemmTile = chosen.tile
-        gemmTileChoice = GemmTileChoice(tile: chosen.tile.description, origin: chosen.origin)
+        gemmTileChoice = GemmTileChoice(tile: chosen.tile, origin: chosen.origin)
         for family in KernelFamily.all {
             let source = try KernelSource.text(of: family, directory: configuration.kernelDirectory)
             let program = try shared.programs.program(family: family.name, source: source, options: options(for: family))

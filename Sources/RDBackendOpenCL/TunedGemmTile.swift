@@ -10,8 +10,11 @@ import RDFiles
 /// version, platform name and version) plus the device vendor, so a new driver (which may
 /// compile the kernels differently) starts again from the table; the same fields are stored
 /// in the file and compared on load, so a file copied under another name is not taken either.
+/// The file also records the digest of the kernel sources measured (``TuningSources``): a
+/// record of other kernels is treated as absent.
 public struct TunedGemmTile: Codable, Sendable, Equatable {
-    static let formatVersion = 1
+    /// 2: the kernel sources' digest.
+    static let formatVersion = 2
 
     public var format = Self.formatVersion
     public var deviceName: String
@@ -19,10 +22,12 @@ public struct TunedGemmTile: Codable, Sendable, Equatable {
     public var driverVersion: String
     public var platformName: String
     public var platformVersion: String
-    /// The tile chosen, `TSxWPT`.
-    public var tile: String
-    /// The table's tile it was measured against, `TSxWPT`.
-    public var defaultTile: String
+    /// ``TuningSources/digest`` of the kernels measured.
+    public var kernelSources: String
+    /// The tile chosen (`TSxWPT` in the file).
+    public var tile: GemmTile
+    /// The table's tile it was measured against.
+    public var defaultTile: GemmTile
     /// The tuning GEMM's m = n = k.
     public var size: Int
     /// The timed convolution layer (its three passes).
@@ -39,7 +44,7 @@ public struct TunedGemmTile: Codable, Sendable, Equatable {
     /// table's (1 when the table's won).
     public var speedup: Double { (defaultMicroseconds + defaultConvMicroseconds) / (bestMicroseconds + bestConvMicroseconds) }
 
-    init(device: DeviceDescription, tile: String, defaultTile: String, size: Int, convLayer: String,
+    init(device: DeviceDescription, kernelSources: String, tile: GemmTile, defaultTile: GemmTile, size: Int, convLayer: String,
         defaultMicroseconds: Double, bestMicroseconds: Double, defaultConvMicroseconds: Double, bestConvMicroseconds: Double,
         tunedAt: Date) {
         deviceName = device.name
@@ -47,6 +52,7 @@ public struct TunedGemmTile: Codable, Sendable, Equatable {
         driverVersion = device.driverVersion
         platformName = device.platformName
         platformVersion = device.platformVersion
+        self.kernelSources = kernelSources
         self.tile = tile
         self.defaultTile = defaultTile
         self.size = size
@@ -72,18 +78,20 @@ public struct TunedGemmTile: Codable, Sendable, Equatable {
         return directory.appendingPathComponent("gemm-tile-\(key.prefix(32)).json")
     }
 
-    /// What ``load(for:in:)`` found.
+    /// What ``load(for:in:sources:)`` found.
     enum Lookup: Equatable {
         /// No cache directory, or never tuned with this device and driver.
         case absent
         case found(TunedGemmTile)
+        /// A valid record measured with other kernel sources: as good as absent, worth one note.
+        case otherKernels(path: String)
         /// A file that does not read, decode, match the device or hold a valid tile.
         case damaged(path: String, reason: String)
     }
 
-    /// The record for `device` in the kernel cache `directory`; never throws, so a bad file
-    /// costs only the tuning, not the backend.
-    static func load(for device: DeviceDescription, in directory: URL?) -> Lookup {
+    /// The record for `device` in the kernel cache `directory`, measured with kernels of this
+    /// `sources` digest; never throws, so a bad file costs only the tuning, not the backend.
+    static func load(for device: DeviceDescription, in directory: URL?, sources: String) -> Lookup {
         guard let directory else { return .absent }
         let url = file(for: device, in: directory)
         guard FileManager.default.fileExists(atPath: url.path) else { return .absent }
@@ -91,7 +99,7 @@ public struct TunedGemmTile: Codable, Sendable, Equatable {
         do {
             record = try decoder.decode(TunedGemmTile.self, from: try AtomicFile.read(url))
         } catch let error as DecodingError {
-            return .damaged(path: url.path, reason: "not a GEMM tuning record: \(error.shortDescription)")
+            return .damaged(path: url.path, reason: "not a GEMM tuning record: \(error.plainDescription)")
         } catch {
             return .damaged(path: url.path, reason: "\(error)")
         }
@@ -102,9 +110,10 @@ public struct TunedGemmTile: Codable, Sendable, Equatable {
             return .damaged(path: url.path, reason: "measured on \(record.deviceName), driver \(record.driverVersion)")
         }
         let times = [record.defaultMicroseconds, record.bestMicroseconds, record.defaultConvMicroseconds, record.bestConvMicroseconds]
-        guard GemmTile(record.tile) != nil, times.allSatisfy({ $0 > 0 && $0.isFinite }) else {
-            return .damaged(path: url.path, reason: "tile '\(record.tile)' or its times are invalid")
+        guard times.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+            return .damaged(path: url.path, reason: "its times are not positive numbers")
         }
+        guard record.kernelSources == sources else { return .otherKernels(path: url.path) }
         return .found(record)
     }
 
@@ -119,26 +128,14 @@ public struct TunedGemmTile: Codable, Sendable, Equatable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.dateEncodingStrategy = .iso8601
+        encoder.keyEncodingStrategy = .convertToSnakeCase  // as the messages of `plainDescription` name the fields
         return encoder
     }
 
     private static var decoder: JSONDecoder {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
         return decoder
-    }
-}
-
-extension DecodingError {
-    /// The coding path and the problem, without the underlying error's dump.
-    var shortDescription: String {
-        switch self {
-        case .dataCorrupted(let context), .keyNotFound(_, let context), .typeMismatch(_, let context),
-            .valueNotFound(_, let context):
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return path.isEmpty ? context.debugDescription : "\(path): \(context.debugDescription)"
-        @unknown default:
-            return "\(self)"
-        }
     }
 }

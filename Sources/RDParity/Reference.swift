@@ -4,17 +4,28 @@ import RDCompute
 
 /// Naive reference implementations with Double accumulation: the ground truth of the parity suite.
 public enum Reference {
-    public static func gemm(_ d: GemmDescriptor, _ a: [Float], _ b: [Float], _ c: [Float]) -> [Double] {
-        var out = [Double](repeating: 0, count: d.m * d.n)
-        for i in 0..<d.m {
-            for j in 0..<d.n {
-                var sum = 0.0
-                for p in 0..<d.k {
-                    let av = d.transposeA ? a[p * d.m + i] : a[i * d.k + p]
-                    let bv = d.transposeB ? b[j * d.k + p] : b[p * d.n + j]
-                    sum += Double(av) * Double(bv)
+    /// C = α·op(A)·op(B) + β·C (C ignored where β = 0), row-major: A is m×k (k×m when
+    /// transposed), B is k×n (n×k). Only `rows` of C (all when nil), in their order: checking a
+    /// large GEMM needs only a sample of its rows, and the full product is O(m·n·k). Each row
+    /// accumulates along B's rows, which runs several times faster than one dot product per
+    /// element.
+    public static func gemm(_ d: GemmDescriptor, _ a: [Float], _ b: [Float], _ c: [Float], rows: [Int]? = nil) -> [Double] {
+        let rows = rows ?? Array(0..<d.m)
+        var out = [Double](repeating: 0, count: rows.count * d.n)
+        var row = [Double](repeating: 0, count: d.n)
+        for (r, i) in rows.enumerated() {
+            for j in 0..<d.n { row[j] = 0 }
+            for p in 0..<d.k {
+                let av = Double(d.transposeA ? a[p * d.m + i] : a[i * d.k + p])
+                if d.transposeB {
+                    for j in 0..<d.n { row[j] += av * Double(b[j * d.k + p]) }
+                } else {
+                    let base = p * d.n
+                    for j in 0..<d.n { row[j] += av * Double(b[base + j]) }
                 }
-                out[i * d.n + j] = Double(d.alpha) * sum + (d.beta == 0 ? 0 : Double(d.beta) * Double(c[i * d.n + j]))
+            }
+            for j in 0..<d.n {
+                out[r * d.n + j] = Double(d.alpha) * row[j] + (d.beta == 0 ? 0 : Double(d.beta) * Double(c[i * d.n + j]))
             }
         }
         return out

@@ -15,11 +15,14 @@ public struct TestData {
     }
 }
 
-/// Normalised mean squared error: Σ(y − ref)² / max(Σ ref², tiny).
+/// Normalised mean squared error: Σ(y − ref)² / max(Σ ref², tiny); infinity when the counts
+/// differ or a value is not finite, so a wrong result (from a backend, or a candidate tile of
+/// `rdlab tune`) is a large error, never a trap.
 public func nmse(_ values: [Float], _ reference: [Double]) -> Double {
-    precondition(values.count == reference.count, "length \(values.count) vs \(reference.count)")
+    guard values.count == reference.count else { return .infinity }
     var error = 0.0, power = 0.0
     for (v, r) in zip(values, reference) {
+        guard v.isFinite else { return .infinity }
         error += (Double(v) - r) * (Double(v) - r)
         power += r * r
     }

@@ -12,11 +12,13 @@ struct TuneCommand: ParsableCommand {
             CLBlast-style search: builds the GEMM and conv kernels for each tile (TS×TS outputs per work-group, \
             WPT results per work-item) that fits the device's work-group and local-memory limits, \
             checks each tile's results against a Double reference (GEMMs of odd shapes with transposes, \
-            the timed GEMM, a small convolution in all three passes) (a tile that computes wrong numbers is rejected, never stored), and \
-            times it on a size³ SGEMM and on the three passes of a VAE conv layer (median of 3 \
+            sampled rows of the timed GEMM, a small dense and a small masked convolution in all three passes) \
+            (a tile that computes wrong numbers is rejected, never stored), and \
+            times it on a size³ SGEMM and on the three passes of a VAE conv layer (one warm-up, then the median of 3 \
             device-timed runs each). The default tile of the \
             shipped table is measured first; the search stops starting tiles when --budget runs out \
-            and keeps the best so far. A tile replaces the default only when GEMM and conv together run at least 3% faster. \
+            and keeps the best so far. The best is then timed again against the default, alternating, and replaces it \
+            only when GEMM and conv together still run at least 3% faster. \
             The result is written as gemm-tile-<key>.json beside the kernel cache \
             (RDLAB_KERNEL_CACHE_DIR, default ~/.cache/rdlab/kernels), keyed by device, vendor, \
             driver and platform version: every later OpenCL backend on that device and driver uses \
@@ -29,7 +31,7 @@ struct TuneCommand: ParsableCommand {
         valueName: "backend"))
     var backend: String
 
-    @Option(name: .long, help: "Seconds of searching; the default tile is always measured, and no new tile starts after this.")
+    @Option(name: .long, help: "Seconds of searching, counted after the inputs and references are made: no new tile starts after this; the default tile is always measured, and the final re-timing of the best against it comes after.")
     var budget: Double = 120
 
     @Option(name: .long, help: "m = n = k of the timed SGEMM (default 1024 on a GPU, 512 on a CPU device such as PoCL).")
@@ -73,17 +75,18 @@ struct TuneCommand: ParsableCommand {
         print("tuning the GEMM/conv tile of \(device.selector) (\(device.name)), driver \(device.driverVersion)")
         print("timed: SGEMM \(size)³ and the conv layer \(layer) (forward, backward-data, backward-filter); budget \(Int(budget)) s")
         print("the table's default tile first, then every tile that fits the device; each checked against a Double reference")
+        print("making the inputs and their Double references (before the budget starts)")
         let tuning = try backend.tuneGemm(size: size, budget: budget) { step in
             FileHandle.standardError.write(Data(String(format: "[%d/%d, ETA %.0f s] %@ %@\n", step.index, step.total,
-                step.secondsLeft, step.result.tile, Self.describe(step.result.outcome, flops: flops)).utf8))
+                step.secondsLeft, step.result.tile.description, Self.describe(step.result.outcome, flops: flops)).utf8))
         }
         print("tile".padding(8) + "  result")
-        for result in tuning.results { print(result.tile.padding(8) + "  " + Self.describe(result.outcome, flops: flops)) }
+        for result in tuning.results { print(result.tile.description.padding(8) + "  " + Self.describe(result.outcome, flops: flops)) }
         if tuning.untried > 0 { print("\(tuning.untried) more tiles not tried within --budget \(Int(budget)) s; raise it to search them") }
         let record = tuning.record
-        print(String(format: "default %@: GEMM %.2f ms (%.1f GFLOP/s), conv %.2f ms", record.defaultTile,
+        print(String(format: "default %@: GEMM %.2f ms (%.1f GFLOP/s), conv %.2f ms", record.defaultTile.description,
             record.defaultMicroseconds / 1000, flops / record.defaultMicroseconds / 1000, record.defaultConvMicroseconds / 1000))
-        print(String(format: "best    %@: GEMM %.2f ms (%.1f GFLOP/s), conv %.2f ms; %.2f× the default", record.tile,
+        print(String(format: "best    %@: GEMM %.2f ms (%.1f GFLOP/s), conv %.2f ms; %.2f× the default", record.tile.description,
             record.bestMicroseconds / 1000, flops / record.bestMicroseconds / 1000, record.bestConvMicroseconds / 1000,
             record.speedup))
         print("stored \(tuning.file.path); OpenCL backends on \(device.selector) with driver \(device.driverVersion) now use \(record.tile)")

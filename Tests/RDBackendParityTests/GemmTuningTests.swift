@@ -1,5 +1,6 @@
 import Foundation
 import RDCompute
+import RDParity
 import RDTestSupport
 import Testing
 
@@ -31,8 +32,11 @@ struct GemmTuningTests {
     static let layer = Conv2DGeometry(batch: 1, height: 6, width: 6, inChannels: 16, outChannels: 16, kernel: 3, stride: 1,
         padding: .same)
 
-    static func record(_ tile: String, on device: DeviceDescription) -> TunedGemmTile {
-        TunedGemmTile(device: device, tile: tile, defaultTile: "64x16", size: 64, convLayer: "test", defaultMicroseconds: 100,
+    /// The embedded kernel sources' digest, which a backend without RDLAB_KERNEL_DIR checks records against.
+    static var embedded: TuningSources { get throws { try TuningSources(directory: nil) } }
+
+    static func record(_ tile: GemmTile, on device: DeviceDescription) throws -> TunedGemmTile {
+        TunedGemmTile(device: device, kernelSources: try embedded.digest, tile: tile, defaultTile: GemmTile(tileSize: 64, workPerThread: 16), size: 64, convLayer: "test", defaultMicroseconds: 100,
             bestMicroseconds: 80, defaultConvMicroseconds: 30, bestConvMicroseconds: 20,
             tunedAt: Date(timeIntervalSince1970: 1_800_000_000))
     }
@@ -48,9 +52,9 @@ struct GemmTuningTests {
         let candidates = GemmTile.candidates(for: backend.cl)
         let tuning = try backend.tuneGemm(size: 40, budget: 0.001)
         #expect(tuning.results.count == 1 && tuning.untried == candidates.count - 1)
-        #expect(tuning.results[0].tile == GemmTile.tableDefault(for: backend.cl).description)
+        #expect(tuning.results[0].tile == GemmTile.tableDefault(for: backend.cl))
         #expect(tuning.file == TunedGemmTile.file(for: device, in: cache))
-        #expect(TunedGemmTile.load(for: device, in: cache) == .found(tuning.record))
+        #expect(TunedGemmTile.load(for: device, in: cache, sources: try Self.embedded.digest) == .found(tuning.record))
         #expect(tuning.record.tile == tuning.results[0].tile && tuning.record.speedup == 1)
         let next = try Self.backend(on: device, cache: cache)
         #expect(next.gemmTileChoice == GemmTileChoice(tile: tuning.record.tile,
@@ -77,7 +81,7 @@ struct GemmTuningTests {
     @Test func storedTileIsUsedAndOverridable() throws {
         guard let (device, cache) = try Self.device() else { return }
         defer { try? FileManager.default.removeItem(at: cache) }
-        _ = try Self.record("16x4", on: device).store(for: device, in: cache)
+        _ = try Self.record(GemmTile(tileSize: 16, workPerThread: 4), on: device).store(for: device, in: cache)
         let backend = try Self.backend(on: device, cache: cache)
         #expect(backend.gemmTile == GemmTile(tileSize: 16, workPerThread: 4))
         #expect(backend.gemmTileChoice.origin == .tuned(date: Date(timeIntervalSince1970: 1_800_000_000), speedup: 1.3))
@@ -85,9 +89,21 @@ struct GemmTuningTests {
         let a = GemmCheck.values(19 * 17, seed: 3), b = GemmCheck.values(17 * 23, seed: 4)
         let c = try backend.makeBuffer(count: 19 * 23)
         try backend.gemm(d, a: try backend.makeBuffer(a), b: try backend.makeBuffer(b), c: c)
-        #expect(GemmCheck.error(try backend.download(c), reference: GemmCheck.reference(d, a: a, b: b, c: [Float](repeating: 0, count: 19 * 23))) < 1e-10)
+        #expect(nmse(try backend.download(c), Reference.gemm(d, a, b, [])) < 1e-10)
+        // other kernels (RDLAB_KERNEL_DIR with a changed gemm.cl): the record is not theirs
+        let kernels = cache.appendingPathComponent("kernels")
+        try FileManager.default.createDirectory(at: kernels, withIntermediateDirectories: true)
+        for family in KernelFamily.all {
+            let text = try KernelSource.text(of: family, directory: nil) + (family == .gemm ? "\n// changed\n" : "")
+            try Data(text.utf8).write(to: kernels.appendingPathComponent("\(family.name).cl"))
+        }
+        let log = LogRecorder()
+        let changed = try #require(try OpenCLBackendFactory(configuration: OpenCLConfiguration(kernelDirectory: kernels,
+            cacheDirectory: cache), logger: log.logger).makeBackend(on: device) as? OpenCLBackend)
+        #expect(changed.gemmTileChoice.origin == .table)
+        #expect(log.lines.filter { $0.1.contains("other kernel sources") }.count == 1, "\(log.lines)")
         let overridden = try Self.backend(on: device, cache: cache, override: "32x8")
-        #expect(overridden.gemmTileChoice == GemmTileChoice(tile: "32x8", origin: .environment))
+        #expect(overridden.gemmTileChoice == GemmTileChoice(tile: GemmTile(tileSize: 32, workPerThread: 8), origin: .environment))
     }
 
     /// A record of another driver is not taken: under its own key it is never found, and copied
@@ -97,12 +113,12 @@ struct GemmTuningTests {
         defer { try? FileManager.default.removeItem(at: cache) }
         var other = device
         other.driverVersion += "-next"
-        let foreign = try Self.record("16x4", on: other).store(for: other, in: cache)
+        let foreign = try Self.record(GemmTile(tileSize: 16, workPerThread: 4), on: other).store(for: other, in: cache)
         #expect(foreign != TunedGemmTile.file(for: device, in: cache))
-        #expect(TunedGemmTile.load(for: device, in: cache) == .absent)
+        #expect(TunedGemmTile.load(for: device, in: cache, sources: try Self.embedded.digest) == .absent)
         #expect(try Self.backend(on: device, cache: cache).gemmTileChoice.origin == .table)
         try FileManager.default.copyItem(at: foreign, to: TunedGemmTile.file(for: device, in: cache))
-        guard case .damaged(_, let reason) = TunedGemmTile.load(for: device, in: cache) else {
+        guard case .damaged(_, let reason) = TunedGemmTile.load(for: device, in: cache, sources: try Self.embedded.digest) else {
             Issue.record("a record of driver \(other.driverVersion) was taken for \(device.driverVersion)")
             return
         }
@@ -129,9 +145,9 @@ struct GemmTuningTests {
         guard let (device, cache) = try Self.device() else { return }
         defer { try? FileManager.default.removeItem(at: cache) }
         let reference = [1.0, -2.0, 3.0]
-        #expect(GemmCheck.error([1, -2, 3], reference: reference) == 0)
-        #expect(GemmCheck.error([1, -2, 3.01], reference: reference) > GemmCheck.tolerance)
-        #expect(GemmCheck.error([1, -2, .nan], reference: reference) == .infinity)
+        #expect(nmse([1, -2, 3], reference) == 0)
+        #expect(nmse([1, -2, 3.01], reference) > GemmCheck.tolerance)
+        #expect(nmse([1, -2, .nan], reference) == .infinity && nmse([1, -2], reference) == .infinity)
         let backend = try Self.backend(on: device, cache: cache)
         let source = try KernelSource.text(of: .gemm, directory: nil)
         let accumulate = "acc[w] = fma(As[ty + w * RTS][k], b, acc[w]);"
@@ -142,33 +158,44 @@ struct GemmTuningTests {
         let bad = GemmTile(tileSize: 16, workPerThread: 4)
         let first = GemmTile.tableDefault(for: backend.cl)
         let conv = try KernelSource.text(of: .conv, directory: nil)
+        let wrongSources = TuningSources(gemm: wrong, conv: conv, masked: try Self.embedded.masked)
         let tuning = try backend.tuneGemm(size: 32, convLayer: Self.layer, budget: 60, candidates: [first, bad],
-            sources: (wrong, conv)) { _ in }
+            sources: wrongSources) { _ in }
         guard case .rejected(let reason) = tuning.results[1].outcome else {
             Issue.record("the wrong 16x4 kernel was accepted: \(tuning.results[1])")
             return
         }
         #expect(reason.contains("wrong result"))
-        #expect(tuning.record.tile == first.description)
-        #expect(TunedGemmTile.load(for: device, in: cache) == .found(tuning.record))
+        #expect(tuning.record.tile == first && tuning.record.kernelSources == wrongSources.digest)
+        #expect(TunedGemmTile.load(for: device, in: cache, sources: wrongSources.digest) == .found(tuning.record))
         // a conv build that drifts for 16x4 is caught by the conv check
         let convAccumulate = "acc[w] = fma(As[ty + w * RTS][k], bv, acc[w]);"
         #expect(conv.contains(convAccumulate))
         let wrongConv = conv.replacingOccurrences(of: convAccumulate,
             with: "acc[w] = fma(As[ty + w * RTS][k], bv, acc[w]) + (TS == 16 ? 1e-3f : 0.0f);")
         let convTuning = try backend.tuneGemm(size: 32, convLayer: Self.layer, budget: 60, candidates: [first, bad],
-            sources: (source, wrongConv)) { _ in }
+            sources: TuningSources(gemm: source, conv: wrongConv, masked: try Self.embedded.masked)) { _ in }
         guard case .rejected(let convReason) = convTuning.results[1].outcome else {
             Issue.record("the wrong 16x4 conv kernel was accepted: \(convTuning.results[1])")
             return
         }
         #expect(convReason.contains("wrong result on conv"), "\(convReason)")
-        #expect(convTuning.record.tile == first.description)
+        #expect(convTuning.record.tile == first)
+        // a masked conv build that drifts for 16x4 (the dense one right) is caught by the masked check
+        let wrongMasked = conv.replacingOccurrences(of: convAccumulate,
+            with: "acc[w] = fma(As[ty + w * RTS][k], bv, acc[w]) + (masked && TS == 16 ? 1e-3f : 0.0f);")
+        let maskedTuning = try backend.tuneGemm(size: 32, convLayer: Self.layer, budget: 60, candidates: [first, bad],
+            sources: TuningSources(gemm: source, conv: wrongMasked, masked: try Self.embedded.masked)) { _ in }
+        guard case .rejected(let maskedReason) = maskedTuning.results[1].outcome else {
+            Issue.record("the wrong 16x4 masked conv kernel was accepted: \(maskedTuning.results[1])")
+            return
+        }
+        #expect(maskedReason.contains("wrong result on masked conv"), "\(maskedReason)")
         // the default itself wrong: an error, and nothing stored
         try FileManager.default.removeItem(at: tuning.file)
         #expect(throws: GemmTuningError.self) {
-            try backend.tuneGemm(size: 32, convLayer: Self.layer, budget: 60, candidates: [bad], sources: (wrong, conv)) { _ in }
+            try backend.tuneGemm(size: 32, convLayer: Self.layer, budget: 60, candidates: [bad], sources: wrongSources) { _ in }
         }
-        #expect(TunedGemmTile.load(for: device, in: cache) == .absent)
+        #expect(TunedGemmTile.load(for: device, in: cache, sources: try Self.embedded.digest) == .absent)
     }
 }

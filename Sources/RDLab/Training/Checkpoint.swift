@@ -1,6 +1,7 @@
 import CZlib
 import Foundation
 import RDCompute
+import RDFiles
 
 /// Sums over the training batches of the epoch in progress, so that a run stopped mid-epoch
 /// and resumed reports the same train metrics as one that was not.

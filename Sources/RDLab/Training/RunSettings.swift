@@ -1,5 +1,6 @@
 import Foundation
 import RDCompute
+import RDFiles
 
 /// Every setting of a training run: written to `config.json`, read back by `--resume` and `eval`.
 public struct RunSettings: Equatable, Sendable {
@@ -165,22 +166,6 @@ public struct SettingProblem: Error, Equatable, Sendable {
     public init(setting: Setting, reason: String) {
         self.setting = setting
         self.reason = reason
-    }
-}
-
-extension String {
-    /// `klAnnealSteps` → `kl_anneal_steps` (or `kl-anneal-steps`).
-    func snakeCased(separator: Character) -> String {
-        var out = ""
-        for character in self {
-            if character.isUppercase {
-                out.append(separator)
-                out += character.lowercased()
-            } else {
-                out.append(character)
-            }
-        }
-        return out
     }
 }
 
