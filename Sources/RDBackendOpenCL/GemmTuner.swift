@@ -32,6 +32,9 @@ public struct GemmTuning: Sendable {
     public let results: [GemmCandidateResult]
     /// Candidates left untried when the budget ran out.
     public let untried: Int
+    /// Whether the search's best differed from the default and the two were timed again
+    /// (``OpenCLBackend/confirmationRounds``): the record then holds those times.
+    public let retimed: Bool
     public let record: TunedGemmTile
     public let file: URL
 }
@@ -85,7 +88,7 @@ extension OpenCLBackend {
     }
 
     /// Rounds of the final default-against-winner timing.
-    static let confirmationRounds = 3
+    public static let confirmationRounds = 3
     /// The least speed-up that replaces the default: 3 %, above the run-to-run noise.
     static let requiredGain = 0.97
 
@@ -131,7 +134,8 @@ extension OpenCLBackend {
                 best = (result.tile, gemm, conv)
             }
         }
-        if best.tile != first {
+        let retimed = best.tile != first
+        if retimed {
             (standard, best) = try confirm(first, against: best.tile, workload: workload, clock: clock, programs: programs,
                 sources: sources)
         }
@@ -143,7 +147,8 @@ extension OpenCLBackend {
             defaultConvMicroseconds: standard.conv, bestConvMicroseconds: best.conv,
             tunedAt: Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down)))  // whole seconds, as the file holds them
         let file = try record.store(for: device, in: directory)
-        return GemmTuning(results: results, untried: candidates.count - results.count, record: record, file: file)
+        return GemmTuning(results: results, untried: candidates.count - results.count, retimed: retimed, record: record,
+            file: file)
     }
 
     /// The default and the search's winner timed again back to back, alternating one run of

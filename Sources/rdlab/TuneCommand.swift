@@ -22,8 +22,9 @@ struct TuneCommand: ParsableCommand {
             The result is written as gemm-tile-<key>.json beside the kernel cache \
             (RDLAB_KERNEL_CACHE_DIR, default ~/.cache/rdlab/kernels), keyed by device, vendor, \
             driver and platform version: every later OpenCL backend on that device and driver uses \
-            it for GEMMs and convolutions, unless RDLAB_GEMM_TILE overrides it; a new driver starts \
-            again from the table. 'rdlab devices' shows which tile each device uses.
+            it for GEMMs and convolutions with the same kernel sources (the file records their digest), \
+            unless RDLAB_GEMM_TILE overrides it; a new driver or changed kernels (another rdlab, RDLAB_KERNEL_DIR) \
+            start again from the table. 'rdlab devices' shows which tile each device uses.
             """)
 
     @Option(name: .long, help: ArgumentHelp(
@@ -84,6 +85,9 @@ struct TuneCommand: ParsableCommand {
         for result in tuning.results { print(result.tile.description.padding(8) + "  " + Self.describe(result.outcome, flops: flops)) }
         if tuning.untried > 0 { print("\(tuning.untried) more tiles not tried within --budget \(Int(budget)) s; raise it to search them") }
         let record = tuning.record
+        if tuning.retimed {
+            print("\(record.defaultTile) and the search's best timed again, alternating, \(OpenCLBackend.confirmationRounds) rounds (3% faster needed to store the best):")
+        }
         print(String(format: "default %@: GEMM %.2f ms (%.1f GFLOP/s), conv %.2f ms", record.defaultTile.description,
             record.defaultMicroseconds / 1000, flops / record.defaultMicroseconds / 1000, record.defaultConvMicroseconds / 1000))
         print(String(format: "best    %@: GEMM %.2f ms (%.1f GFLOP/s), conv %.2f ms; %.2f× the default", record.tile.description,

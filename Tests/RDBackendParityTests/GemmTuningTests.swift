@@ -126,12 +126,17 @@ struct GemmTuningTests {
         #expect(try Self.backend(on: device, cache: cache).gemmTileChoice.origin == .table)
     }
 
-    /// A damaged file is one WARN naming its path, and the backend falls back to the table.
+    /// A damaged file is one WARN naming its path, and the backend falls back to the table;
+    /// under RDLAB_GEMM_TILE the file is not read, so not reported either.
     @Test func damagedFileFallsBackWithAMessage() throws {
         guard let (device, cache) = try Self.device() else { return }
         defer { try? FileManager.default.removeItem(at: cache) }
         let file = TunedGemmTile.file(for: device, in: cache)
         try Data("{\"tile\": \"64x".utf8).write(to: file)
+        let overridden = LogRecorder()
+        #expect(try Self.backend(on: device, cache: cache, override: "16x4", logger: overridden.logger).gemmTileChoice.origin
+            == .environment)
+        #expect(overridden.lines.allSatisfy { $0.0 != .warning }, "\(overridden.lines)")
         let log = LogRecorder()
         let backend = try Self.backend(on: device, cache: cache, logger: log.logger)
         #expect(backend.gemmTileChoice.origin == .table)
@@ -158,39 +163,35 @@ struct GemmTuningTests {
         let bad = GemmTile(tileSize: 16, workPerThread: 4)
         let first = GemmTile.tableDefault(for: backend.cl)
         let conv = try KernelSource.text(of: .conv, directory: nil)
-        let wrongSources = TuningSources(gemm: wrong, conv: conv, masked: try Self.embedded.masked)
-        let tuning = try backend.tuneGemm(size: 32, convLayer: Self.layer, budget: 60, candidates: [first, bad],
-            sources: wrongSources) { _ in }
-        guard case .rejected(let reason) = tuning.results[1].outcome else {
-            Issue.record("the wrong 16x4 kernel was accepted: \(tuning.results[1])")
-            return
+        /// Tunes the default and 16x4 with `sources`: the default is stored, and 16x4's
+        /// rejection is returned (nil, and an issue, if it was accepted).
+        func rejection(_ sources: TuningSources) throws -> (reason: String?, tuning: GemmTuning) {
+            let tuning = try backend.tuneGemm(size: 32, convLayer: Self.layer, budget: 60, candidates: [first, bad],
+                sources: sources) { _ in }
+            #expect(tuning.record.tile == first && tuning.record.kernelSources == sources.digest)
+            guard case .rejected(let reason) = tuning.results[1].outcome else {
+                Issue.record("a wrong 16x4 build was accepted: \(tuning.results[1])")
+                return (nil, tuning)
+            }
+            return (reason, tuning)
         }
-        #expect(reason.contains("wrong result"))
-        #expect(tuning.record.tile == first && tuning.record.kernelSources == wrongSources.digest)
+        let masked = try Self.embedded.masked
+        let wrongSources = TuningSources(gemm: wrong, conv: conv, masked: masked)
+        let (reason, tuning) = try rejection(wrongSources)
+        #expect(reason?.contains("wrong result") == true, "\(reason ?? "-")")
         #expect(TunedGemmTile.load(for: device, in: cache, sources: wrongSources.digest) == .found(tuning.record))
         // a conv build that drifts for 16x4 is caught by the conv check
         let convAccumulate = "acc[w] = fma(As[ty + w * RTS][k], bv, acc[w]);"
         #expect(conv.contains(convAccumulate))
         let wrongConv = conv.replacingOccurrences(of: convAccumulate,
             with: "acc[w] = fma(As[ty + w * RTS][k], bv, acc[w]) + (TS == 16 ? 1e-3f : 0.0f);")
-        let convTuning = try backend.tuneGemm(size: 32, convLayer: Self.layer, budget: 60, candidates: [first, bad],
-            sources: TuningSources(gemm: source, conv: wrongConv, masked: try Self.embedded.masked)) { _ in }
-        guard case .rejected(let convReason) = convTuning.results[1].outcome else {
-            Issue.record("the wrong 16x4 conv kernel was accepted: \(convTuning.results[1])")
-            return
-        }
-        #expect(convReason.contains("wrong result on conv"), "\(convReason)")
-        #expect(convTuning.record.tile == first)
+        let convReason = try rejection(TuningSources(gemm: source, conv: wrongConv, masked: masked)).reason
+        #expect(convReason?.contains("wrong result on conv") == true, "\(convReason ?? "-")")
         // a masked conv build that drifts for 16x4 (the dense one right) is caught by the masked check
         let wrongMasked = conv.replacingOccurrences(of: convAccumulate,
             with: "acc[w] = fma(As[ty + w * RTS][k], bv, acc[w]) + (masked && TS == 16 ? 1e-3f : 0.0f);")
-        let maskedTuning = try backend.tuneGemm(size: 32, convLayer: Self.layer, budget: 60, candidates: [first, bad],
-            sources: TuningSources(gemm: source, conv: wrongMasked, masked: try Self.embedded.masked)) { _ in }
-        guard case .rejected(let maskedReason) = maskedTuning.results[1].outcome else {
-            Issue.record("the wrong 16x4 masked conv kernel was accepted: \(maskedTuning.results[1])")
-            return
-        }
-        #expect(maskedReason.contains("wrong result on masked conv"), "\(maskedReason)")
+        let maskedReason = try rejection(TuningSources(gemm: source, conv: wrongMasked, masked: masked)).reason
+        #expect(maskedReason?.contains("wrong result on masked conv") == true, "\(maskedReason ?? "-")")
         // the default itself wrong: an error, and nothing stored
         try FileManager.default.removeItem(at: tuning.file)
         #expect(throws: GemmTuningError.self) {
