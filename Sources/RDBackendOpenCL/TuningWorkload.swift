@@ -75,6 +75,13 @@ struct TuningWorkload {
     /// over C, so the check costs O(rows·size²) on the host, not O(size³).
     static let checkedRows = 64
 
+    /// The rows of a size×size C checked: all of a small C, else about ``checkedRows`` spread
+    /// evenly from the first to the last, ascending.
+    static func sampledRows(of size: Int) -> [Int] {
+        let step = max(1, (size + checkedRows - 1) / checkedRows)
+        return Array(stride(from: 0, to: size, by: step)) + (size > 1 && (size - 1) % step != 0 ? [size - 1] : [])
+    }
+
     init(size: Int, convLayer: Conv2DGeometry, on backend: OpenCLBackend) throws {
         func make(_ d: GemmDescriptor, seed: UInt64, rows: [Int]? = nil) throws -> Gemm {
             let a = GemmCheck.values(d.m * d.k, seed: seed), b = GemmCheck.values(d.k * d.n, seed: seed + 1)
@@ -83,10 +90,7 @@ struct TuningWorkload {
             return Gemm(descriptor: d, buffers: (try backend.makeBuffer(a), try backend.makeBuffer(b), try backend.makeBuffer(c)),
                 c: c, rows: rows, reference: Reference.gemm(d, a, b, c, rows: rows))
         }
-        // every row of a small C, else rows spread evenly (the first and the last among them)
-        let step = max(1, (size + Self.checkedRows - 1) / Self.checkedRows)
-        let sampled = Array(stride(from: 0, to: size, by: step)) + (size > 1 && (size - 1) % step != 0 ? [size - 1] : [])
-        gemm = try make(GemmDescriptor(m: size, n: size, k: size), seed: 1, rows: sampled)
+        gemm = try make(GemmDescriptor(m: size, n: size, k: size), seed: 1, rows: Self.sampledRows(of: size))
         gemmChecks = try GemmCheck.edgeCases.enumerated().map { try make($0.element, seed: UInt64(10 * ($0.offset + 2))) } + [gemm]
         let g = Self.convCheckGeometry
         let masked = try MaskedConv2DShape.pixelCNN(.b, batch: g.batch, height: g.height, width: g.width,

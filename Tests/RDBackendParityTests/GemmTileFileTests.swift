@@ -92,6 +92,18 @@ struct GemmTileFileTests {
         #expect(damaged.lines.isEmpty, "\(damaged.lines)")
     }
 
+    /// The timed GEMM's check reads every row of a small C and at most 65 rows of a large one,
+    /// first and last included, so its reference is O(65·size²) at any --size.
+    @Test func timedGemmCheckSamplesRows() {
+        #expect(TuningWorkload.sampledRows(of: 40) == Array(0..<40))
+        #expect(TuningWorkload.sampledRows(of: 64) == Array(0..<64))
+        for size in [65, 100, 512, 1000, 8192] {
+            let rows = TuningWorkload.sampledRows(of: size)
+            #expect(rows.count >= 32 && rows.count <= TuningWorkload.checkedRows + 1, "\(size): \(rows.count)")
+            #expect(rows.first == 0 && rows.last == size - 1 && zip(rows, rows.dropFirst()).allSatisfy { $0 < $1 }, "\(size)")
+        }
+    }
+
     /// The digest follows every source the tuned tile depends on.
     @Test func sourcesDigestCoversGemmConvAndMasked() {
         let base = TuningSources(gemm: "g", conv: "c", masked: "m")
