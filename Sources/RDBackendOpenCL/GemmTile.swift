@@ -21,7 +21,7 @@ public struct GemmTile: Hashable, Sendable, CustomStringConvertible, Codable {
 
     /// `TSxWPT`, e.g. `32x8`: exactly two decimal numbers with 1 ≤ TS ≤ ``maxTileSize``,
     /// 1 ≤ WPT ≤ TS and TS a multiple of WPT; nil for anything else (`32x8x`, `4000000000x1`).
-    public init?(_ text: String) {
+    init?(_ text: String) {
         let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
         guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
             let ts = Int(parts[0]), let wpt = Int(parts[1]), Self.isValid(tileSize: ts, workPerThread: wpt)
