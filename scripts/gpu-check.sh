@@ -120,11 +120,6 @@ for name in ["gemm square 4096^3"] + [r["name"] for r in bench if r.get("stage")
     ratio = f"{og / tgf:.2f}" if og and tgf else "-"
     ogs = f"{og:.1f}" if og else "-"
     print(f"  {name:38s} {ogs:>10s} {tgf or '-'!s:>18s} {ratio:>8s}")
-tiles = [r for r in bench if r.get("stage", "").startswith("tile-")]
-if tiles:
-    print("RDLAB_GEMM_TILE sweep (GFLOP/s):")
-    for r in tiles:
-        print(f"  {r['stage'][5:]:6s} {r['name']:40s} {r['gflops']:9.1f}")
 print("VAE training step, batch 100 (ms at the median):")
 for r in bench:
     if r["name"].startswith("vae train step"):
@@ -138,8 +133,8 @@ cat > .gpu/run.sh <<'RUN'
 #!/usr/bin/env bash
 # Runs ON the GPU machine, from the repo root:  bash .gpu/run.sh [SECONDS] [STAGE...]
 # (written by scripts/gpu-check.sh). Stages, most valuable first, each under `timeout` and all
-# within SECONDS (default 420): nvidia-smi devices gemm torch-gemm steps-ref torch-vae tiles conv
-# families train eval other. Everything printed goes to $OUT/gpu-check.log; bench rows to $OUT/bench.json,
+# within SECONDS (default 420): nvidia-smi devices selftest gemm torch-gemm steps-ref torch-vae tune
+# conv families train eval other. Everything printed goes to $OUT/gpu-check.log; bench rows to $OUT/bench.json,
 # PyTorch's to $OUT/torch.jsonl, the training run's metrics, config and images to $OUT/train-*.
 # Here (no GPU), for a dry run: GPU_CHECK_BACKEND=opencl:pocl OCL_ICD_VENDORS=/etc/OpenCL/vendors
 # GPU_CHECK_STAGE_MAX=20 OUT=/tmp/gpuout bash .gpu/run.sh 300   (GPU_CHECK_TRAIN_ARGS and
@@ -195,6 +190,8 @@ icd=$(cat /tmp/rdlab-gpu/vendors/nvidia.icd 2>/dev/null) && LD_LIBRARY_PATH="$LD
 stage devices 60 "$R" devices --log-level debug
 [ -x /tmp/rdlab-gpu/clinfo ] && stage devices:clinfo 20 /tmp/rdlab-gpu/clinfo
 stage devices:select 30 "$R" devices --backend "$B" --strict-backend
+# every op against the naive Double reference, gradients by finite differences
+stage selftest 90 "$R" selftest --backend "$B" --strict-backend
 
 rb() {  # rb STAGE LIMIT BUDGET REGEX [ENV...]: one rdlab bench over the cases REGEX matches
   local tag=$1 lim=$2 budget=$3 re=$4; shift 4
@@ -209,10 +206,10 @@ stage torch-vae 90 python3 "$here/baselines/torch_vae.py" --device cuda --channe
   --infer-steps 30 --out "$OUT/torch.jsonl" --tag gpu-check
 stage torch-vae:nchw 60 python3 "$here/baselines/torch_vae.py" --device cuda --warmup 10 --steps 50 \
   --infer-steps 30 --out "$OUT/torch.jsonl" --tag gpu-check
-# GEMM tiles other than the table's (NVIDIA: 64x8), as `rdlab tune` will search them
-for tile in 64x4 64x16 32x8 32x4 32x2; do
-  rb "tiles:tile-$tile" 25 0.3 '^gemm (square|conv28 32->32 5x5 fwd)' RDLAB_GEMM_TILE=$tile
-done
+# the GEMM/conv tile searched for this card (its default and best times in the log); every
+# stage after this one runs on the tuned tile, which `rdlab devices` then names
+stage tune 90 "$R" tune --backend "$B" --budget 45
+stage devices:tuned 30 "$R" devices --backend "$B" --strict-backend
 rb conv 75 0.2 '^conv '
 # the other families one by one (a slow one cannot take the rest): at most 150 s for all of
 # them, and 200 s kept for the training run and eval
