@@ -46,6 +46,13 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         return Array(UnsafeBufferPointer(start: p, count: buffer.count))
     }
 
+    public func download(_ buffer: DeviceBuffer, into values: UnsafeMutableBufferPointer<Float>) throws {
+        let p = try pointer(buffer)
+        try OpValidation.hostCount("download", buffer, values.count)
+        guard let target = values.baseAddress else { return }
+        target.update(from: p, count: buffer.count)
+    }
+
     public func copy(_ source: DeviceBuffer, to destination: DeviceBuffer) throws {
         try OpValidation.sameCount("copy", source, destination)
         try pointer(destination).update(from: pointer(source), count: source.count)

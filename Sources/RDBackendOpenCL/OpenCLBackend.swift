@@ -203,6 +203,14 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         return values
     }
 
+    public func download(_ buffer: DeviceBuffer, into values: UnsafeMutableBufferPointer<Float>) throws {
+        let source = try mem(buffer)
+        try OpValidation.hostCount("download", buffer, values.count)
+        guard let target = values.baseAddress, buffer.count > 0 else { return }
+        let code = api.enqueueReadBuffer(queue, source, cl_bool(CL_TRUE), 0, buffer.byteCount, target, 0, nil, nil)
+        try OpenCLAPI.check(code, "clEnqueueReadBuffer", device: displayName)
+    }
+
     public func copy(_ source: DeviceBuffer, to destination: DeviceBuffer) throws {
         let bytes = try OpValidation.sameCountBytes("copy", source, destination)
         let (from, to) = (try mem(source), try mem(destination))

@@ -16,13 +16,16 @@ public final class Adam {
         self.normalizeGradients = normalizeGradients
     }
 
-    /// Updates every parameter that has a gradient in `graph`.
+    /// Updates every parameter that has a gradient in `graph`, with `graph`'s backend (a step
+    /// recorder's, while a step plan is recorded).
     public func update(_ parameters: [Parameter], gradientsFrom graph: Graph) throws {
+        let backend = graph.backend
         step += 1
         for parameter in parameters {
             guard var gradient = graph.gradient(of: parameter.tensor) else { continue }
-            if normalizeGradients { gradient = try normalized(gradient) }
+            if normalizeGradients { gradient = try normalized(gradient, on: backend) }
             let state = try moments[parameter.name] ?? {
+                let backend = self.backend  // moments outlive the step
                 let first = try backend.makeBuffer(count: parameter.tensor.count)
                 let second = try backend.makeBuffer(count: parameter.tensor.count)
                 try backend.fill(first, with: 0)
@@ -35,19 +38,34 @@ public final class Adam {
         }
     }
 
+    /// Counts a step whose updates a replayed step plan has made.
+    func advance() { step += 1 }
+
     /// Host copies of the moments, for checkpoints.
     public func momentValues() throws -> [String: (first: [Float], second: [Float])] {
         try moments.mapValues { (try backend.download($0.first), try backend.download($0.second)) }
     }
 
-    /// Restores the step count and moments saved by ``momentValues()``.
+    /// Restores the step count and moments saved by ``momentValues()``, into the moments'
+    /// buffers where they exist (a step plan keeps using them).
     public func restore(step: Int, moments saved: [String: (first: [Float], second: [Float])]) throws {
         self.step = step
-        moments = try saved.mapValues { (try backend.makeBuffer($0.first), try backend.makeBuffer($0.second)) }
+        var restored: [String: (first: DeviceBuffer, second: DeviceBuffer)] = [:]
+        for (name, values) in saved {
+            if let existing = moments[name], existing.first.count == values.first.count,
+                existing.second.count == values.second.count {
+                try backend.upload(values.first, to: existing.first)
+                try backend.upload(values.second, to: existing.second)
+                restored[name] = existing
+            } else {
+                restored[name] = (try backend.makeBuffer(values.first), try backend.makeBuffer(values.second))
+            }
+        }
+        moments = restored
     }
 
-    /// `g / (‖g‖₂ + 1e-7)`, computed on the device.
-    func normalized(_ g: DeviceBuffer) throws -> DeviceBuffer {
+    /// `g / (‖g‖₂ + 1e-7)`, computed on `backend`.
+    func normalized(_ g: DeviceBuffer, on backend: any Backend) throws -> DeviceBuffer {
         let squares = try backend.makeBuffer(count: g.count)
         try backend.unary(.square, g, output: squares)
         let norm = try backend.makeBuffer(count: 1)

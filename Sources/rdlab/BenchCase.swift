@@ -25,7 +25,8 @@ struct BenchCase: Sendable {
     /// The training step of each of Alemi's twelve families: the reference VAE's settings
     /// (32 latents, ReLU) for the deconvolutional decoder, Alemi's (64 latents, gated units,
     /// inputs in [−1, 1]) with the PixelCNN decoder; `---` is the reference β-VAE step. `-+v`
-    /// also with its gated resnets recomputed in the backward pass (the lean-memory step).
+    /// also with its gated resnets recomputed in the backward pass (the lean-memory step), and
+    /// `---` also eagerly (a graph per step, beside the replayed step plan every other case uses).
     static var familySteps: [BenchCase] {
         DecoderKind.allCases.flatMap { decoder in
             EncoderKind.allCases.flatMap { encoder in
@@ -35,6 +36,7 @@ struct BenchCase: Sendable {
                         symmetricInputs: pixelCNN, encoder: encoder, decoder: decoder, marginal: marginal)
                     let reference = encoder == .gaussian && marginal == .normal && !pixelCNN
                     return [trainingStep(.alemi(spec), " family \(spec.family)", flops: reference ? 36.106e9 : 0)]
+                        + (reference ? [trainingStep(.alemi(spec), " family \(spec.family)", planning: .eager)] : [])
                         + (pixelCNN && encoder == .gaussian && marginal == .vamp
                             ? [trainingStep(.alemi(spec), " family \(spec.family)", flops: 0, activations: .recomputed)] : [])
                 }
@@ -46,13 +48,14 @@ struct BenchCase: Sendable {
     /// VAE (32 latents, Gaussian channel) is 36.1 GFLOP by the baselines' count (common.py);
     /// the Echo channel adds ~0.002 GFLOP. Other families carry no FLOP count (0).
     static func trainingStep(_ spec: ModelSpec, _ suffix: String, batch: Int = 100, flops: Double = 36.106e9,
-        activations: ActivationMemory = .kept) -> BenchCase {
+        activations: ActivationMemory = .kept, planning: StepPlanning = .replayed) -> BenchCase {
         let memory = activations == .kept ? "" : ", \(activations) activations"
-        return BenchCase(name: "vae train step batch \(batch)\(suffix) (fwd+bwd+adam\(memory))", flops: flops) { backend in
+        let execution = planning == .replayed ? "" : ", \(planning)"
+        return BenchCase(name: "vae train step batch \(batch)\(suffix) (fwd+bwd+adam\(memory)\(execution))", flops: flops) { backend in
             let trainer = ModelTrainer(model: try spec.makeModel(backend: backend, seed: 1), optimizer: Adam(backend: backend),
                 objective: Objective(ObjectiveSpec()),
                 learningRate: LearningRateSchedule(kind: .constant, learningRate: 3e-4, totalSteps: 1), seed: 1,
-                activations: activations)
+                activations: activations, planning: planning)
             var state: UInt64 = 7
             let images = (0..<(batch * 784)).map { _ -> Float in
                 state = state &* 6_364_136_223_846_793_005 &+ 1
@@ -169,7 +172,8 @@ struct BenchCase: Sendable {
         let timer = backend as? any DeviceTimedBackend
         var deviceTimed = timer != nil
         let call = try prepare(backend)
-        for _ in 0..<2 {
+        // three: a training step's first step, then the two its step plan is recorded from
+        for _ in 0..<3 {
             try call()
             try backend.synchronize()
         }

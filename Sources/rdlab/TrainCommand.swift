@@ -9,6 +9,7 @@ extension Binarization: ExpressibleByArgument {}
 extension LearningRateSchedule.Kind: ExpressibleByArgument {}
 extension ModelSpec.Kind: ExpressibleByArgument {}
 extension ActivationMemory: ExpressibleByArgument {}
+extension StepPlanning: ExpressibleByArgument {}
 extension Activation: ExpressibleByArgument {
     /// The hidden nonlinearities (linear and sigmoid are output activations only).
     public static var allValueStrings: [String] { allCases.filter(\.isHidden).map(\.rawValue) }
@@ -120,6 +121,7 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Normalise each gradient tensor by its L2 norm before Adam (Alemi F.4).") var normalizeGradients = false
     @Option(help: "Seed of initialisation, batching, binarisation and noise (default 0).") var seed: UInt64?
     @Option(help: "What a step keeps for its backward pass: kept (every activation, default) | recomputed (a PixelCNN's gated resnets keep only their inputs and run again in the backward pass: about a third more time, a fraction of the memory, the same numbers). Not saved: give it again on --resume.") var activationMemory: ActivationMemory = .kept
+    @Option(help: "How steps run: replayed (default: two steps are recorded, and later steps of the same batch shape replay them over buffers planned once, without a graph per step; the same numbers) | eager (a graph and its tape every step). Steps that cannot be replayed (Echo noise, a β that moves every step, an odd last batch) run eagerly either way. Not saved: give it again on --resume.") var stepPlan: StepPlanning = .replayed
     @Option(help: "Run directory (default runs/<dataset>-<date>).") var out: String?
     @Option(help: "Continue the run in this directory from its checkpoint.") var resume: String?
     @Option(help: "Test examples per image grid (reconstructions.png, samples.png); 0 writes none. A PixelCNN decoder draws its samples pixel by pixel (784 passes per grid). Default 10.") var imageColumns: Int?
@@ -340,7 +342,7 @@ struct TrainCommand: ParsableCommand {
                 device: device.name, driver: device.driverVersion, fallbackReason: selection.fallbackReason,
                 rdlabVersion: RDLab.version, rdlabCommit: resumed?.provenance.rdlabCommit ?? currentCommit(),
                 started: resumed?.provenance.started ?? ISO8601DateFormatter().string(from: Date()),
-                activationMemory: activationMemory, stepMemoryBytes: stepMemoryBytes),
+                activationMemory: activationMemory, stepMemoryBytes: stepMemoryBytes, stepPlanning: stepPlan),
             logger: logger)
         Self.describe(run, logger: logger)
         let weightName = switch settings.objective.weight {

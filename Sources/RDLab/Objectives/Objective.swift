@@ -289,6 +289,17 @@ public struct Objective: Sendable {
         return loss
     }
 
+    /// Whether ``update(rates:distortion:)`` moves anything: a layer of `layers` has a target
+    /// rate or GECO (constant and annealed weights carry no state).
+    public func isAdaptive(layers: [String]) -> Bool {
+        layers.contains { layer in
+            switch spec.weight(of: layer) {
+            case .constant, .annealed: false
+            case .targetRate, .geco: true
+            }
+        }
+    }
+
     /// Moves the multipliers after a step with batch means `rates` (by layer) and `distortion`.
     public mutating func update(rates: [String: Double], distortion: Double) {
         // GECO's constraint is on D, one moving average for every layer that uses it

@@ -37,6 +37,9 @@ public struct NonFiniteLoss: Error, CustomStringConvertible {
 /// One optimisation step of an ``Objective`` on any ``RateDistortionModel``, and evaluation
 /// of its rates and distortion; everything stays on the backend except the means read for
 /// logging, the objective's update and the finiteness check.
+///
+/// With ``StepPlanning/replayed`` (the default) the step of each batch shape is recorded once
+/// and replayed (``StepPlan``, ``StepPlanner``): the same numbers without a graph per step.
 public final class ModelTrainer {
     public let model: any RateDistortionModel
     public let optimizer: Adam
@@ -47,9 +50,21 @@ public final class ModelTrainer {
     public var step: Int
     /// What a step keeps for its backward pass.
     public let activations: ActivationMemory
+    public let planning: StepPlanning
+    private let logger: Logger?
+    private let planner = StepPlanner()
+    /// Steps that replayed a plan (for tests and the log).
+    public private(set) var replayedSteps = 0
+    /// The batch's device copy, by shape: a step reads its input from the same buffer each time.
+    private var inputs: [[Int]: DeviceBuffer] = [:]
+    private let layerNames: [String]
+    /// Whether the objective has state to update after each step.
+    private let adaptive: Bool
 
+    /// `logger` gets a line when a step plan is made or refused.
     public init(model: any RateDistortionModel, optimizer: Adam, objective: Objective, learningRate: LearningRateSchedule,
-        seed: UInt64, step: Int = 0, activations: ActivationMemory = .kept) {
+        seed: UInt64, step: Int = 0, activations: ActivationMemory = .kept, planning: StepPlanning = .replayed,
+        logger: Logger? = nil) {
         self.model = model
         self.activations = activations
         self.optimizer = optimizer
@@ -57,6 +72,10 @@ public final class ModelTrainer {
         self.learningRate = learningRate
         self.seed = seed
         self.step = step
+        self.planning = planning
+        self.logger = logger
+        layerNames = model.latentLayers
+        adaptive = objective.isAdaptive(layers: layerNames)
     }
 
     /// Philox stream of the reparameterisation noise of a training step.
@@ -74,25 +93,113 @@ public final class ModelTrainer {
     /// A step on a batch of host values `[B, …]`; returns the batch means. An auxiliary
     /// prior's loss is added to the objective's unweighted (it reaches only its own parameters).
     public func train(_ batch: HostBatch) throws -> RateDistortion {
-        let graph = Graph(backend: model.backend, activations: activations)
-        let x = try graph.constant(batch.values, shape: batch.shape)
-        let out = try model(x, in: graph, seed: seed, noiseStream: Self.trainingNoise(step: step))
+        optimizer.hyperparameters.learningRate = learningRate.value(at: step)
+        let input = try inputBuffer(batch)
+        let means = try planning == .eager ? eagerStep(input, shape: batch.shape, on: model.backend) : plannedStep(input, shape: batch.shape)
+        if adaptive {
+            objective.update(rates: Dictionary(uniqueKeysWithValues: zip(layerNames, means.layerRates)),
+                distortion: means.distortion)
+        }
+        step += 1
+        return means
+    }
+
+    /// The batch's values in the input buffer of its shape.
+    private func inputBuffer(_ batch: HostBatch) throws -> DeviceBuffer {
+        let buffer = try inputs[batch.shape] ?? model.backend.makeBuffer(count: batch.values.count)
+        inputs[batch.shape] = buffer
+        try model.backend.upload(batch.values, to: buffer)
+        return buffer
+    }
+
+    /// The step with its graph on `backend` (the model's, or a recorder wrapping it).
+    private func eagerStep(_ input: DeviceBuffer, shape: [Int], on backend: any Backend) throws -> RateDistortion {
+        let graph = Graph(backend: backend, activations: activations)
+        let out = try model(Tensor(shape: shape, buffer: input), in: graph, seed: seed,
+            noiseStream: Self.trainingNoise(step: step))
         var loss = try objective.loss(out, at: step, in: graph)
         if let auxiliary = out.auxiliaryPrior { loss = try graph.add(loss, try out.expectation(auxiliary.loss, in: graph)) }
-        let means = try summary(out, graph: graph)
-        let value = try graph.values(loss)[0]
-        guard value.isFinite else {
+        let readout = StepReadout(out)
+        let values = try StepReadout.tensors(out, loss: loss).map(graph.values)
+        let means = readout.means(values)
+        try checkFinite(loss: readout.loss(values), means)
+        try graph.backward(from: loss)
+        try optimizer.update(model.parameters, gradientsFrom: graph)
+        if let recorder = backend as? StepRecorder { recorder.readout = readout }
+        return means
+    }
+
+    /// The step through the planner: replayed when the shape has a plan for the current β,
+    /// else eager (and recorded while a plan is in the making).
+    private func plannedStep(_ input: DeviceBuffer, shape: [Int]) throws -> RateDistortion {
+        switch planner.stage(of: shape) {
+        case nil:
+            planner.set(.ready, for: shape)
+            return try eagerStep(input, shape: shape, on: model.backend)
+        case .refused:
+            return try eagerStep(input, shape: shape, on: model.backend)
+        case .planned(let plan, let readout, let betas) where currentBetasEqual(betas):
+            return try replay(plan, readout: readout)
+        case .ready, .planned:
+            return try recordFirstTake(input, shape: shape)
+        case .firstTake(let first, let firstStep, let firstBetas):
+            guard firstStep == step - 1 else { return try recordFirstTake(input, shape: shape) }
+            let second = StepRecorder(wrapping: model.backend)
+            let means = try eagerStep(input, shape: shape, on: second)
+            let betas = currentBetas()
+            do {
+                let plan = try StepPlan(first: first, second: second, firstStep: firstStep, backend: model.backend)
+                guard let readout = second.readout, plan.readings.count == readout.count else {
+                    throw StepPlan.Refusal(description: "the step reads \(plan.readings.count) values from the device, not only its means and loss")
+                }
+                planner.set(.planned(plan, readout: readout, betas: betas), for: shape)
+                logger?.info("step plan for batch \(shape): \(plan.callCount) calls over \(plan.bufferCount) buffers (\(plan.bytes / 1_048_576) MiB); the steps from \(step + 1) replay it")
+            } catch let refusal as StepPlan.Refusal {
+                if firstBetas != betas {
+                    planner.set(.ready, for: shape)  // β moved between the takes: record again
+                } else {
+                    planner.set(.refused, for: shape)
+                    logger?.info("steps on batch \(shape) run eagerly: \(refusal)")
+                }
+            }
+            return means
+        }
+    }
+
+    private func recordFirstTake(_ input: DeviceBuffer, shape: [Int]) throws -> RateDistortion {
+        let recorder = StepRecorder(wrapping: model.backend)
+        let means = try eagerStep(input, shape: shape, on: recorder)
+        planner.set(.firstTake(recorder, step: step, betas: currentBetas()), for: shape)
+        return means
+    }
+
+    /// The plan's step: forward, the finiteness check on the values read, then the update.
+    private func replay(_ plan: StepPlan, readout: StepReadout) throws -> RateDistortion {
+        try plan.run(.forward, step: step, adam: optimizer.hyperparameters, adamStep: optimizer.step + 1)
+        let means = readout.means(plan.readings)
+        try checkFinite(loss: readout.loss(plan.readings), means)
+        try plan.run(.update, step: step, adam: optimizer.hyperparameters, adamStep: optimizer.step + 1)
+        optimizer.advance()
+        replayedSteps += 1
+        return means
+    }
+
+    private func currentBetas() -> [Float] { layerNames.map { objective.beta(of: $0, at: step) } }
+
+    /// Whether every layer's β at this step is `betas` (without making an array).
+    private func currentBetasEqual(_ betas: [Float]) -> Bool {
+        guard betas.count == layerNames.count else { return false }
+        for (index, name) in layerNames.enumerated() where objective.beta(of: name, at: step) != betas[index] { return false }
+        return true
+    }
+
+    /// Throws ``NonFiniteLoss`` (naming the first bad term) unless the loss is finite.
+    private func checkFinite(loss: Float, _ means: RateDistortion) throws {
+        guard loss.isFinite else {
             let term = !means.distortion.isFinite ? "distortion" : !means.rate.isFinite ? "rate"
                 : !(means.auxiliaryRate?.isFinite ?? true) ? "auxiliary prior" : "objective"
             throw NonFiniteLoss(step: step, term: term)
         }
-        try graph.backward(from: loss)
-        optimizer.hyperparameters.learningRate = learningRate.value(at: step)
-        try optimizer.update(model.parameters, gradientsFrom: graph)
-        objective.update(rates: Dictionary(uniqueKeysWithValues: zip(model.latentLayers, means.layerRates)),
-            distortion: means.distortion)
-        step += 1
-        return means
     }
 
     /// Rates and distortion of one batch without an update; `index` picks the noise stream.
@@ -100,20 +207,6 @@ public final class ModelTrainer {
         let graph = Graph(backend: model.backend)
         let x = try graph.constant(batch.values, shape: batch.shape)
         let out = try model(x, in: graph, seed: seed, noiseStream: Self.evaluationNoise(batch: index))
-        return try summary(out, graph: graph)
-    }
-
-    /// The batch means (weighted by the output's example probabilities where it has them).
-    func summary(_ out: ModelOutput, graph: Graph) throws -> RateDistortion {
-        let weights = try out.weights.map { try graph.values($0).map(Double.init) }
-        func mean(_ tensor: Tensor) throws -> Double {
-            let values = try graph.values(tensor)
-            guard let weights else { return values.reduce(0.0) { $0 + Double($1) } / Double(values.count) }
-            return zip(values, weights).reduce(0.0) { $0 + Double($1.0) * $1.1 }
-        }
-        let distortion = try mean(out.distortion)
-        let layers = try out.rates.map { try mean($0.rate) }
-        return RateDistortion(rate: layers.reduce(0, +), distortion: distortion, layerRates: layers,
-            auxiliaryRate: try out.auxiliaryPrior.map { try mean($0.rate) })
+        return StepReadout(out).means(try StepReadout.tensors(out, loss: nil).map(graph.values))
     }
 }

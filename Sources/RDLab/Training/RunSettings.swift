@@ -184,10 +184,12 @@ public struct RunProvenance: Codable, Equatable, Sendable {
     /// The estimated peak device memory of one training step in bytes (``StepMemory``), with
     /// the parameters and Adam's moments; nil where not estimated (the toy model).
     public var stepMemoryBytes: Int?
+    /// Whether steps replay a recorded plan (nil in runs from before the choice: replayed).
+    public var stepPlanning: StepPlanning?
 
     public init(backendRequested: String, backendUsed: String, device: String, driver: String, fallbackReason: String?,
         rdlabVersion: String, rdlabCommit: String, started: String, activationMemory: ActivationMemory? = nil,
-        stepMemoryBytes: Int? = nil) {
+        stepMemoryBytes: Int? = nil, stepPlanning: StepPlanning? = nil) {
         self.backendRequested = backendRequested
         self.backendUsed = backendUsed
         self.device = device
@@ -198,5 +200,6 @@ public struct RunProvenance: Codable, Equatable, Sendable {
         self.started = started
         self.activationMemory = activationMemory
         self.stepMemoryBytes = stepMemoryBytes
+        self.stepPlanning = stepPlanning
     }
 }

@@ -71,7 +71,8 @@ public final class TrainingRun {
         trainer = ModelTrainer(model: model, optimizer: optimizer, objective: Objective(settings.objective, state: state.objective, stepsPerEpoch: stepsPerEpoch),
             learningRate: LearningRateSchedule(kind: settings.learningRateSchedule, learningRate: settings.learningRate,
                 totalSteps: plannedSteps),
-            seed: settings.seed, step: state.step, activations: provenance.activationMemory ?? .kept)
+            seed: settings.seed, step: state.step, activations: provenance.activationMemory ?? .kept,
+            planning: provenance.stepPlanning ?? .replayed, logger: logger)
         var settings = settings
         settings.testNoise = model.testNoiseDescription
         settings.family = settings.model.family

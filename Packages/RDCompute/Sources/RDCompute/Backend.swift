@@ -22,6 +22,10 @@ public protocol Backend: AnyObject, Sendable {
     func makeBuffer(count: Int) throws -> DeviceBuffer
     func upload(_ values: [Float], to buffer: DeviceBuffer) throws
     func download(_ buffer: DeviceBuffer) throws -> [Float]
+    /// Copies the buffer's values into `values` (of the buffer's count), waiting for what came
+    /// before: a read that allocates nothing, for a replayed step. The default downloads an
+    /// array and copies it.
+    func download(_ buffer: DeviceBuffer, into values: UnsafeMutableBufferPointer<Float>) throws
     /// Copies `source` into `destination` (same element count).
     func copy(_ source: DeviceBuffer, to destination: DeviceBuffer) throws
     func fill(_ buffer: DeviceBuffer, with value: Float) throws
@@ -172,6 +176,11 @@ extension Backend {
         let buffer = try makeBuffer(count: values.count)
         try upload(values, to: buffer)
         return buffer
+    }
+
+    public func download(_ buffer: DeviceBuffer, into values: UnsafeMutableBufferPointer<Float>) throws {
+        try OpValidation.hostCount("download", buffer, values.count)
+        _ = values.update(fromContentsOf: try download(buffer))
     }
 
     /// The words' bit patterns in a buffer from ``makeBuffer(count:)`` and ``upload(_:to:)``.

@@ -71,6 +71,9 @@ public final class OpFallbackBackend: Backend, @unchecked Sendable {
     public func makeBuffer(count: Int) throws -> DeviceBuffer { try primary.makeBuffer(count: count) }
     public func upload(_ values: [Float], to buffer: DeviceBuffer) throws { try primary.upload(values, to: buffer) }
     public func download(_ buffer: DeviceBuffer) throws -> [Float] { try primary.download(buffer) }
+    public func download(_ buffer: DeviceBuffer, into values: UnsafeMutableBufferPointer<Float>) throws {
+        try primary.download(buffer, into: values)
+    }
     public func copy(_ source: DeviceBuffer, to destination: DeviceBuffer) throws {
         try primary.copy(source, to: destination)
     }

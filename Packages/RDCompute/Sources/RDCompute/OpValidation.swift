@@ -78,6 +78,13 @@ public enum OpValidation {
         }
     }
 
+    /// Throws unless host memory of `count` elements matches `buffer` (a download into it).
+    public static func hostCount(_ op: String, _ buffer: DeviceBuffer, _ count: Int) throws {
+        guard count == buffer.count else {
+            throw ComputeError.invalidArgument(op: op, reason: "\(count) host values for a buffer of \(buffer.count)")
+        }
+    }
+
     /// Returns the output shape.
     public static func binary(_ a: DeviceBuffer, _ aShape: [Int], _ b: DeviceBuffer, _ bShape: [Int],
         output: DeviceBuffer) throws -> [Int] {

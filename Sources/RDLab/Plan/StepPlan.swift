@@ -1,0 +1,180 @@
+import RDCompute
+
+/// A training step recorded once and replayed over buffers the plan owns: forward pass, host
+/// reads, backward pass and Adam, with no graph, tensor, closure or buffer made per step.
+///
+/// A plan is built from two takes of consecutive steps (``StepRecorder``) that must make the
+/// same calls on the same buffers with the same arguments, except what a step changes by
+/// design: the Philox stream of each draw (which must stay or advance by one per step), and
+/// Adam's hyperparameters and step count (the optimiser's, given at each replay). Host values
+/// uploaded or filled must be equal in both takes; a step that depends on the host otherwise
+/// (a control flow on read values, an Echo permutation drawn on the host, a β that moves with
+/// the step) gives two takes that differ, and is not planned.
+///
+/// Buffers made during the take are given the plan's own buffers by lifetime: a buffer is
+/// live from the first call that names it to the last, and a call's new buffers take buffers
+/// of the same size that earlier calls have finished with, so the plan holds about the eager
+/// step's peak. Buffers from before the take (parameters, moments, the batch's input) are the
+/// same objects at every replay.
+final class StepPlan {
+    struct Call {
+        let operands: [DeviceBuffer]
+        /// Whether the call's Philox stream advances by one per step.
+        let advancesStream: Bool
+        let replay: StepRecorder.Replay
+    }
+
+    /// The part of a step to run.
+    enum Phase {
+        /// The forward pass up to the last host read (the batch means and the loss).
+        case forward
+        /// The backward pass and the optimiser's update.
+        case update
+    }
+
+    let backend: any Backend
+    private let calls: [Call]
+    /// Calls `0 ..< updateStart` are the forward phase.
+    private let updateStart: Int
+    /// The step of the first take.
+    let firstStep: Int
+    /// Where each host read of a replay lands, in the order of the take's reads.
+    let readings: [UnsafeMutableBufferPointer<Float>]
+    /// The buffers the plan owns, and their bytes.
+    let bufferCount: Int
+    let bytes: Int
+    /// The number of recorded calls.
+    var callCount: Int { calls.count }
+
+    /// Why two takes do not make a plan.
+    struct Refusal: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// The plan of `first` (the take of step `firstStep`) if `second` (of the next step) makes
+    /// the same calls; buffers are made on `backend`.
+    init(first: StepRecorder, second: StepRecorder, firstStep: Int, backend: any Backend) throws {
+        if let reason = first.unplannable ?? second.unplannable { throw Refusal(description: reason) }
+        guard first.calls.count == second.calls.count, first.madeCounts == second.madeCounts else {
+            throw Refusal(description: "two steps made \(first.calls.count) and \(second.calls.count) calls")
+        }
+        var advances: [Bool] = []
+        var readCounts: [Int] = []
+        for (index, (a, b)) in zip(first.calls, second.calls).enumerated() {
+            guard a.signature == b.signature, Self.sameOperands(a.operands, b.operands) else {
+                throw Refusal(description: "call \(index) differs between two steps (\(a.signature.prefix(60)))")
+            }
+            switch (a.dependence, b.dependence) {
+            case (.randomStream(let x), .randomStream(let y)) where y == x || y == x &+ 1:
+                advances.append(y != x)
+            case (.randomStream, _):
+                throw Refusal(description: "call \(index) draws from a Philox stream that neither stays nor advances by one per step")
+            case (.adam(_, let x), .adam(_, let y)) where y == x + 1:
+                advances.append(false)
+            case (.upload(let x), .upload(let y)) where x == y:
+                advances.append(false)
+            case (.upload, _):
+                throw Refusal(description: "call \(index) uploads host values that change from step to step")
+            case (.download(let x), .download(let y)) where x == y:
+                advances.append(false)
+                readCounts.append(a.operands.count == 1 ? Self.count(of: a.operands[0], in: first) : 0)
+            case (.none, .none):
+                advances.append(false)
+            default:
+                throw Refusal(description: "call \(index) differs between two steps (\(a.signature.prefix(60)))")
+            }
+        }
+        self.backend = backend
+        self.firstStep = firstStep
+        let physical = try Self.assignBuffers(first, backend: backend)
+        calls = zip(first.calls, zip(physical.operands, advances)).map { call, planned in
+            Call(operands: planned.0, advancesStream: planned.1, replay: call.replay)
+        }
+        let lastRead = first.calls.lastIndex { if case .download = $0.dependence { true } else { false } }
+        updateStart = lastRead.map { $0 + 1 } ?? 0
+        readings = readCounts.map { count in
+            let values = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
+            values.initialize(repeating: 0)
+            return values
+        }
+        bufferCount = physical.distinct
+        bytes = physical.bytes
+    }
+
+    deinit {
+        for values in readings { values.deallocate() }
+    }
+
+    /// Runs `phase` of the step `step` (≥ ``firstStep``); `adam` and `adamStep` are the
+    /// optimiser's for this step's updates.
+    func run(_ phase: Phase, step: Int, adam: AdamParameters, adamStep: Int) throws {
+        let range = phase == .forward ? 0..<updateStart : updateStart..<calls.count
+        let advance = UInt64(step - firstStep)
+        var arguments = StepArguments(stepsSinceTake: 0, adam: adam, adamStep: adamStep, readings: readings)
+        for index in range {
+            let call = calls[index]
+            arguments.stepsSinceTake = call.advancesStream ? advance : 0
+            try call.replay(backend, call.operands, arguments)
+        }
+    }
+
+    private static func sameOperands(_ a: [StepRecorder.Operand], _ b: [StepRecorder.Operand]) -> Bool {
+        guard a.count == b.count else { return false }
+        return zip(a, b).allSatisfy { x, y in
+            switch (x, y) {
+            case (.made(let i), .made(let j)): i == j
+            case (.outside(let p), .outside(let q)): p === q
+            default: false
+            }
+        }
+    }
+
+    private static func count(of operand: StepRecorder.Operand, in take: StepRecorder) -> Int {
+        switch operand {
+        case .made(let index): take.madeCounts[index]
+        case .outside(let buffer): buffer.count
+        }
+    }
+
+    /// Each call's operands: a buffer of `backend` for every buffer the take made, shared by
+    /// buffers of the same size whose lifetimes do not overlap (a buffer is free again after
+    /// the call that last names it, not during it: a call never gets one of its own operands'
+    /// buffers), and the buffers from outside the take as they are.
+    private static func assignBuffers(_ take: StepRecorder, backend: any Backend) throws
+        -> (operands: [[DeviceBuffer]], distinct: Int, bytes: Int) {
+        var lastUse: [Int: Int] = [:]
+        for (index, call) in take.calls.enumerated() {
+            for case .made(let buffer) in call.operands { lastUse[buffer] = index }
+        }
+        var assigned: [Int: DeviceBuffer] = [:]
+        var free: [Int: [DeviceBuffer]] = [:]
+        var distinct = 0, bytes = 0
+        var operands: [[DeviceBuffer]] = []
+        for (index, call) in take.calls.enumerated() {
+            operands.append(try call.operands.map { operand in
+                switch operand {
+                case .outside(let buffer):
+                    return buffer
+                case .made(let buffer):
+                    if let physical = assigned[buffer] { return physical }
+                    let count = take.madeCounts[buffer]
+                    let physical: DeviceBuffer
+                    if let reused = free[count]?.popLast() {
+                        physical = reused
+                    } else {
+                        physical = try backend.makeBuffer(count: count)
+                        distinct += 1
+                        bytes += count * MemoryLayout<Float>.stride
+                    }
+                    assigned[buffer] = physical
+                    return physical
+                }
+            })
+            var released = Set<Int>()
+            for case .made(let buffer) in call.operands where lastUse[buffer] == index && released.insert(buffer).inserted {
+                if let physical = assigned[buffer] { free[take.madeCounts[buffer], default: []].append(physical) }
+            }
+        }
+        return (operands, distinct, bytes)
+    }
+}

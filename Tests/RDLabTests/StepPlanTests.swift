@@ -1,0 +1,95 @@
+import Foundation
+import RDCompute
+@testable import RDLab
+import RDTestSupport
+import Testing
+
+/// Replayed step plans against eager steps: the same batch means and parameters to the last
+/// bit, on every backend, for every kind of model; the steps that must not replay do not.
+@Suite("Step plans")
+struct StepPlanTests {
+    static let models: [ModelSpec] = [
+        .alemi(AlemiSpec(latentDimension: 4)),
+        .alemi(AlemiSpec(latentDimension: 4, encoder: .iaf, marginal: .maf, flowSteps: 1, madeHidden: [8])),
+        .alemi(AlemiSpec(latentDimension: 4, activation: .gated, decoder: .pixelcnn, marginal: .vamp, vampComponents: 3,
+            pixelcnnFeatures: 4, pixelcnnResnets: 1)),
+        .hierarchical(HierarchicalSpec(inference: .lvae, channels: 2, topDimension: 2)),
+        .delta(DeltaSpec(rowDimension: 2, pixelcnnFeatures: 4, pixelcnnResnets: 1)),
+        .toy(ToySpec()),
+    ]
+
+    /// Binary images, a different batch per step.
+    static func batches(_ count: Int, size: Int = 3) -> [HostBatch] {
+        var data = TestData(seed: 31)
+        return (0..<count).map { _ in
+            HostBatch(values: data.values(size * 784, in: 0...1).map { $0.rounded() }, shape: [size, 28, 28, 1])
+        }
+    }
+
+    /// Trains a fresh model (seed 5) on `batches`; the means of every step and the parameters after.
+    static func run(_ spec: ModelSpec, on backend: any Backend, _ batches: [HostBatch], planning: StepPlanning,
+        objective: ObjectiveSpec = ObjectiveSpec(), activations: ActivationMemory = .kept)
+        throws -> (means: [RateDistortion], parameters: [[Float]], replayed: Int) {
+        let model = try spec.makeModel(backend: backend, seed: 5)
+        let trainer = ModelTrainer(model: model, optimizer: Adam(backend: backend), objective: Objective(objective),
+            learningRate: LearningRateSchedule(kind: .alemi, learningRate: 1e-3, totalSteps: batches.count), seed: 9,
+            activations: activations, planning: planning)
+        let means = try batches.map { try trainer.train($0) }
+        return (means, try model.parameters.map { try backend.download($0.tensor.buffer) }, trainer.replayedSteps)
+    }
+
+    @Test(arguments: AvailableBackends.all, models)
+    func replayedStepsEqualEagerSteps(_ target: BackendUnderTest, _ spec: ModelSpec) throws {
+        let batches = spec.kind == .toy ? Array(repeating: ToyDistribution().trainingBatch(epoch: 0, index: 0), count: 6)
+            : Self.batches(6)
+        let eager = try Self.run(spec, on: target.backend, batches, planning: .eager)
+        let replayed = try Self.run(spec, on: target.backend, batches, planning: .replayed)
+        #expect(replayed.replayed == 3, "\(spec.kind): steps 3 to 5 replay the plan of steps 1 and 2")
+        #expect(eager.replayed == 0)
+        #expect(replayed.means == eager.means)
+        #expect(replayed.parameters == eager.parameters)
+    }
+
+    /// A PixelCNN step with its gated resnets recomputed records and replays the recomputation.
+    @Test(arguments: AvailableBackends.all)
+    func recomputedActivationsReplay(_ target: BackendUnderTest) throws {
+        let spec = Self.models[2], batches = Self.batches(5)
+        let eager = try Self.run(spec, on: target.backend, batches, planning: .eager, activations: .recomputed)
+        let replayed = try Self.run(spec, on: target.backend, batches, planning: .replayed, activations: .recomputed)
+        #expect(replayed.replayed == 2)
+        #expect(replayed.means == eager.means && replayed.parameters == eager.parameters)
+    }
+
+    /// β annealed over the first 4 steps: the takes differ until β stops moving, then the
+    /// plan replays.
+    @Test func movingBetaIsRecordedAgain() throws {
+        let backend = AvailableBackends.cpu.backend, spec = Self.models[0], batches = Self.batches(9)
+        let annealed = ObjectiveSpec(weight: .annealed(beta: 1, steps: 4))
+        let eager = try Self.run(spec, on: backend, batches, planning: .eager, objective: annealed)
+        let replayed = try Self.run(spec, on: backend, batches, planning: .replayed, objective: annealed)
+        // takes at steps 1 and 2, then 3 and 4, differ in β; those at steps 5 and 6 (β = 1) agree
+        #expect(replayed.replayed == 2)
+        #expect(replayed.means == eager.means && replayed.parameters == eager.parameters)
+    }
+
+    /// Echo noise draws its permutations on the host each step: its steps run eagerly.
+    @Test func echoStepsRunEagerly() throws {
+        let backend = AvailableBackends.cpu.backend, spec = ModelSpec.echo(EchoSpec(latentDimension: 2, terms: 3))
+        let batches = Self.batches(4)
+        let eager = try Self.run(spec, on: backend, batches, planning: .eager)
+        let replayed = try Self.run(spec, on: backend, batches, planning: .replayed)
+        #expect(replayed.replayed == 0)
+        #expect(replayed.means == eager.means && replayed.parameters == eager.parameters)
+    }
+
+    /// A short last batch runs eagerly beside the plan of the full batches, which replays on.
+    @Test func oddBatchShapesRunEagerly() throws {
+        let backend = AvailableBackends.cpu.backend, spec = Self.models[0]
+        let full = Self.batches(6), short = Self.batches(2, size: 2)
+        let batches = Array(full[0..<4]) + [short[0]] + Array(full[4...]) + [short[1]]
+        let eager = try Self.run(spec, on: backend, batches, planning: .eager)
+        let replayed = try Self.run(spec, on: backend, batches, planning: .replayed)
+        #expect(replayed.replayed == 3)
+        #expect(replayed.means == eager.means && replayed.parameters == eager.parameters)
+    }
+}
