@@ -28,10 +28,11 @@ struct StepPlanTests {
 
     /// Trains a fresh model (seed 5) on `batches`; the means of every step and the parameters after.
     static func run(_ spec: ModelSpec, on backend: any Backend, _ batches: [HostBatch], planning: StepPlanning,
-        objective: ObjectiveSpec = ObjectiveSpec(), activations: ActivationMemory = .kept)
-        throws -> (means: [RateDistortion], parameters: [[Float]], replayed: Int) {
+        objective: ObjectiveSpec = ObjectiveSpec(), stepsPerEpoch: Int = 1, activations: ActivationMemory = .kept,
+        normalizeGradients: Bool = false) throws -> (means: [RateDistortion], parameters: [[Float]], replayed: Int) {
         let model = try spec.makeModel(backend: backend, seed: 5)
-        let trainer = ModelTrainer(model: model, optimizer: Adam(backend: backend), objective: Objective(objective),
+        let trainer = ModelTrainer(model: model, optimizer: Adam(backend: backend, normalizeGradients: normalizeGradients),
+            objective: Objective(objective, stepsPerEpoch: stepsPerEpoch),
             learningRate: LearningRateSchedule(kind: .alemi, learningRate: 1e-3, totalSteps: batches.count), seed: 9,
             activations: activations, planning: planning)
         let means = try batches.map { try trainer.train($0) }
@@ -60,14 +61,45 @@ struct StepPlanTests {
         #expect(replayed.means == eager.means && replayed.parameters == eager.parameters)
     }
 
-    /// β annealed over the first 4 steps: the takes differ until β stops moving, then the
-    /// plan replays.
-    @Test func movingBetaIsRecordedAgain() throws {
+    /// β annealed over the first 4 steps: nothing is recorded while β moves from one step to
+    /// the next; steps 4 and 5 (β = 1) are, and 6 to 8 replay them.
+    @Test func annealedBetaIsRecordedOnceSettled() throws {
         let backend = AvailableBackends.cpu.backend, spec = Self.models[0], batches = Self.batches(9)
         let annealed = ObjectiveSpec(weight: .annealed(beta: 1, steps: 4))
         let eager = try Self.run(spec, on: backend, batches, planning: .eager, objective: annealed)
         let replayed = try Self.run(spec, on: backend, batches, planning: .replayed, objective: annealed)
-        // takes at steps 1 and 2, then 3 and 4, differ in β; those at steps 5 and 6 (β = 1) agree
+        #expect(replayed.replayed == 3)
+        #expect(replayed.means == eager.means && replayed.parameters == eager.parameters)
+    }
+
+    /// A KL warm-up over 2 epochs of 3 steps: β is 0, ½ and then 1 by epoch, and each epoch's
+    /// new β drops the plan, which is recorded again (steps 3–4 and 6–7) and replayed (5, 8, 9).
+    @Test func warmUpEpochsAreRecordedAgain() throws {
+        let backend = AvailableBackends.cpu.backend, spec = Self.models[0], batches = Self.batches(10)
+        let warmUp = ObjectiveSpec(warmUp: KLWarmUp(epochs: 2))
+        let eager = try Self.run(spec, on: backend, batches, planning: .eager, objective: warmUp, stepsPerEpoch: 3)
+        let replayed = try Self.run(spec, on: backend, batches, planning: .replayed, objective: warmUp, stepsPerEpoch: 3)
+        #expect(replayed.replayed == 3)
+        #expect(replayed.means == eager.means && replayed.parameters == eager.parameters)
+    }
+
+    /// A target rate's multiplier moves after every step: its steps run eagerly once two takes
+    /// have shown it, with the same numbers.
+    @Test func targetRateStepsRunEagerly() throws {
+        let backend = AvailableBackends.cpu.backend, spec = Self.models[0], batches = Self.batches(5)
+        let target = ObjectiveSpec(weight: .targetRate(TargetRate(rate: 2)))
+        let eager = try Self.run(spec, on: backend, batches, planning: .eager, objective: target)
+        let replayed = try Self.run(spec, on: backend, batches, planning: .replayed, objective: target)
+        #expect(replayed.replayed == 0)
+        #expect(replayed.means == eager.means && replayed.parameters == eager.parameters)
+    }
+
+    /// Gradient normalisation (its norms and constant are recorded with the update) replays too.
+    @Test(arguments: AvailableBackends.all)
+    func normalizedGradientsReplay(_ target: BackendUnderTest) throws {
+        let spec = Self.models[0], batches = Self.batches(5)
+        let eager = try Self.run(spec, on: target.backend, batches, planning: .eager, normalizeGradients: true)
+        let replayed = try Self.run(spec, on: target.backend, batches, planning: .replayed, normalizeGradients: true)
         #expect(replayed.replayed == 2)
         #expect(replayed.means == eager.means && replayed.parameters == eager.parameters)
     }
@@ -91,5 +123,22 @@ struct StepPlanTests {
         let replayed = try Self.run(spec, on: backend, batches, planning: .replayed)
         #expect(replayed.replayed == 3)
         #expect(replayed.means == eager.means && replayed.parameters == eager.parameters)
+    }
+
+    /// A replayed step's reads: the values land in host memory of the buffer's count; any other
+    /// count is an error that names both.
+    @Test(arguments: AvailableBackends.all)
+    func downloadIntoHostMemory(_ target: BackendUnderTest) throws {
+        let backend = target.backend
+        let buffer = try backend.makeBuffer([1, -2, 3.5])
+        var values = [Float](repeating: 0, count: 3)
+        try values.withUnsafeMutableBufferPointer { try backend.download(buffer, into: $0) }
+        #expect(values == [1, -2, 3.5])
+        var short = [Float](repeating: 0, count: 2)
+        #expect(throws: ComputeError.invalidArgument(op: "download", reason: "2 host values for a buffer of 3")) {
+            try short.withUnsafeMutableBufferPointer { try backend.download(buffer, into: $0) }
+        }
+        var none: [Float] = []
+        try none.withUnsafeMutableBufferPointer { try backend.download(try backend.makeBuffer(count: 0), into: $0) }
     }
 }

@@ -52,11 +52,14 @@ final class StepPlan {
     }
 
     /// The plan of `first` (the take of step `firstStep`) if `second` (of the next step) makes
-    /// the same calls; buffers are made on `backend`.
-    init(first: StepRecorder, second: StepRecorder, firstStep: Int, backend: any Backend) throws {
+    /// the same calls, and reads `reads` values from the device; buffers are made on `backend`.
+    init(first: StepRecorder, second: StepRecorder, firstStep: Int, reads: Int, backend: any Backend) throws {
         if let reason = first.unplannable ?? second.unplannable { throw Refusal(description: reason) }
-        guard first.calls.count == second.calls.count, first.madeCounts == second.madeCounts else {
+        guard first.calls.count == second.calls.count else {
             throw Refusal(description: "two steps made \(first.calls.count) and \(second.calls.count) calls")
+        }
+        guard first.madeCounts == second.madeCounts else {
+            throw Refusal(description: "two steps made different buffers (\(first.madeCounts.count) and \(second.madeCounts.count))")
         }
         var advances: [Bool] = []
         var readCounts: [Int] = []
@@ -71,18 +74,21 @@ final class StepPlan {
                 throw Refusal(description: "call \(index) draws from a Philox stream that neither stays nor advances by one per step")
             case (.adam(_, let x), .adam(_, let y)) where y == x + 1:
                 advances.append(false)
-            case (.upload(let x), .upload(let y)) where x == y:
+            case (.upload(let x), .upload(let y)) where x.elementsEqual(y, by: { $0.bitPattern == $1.bitPattern }):
                 advances.append(false)
             case (.upload, _):
                 throw Refusal(description: "call \(index) uploads host values that change from step to step")
             case (.download(let x), .download(let y)) where x == y:
                 advances.append(false)
-                readCounts.append(a.operands.count == 1 ? Self.count(of: a.operands[0], in: first) : 0)
+                readCounts.append(a.operands.reduce(0) { $0 + Self.count(of: $1, in: first) })
             case (.none, .none):
                 advances.append(false)
             default:
                 throw Refusal(description: "call \(index) differs between two steps (\(a.signature.prefix(60)))")
             }
+        }
+        guard readCounts.count == reads else {
+            throw Refusal(description: "the step reads \(readCounts.count) values from the device, not only its \(reads) means and loss")
         }
         self.backend = backend
         self.firstStep = firstStep

@@ -5,8 +5,10 @@ import RDCompute
 /// A shape's first step runs eagerly without recording (a model may make, on its first step,
 /// what it keeps for later ones); the next two are recorded, and if they agree their plan
 /// replays every later step of that shape while the objective's weights β stay those it
-/// was recorded with. When β moves (an annealed β, a KL warm-up's next epoch, a target rate's
-/// multiplier) the plan is dropped and two steps are recorded again.
+/// was recorded with. When β moves (an annealed β, a KL warm-up's next epoch) the plan is
+/// dropped and two steps are recorded again once β stays from one step to the next; an
+/// objective whose multiplier moves after every step (a target rate, GECO) runs eagerly
+/// once two takes have shown it.
 final class StepPlanner {
     enum Stage {
         /// The next step of the shape is recorded as a first take.

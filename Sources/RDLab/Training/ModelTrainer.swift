@@ -95,7 +95,8 @@ public final class ModelTrainer {
     public func train(_ batch: HostBatch) throws -> RateDistortion {
         optimizer.hyperparameters.learningRate = learningRate.value(at: step)
         let input = try inputBuffer(batch)
-        let means = try planning == .eager ? eagerStep(input, shape: batch.shape, on: model.backend) : plannedStep(input, shape: batch.shape)
+        let means = try planning == .eager ? eagerStep(input, shape: batch.shape, on: model.backend).means
+            : plannedStep(input, shape: batch.shape)
         if adaptive {
             objective.update(rates: Dictionary(uniqueKeysWithValues: zip(layerNames, means.layerRates)),
                 distortion: means.distortion)
@@ -112,8 +113,10 @@ public final class ModelTrainer {
         return buffer
     }
 
-    /// The step with its graph on `backend` (the model's, or a recorder wrapping it).
-    private func eagerStep(_ input: DeviceBuffer, shape: [Int], on backend: any Backend) throws -> RateDistortion {
+    /// The step with its graph on `backend` (the model's, or a recorder wrapping it), and what
+    /// it read back.
+    private func eagerStep(_ input: DeviceBuffer, shape: [Int], on backend: any Backend) throws
+        -> (means: RateDistortion, readout: StepReadout) {
         let graph = Graph(backend: backend, activations: activations)
         let out = try model(Tensor(shape: shape, buffer: input), in: graph, seed: seed,
             noiseStream: Self.trainingNoise(step: step))
@@ -125,8 +128,7 @@ public final class ModelTrainer {
         try checkFinite(loss: readout.loss(values), means)
         try graph.backward(from: loss)
         try optimizer.update(model.parameters, gradientsFrom: graph)
-        if let recorder = backend as? StepRecorder { recorder.readout = readout }
-        return means
+        return (means, readout)
     }
 
     /// The step through the planner: replayed when the shape has a plan for the current β,
@@ -135,42 +137,50 @@ public final class ModelTrainer {
         switch planner.stage(of: shape) {
         case nil:
             planner.set(.ready, for: shape)
-            return try eagerStep(input, shape: shape, on: model.backend)
+            return try eagerStep(input, shape: shape, on: model.backend).means
         case .refused:
-            return try eagerStep(input, shape: shape, on: model.backend)
-        case .planned(let plan, let readout, let betas) where currentBetasEqual(betas):
+            return try eagerStep(input, shape: shape, on: model.backend).means
+        case .planned(let plan, let readout, let betas) where step >= plan.firstStep && currentBetasEqual(betas):
             return try replay(plan, readout: readout)
         case .ready, .planned:
+            planner.set(.ready, for: shape)  // an outdated plan's buffers go before the step's
             return try recordFirstTake(input, shape: shape)
         case .firstTake(let first, let firstStep, let firstBetas):
             guard firstStep == step - 1 else { return try recordFirstTake(input, shape: shape) }
+            planner.set(.ready, for: shape)
             let second = StepRecorder(wrapping: model.backend)
-            let means = try eagerStep(input, shape: shape, on: second)
-            let betas = currentBetas()
-            do {
-                let plan = try StepPlan(first: first, second: second, firstStep: firstStep, backend: model.backend)
-                guard let readout = second.readout, plan.readings.count == readout.count else {
-                    throw StepPlan.Refusal(description: "the step reads \(plan.readings.count) values from the device, not only its means and loss")
-                }
-                planner.set(.planned(plan, readout: readout, betas: betas), for: shape)
-                logger?.info("step plan for batch \(shape): \(plan.callCount) calls over \(plan.bufferCount) buffers (\(plan.bytes / 1_048_576) MiB); the steps from \(step + 1) replay it")
-            } catch let refusal as StepPlan.Refusal {
-                if firstBetas != betas {
-                    planner.set(.ready, for: shape)  // β moved between the takes: record again
-                } else {
-                    planner.set(.refused, for: shape)
-                    logger?.info("steps on batch \(shape) run eagerly: \(refusal)")
-                }
-            }
+            let (means, readout) = try eagerStep(input, shape: shape, on: second)
+            plan(shape, first: first, firstStep: firstStep, firstBetas: firstBetas, second: second, readout: readout)
             return means
         }
     }
 
+    /// A first take, if β stays for the next step (else an eager step: the takes would differ).
     private func recordFirstTake(_ input: DeviceBuffer, shape: [Int]) throws -> RateDistortion {
+        guard currentBetasEqual(layerNames.map { objective.beta(of: $0, at: step + 1) }) else {
+            return try eagerStep(input, shape: shape, on: model.backend).means
+        }
         let recorder = StepRecorder(wrapping: model.backend)
-        let means = try eagerStep(input, shape: shape, on: recorder)
+        let means = try eagerStep(input, shape: shape, on: recorder).means
         planner.set(.firstTake(recorder, step: step, betas: currentBetas()), for: shape)
         return means
+    }
+
+    /// The plan of two takes for the steps of `shape` from the next on; or, when they differ,
+    /// a new recording when β moved between them (a schedule's β) and eager steps otherwise.
+    private func plan(_ shape: [Int], first: StepRecorder, firstStep: Int, firstBetas: [Float], second: StepRecorder,
+        readout: StepReadout) {
+        do {
+            let plan = try StepPlan(first: first, second: second, firstStep: firstStep, reads: readout.count,
+                backend: model.backend)
+            planner.set(.planned(plan, readout: readout, betas: currentBetas()), for: shape)
+            logger?.info("step plan for batch \(shape): \(plan.callCount) calls over \(plan.bufferCount) buffers (\(plan.bytes / 1_048_576) MiB); the steps from \(step + 1) replay it")
+        } catch {
+            if firstBetas != currentBetas() && !adaptive { return }  // β moved between the takes: stays .ready
+            planner.set(.refused, for: shape)
+            let reason = firstBetas != currentBetas() ? "the objective's multiplier moves every step" : "\(error)"
+            logger?.info("steps on batch \(shape) run eagerly: \(reason)")
+        }
     }
 
     /// The plan's step: forward, the finiteness check on the values read, then the update.
