@@ -142,7 +142,7 @@ enum CPUReduce {
 
 extension CPUBackend {
     public func reduce(_ op: ReduceOp, _ x: DeviceBuffer, shape: [Int], axes: [Int], output: DeviceBuffer) throws {
-        _ = try OpValidation.reduce(x, shape: shape, axes: axes, output: output)
+        try OpValidation.checkReduce(x, shape: shape, axes: axes, output: output)
         CPUReduce.reduce(op, try pointer(x), shape: shape, axes: axes, output: try pointer(output))
     }
 }

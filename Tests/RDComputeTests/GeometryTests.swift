@@ -37,6 +37,11 @@ struct GeometryTests {
         #expect(Broadcast.strides(of: [3, 1], in: [2, 3, 4]) == [0, 1, 0])
         #expect(try Broadcast.reducedShape([2, 3, 4], axes: [0, 2]) == [3])
         #expect(throws: ComputeError.self) { try Broadcast.reducedShape([2, 3], axes: [2]) }
+        #expect(throws: ComputeError.self) { try Broadcast.reducedShape([2, 3], axes: [1, 1]) }
+        #expect(throws: ComputeError.self) { try Broadcast.reducedCount([2, 3], axes: [-1]) }
+        #expect(try Broadcast.reducedCount([2, 3, 4], axes: [0, 2]) == 3)
+        #expect(try Broadcast.reducedCount([2, 3, 4], axes: [0, 1, 2]) == 1)
+        #expect(try Broadcast.reducedCount([2, 3, 4], axes: []) == 24)
     }
 
     @Test func adamCorrections() {

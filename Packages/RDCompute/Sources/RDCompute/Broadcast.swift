@@ -40,10 +40,27 @@ public enum Broadcast {
 
     /// The shape left after reducing `axes` (reduced axes are dropped), checking the axes.
     public static func reducedShape(_ shape: [Int], axes: [Int]) throws -> [Int] {
-        let set = Set(axes)
-        guard set.count == axes.count, axes.allSatisfy({ $0 >= 0 && $0 < shape.count }) else {
-            throw ComputeError.invalidArgument(op: "reduce", reason: "axes \(axes) invalid for shape \(shape)")
+        let reduced = try reducedAxes(shape, axes: axes)
+        return shape.indices.filter { reduced & 1 << $0 == 0 }.map { shape[$0] }
+    }
+
+    /// The element count of ``reducedShape(_:axes:)``, without making it.
+    public static func reducedCount(_ shape: [Int], axes: [Int]) throws -> Int {
+        let reduced = try reducedAxes(shape, axes: axes)
+        var count = 1
+        for axis in shape.indices where reduced & 1 << axis == 0 { count *= shape[axis] }
+        return count
+    }
+
+    /// Bit `a` set for each axis `a` of `axes`: distinct axes of `shape`, whose rank is at most 63.
+    private static func reducedAxes(_ shape: [Int], axes: [Int]) throws -> Int {
+        var mask = 0
+        for axis in axes {
+            guard axis >= 0, axis < shape.count, axis < 63, mask & 1 << axis == 0 else {
+                throw ComputeError.invalidArgument(op: "reduce", reason: "axes \(axes) invalid for shape \(shape)")
+            }
+            mask |= 1 << axis
         }
-        return shape.indices.filter { !set.contains($0) }.map { shape[$0] }
+        return mask
     }
 }

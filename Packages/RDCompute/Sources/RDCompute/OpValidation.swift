@@ -98,11 +98,16 @@ public enum OpValidation {
 
     /// Returns the reduced shape.
     public static func reduce(_ x: DeviceBuffer, shape: [Int], axes: [Int], output: DeviceBuffer) throws -> [Int] {
+        try checkReduce(x, shape: shape, axes: axes, output: output)
+        return try Broadcast.reducedShape(shape, axes: axes)
+    }
+
+    /// The checks of ``reduce(_:shape:axes:output:)``, for a backend that does not need the
+    /// reduced shape (nothing is allocated).
+    public static func checkReduce(_ x: DeviceBuffer, shape: [Int], axes: [Int], output: DeviceBuffer) throws {
         try require(shape.count <= 8, "reduce", "rank above 8")
         try require(Broadcast.count(shape) == x.count, "reduce", "x holds \(x.count) elements, shape \(shape)")
-        let out = try Broadcast.reducedShape(shape, axes: axes)
-        try count(output, Broadcast.count(out), "output", "reduce")
-        return out
+        try count(output, try Broadcast.reducedCount(shape, axes: axes), "output", "reduce")
     }
 
     /// Returns the column count.
