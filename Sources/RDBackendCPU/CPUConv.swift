@@ -152,7 +152,17 @@ enum CPUConv {
         let pixels = g.outHeight * g.outWidth
         let k = patchSize(g)
         let cin = g.inChannels
-        Parallel.forEachRange(images * pixels, grain: 64) { range, _ in
+        Parallel.forEachRange(images * pixels, grain: 64, ImagesToColumns(g: g, input: input, columns: columns,
+            firstImage: firstImage, pixels: pixels, k: k, cin: cin))
+    }
+
+    /// Patch rows of a range.
+    struct ImagesToColumns: ParallelLoopBody {
+        let g: Conv2DGeometry
+        let input, columns: UnsafeMutablePointer<Float>
+        let firstImage, pixels, k, cin: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             for row in range {
                 let n = firstImage + row / pixels
                 let oy = (row % pixels) / g.outWidth
@@ -184,7 +194,17 @@ enum CPUConv {
         let k = patchSize(g)
         let cin = g.inChannels
         let imageSize = g.height * g.width * cin
-        Parallel.forEachRange(images) { range, _ in
+        Parallel.forEachRange(images, ColumnsToImages(g: g, columns: columns, gradInput: gradInput,
+            firstImage: firstImage, pixels: pixels, k: k, cin: cin, imageSize: imageSize))
+    }
+
+    /// Images of a range, each overwritten with its column rows' scatter-added sums.
+    struct ColumnsToImages: ParallelLoopBody {
+        let g: Conv2DGeometry
+        let columns, gradInput: UnsafeMutablePointer<Float>
+        let firstImage, pixels, k, cin, imageSize: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             for local in range {
                 let n = firstImage + local
                 let image = gradInput + n * imageSize

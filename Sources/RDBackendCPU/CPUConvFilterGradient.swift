@@ -49,52 +49,65 @@ enum CPUConvFilterGradient {
         defer { partial.deallocate() }
         partial.update(repeating: 0, count: parts * cout * ldc)
         offsets.withUnsafeBufferPointer { offsets in
-            let offsets = UnsafeSendable(offsets.baseAddress!)
-            Parallel.forEachRange(parts) { range, _ in
-                let pack = UnsafeMutablePointer<Float>.allocateVectors(depthBlock * nr)
-                defer { pack.deallocate() }
-                let patches = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: depthBlock)
-                defer { patches.deallocate() }
-                for part in range {
-                    let sums = partial + part * cout * ldc
-                    let upper = pixels * (part + 1) / parts
-                    for first in stride(from: pixels * part / parts, to: upper, by: depthBlock) {
-                        let depth = min(depthBlock, upper - first)
-                        for d in 0..<depth {
-                            let pixel = first + d
-                            let ox = pixel % g.outWidth, rest = pixel / g.outWidth
-                            patches[d] = padded.patch(g, n: rest / g.outHeight, oy: rest % g.outHeight, ox: ox)
-                        }
-                        for panel in 0..<panels {
-                            let columns = offsets.value + panel * nr
-                            if contiguous[panel] {
-                                for d in 0..<depth {
-                                    let src = patches[d] + columns[0], dst = pack + d * nr
-                                    store16(load16(src), dst)
-                                    store16(load16(src + 16), dst + 16)
-                                }
-                            } else {
-                                for d in 0..<depth {
-                                    let src = patches[d], dst = pack + d * nr
-                                    for j in 0..<nr { dst[j] = columns[j] >= 0 ? src[columns[j]] : 0 }
-                                }
-                            }
-                            for tile in stride(from: 0, to: cout, by: CPUGemm.mr) {
-                                CPUGemm.microKernel(
-                                    depth: depth, a: gradOutput + first * cout + tile, aRowStride: 1, aColumnStride: cout,
-                                    b: pack, alpha: 1, c: sums + tile * ldc + panel * nr, rowStride: ldc, columnStride: 1,
-                                    height: CPUGemm.mr, width: nr)
-                            }
-                        }
-                    }
-                }
-            }
+            Parallel.forEachRange(parts, PackedParts(g: g, padded: padded, offsets: offsets.baseAddress!,
+                contiguous: contiguous, gradOutput: gradOutput, partial: partial, nr: nr, cout: cout, ldc: ldc,
+                panels: panels, pixels: pixels, parts: parts))
         }
         for j in 0..<patchSize {
             for co in 0..<cout {
                 var sum: Float = 0
                 for part in 0..<parts { sum += partial[(part * cout + co) * ldc + j] }
                 gradFilter[j * cout + co] = sum
+            }
+        }
+    }
+
+    /// Parts (fixed pixel ranges) of a range, each summed into its own partial gradient from packed patch columns.
+    struct PackedParts: ParallelLoopBody {
+        let g: Conv2DGeometry
+        let padded: CPUConvPadded
+        let offsets: UnsafePointer<Int>
+        let contiguous: [Bool]
+        let gradOutput, partial: UnsafeMutablePointer<Float>
+        let nr, cout, ldc, panels, pixels, parts: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
+            let pack = UnsafeMutablePointer<Float>.allocateVectors(depthBlock * nr)
+            defer { pack.deallocate() }
+            let patches = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: depthBlock)
+            defer { patches.deallocate() }
+            for part in range {
+                let sums = partial + part * cout * ldc
+                let upper = pixels * (part + 1) / parts
+                for first in stride(from: pixels * part / parts, to: upper, by: depthBlock) {
+                    let depth = min(depthBlock, upper - first)
+                    for d in 0..<depth {
+                        let pixel = first + d
+                        let ox = pixel % g.outWidth, rest = pixel / g.outWidth
+                        patches[d] = padded.patch(g, n: rest / g.outHeight, oy: rest % g.outHeight, ox: ox)
+                    }
+                    for panel in 0..<panels {
+                        let columns = offsets + panel * nr
+                        if contiguous[panel] {
+                            for d in 0..<depth {
+                                let src = patches[d] + columns[0], dst = pack + d * nr
+                                store16(load16(src), dst)
+                                store16(load16(src + 16), dst + 16)
+                            }
+                        } else {
+                            for d in 0..<depth {
+                                let src = patches[d], dst = pack + d * nr
+                                for j in 0..<nr { dst[j] = columns[j] >= 0 ? src[columns[j]] : 0 }
+                            }
+                        }
+                        for tile in stride(from: 0, to: cout, by: CPUGemm.mr) {
+                            CPUGemm.microKernel(
+                                depth: depth, a: gradOutput + first * cout + tile, aRowStride: 1, aColumnStride: cout,
+                                b: pack, alpha: 1, c: sums + tile * ldc + panel * nr, rowStride: ldc, columnStride: 1,
+                                height: CPUGemm.mr, width: nr)
+                        }
+                    }
+                }
             }
         }
     }
@@ -119,7 +132,36 @@ enum CPUConvFilterGradient {
         let partial = UnsafeMutablePointer<Float>.allocateVectors(parts * size)
         defer { partial.deallocate() }
         partial.update(repeating: 0, count: parts * size)
-        Parallel.forEachRange(parts) { range, worker in
+        Parallel.forEachRange(parts, InPlaceParts(g: g, scratch: scratch, input: input, gradOutput: gradOutput,
+            partial: partial, mr: mr, nr: nr, cout: cout, patchSize: patchSize, segment: segment, rowFloats: rowFloats,
+            rowsPerCall: rowsPerCall, size: size, parts: parts))
+        Parallel.forEachRange(size, grain: 1 << 14, PartsAdded(gradFilter: gradFilter, partial: partial, size: size,
+            parts: parts))
+    }
+
+    /// A range of the filter gradient: the parts' sums added in part order.
+    struct PartsAdded: ParallelLoopBody {
+        let gradFilter, partial: UnsafeMutablePointer<Float>
+        let size, parts: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
+            let out = gradFilter + range.lowerBound
+            out.update(from: partial + range.lowerBound, count: range.count)
+            for part in 1..<parts {
+                let sums = partial + part * size + range.lowerBound
+                for i in 0..<range.count { out[i] += sums[i] }
+            }
+        }
+    }
+
+    /// Parts (fixed image ranges) of a range, each summed into its own partial gradient.
+    struct InPlaceParts: ParallelLoopBody {
+        let g: Conv2DGeometry
+        let scratch: CPUConvPadded.Scratch
+        let input, gradOutput, partial: UnsafeMutablePointer<Float>
+        let mr, nr, cout, patchSize, segment, rowFloats, rowsPerCall, size, parts: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             for part in range {
                 let sums = partial + part * size
                 for n in (g.batch * part / parts)..<(g.batch * (part + 1) / parts) {
@@ -139,14 +181,6 @@ enum CPUConvFilterGradient {
                         }
                     }
                 }
-            }
-        }
-        Parallel.forEachRange(size, grain: 1 << 14) { range, _ in
-            let out = gradFilter + range.lowerBound
-            out.update(from: partial + range.lowerBound, count: range.count)
-            for part in 1..<parts {
-                let sums = partial + part * size + range.lowerBound
-                for i in 0..<range.count { out[i] += sums[i] }
             }
         }
     }

@@ -29,20 +29,9 @@ enum CPUConvImplicit {
             // tile runs all kernel rows in one call, its accumulators staying in registers.
             let padded = CPUConvPadded(g, input: input, slack: slack)
             defer { padded.deallocate() }
-            Parallel.forEachRange(g.batch * g.outHeight * tiles) { range, _ in
-                for tile in range {
-                    let row = tile / tiles, ox = (tile % tiles) * CPUGemm.mr
-                    let out = output + (row * g.outWidth + ox) * g.outChannels
-                    for panel in 0..<panels {
-                        CPUGemm.microKernel(
-                            depth: segment, a: padded.patch(g, n: row / g.outHeight, oy: row % g.outHeight, ox: ox),
-                            aRowStride: g.strideX * c, aColumnStride: 1, b: packedFilter + panel * depth * nr, alpha: 1,
-                            c: out + panel * nr, rowStride: g.outChannels, columnStride: 1,
-                            height: min(CPUGemm.mr, g.outWidth - ox), width: min(nr, g.outChannels - panel * nr),
-                            segments: g.kernelHeight, segmentStride: wp * c, overwrite: true)
-                    }
-                }
-            }
+            Parallel.forEachRange(g.batch * g.outHeight * tiles, ImplicitTiles(g: g, padded: padded, output: output,
+                packedFilter: packedFilter, c: c, wp: wp, depth: depth, nr: nr, panels: panels, segment: segment,
+                tiles: tiles))
             return
         }
         // Long kernel rows: per image, padded into the worker's scratch, one kernel row's filter
@@ -50,7 +39,18 @@ enum CPUConvImplicit {
         // accumulates against it.
         let scratch = CPUConvPadded.Scratch(g, slack: slack)
         defer { scratch.deallocate() }
-        Parallel.forEachRange(g.batch) { images, worker in
+        Parallel.forEachRange(g.batch, ImplicitImages(g: g, scratch: scratch, input: input, output: output,
+            packedFilter: packedFilter, c: c, wp: wp, depth: depth, nr: nr, panels: panels, segment: segment))
+    }
+
+    /// Output images of a range, each padded into the worker's scratch: per panel and kernel row, every tile's segment.
+    struct ImplicitImages: ParallelLoopBody {
+        let g: Conv2DGeometry
+        let scratch: CPUConvPadded.Scratch
+        let input, output, packedFilter: UnsafeMutablePointer<Float>
+        let c, wp, depth, nr, panels, segment: Int
+
+        func callAsFunction(_ images: Range<Int>, _ worker: Int) {
             for n in images {
                 let image = scratch.image(n, of: input, worker: worker)
                 for panel in 0..<panels {
@@ -68,6 +68,29 @@ enum CPUConvImplicit {
                             }
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// 8-pixel output tiles of a range, all kernel rows in one micro-kernel call per panel.
+    struct ImplicitTiles: ParallelLoopBody {
+        let g: Conv2DGeometry
+        let padded: CPUConvPadded
+        let output, packedFilter: UnsafeMutablePointer<Float>
+        let c, wp, depth, nr, panels, segment, tiles: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
+            for tile in range {
+                let row = tile / tiles, ox = (tile % tiles) * CPUGemm.mr
+                let out = output + (row * g.outWidth + ox) * g.outChannels
+                for panel in 0..<panels {
+                    CPUGemm.microKernel(
+                        depth: segment, a: padded.patch(g, n: row / g.outHeight, oy: row % g.outHeight, ox: ox),
+                        aRowStride: g.strideX * c, aColumnStride: 1, b: packedFilter + panel * depth * nr, alpha: 1,
+                        c: out + panel * nr, rowStride: g.outChannels, columnStride: 1,
+                        height: min(CPUGemm.mr, g.outWidth - ox), width: min(nr, g.outChannels - panel * nr),
+                        segments: g.kernelHeight, segmentStride: wp * c, overwrite: true)
                 }
             }
         }

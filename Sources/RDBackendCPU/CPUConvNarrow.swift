@@ -34,33 +34,44 @@ enum CPUConvNarrow {
         let segment = g.kernelWidth * g.inChannels, rowStride = scratch.padded.width * g.inChannels
         let pixelStride = g.strideX * g.inChannels
         weights.withUnsafeBufferPointer { w in
-            let w = UnsafeSendable(w.baseAddress!)
-            Parallel.forEachRange(g.batch) { images, worker in
-                for n in images {
-                    let padded = scratch.image(n, of: input, worker: worker)
-                    for oy in 0..<g.outHeight {
-                        var ox = 0
-                        while ox < g.outWidth {
-                            // A row's last block ends at its last pixel, recomputing a few pixels
-                            // the same way; rows narrower than a block go pixel by pixel.
-                            let (start, count) = g.outWidth >= block ? (min(ox, g.outWidth - block), block) : (ox, 1)
-                            let patch = padded.patch(g, n: 0, oy: oy, ox: start)
-                            let out = output + (((n * g.outHeight + oy) * g.outWidth) + start) * g.outChannels
-                            for co in 0..<g.outChannels {
-                                let filter = w.value + co * taps
-                                if count == block {
-                                    dot8(patch, pixelStride: pixelStride, rowStride: rowStride, filter, rows: g.kernelHeight,
-                                        segment: segment, into: out + co, outStride: g.outChannels)
-                                } else {
-                                    var sum: Float = 0
-                                    for ky in 0..<g.kernelHeight {
-                                        for j in 0..<segment { sum += patch[ky * rowStride + j] * filter[ky * segment + j] }
-                                    }
-                                    out[co] = sum
+            Parallel.forEachRange(g.batch, NarrowImages(g: g, scratch: scratch, input: input, output: output,
+                w: w.baseAddress!, taps: taps, segment: segment, rowStride: rowStride, pixelStride: pixelStride))
+        }
+    }
+
+    /// Output images of a range: 8 adjacent pixels at a time dotted with each output channel's taps.
+    struct NarrowImages: ParallelLoopBody {
+        let g: Conv2DGeometry
+        let scratch: CPUConvPadded.Scratch
+        let input, output: UnsafeMutablePointer<Float>
+        let w: UnsafePointer<Float>
+        let taps, segment, rowStride, pixelStride: Int
+
+        func callAsFunction(_ images: Range<Int>, _ worker: Int) {
+            for n in images {
+                let padded = scratch.image(n, of: input, worker: worker)
+                for oy in 0..<g.outHeight {
+                    var ox = 0
+                    while ox < g.outWidth {
+                        // A row's last block ends at its last pixel, recomputing a few pixels
+                        // the same way; rows narrower than a block go pixel by pixel.
+                        let (start, count) = g.outWidth >= block ? (min(ox, g.outWidth - block), block) : (ox, 1)
+                        let patch = padded.patch(g, n: 0, oy: oy, ox: start)
+                        let out = output + (((n * g.outHeight + oy) * g.outWidth) + start) * g.outChannels
+                        for co in 0..<g.outChannels {
+                            let filter = w + co * taps
+                            if count == block {
+                                dot8(patch, pixelStride: pixelStride, rowStride: rowStride, filter, rows: g.kernelHeight,
+                                    segment: segment, into: out + co, outStride: g.outChannels)
+                            } else {
+                                var sum: Float = 0
+                                for ky in 0..<g.kernelHeight {
+                                    for j in 0..<segment { sum += patch[ky * rowStride + j] * filter[ky * segment + j] }
                                 }
+                                out[co] = sum
                             }
-                            ox = start + count
                         }
+                        ox = start + count
                     }
                 }
             }
@@ -111,28 +122,40 @@ enum CPUConvNarrow {
         let parts = min(Parallel.threads * Parallel.chunksPerWorker, g.batch)
         var partial = [Float](repeating: 0, count: parts * taps * g.outChannels)  // [part][co][tap]
         partial.withUnsafeMutableBufferPointer { sums in
-            let sums = UnsafeSendable(sums.baseAddress!)
-            Parallel.forEachRange(parts) { range, worker in
-                for part in range {
-                    let mine = sums.value + part * taps * g.outChannels
-                    for n in (g.batch * part / parts)..<(g.batch * (part + 1) / parts) {
-                        let padded = scratch.image(n, of: input, worker: worker)
-                        let grad = gradOutput + n * g.outHeight * g.outWidth * g.outChannels
-                        for co in 0..<g.outChannels {
-                            for ky in 0..<g.kernelHeight {
-                                accumulate(g, padded: padded, grad: grad + co, offset: ky * rowStride,
-                                    count: segment, into: mine + co * taps + ky * segment)
-                            }
-                        }
-                    }
-                }
-            }
+            Parallel.forEachRange(parts, NarrowFilterGradientParts(g: g, scratch: scratch, input: input,
+                gradOutput: gradOutput, sums: sums.baseAddress!, taps: taps, segment: segment, rowStride: rowStride,
+                parts: parts))
         }
         for t in 0..<taps {
             for co in 0..<g.outChannels {
                 var sum: Float = 0
                 for part in 0..<parts { sum += partial[(part * g.outChannels + co) * taps + t] }
                 gradFilter[t * g.outChannels + co] = sum
+            }
+        }
+    }
+
+    /// Parts (fixed image ranges) of a range, each summed into its own partial gradient.
+    struct NarrowFilterGradientParts: ParallelLoopBody {
+        let g: Conv2DGeometry
+        let scratch: CPUConvPadded.Scratch
+        let input, gradOutput: UnsafeMutablePointer<Float>
+        let sums: UnsafeMutablePointer<Float>
+        let taps, segment, rowStride, parts: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
+            for part in range {
+                let mine = sums + part * taps * g.outChannels
+                for n in (g.batch * part / parts)..<(g.batch * (part + 1) / parts) {
+                    let padded = scratch.image(n, of: input, worker: worker)
+                    let grad = gradOutput + n * g.outHeight * g.outWidth * g.outChannels
+                    for co in 0..<g.outChannels {
+                        for ky in 0..<g.kernelHeight {
+                            accumulate(g, padded: padded, grad: grad + co, offset: ky * rowStride,
+                                count: segment, into: mine + co * taps + ky * segment)
+                        }
+                    }
+                }
             }
         }
     }

@@ -22,10 +22,20 @@ struct CPUConvPadded {
         let base = UnsafeMutablePointer<Float>.allocateVectors(g.batch * imageSize + slack)
         (base + g.batch * imageSize).update(repeating: 0, count: slack)
         let paddedWidth = width
-        Parallel.forEachRange(g.batch) { images, _ in
-            for n in images { Self.pad(g, input: input, image: n, width: paddedWidth, into: base + n * imageSize) }
-        }
+        Parallel.forEachRange(g.batch, PaddedImages(g: g, input: input, base: base, paddedWidth: paddedWidth,
+            imageSize: imageSize))
         self.base = base
+    }
+
+    /// Images of a range, copied padded.
+    struct PaddedImages: ParallelLoopBody {
+        let g: Conv2DGeometry
+        let input, base: UnsafeMutablePointer<Float>
+        let paddedWidth, imageSize: Int
+
+        func callAsFunction(_ images: Range<Int>, _ worker: Int) {
+            for n in images { CPUConvPadded.pad(g, input: input, image: n, width: paddedWidth, into: base + n * imageSize) }
+        }
     }
 
     /// Copies image `n` of `input` into `image` (padded rows of `width` pixels), zeroing only

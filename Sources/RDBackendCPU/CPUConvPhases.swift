@@ -57,12 +57,6 @@ enum CPUConvPhases {
         let columns = phases(kernel: g.kernelWidth, stride: g.strideX, pad: g.padLeft, size: g.width)
         let union = union(g, rows: rows, columns: columns)
         let maxTapsX = union.kernelWidth
-        // Each phase's sub-filter [t'y][t'x][co] × cin, flipped (t' = T − 1 − t), packed as the
-        // micro-kernel's B; phases no tap reaches have none.
-        struct PhasePlan {
-            let py: Phase, px: Phase
-            let packed: UnsafeMutablePointer<Float>?
-        }
         var plans: [PhasePlan] = []
         for (ry, py) in rows.enumerated() {
             for (rx, px) in columns.enumerated() where py.count > 0 && px.count > 0 {
@@ -95,40 +89,59 @@ enum CPUConvPhases {
         defer { scratch.deallocate() }
         let rowFloats = scratch.padded.width * cout
         plans.withUnsafeBufferPointer { plans in
-            let plans = UnsafeSendable(plans)
-            Parallel.forEachRange(g.batch) { images, worker in
-                for n in images {
-                    let padded = scratch.image(n, of: gradOutput, worker: worker)
-                    for plan in plans.value {
-                        let (py, px) = (plan.py, plan.px)
-                        guard let packed = plan.packed else {
-                            zero(g, n: n, py, px, gradInput)
-                            continue
-                        }
-                        // The phase is a stride-1 conv over the output gradient (channels cout → cin) whose
-                        // padding is T − 1: its patches start that much after the union's.
-                        let skipY = union.padTop - (py.taps - 1), skipX = union.padLeft - (px.taps - 1)
-                        let depth = py.taps * px.taps * cout
-                        for j in 0..<py.count {
-                            let iy = py.first + j * g.strideY
-                            for tile in stride(from: 0, to: px.count, by: mr) {
-                                let ix = px.first + tile * g.strideX
-                                let a = padded.patch(union, n: 0, oy: py.firstQ + j + skipY, ox: px.firstQ + tile + skipX)
-                                let c = gradInput + ((n * g.height + iy) * g.width + ix) * cin
-                                for panel in stride(from: 0, to: cin, by: nr) {
-                                    CPUGemm.microKernel(
-                                        depth: px.taps * cout, a: a, aRowStride: cout, aColumnStride: 1,
-                                        b: packed + panel * depth, alpha: 1, c: c + panel,
-                                        rowStride: g.strideX * cin, columnStride: 1, height: min(mr, px.count - tile),
-                                        width: min(nr, cin - panel), segments: py.taps, segmentStride: rowFloats,
-                                        overwrite: true)
-                                }
+            Parallel.forEachRange(g.batch, PhaseImages(g: g, union: union, scratch: scratch, plans: plans,
+                gradOutput: gradOutput, gradInput: gradInput, mr: mr, nr: nr, cin: cin, cout: cout,
+                rowFloats: rowFloats))
+        }
+    }
+
+    /// Images of a range: each padded into the worker's scratch, then every phase's micro-kernels.
+    struct PhaseImages: ParallelLoopBody {
+        let g, union: Conv2DGeometry
+        let scratch: CPUConvPadded.Scratch
+        let plans: UnsafeBufferPointer<PhasePlan>
+        let gradOutput, gradInput: UnsafeMutablePointer<Float>
+        let mr, nr, cin, cout, rowFloats: Int
+
+        func callAsFunction(_ images: Range<Int>, _ worker: Int) {
+            for n in images {
+                let padded = scratch.image(n, of: gradOutput, worker: worker)
+                for plan in plans {
+                    let (py, px) = (plan.py, plan.px)
+                    guard let packed = plan.packed else {
+                        zero(g, n: n, py, px, gradInput)
+                        continue
+                    }
+                    // The phase is a stride-1 conv over the output gradient (channels cout → cin) whose
+                    // padding is T − 1: its patches start that much after the union's.
+                    let skipY = union.padTop - (py.taps - 1), skipX = union.padLeft - (px.taps - 1)
+                    let depth = py.taps * px.taps * cout
+                    for j in 0..<py.count {
+                        let iy = py.first + j * g.strideY
+                        for tile in stride(from: 0, to: px.count, by: mr) {
+                            let ix = px.first + tile * g.strideX
+                            let a = padded.patch(union, n: 0, oy: py.firstQ + j + skipY, ox: px.firstQ + tile + skipX)
+                            let c = gradInput + ((n * g.height + iy) * g.width + ix) * cin
+                            for panel in stride(from: 0, to: cin, by: nr) {
+                                CPUGemm.microKernel(
+                                    depth: px.taps * cout, a: a, aRowStride: cout, aColumnStride: 1,
+                                    b: packed + panel * depth, alpha: 1, c: c + panel,
+                                    rowStride: g.strideX * cin, columnStride: 1, height: min(mr, px.count - tile),
+                                    width: min(nr, cin - panel), segments: py.taps, segmentStride: rowFloats,
+                                    overwrite: true)
                             }
                         }
                     }
                 }
             }
         }
+    }
+
+    // Each phase's sub-filter [t'y][t'x][co] × cin, flipped (t' = T − 1 − t), packed as the
+    // micro-kernel's B; phases no tap reaches have none.
+    struct PhasePlan {
+        let py: Phase, px: Phase
+        let packed: UnsafeMutablePointer<Float>?
     }
 
     /// Image `n`'s input pixels of a phase that no kernel tap reaches (kernel smaller than the stride).

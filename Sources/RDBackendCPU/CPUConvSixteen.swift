@@ -179,27 +179,36 @@ enum CPUConvSixteen {
         let groups = (g.batch + rows - 1) / rows
         spansY.withUnsafeBufferPointer { spansY in
             spansX.withUnsafeBufferPointer { spansX in
-                let spans = UnsafeSendable((spansY, spansX))
-                Parallel.forEachRange(groups) { range, _ in
-                    let (spansY, spansX) = spans.value
-                    for group in range {
-                        let first = group * rows, height = min(rows, g.batch - first)
-                        let images = input + first * imageSize
-                        for oy in 0..<g.outHeight {
-                            let y = spansY[oy]
-                            for ox in 0..<g.outWidth {
-                                let x = spansX[ox]
-                                var tile = Tile()
-                                if y.count > 0 && x.count > 0 {
-                                    let a = Rows(images + (y.input * g.width + x.input) * c, imageStride: imageSize, height: height)
-                                    accumulate(&tile, a, depth: x.count * c, columnStride: 1, segments: y.count,
-                                        segmentStride: g.width * c, b: filter + (y.first * g.kernelWidth + x.first) * c * width,
-                                        bSegmentStride: g.kernelWidth * c * width)
-                                }
-                                tile.store(output + (first * pixels + oy * g.outWidth + ox) * width, rowStride: pixels * width,
-                                    height: height)
-                            }
+                Parallel.forEachRange(groups, ImageGroups(g: g, spansY: spansY, spansX: spansX, input: input,
+                    filter: filter, output: output, c: c, pixels: pixels, imageSize: imageSize))
+            }
+        }
+    }
+
+    /// Groups of 4 images of a range: every output pixel's tile.
+    struct ImageGroups: ParallelLoopBody {
+        let g: Conv2DGeometry
+        let spansY, spansX: UnsafeBufferPointer<Span>
+        let input, filter, output: UnsafeMutablePointer<Float>
+        let c, pixels, imageSize: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
+            for group in range {
+                let first = group * rows, height = min(rows, g.batch - first)
+                let images = input + first * imageSize
+                for oy in 0..<g.outHeight {
+                    let y = spansY[oy]
+                    for ox in 0..<g.outWidth {
+                        let x = spansX[ox]
+                        var tile = Tile()
+                        if y.count > 0 && x.count > 0 {
+                            let a = Rows(images + (y.input * g.width + x.input) * c, imageStride: imageSize, height: height)
+                            accumulate(&tile, a, depth: x.count * c, columnStride: 1, segments: y.count,
+                                segmentStride: g.width * c, b: filter + (y.first * g.kernelWidth + x.first) * c * width,
+                                bSegmentStride: g.kernelWidth * c * width)
                         }
+                        tile.store(output + (first * pixels + oy * g.outWidth + ox) * width, rowStride: pixels * width,
+                            height: height)
                     }
                 }
             }
@@ -220,9 +229,9 @@ enum CPUConvSixteen {
         let partial = UnsafeMutablePointer<Float>.allocateVectors(parts * size)
         defer { partial.deallocate() }
         // where each tap lies in a patch: kernel row, then the run of kw·C floats along it
-        let offsets = UnsafeSendable(UnsafeMutablePointer<Int>.allocate(capacity: taps))
-        defer { offsets.value.deallocate() }
-        for tap in 0..<taps { offsets.value[tap] = (tap / segment) * rowFloats + tap % segment }
+        let offsets = UnsafeMutablePointer<Int>.allocate(capacity: taps)
+        defer { offsets.deallocate() }
+        for tap in 0..<taps { offsets[tap] = (tap / segment) * rowFloats + tap % segment }
         // With whole tiles of input channels, a tile's taps share (ky, kx) and so the output
         // pixels whose patch puts them inside the image: those are read in place, the rest skipped.
         let inPlace = c % rows == 0
@@ -237,9 +246,40 @@ enum CPUConvSixteen {
         for k in 0..<g.kernelWidth {
             spansX[k] = Span(tap: k, stride: g.strideX, pad: g.padLeft, outputs: g.outWidth, size: g.width)
         }
-        let spans = UnsafeSendable((spansY, spansX))
         let imageSize = g.height * g.width * c
-        Parallel.forEachRange(parts) { range, worker in
+        Parallel.forEachRange(parts, FilterGradientParts(g: g, source: source, input: input, gradOutput: gradOutput,
+            partial: partial, offsets: offsets, spansY: spansY, spansX: spansX, inPlace: inPlace, c: c, taps: taps,
+            size: size, block: block, pixels: pixels, parts: parts, imageSize: imageSize, rowFloats: rowFloats))
+        Parallel.forEachRange(size, grain: 1 << 12, PartsAdded(gradFilter: gradFilter, partial: partial, size: size,
+            parts: parts))
+    }
+
+    /// A range of the filter gradient: the parts' sums added in part order.
+    struct PartsAdded: ParallelLoopBody {
+        let gradFilter, partial: UnsafeMutablePointer<Float>
+        let size, parts: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
+            let out = gradFilter + range.lowerBound
+            out.update(from: partial + range.lowerBound, count: range.count)
+            for part in 1..<parts {
+                let sums = partial + part * size + range.lowerBound
+                for i in 0..<range.count { out[i] += sums[i] }
+            }
+        }
+    }
+
+    /// Parts (fixed image ranges) of a range, each summed into its own partial gradient.
+    struct FilterGradientParts: ParallelLoopBody {
+        let g: Conv2DGeometry
+        let source: Source
+        let input, gradOutput, partial: UnsafeMutablePointer<Float>
+        let offsets: UnsafeMutablePointer<Int>
+        let spansY, spansX: UnsafeMutablePointer<Span>
+        let inPlace: Bool
+        let c, taps, size, block, pixels, parts, imageSize, rowFloats: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             for part in range {
                 let sums = partial + part * size
                 sums.update(repeating: 0, count: size)
@@ -247,8 +287,7 @@ enum CPUConvSixteen {
                 for first in stride(from: g.batch * part / parts, to: last, by: block) {
                     let count = min(block, last - first)
                     if inPlace {
-                        let (spansY, spansX) = spans.value
-                        for ky in 0..<g.kernelHeight where spansY[ky].count > 0 {
+                            for ky in 0..<g.kernelHeight where spansY[ky].count > 0 {
                             let y = spansY[ky]
                             for kx in 0..<g.kernelWidth where spansX[kx].count > 0 {
                                 let x = spansX[kx]
@@ -276,21 +315,13 @@ enum CPUConvSixteen {
                         for i in 0..<count {
                             let image = images + i * source.imageSize
                             var a = Rows(image)
-                            for r in 0..<height { a[r] = UnsafePointer(image + offsets.value[j + r]) }
+                            for r in 0..<height { a[r] = UnsafePointer(image + offsets[j + r]) }
                             accumulate(&tile, a, depth: g.outWidth, columnStride: g.strideX * c, segments: g.outHeight,
                                 segmentStride: g.strideY * rowFloats, b: gradOutput + (first + i) * pixels * width)
                         }
                         tile.store(sums + j * width, rowStride: width, height: height, add: true)
                     }
                 }
-            }
-        }
-        Parallel.forEachRange(size, grain: 1 << 12) { range, _ in
-            let out = gradFilter + range.lowerBound
-            out.update(from: partial + range.lowerBound, count: range.count)
-            for part in 1..<parts {
-                let sums = partial + part * size + range.lowerBound
-                for i in 0..<range.count { out[i] += sums[i] }
             }
         }
     }
@@ -303,12 +334,6 @@ enum CPUConvSixteen {
         let wide = cin == width
         let phaseRows = CPUConvPhases.phases(kernel: g.kernelHeight, stride: g.strideY, pad: g.padTop, size: g.height)
         let phaseColumns = CPUConvPhases.phases(kernel: g.kernelWidth, stride: g.strideX, pad: g.padLeft, size: g.width)
-        // Each phase's sub-filter, flipped (t' = T − 1 − t): [t'y][t'x][co][ci] (16 ci, B's rows) or,
-        // for few ci, [ci][t'y][t'x][co] (one run of taps per ci to dot with the patch).
-        struct PhasePlan {
-            let py: CPUConvPhases.Phase, px: CPUConvPhases.Phase
-            let filter: UnsafeMutablePointer<Float>?
-        }
         var plans: [PhasePlan] = []
         for (ry, py) in phaseRows.enumerated() {
             for (rx, px) in phaseColumns.enumerated() where py.count > 0 && px.count > 0 {
@@ -336,44 +361,55 @@ enum CPUConvSixteen {
         let outImage = g.outHeight * g.outWidth * cout, inImage = g.height * g.width * cin
         let groups = (g.batch + rows - 1) / rows
         plans.withUnsafeBufferPointer { plans in
-            let plans = UnsafeSendable(plans)
-            Parallel.forEachRange(groups) { range, _ in
-                for group in range {
-                    let first = group * rows, height = min(rows, g.batch - first)
-                    for plan in plans.value {
-                        let (py, px) = (plan.py, plan.px)
-                        guard let sub = plan.filter else {
-                            for n in first..<(first + height) { CPUConvPhases.zero(g, n: n, py, px, gradInput) }
-                            continue
-                        }
-                        // Phase pixel j reads output-gradient rows q = firstQ + j − (T − 1) + t' for its taps t'.
-                        for j in 0..<py.count {
-                            let y = Span(py.firstQ + j, stride: 1, pad: py.taps - 1, kernel: py.taps, size: g.outHeight)
-                            for i in 0..<px.count {
-                                let x = Span(px.firstQ + i, stride: 1, pad: px.taps - 1, kernel: px.taps, size: g.outWidth)
-                                let out = gradInput + (first * g.height * g.width + (py.first + j * g.strideY) * g.width
-                                    + px.first + i * g.strideX) * cin
-                                guard y.count > 0 && x.count > 0 else {
-                                    for r in 0..<height { (out + r * inImage).update(repeating: 0, count: cin) }
-                                    continue
-                                }
-                                let a = Rows(gradOutput + first * outImage + (y.input * g.outWidth + x.input) * cout,
-                                    imageStride: outImage, height: height)
-                                let tap = y.first * px.taps + x.first
-                                if wide {
-                                    var tile = Tile()
-                                    accumulate(&tile, a, depth: x.count * cout, columnStride: 1, segments: y.count,
-                                        segmentStride: g.outWidth * cout, b: sub + tap * cout * width,
-                                        bSegmentStride: px.taps * cout * width)
-                                    tile.store(out, rowStride: inImage, height: height)
-                                } else {
-                                    let depth = py.taps * px.taps * cout
-                                    for ci in 0..<cin {
-                                        let sums = dot(a, segment: x.count * cout, segments: y.count,
-                                            segmentStride: g.outWidth * cout, w: sub + ci * depth + tap * cout,
-                                            wSegmentStride: px.taps * cout)
-                                        for r in 0..<height { out[r * inImage + ci] = sums[r] }
-                                    }
+            Parallel.forEachRange(groups, PhaseGroups(g: g, plans: plans, gradOutput: gradOutput, gradInput: gradInput,
+                cin: cin, cout: cout, outImage: outImage, inImage: inImage, wide: wide))
+        }
+    }
+
+    /// Groups of 4 images of a range: every phase's input pixels.
+    struct PhaseGroups: ParallelLoopBody {
+        let g: Conv2DGeometry
+        let plans: UnsafeBufferPointer<PhasePlan>
+        let gradOutput, gradInput: UnsafeMutablePointer<Float>
+        let cin, cout, outImage, inImage: Int
+        let wide: Bool
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
+            for group in range {
+                let first = group * rows, height = min(rows, g.batch - first)
+                for plan in plans {
+                    let (py, px) = (plan.py, plan.px)
+                    guard let sub = plan.filter else {
+                        for n in first..<(first + height) { CPUConvPhases.zero(g, n: n, py, px, gradInput) }
+                        continue
+                    }
+                    // Phase pixel j reads output-gradient rows q = firstQ + j − (T − 1) + t' for its taps t'.
+                    for j in 0..<py.count {
+                        let y = Span(py.firstQ + j, stride: 1, pad: py.taps - 1, kernel: py.taps, size: g.outHeight)
+                        for i in 0..<px.count {
+                            let x = Span(px.firstQ + i, stride: 1, pad: px.taps - 1, kernel: px.taps, size: g.outWidth)
+                            let out = gradInput + (first * g.height * g.width + (py.first + j * g.strideY) * g.width
+                                + px.first + i * g.strideX) * cin
+                            guard y.count > 0 && x.count > 0 else {
+                                for r in 0..<height { (out + r * inImage).update(repeating: 0, count: cin) }
+                                continue
+                            }
+                            let a = Rows(gradOutput + first * outImage + (y.input * g.outWidth + x.input) * cout,
+                                imageStride: outImage, height: height)
+                            let tap = y.first * px.taps + x.first
+                            if wide {
+                                var tile = Tile()
+                                accumulate(&tile, a, depth: x.count * cout, columnStride: 1, segments: y.count,
+                                    segmentStride: g.outWidth * cout, b: sub + tap * cout * width,
+                                    bSegmentStride: px.taps * cout * width)
+                                tile.store(out, rowStride: inImage, height: height)
+                            } else {
+                                let depth = py.taps * px.taps * cout
+                                for ci in 0..<cin {
+                                    let sums = dot(a, segment: x.count * cout, segments: y.count,
+                                        segmentStride: g.outWidth * cout, w: sub + ci * depth + tap * cout,
+                                        wSegmentStride: px.taps * cout)
+                                    for r in 0..<height { out[r * inImage + ci] = sums[r] }
                                 }
                             }
                         }
@@ -381,6 +417,13 @@ enum CPUConvSixteen {
                 }
             }
         }
+    }
+
+    // Each phase's sub-filter, flipped (t' = T − 1 − t): [t'y][t'x][co][ci] (16 ci, B's rows) or,
+    // for few ci, [ci][t'y][t'x][co] (one run of taps per ci to dot with the patch).
+    struct PhasePlan {
+        let py: CPUConvPhases.Phase, px: CPUConvPhases.Phase
+        let filter: UnsafeMutablePointer<Float>?
     }
 
     /// The four rows' patches (`segments` runs of `segment` floats, a multiple of 16,

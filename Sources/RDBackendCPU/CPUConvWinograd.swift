@@ -215,10 +215,35 @@ enum CPUConvWinograd {
 
     static func forward<T: Tile>(_: T.Type, _ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>,
         filter: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>) {
-        let (m, a, cout) = (T.m, alpha, g.outChannels)
-        forwardTiles(g, alpha: a, m: m, matrix: T.g, input: input, filter: filter) { image, tiling, transformed, temp in
-            transformInput(image, tiling, into: transformed, temp: temp)
-        } transformOutput: { n, tiling, products, t in
+        forwardTiles(g, alpha: alpha, m: T.m, matrix: T.g, input: input, filter: filter,
+            transforms: TileTransforms<T>(g: g, output: output))
+    }
+
+    /// The two per-image transforms of a forward pass, around its α² GEMMs; `temp` holds α² vectors.
+    protocol ForwardTransforms {
+        /// `V` of a padded image, into `transformed`.
+        func transformInput(_ image: CPUConvPadded, _ tiling: Tiling, into transformed: UnsafeMutablePointer<Float>,
+            temp: UnsafeMutablePointer<V>)
+        /// Image `n`'s output from its products `M`.
+        func transformOutput(_ n: Int, _ tiling: Tiling, _ products: UnsafeMutablePointer<Float>,
+            temp: UnsafeMutablePointer<V>)
+    }
+
+    /// F(m×m, r×r) on 6×6 tiles: ``transformInput(_:_:into:temp:)``, then `Aᵀ M A` into `output`.
+    struct TileTransforms<T: Tile>: ForwardTransforms {
+        let g: Conv2DGeometry
+        let output: UnsafeMutablePointer<Float>
+
+        @inline(__always)
+        func transformInput(_ image: CPUConvPadded, _ tiling: Tiling, into transformed: UnsafeMutablePointer<Float>,
+            temp: UnsafeMutablePointer<V>) {
+            CPUConvWinograd.transformInput(image, tiling, into: transformed, temp: temp)
+        }
+
+        @inline(__always)
+        func transformOutput(_ n: Int, _ tiling: Tiling, _ products: UnsafeMutablePointer<Float>,
+            temp t: UnsafeMutablePointer<V>) {
+            let (m, a, cout) = (T.m, alpha, g.outChannels)
             // Output tile = Aᵀ M A, clipped at the image's edge.
             for tile in 0..<tiling.tiles {
                 let (oy, ox) = tiling.origin(tile)
@@ -248,14 +273,11 @@ enum CPUConvWinograd {
     }
 
     /// The forward pass around its two transforms: the filter transform, then per image, in one
-    /// worker's workspace that stays in L2, `transformInput` (padded image → V), the α² GEMMs
-    /// (V → M) and `transformOutput` (M → the image's output). `temp` holds α² vectors.
+    /// worker's workspace that stays in L2, `transforms.transformInput` (padded image → V), the
+    /// α² GEMMs (V → M) and `transforms.transformOutput` (M → the image's output).
     @inline(__always)
-    static func forwardTiles(_ g: Conv2DGeometry, alpha a: Int, m: Int, matrix: [Float], input: UnsafeMutablePointer<Float>,
-        filter: UnsafeMutablePointer<Float>,
-        transformInput: (_ image: CPUConvPadded, Tiling, _ transformed: UnsafeMutablePointer<Float>,
-            _ temp: UnsafeMutablePointer<V>) -> Void,
-        transformOutput: (_ image: Int, Tiling, _ products: UnsafeMutablePointer<Float>, _ temp: UnsafeMutablePointer<V>) -> Void) {
+    static func forwardTiles<Transforms: ForwardTransforms>(_ g: Conv2DGeometry, alpha a: Int, m: Int, matrix: [Float],
+        input: UnsafeMutablePointer<Float>, filter: UnsafeMutablePointer<Float>, transforms: Transforms) {
         let (cin, cout) = (g.inChannels, g.outChannels)
         let tiling = Tiling(g, m: m)
         defer { tiling.scratch.deallocate() }
@@ -273,14 +295,26 @@ enum CPUConvWinograd {
                     .update(repeating: 0, count: padRows)
             }
         }
-        Parallel.forEachRange(g.batch) { images, worker in
+        Parallel.forEachRange(g.batch, ForwardImages(transforms: transforms, tiling: tiling, input: input, work: work, u: u,
+            a: a, cin: cin, cout: cout, inputSize: inputSize, productSize: productSize))
+    }
+
+    /// Images of a range, each in the worker's workspace: V, the α² GEMMs, then the output.
+    struct ForwardImages<Transforms: ForwardTransforms>: ParallelLoopBody {
+        let transforms: Transforms
+        let tiling: Tiling
+        let input, work, u: UnsafeMutablePointer<Float>
+        let a, cin, cout, inputSize, productSize: Int
+
+        func callAsFunction(_ images: Range<Int>, _ worker: Int) {
             let transformed = work + worker * (inputSize + productSize)
             let products = transformed + inputSize
             withUnsafeTemporaryAllocation(of: V.self, capacity: a * a) { temp in
                 for n in images {
-                    transformInput(tiling.scratch.image(n, of: input, worker: worker), tiling, transformed, temp.baseAddress!)
+                    transforms.transformInput(tiling.scratch.image(n, of: input, worker: worker), tiling, into: transformed,
+                        temp: temp.baseAddress!)
                     multiply(positions: a * a, tiling, cin: cin, cout: cout, transformed, u, into: products)
-                    transformOutput(n, tiling, products, temp.baseAddress!)
+                    transforms.transformOutput(n, tiling, products, temp: temp.baseAddress!)
                 }
             }
         }
@@ -312,37 +346,47 @@ enum CPUConvWinograd {
         let (r, cin, cout, nr) = (g.kernelHeight, g.inChannels, g.outChannels, CPUGemm.nr)
         let u = UnsafeMutablePointer<Float>.allocateVectors(a * a * cin * cout)
         matrix.withUnsafeBufferPointer { gm in
-            let gm = UnsafeSendable(gm.baseAddress!)
-            Parallel.forEachRange(cin) { channels, _ in
-                withUnsafeTemporaryAllocation(of: V.self, capacity: a * r) { left in
-                    let left = left.baseAddress!, gm = gm.value
-                    for c in channels {
-                        for k in stride(from: 0, to: cout, by: 16) {
-                            // left = G · w (α×r), then U = left · Gᵀ (α×α)
-                            for i in 0..<a {
-                                for x in 0..<r {
-                                    var sum = V()
-                                    for y in 0..<r where gm[i * r + y] != 0 {
-                                        sum.addProduct(load16(filter + ((y * g.kernelWidth + x) * cin + c) * cout + k),
-                                            V(repeating: gm[i * r + y]))
-                                    }
-                                    left[i * r + x] = sum
+            Parallel.forEachRange(cin, TransformedFilterChannels(g: g, gm: gm.baseAddress!, filter: filter, u: u, a: a,
+                r: r, cin: cin, cout: cout, nr: nr))
+        }
+        return u
+    }
+
+    /// U for the input channels of a range.
+    struct TransformedFilterChannels: ParallelLoopBody {
+        let g: Conv2DGeometry
+        let gm: UnsafePointer<Float>
+        let filter, u: UnsafeMutablePointer<Float>
+        let a, r, cin, cout, nr: Int
+
+        func callAsFunction(_ channels: Range<Int>, _ worker: Int) {
+            withUnsafeTemporaryAllocation(of: V.self, capacity: a * r) { left in
+                let left = left.baseAddress!
+                for c in channels {
+                    for k in stride(from: 0, to: cout, by: 16) {
+                        // left = G · w (α×r), then U = left · Gᵀ (α×α)
+                        for i in 0..<a {
+                            for x in 0..<r {
+                                var sum = V()
+                                for y in 0..<r where gm[i * r + y] != 0 {
+                                    sum.addProduct(load16(filter + ((y * g.kernelWidth + x) * cin + c) * cout + k),
+                                        V(repeating: gm[i * r + y]))
                                 }
+                                left[i * r + x] = sum
                             }
-                            for i in 0..<a {
-                                for j in 0..<a {
-                                    var sum = V()
-                                    for x in 0..<r where gm[j * r + x] != 0 {
-                                        sum.addProduct(left[i * r + x], V(repeating: gm[j * r + x]))
-                                    }
-                                    store16(sum, u + (i * a + j) * cin * cout + (k / nr) * cin * nr + c * nr + k % nr)
+                        }
+                        for i in 0..<a {
+                            for j in 0..<a {
+                                var sum = V()
+                                for x in 0..<r where gm[j * r + x] != 0 {
+                                    sum.addProduct(left[i * r + x], V(repeating: gm[j * r + x]))
                                 }
+                                store16(sum, u + (i * a + j) * cin * cout + (k / nr) * cin * nr + c * nr + k % nr)
                             }
                         }
                     }
                 }
             }
         }
-        return u
     }
 }

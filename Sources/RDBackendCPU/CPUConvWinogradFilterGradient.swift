@@ -31,7 +31,27 @@ extension CPUConvWinograd {
         defer { partial.deallocate() }
         partial.update(repeating: 0, count: parts * sumsSize)
 
-        Parallel.forEachRange(parts) { range, worker in
+        Parallel.forEachRange(parts, FilterGradientParts<T>(g: g, tiling: tiling, input: input, gradOutput: gradOutput,
+            work: work, partial: partial, m: m, a: a, cin: cin, cout: cout, tiles: tiles, rows: rows,
+            inputSize: inputSize, gradSize: gradSize, sumsSize: sumsSize, parts: parts))
+        // Parts in order, then dW = A′ᵀ M A′ per (c, 16 output channels).
+        Parallel.forEachRange(sumsSize, grain: 1 << 14, PartsAddedToFirst(partial: partial, sumsSize: sumsSize,
+            parts: parts))
+        let r = T.r
+        T.gradientAt.withUnsafeBufferPointer { at in
+            Parallel.forEachRange(cin, FilterGradientChannels(g: g, at: at.baseAddress!, partial: partial,
+                gradFilter: gradFilter, a: a, r: r, cin: cin, cout: cout))
+        }
+    }
+
+    /// Parts (fixed image ranges) of a range, each summed into its own partial sums_ξ.
+    struct FilterGradientParts<T: Tile>: ParallelLoopBody {
+        let g: Conv2DGeometry
+        let tiling: Tiling
+        let input, gradOutput, work, partial: UnsafeMutablePointer<Float>
+        let m, a, cin, cout, tiles, rows, inputSize, gradSize, sumsSize, parts: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             let transformed = work + worker * (inputSize + gradSize)
             let grads = transformed + inputSize
             withUnsafeTemporaryAllocation(of: V.self, capacity: a * a) { temp in
@@ -82,36 +102,47 @@ extension CPUConvWinograd {
                 }
             }
         }
-        // Parts in order, then dW = A′ᵀ M A′ per (c, 16 output channels).
-        Parallel.forEachRange(sumsSize, grain: 1 << 14) { range, _ in
+    }
+
+    /// A range of the sums: the other parts' sums added into part 0's in part order.
+    struct PartsAddedToFirst: ParallelLoopBody {
+        let partial: UnsafeMutablePointer<Float>
+        let sumsSize, parts: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             for part in 1..<parts {
                 let sums = partial + part * sumsSize
                 for i in range { partial[i] += sums[i] }
             }
         }
-        let r = T.r
-        T.gradientAt.withUnsafeBufferPointer { at in
-            let at = UnsafeSendable(at.baseAddress!)
-            Parallel.forEachRange(cin) { channels, _ in
-                withUnsafeTemporaryAllocation(of: V.self, capacity: a * r) { left in
-                    let (left, at) = (left.baseAddress!, at.value)
-                    for c in channels {
-                        for k in stride(from: 0, to: cout, by: 16) {
-                            for i in 0..<r {
-                                for x in 0..<a {
-                                    var sum = V()
-                                    for y in 0..<a where at[i * a + y] != 0 {
-                                        sum.addProduct(load16(partial + ((y * a + x) * cin + c) * cout + k), V(repeating: at[i * a + y]))
-                                    }
-                                    left[i * a + x] = sum
+    }
+
+    /// dW = A′ᵀ M A′ for the input channels of a range.
+    struct FilterGradientChannels: ParallelLoopBody {
+        let g: Conv2DGeometry
+        let at: UnsafePointer<Float>
+        let partial, gradFilter: UnsafeMutablePointer<Float>
+        let a, r, cin, cout: Int
+
+        func callAsFunction(_ channels: Range<Int>, _ worker: Int) {
+            withUnsafeTemporaryAllocation(of: V.self, capacity: a * r) { left in
+                let left = left.baseAddress!
+                for c in channels {
+                    for k in stride(from: 0, to: cout, by: 16) {
+                        for i in 0..<r {
+                            for x in 0..<a {
+                                var sum = V()
+                                for y in 0..<a where at[i * a + y] != 0 {
+                                    sum.addProduct(load16(partial + ((y * a + x) * cin + c) * cout + k), V(repeating: at[i * a + y]))
                                 }
+                                left[i * a + x] = sum
                             }
-                            for i in 0..<r {
-                                for j in 0..<r {
-                                    var sum = V()
-                                    for x in 0..<a where at[j * a + x] != 0 { sum.addProduct(left[i * a + x], V(repeating: at[j * a + x])) }
-                                    store16(sum, gradFilter + ((i * g.kernelWidth + j) * cin + c) * cout + k)
-                                }
+                        }
+                        for i in 0..<r {
+                            for j in 0..<r {
+                                var sum = V()
+                                for x in 0..<a where at[j * a + x] != 0 { sum.addProduct(left[i * a + x], V(repeating: at[j * a + x])) }
+                                store16(sum, gradFilter + ((i * g.kernelWidth + j) * cin + c) * cout + k)
                             }
                         }
                     }

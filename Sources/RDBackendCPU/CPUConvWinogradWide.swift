@@ -49,9 +49,19 @@ extension CPUConvWinograd {
 
         static func forward(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>, filter: UnsafeMutablePointer<Float>,
             output: UnsafeMutablePointer<Float>) {
-            let (a, cin, cout) = (alpha, g.inChannels, g.outChannels)
-            forwardTiles(g, alpha: a, m: m, matrix: g5x4, input: input, filter: filter) {
-                image, tiling, transformed, temp in
+            forwardTiles(g, alpha: alpha, m: m, matrix: g5x4, input: input, filter: filter,
+                transforms: Transforms(g: g, output: output))
+        }
+
+        /// `Bᵀ d B` and `Aᵀ M A` of F(5×5, 4×4), into `output`.
+        struct Transforms: ForwardTransforms {
+            let g: Conv2DGeometry
+            let output: UnsafeMutablePointer<Float>
+
+            @inline(__always)
+            func transformInput(_ image: CPUConvPadded, _ tiling: Tiling, into transformed: UnsafeMutablePointer<Float>,
+                temp: UnsafeMutablePointer<V>) {
+                let (a, cin) = (alpha, g.inChannels)
                 // V = Bᵀ d B: along each row into t (column-major), then down each column.
                 let (t, wp, rows) = (UnsafeMutableRawPointer(temp).assumingMemoryBound(to: Float.self), image.width, tiling.rows)
                 for tile in 0..<tiling.tiles {
@@ -64,7 +74,12 @@ extension CPUConvWinograd {
                         }
                     }
                 }
-            } transformOutput: { n, tiling, products, temp in
+            }
+
+            @inline(__always)
+            func transformOutput(_ n: Int, _ tiling: Tiling, _ products: UnsafeMutablePointer<Float>,
+                temp: UnsafeMutablePointer<V>) {
+                let (a, cout) = (alpha, g.outChannels)
                 // Output tile = Aᵀ M A, clipped at the image's edge.
                 let t = UnsafeMutableRawPointer(temp).assumingMemoryBound(to: Float.self)
                 for tile in 0..<tiling.tiles {

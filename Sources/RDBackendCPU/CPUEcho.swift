@@ -33,7 +33,17 @@ enum CPUEcho {
         let dims = shape.dimensions, terms = shape.terms, width = (dims + 15) / 16 * 16
         let fp = padded(f, shape, width), sp = padded(logScale, shape, width, exponentiate: true)
         defer { fp.deallocate(); sp.deallocate() }
-        Parallel.forEachRange(shape.batch) { rows, _ in
+        Parallel.forEachRange(shape.batch, EchoRows(fp: fp, sp: sp, noise: noise, z: z, indices: indices, dims: dims,
+            terms: terms, width: width))
+    }
+
+    /// Echo noise and z = f + s·noise for a range of examples.
+    struct EchoRows: ParallelLoopBody {
+        let fp, sp, noise, z: UnsafeMutablePointer<Float>
+        let indices: UnsafePointer<Int32>
+        let dims, terms, width: Int
+
+        func callAsFunction(_ rows: Range<Int>, _ worker: Int) {
             var out = [Float](repeating: 0, count: width)
             for i in rows {
                 for c in stride(from: 0, to: width, by: 16) {
@@ -65,10 +75,32 @@ enum CPUEcho {
         let scratch = UnsafeMutablePointer<Float>.allocateVectors(parts * perPart)
         defer { scratch.deallocate() }
         scratch.update(repeating: 0, count: parts * perPart)
-        Parallel.forEachRange(parts) { range, _ in
+        Parallel.forEachRange(parts, EchoGradientParts(fp: fp, sp: sp, gz: gz, scratch: scratch, indices: indices,
+            batch: shape.batch, terms: terms, width: width, plane: plane, parts: parts, perPart: perPart))
+        for i in 0..<shape.batch {
+            for j in 0..<dims {
+                let e = i * dims + j, at = i * width + j
+                var df = gradZ[e], dls = gradZ[e] * sp[at] * noise[e]
+                for part in 0..<parts {
+                    df += scratch[part * perPart + at]
+                    dls += scratch[part * perPart + plane + at]
+                }
+                gradF[e] = df
+                gradLogScale[e] = dls
+            }
+        }
+    }
+
+    /// Per part (a fixed range of examples): sums of ∂f and ∂log s in the part's scratch.
+    struct EchoGradientParts: ParallelLoopBody {
+        let fp, sp, gz, scratch: UnsafeMutablePointer<Float>
+        let indices: UnsafePointer<Int32>
+        let batch, terms, width, plane, parts, perPart: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             for part in range {
                 let sumF = scratch + part * perPart, sumLS = sumF + plane, horner = sumLS + plane
-                for i in (shape.batch * part / parts)..<(shape.batch * (part + 1) / parts) {
+                for i in (batch * part / parts)..<(batch * (part + 1) / parts) {
                     let row = indices + i * terms
                     for c in stride(from: 0, to: width, by: 16) {
                         let g = load16(gz + i * width + c) * load16(sp + i * width + c)
@@ -89,18 +121,6 @@ enum CPUEcho {
                         }
                     }
                 }
-            }
-        }
-        for i in 0..<shape.batch {
-            for j in 0..<dims {
-                let e = i * dims + j, at = i * width + j
-                var df = gradZ[e], dls = gradZ[e] * sp[at] * noise[e]
-                for part in 0..<parts {
-                    df += scratch[part * perPart + at]
-                    dls += scratch[part * perPart + plane + at]
-                }
-                gradF[e] = df
-                gradLogScale[e] = dls
             }
         }
     }

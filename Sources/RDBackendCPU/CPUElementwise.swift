@@ -12,7 +12,17 @@ enum CPUElementwise {
         output: UnsafeMutablePointer<Float>, count: Int, channels: Int, relu: Bool = false) {
         let rows = count / channels
         let vectorEnd = channels & ~15
-        Parallel.forEachRange(rows, grain: max(1, grain / channels)) { range, _ in
+        Parallel.forEachRange(rows, grain: max(1, grain / channels), BiasRows(x: x, bias: bias, output: output,
+            channels: channels, vectorEnd: vectorEnd, relu: relu))
+    }
+
+    /// x + bias (then ReLU when relu is set) over a range of rows.
+    struct BiasRows: ParallelLoopBody {
+        let x, bias, output: UnsafeMutablePointer<Float>
+        let channels, vectorEnd: Int
+        let relu: Bool
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             for r in range {
                 let (src, dst) = (x + r &* channels, output + r &* channels)
                 var c = 0
@@ -74,7 +84,15 @@ enum CPUElementwise {
     }
 
     static func unary(_ op: UnaryOp, _ x: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, count: Int) {
-        Parallel.forEachRange(count, grain: grain) { range, _ in
+        Parallel.forEachRange(count, grain: grain, Unary(op: op, x: x, output: output))
+    }
+
+    /// output = f(x) over a range of elements.
+    struct Unary: ParallelLoopBody {
+        let op: UnaryOp
+        let x, output: UnsafeMutablePointer<Float>
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             switch op {
             case .relu: for i in range { output[i] = max(x[i], 0) }
             case .square: for i in range { output[i] = x[i] * x[i] }
@@ -92,7 +110,16 @@ enum CPUElementwise {
 
     static func unaryBackward(_ op: UnaryOp, x: UnsafeMutablePointer<Float>, gradOutput: UnsafeMutablePointer<Float>,
         gradInput: UnsafeMutablePointer<Float>, count: Int) {
-        Parallel.forEachRange(count, grain: grain) { range, _ in
+        Parallel.forEachRange(count, grain: grain, UnaryGradient(op: op, x: x, gradOutput: gradOutput,
+            gradInput: gradInput))
+    }
+
+    /// gradInput = f'(x)·gradOutput over a range of elements.
+    struct UnaryGradient: ParallelLoopBody {
+        let op: UnaryOp
+        let x, gradOutput, gradInput: UnsafeMutablePointer<Float>
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             switch op {
             case .relu: for i in range { gradInput[i] = x[i] > 0 ? gradOutput[i] : 0 }
             case .sigmoid:
@@ -144,7 +171,18 @@ enum CPUElementwise {
         let innerA = sa[rank - 1]
         let innerB = sb[rank - 1]
         let outer = total / inner
-        Parallel.forEachRange(outer, grain: max(1, grain / inner)) { range, _ in
+        Parallel.forEachRange(outer, grain: max(1, grain / inner), BroadcastRows(op: op, a: a, b: b, output: output,
+            sa: sa, sb: sb, shape: shape, rank: rank, inner: inner, innerA: innerA, innerB: innerB))
+    }
+
+    /// The op over a range of rows of the innermost axis.
+    struct BroadcastRows: ParallelLoopBody {
+        let op: BinaryOp
+        let a, b, output: UnsafeMutablePointer<Float>
+        let sa, sb, shape: UnsafeMutablePointer<Int>
+        let rank, inner, innerA, innerB: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             for o in range {
                 var rest = o
                 var offA = 0
@@ -194,11 +232,8 @@ extension CPUBackend {
         let channels = try OpValidation.biasReLUBackward(output: output, gradOutput: gradOutput, gradInput: gradInput,
             gradBias: gradBias)
         let (y, gy, gx) = (try pointer(output), try pointer(gradOutput), try pointer(gradInput))
-        CPUReduce.columnSums(rows: output.count / channels, columns: channels, output: try pointer(gradBias)) { r, j0, width in
-            let segment = r * channels + j0
-            for j in segment..<(segment + width) { gx[j] = y[j] > 0 ? gy[j] : 0 }
-            return UnsafePointer(gx + segment)
-        }
+        CPUReduce.columnSums(rows: output.count / channels, columns: channels, output: try pointer(gradBias),
+            segments: ReLUGradientRows(y: y, gy: gy, gx: gx, channels: channels))
     }
 
     public func unary(_ op: UnaryOp, _ x: DeviceBuffer, output: DeviceBuffer) throws {
@@ -217,5 +252,17 @@ extension CPUBackend {
         let outShape = try OpValidation.binary(a, aShape, b, bShape, output: output)
         CPUElementwise.binary(op, try pointer(a), aShape, try pointer(b), bShape, output: try pointer(output),
             outShape: outShape)
+    }
+}
+
+/// Rows of ReLU's input gradient `gx = y > 0 ? gy : 0`, written as the bias gradient sums them.
+struct ReLUGradientRows: RowSegments {
+    let y, gy, gx: UnsafeMutablePointer<Float>
+    let channels: Int
+
+    func segment(_ row: Int, _ firstColumn: Int, _ width: Int) -> UnsafePointer<Float> {
+        let segment = row * channels + firstColumn
+        for j in segment..<(segment + width) { gx[j] = y[j] > 0 ? gy[j] : 0 }
+        return UnsafePointer(gx + segment)
     }
 }

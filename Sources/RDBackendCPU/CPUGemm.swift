@@ -67,7 +67,15 @@ enum CPUGemm {
 
     static func scale(_ c: UnsafeMutablePointer<Float>, count: Int, by beta: Float) {
         guard beta != 1 else { return }
-        Parallel.forEachRange(count, grain: 1 << 16) { range, _ in
+        Parallel.forEachRange(count, grain: 1 << 16, Scaling(c: c, beta: beta))
+    }
+
+    /// C's elements of a range, times beta.
+    struct Scaling: ParallelLoopBody {
+        let c: UnsafeMutablePointer<Float>
+        let beta: Float
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             if beta == 0 {
                 (c + range.lowerBound).update(repeating: 0, count: range.count)
             } else {
@@ -89,6 +97,7 @@ enum CPUGemm {
         let packedA = UnsafeMutablePointer<Float>.allocateVectors(threads * packSize)
         defer { packedA.deallocate() }
 
+
         for jc in stride(from: 0, to: n, by: nc) {
             let nb = min(nc, n - jc)
             let panels = (nb + nr - 1) / nr
@@ -98,51 +107,64 @@ enum CPUGemm {
             for pc in stride(from: 0, to: k, by: kc) {
                 let kb = min(kc, k - pc)
                 packB(b, row: pc, column: jc, depth: kb, width: nb, into: packedB)
-                Parallel.forEachRange(tasks) { taskRange, worker in
-                    let pack = packedA + worker * packSize
-                    for task in taskRange {
-                        let ic = (task / columnSplits) * mc
-                        let mb = min(mc, m - ic)
-                        let split = task % columnSplits
-                        let firstPanel = panels * split / columnSplits
-                        let lastPanel = panels * (split + 1) / columnSplits
-                        switch packing {
-                        case .transposed: packTransposed(a, row: ic, column: pc, height: mb, depth: kb, into: pack)
-                        case .rowMajor: packRowMajor(a, row: ic, column: pc, height: mb, depth: kb, into: pack)
-                        case .inPlace: break
+                Parallel.forEachRange(tasks, BlockTasks(a: a, c: c, packing: packing, packedA: packedA,
+                    packedB: packedB, alpha: alpha, m: m, mc: mc, packSize: packSize, columnSplits: columnSplits,
+                    panels: panels, pc: pc, kb: kb, jc: jc, nb: nb))
+            }
+        }
+    }
+
+    /// A range of (row block, column split) tasks of one depth block: A packed per worker, then micro-kernels.
+    struct BlockTasks: ParallelLoopBody {
+        let a, c: View
+        let packing: Packing
+        let packedA, packedB: UnsafeMutablePointer<Float>
+        let alpha: Float
+        let m, mc, packSize, columnSplits, panels, pc, kb, jc, nb: Int
+
+        func callAsFunction(_ taskRange: Range<Int>, _ worker: Int) {
+            let pack = packedA + worker * packSize
+            for task in taskRange {
+                let ic = (task / columnSplits) * mc
+                let mb = min(mc, m - ic)
+                let split = task % columnSplits
+                let firstPanel = panels * split / columnSplits
+                let lastPanel = panels * (split + 1) / columnSplits
+                switch packing {
+                case .transposed: packTransposed(a, row: ic, column: pc, height: mb, depth: kb, into: pack)
+                case .rowMajor: packRowMajor(a, row: ic, column: pc, height: mb, depth: kb, into: pack)
+                case .inPlace: break
+                }
+                /// A's 8-row tile at row i of the block, and its strides.
+                func tile(_ i: Int) -> (UnsafeMutablePointer<Float>, row: Int, column: Int) {
+                    switch packing {
+                    case .transposed: return (pack + i, 1, roundUp(mb, mr))
+                    case .rowMajor: return (pack + i * kb, 1, mr)
+                    case .inPlace:
+                        guard mb - i < mr else {
+                            return (a.base + (ic + i) * a.rowStride + pc * a.columnStride, a.rowStride, a.columnStride)
                         }
-                        /// A's 8-row tile at row i of the block, and its strides.
-                        func tile(_ i: Int) -> (UnsafeMutablePointer<Float>, row: Int, column: Int) {
-                            switch packing {
-                            case .transposed: return (pack + i, 1, roundUp(mb, mr))
-                            case .rowMajor: return (pack + i * kb, 1, mr)
-                            case .inPlace:
-                                guard mb - i < mr else {
-                                    return (a.base + (ic + i) * a.rowStride + pc * a.columnStride, a.rowStride, a.columnStride)
-                                }
-                                packEdge(a, row: ic + i, column: pc, height: mb - i, depth: kb, into: pack)
-                                return (pack, 1, mr)
-                            }
-                        }
-                        func run(_ i: Int, _ panel: Int, _ t: (UnsafeMutablePointer<Float>, row: Int, column: Int)) {
-                            let j = panel * nr
-                            microKernel(
-                                depth: kb, a: t.0, aRowStride: t.row, aColumnStride: t.column, b: packedB + j * kb, alpha: alpha,
-                                c: c.base + (ic + i) * c.rowStride + (jc + j) * c.columnStride, rowStride: c.rowStride,
-                                columnStride: c.columnStride, height: min(mr, mb - i), width: min(nr, nb - j))
-                        }
-                        if packing == .inPlace {
-                            // Few panels (n ≤ 64): each A tile (an edge tile copied once) against them.
-                            for i in stride(from: 0, to: mb, by: mr) {
-                                let t = tile(i)
-                                for panel in firstPanel..<lastPanel { run(i, panel, t) }
-                            }
-                        } else {
-                            // BLIS order: one B panel stays in L1 while the packed A tiles stream from L2.
-                            for panel in firstPanel..<lastPanel {
-                                for i in stride(from: 0, to: mb, by: mr) { run(i, panel, tile(i)) }
-                            }
-                        }
+                        packEdge(a, row: ic + i, column: pc, height: mb - i, depth: kb, into: pack)
+                        return (pack, 1, mr)
+                    }
+                }
+                func run(_ i: Int, _ panel: Int, _ t: (UnsafeMutablePointer<Float>, row: Int, column: Int)) {
+                    let j = panel * nr
+                    microKernel(
+                        depth: kb, a: t.0, aRowStride: t.row, aColumnStride: t.column, b: packedB + j * kb, alpha: alpha,
+                        c: c.base + (ic + i) * c.rowStride + (jc + j) * c.columnStride, rowStride: c.rowStride,
+                        columnStride: c.columnStride, height: min(mr, mb - i), width: min(nr, nb - j))
+                }
+                if packing == .inPlace {
+                    // Few panels (n ≤ 64): each A tile (an edge tile copied once) against them.
+                    for i in stride(from: 0, to: mb, by: mr) {
+                        let t = tile(i)
+                        for panel in firstPanel..<lastPanel { run(i, panel, t) }
+                    }
+                } else {
+                    // BLIS order: one B panel stays in L1 while the packed A tiles stream from L2.
+                    for panel in firstPanel..<lastPanel {
+                        for i in stride(from: 0, to: mb, by: mr) { run(i, panel, tile(i)) }
                     }
                 }
             }
@@ -153,67 +175,88 @@ enum CPUGemm {
     /// a row range and either dots A's rows with them (row-major A) or accumulates 64 rows
     /// at a time along k (transposed A, whose columns are contiguous).
     static func narrow(m: Int, n: Int, k: Int, alpha: Float, a: View, b: View, c: View) {
-        typealias V = SIMD16<Float>
         let columns = UnsafeMutablePointer<Float>.allocateVectors(n * k)
         defer { columns.deallocate() }
         for j in 0..<n { for p in 0..<k { columns[j * k + p] = alpha * b.base[p * b.rowStride + j * b.columnStride] } }
         if a.columnStride == 1 {
-            Parallel.forEachRange(m, grain: max(1, 8192 / max(k, 1))) { rows, _ in
-                for i in rows {
-                    let row = a.base + i * a.rowStride
-                    for j in 0..<n {
-                        let column = columns + j * k
+            Parallel.forEachRange(m, grain: max(1, 8192 / max(k, 1)), NarrowRows(a: a, c: c, columns: columns, n: n, k: k))
+        } else {
+            let blocks = (m + 63) / 64
+            Parallel.forEachRange(blocks, TransposedNarrowBlocks(a: a, c: c, columns: columns, m: m, n: n, k: k))
+        }
+    }
+
+    /// C's 64-row blocks of a range (transposed A).
+    struct TransposedNarrowBlocks: ParallelLoopBody {
+        typealias V = SIMD16<Float>
+
+        let a, c: View
+        let columns: UnsafeMutablePointer<Float>
+        let m, n, k: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
+            for block in range {
+                let i0 = block * 64
+                let rows = min(64, m - i0)
+                for j in 0..<n {
+                    let column = columns + j * k
+                    if rows == 64 && a.rowStride == 1 {
                         var s0 = V(), s1 = V(), s2 = V(), s3 = V()
-                        var p = 0
-                        while p + 64 <= k {
-                            s0.addProduct(UnsafeRawPointer(row + p).loadUnaligned(as: V.self), UnsafeRawPointer(column + p).loadUnaligned(as: V.self))
-                            s1.addProduct(UnsafeRawPointer(row + p + 16).loadUnaligned(as: V.self), UnsafeRawPointer(column + p + 16).loadUnaligned(as: V.self))
-                            s2.addProduct(UnsafeRawPointer(row + p + 32).loadUnaligned(as: V.self), UnsafeRawPointer(column + p + 32).loadUnaligned(as: V.self))
-                            s3.addProduct(UnsafeRawPointer(row + p + 48).loadUnaligned(as: V.self), UnsafeRawPointer(column + p + 48).loadUnaligned(as: V.self))
-                            p += 64
+                        for p in 0..<k {
+                            let x = a.base + p * a.columnStride + i0
+                            let w = V(repeating: column[p])
+                            s0.addProduct(UnsafeRawPointer(x).loadUnaligned(as: V.self), w)
+                            s1.addProduct(UnsafeRawPointer(x + 16).loadUnaligned(as: V.self), w)
+                            s2.addProduct(UnsafeRawPointer(x + 32).loadUnaligned(as: V.self), w)
+                            s3.addProduct(UnsafeRawPointer(x + 48).loadUnaligned(as: V.self), w)
                         }
-                        while p + 16 <= k {
-                            s0.addProduct(UnsafeRawPointer(row + p).loadUnaligned(as: V.self), UnsafeRawPointer(column + p).loadUnaligned(as: V.self))
-                            p += 16
+                        for (q, s) in [s0, s1, s2, s3].enumerated() {
+                            for l in 0..<16 { c.base[(i0 + q * 16 + l) * c.rowStride + j * c.columnStride] += s[l] }
                         }
-                        var sum = ((s0 + s1) + (s2 + s3)).horizontalSum
-                        while p < k {
-                            sum += row[p] * column[p]
-                            p += 1
+                    } else {
+                        for i in i0..<(i0 + rows) {
+                            var sum: Float = 0
+                            for p in 0..<k { sum += a.base[i * a.rowStride + p * a.columnStride] * column[p] }
+                            c.base[i * c.rowStride + j * c.columnStride] += sum
                         }
-                        c.base[i * c.rowStride + j * c.columnStride] += sum
                     }
                 }
             }
-        } else {
-            let blocks = (m + 63) / 64
-            Parallel.forEachRange(blocks) { range, _ in
-                for block in range {
-                    let i0 = block * 64
-                    let rows = min(64, m - i0)
-                    for j in 0..<n {
-                        let column = columns + j * k
-                        if rows == 64 && a.rowStride == 1 {
-                            var s0 = V(), s1 = V(), s2 = V(), s3 = V()
-                            for p in 0..<k {
-                                let x = a.base + p * a.columnStride + i0
-                                let w = V(repeating: column[p])
-                                s0.addProduct(UnsafeRawPointer(x).loadUnaligned(as: V.self), w)
-                                s1.addProduct(UnsafeRawPointer(x + 16).loadUnaligned(as: V.self), w)
-                                s2.addProduct(UnsafeRawPointer(x + 32).loadUnaligned(as: V.self), w)
-                                s3.addProduct(UnsafeRawPointer(x + 48).loadUnaligned(as: V.self), w)
-                            }
-                            for (q, s) in [s0, s1, s2, s3].enumerated() {
-                                for l in 0..<16 { c.base[(i0 + q * 16 + l) * c.rowStride + j * c.columnStride] += s[l] }
-                            }
-                        } else {
-                            for i in i0..<(i0 + rows) {
-                                var sum: Float = 0
-                                for p in 0..<k { sum += a.base[i * a.rowStride + p * a.columnStride] * column[p] }
-                                c.base[i * c.rowStride + j * c.columnStride] += sum
-                            }
-                        }
+        }
+    }
+
+    /// C's rows of a range (row-major A): dot products with B's columns.
+    struct NarrowRows: ParallelLoopBody {
+        typealias V = SIMD16<Float>
+
+        let a, c: View
+        let columns: UnsafeMutablePointer<Float>
+        let n, k: Int
+
+        func callAsFunction(_ rows: Range<Int>, _ worker: Int) {
+            for i in rows {
+                let row = a.base + i * a.rowStride
+                for j in 0..<n {
+                    let column = columns + j * k
+                    var s0 = V(), s1 = V(), s2 = V(), s3 = V()
+                    var p = 0
+                    while p + 64 <= k {
+                        s0.addProduct(UnsafeRawPointer(row + p).loadUnaligned(as: V.self), UnsafeRawPointer(column + p).loadUnaligned(as: V.self))
+                        s1.addProduct(UnsafeRawPointer(row + p + 16).loadUnaligned(as: V.self), UnsafeRawPointer(column + p + 16).loadUnaligned(as: V.self))
+                        s2.addProduct(UnsafeRawPointer(row + p + 32).loadUnaligned(as: V.self), UnsafeRawPointer(column + p + 32).loadUnaligned(as: V.self))
+                        s3.addProduct(UnsafeRawPointer(row + p + 48).loadUnaligned(as: V.self), UnsafeRawPointer(column + p + 48).loadUnaligned(as: V.self))
+                        p += 64
                     }
+                    while p + 16 <= k {
+                        s0.addProduct(UnsafeRawPointer(row + p).loadUnaligned(as: V.self), UnsafeRawPointer(column + p).loadUnaligned(as: V.self))
+                        p += 16
+                    }
+                    var sum = ((s0 + s1) + (s2 + s3)).horizontalSum
+                    while p < k {
+                        sum += row[p] * column[p]
+                        p += 1
+                    }
+                    c.base[i * c.rowStride + j * c.columnStride] += sum
                 }
             }
         }
@@ -225,7 +268,17 @@ enum CPUGemm {
     /// panel p holds depth rows of nr floats.
     static func packB(_ b: View, row: Int, column: Int, depth: Int, width: Int, into dst: UnsafeMutablePointer<Float>) {
         let panels = (width + nr - 1) / nr
-        Parallel.forEachRange(panels, grain: max(1, 65536 / max(depth * nr, 1))) { range, _ in
+        Parallel.forEachRange(panels, grain: max(1, 65536 / max(depth * nr, 1)), PackedPanels(b: b, dst: dst, row: row,
+            column: column, depth: depth, width: width))
+    }
+
+    /// B's panels of a range, packed.
+    struct PackedPanels: ParallelLoopBody {
+        let b: View
+        let dst: UnsafeMutablePointer<Float>
+        let row, column, depth, width: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             for panel in range {
                 let j0 = panel * nr
                 let w = min(nr, width - j0)

@@ -5,7 +5,16 @@ import RDCompute
 enum CPULoss {
     static func bernoulliNLL(logits: UnsafeMutablePointer<Float>, targets: UnsafeMutablePointer<Float>, rows: Int,
         columns: Int, output: UnsafeMutablePointer<Float>) {
-        Parallel.forEachRange(rows) { range, _ in
+        Parallel.forEachRange(rows, BernoulliNLLRows(logits: logits, targets: targets, output: output,
+            columns: columns))
+    }
+
+    /// Rows of the Bernoulli NLL.
+    struct BernoulliNLLRows: ParallelLoopBody {
+        let logits, targets, output: UnsafeMutablePointer<Float>
+        let columns: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             for r in range {
                 var sum = 0.0
                 for c in 0..<columns {
@@ -21,7 +30,16 @@ enum CPULoss {
 
     static func bernoulliNLLBackward(logits: UnsafeMutablePointer<Float>, targets: UnsafeMutablePointer<Float>,
         gradOutput: UnsafeMutablePointer<Float>, gradLogits: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
-        Parallel.forEachRange(rows) { range, _ in
+        Parallel.forEachRange(rows, BernoulliNLLGradientRows(logits: logits, targets: targets, gradOutput: gradOutput,
+            gradLogits: gradLogits, columns: columns))
+    }
+
+    /// Rows of the Bernoulli NLL's gradient.
+    struct BernoulliNLLGradientRows: ParallelLoopBody {
+        let logits, targets, gradOutput, gradLogits: UnsafeMutablePointer<Float>
+        let columns: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             for r in range {
                 let g = gradOutput[r]
                 for c in 0..<columns {
@@ -34,7 +52,15 @@ enum CPULoss {
 
     static func gaussianKL(mean: UnsafeMutablePointer<Float>, scale: UnsafeMutablePointer<Float>, rows: Int,
         columns: Int, output: UnsafeMutablePointer<Float>) {
-        Parallel.forEachRange(rows) { range, _ in
+        Parallel.forEachRange(rows, GaussianKLRows(mean: mean, scale: scale, output: output, columns: columns))
+    }
+
+    /// Rows of the KL to the standard normal.
+    struct GaussianKLRows: ParallelLoopBody {
+        let mean, scale, output: UnsafeMutablePointer<Float>
+        let columns: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             for r in range {
                 var sum = 0.0
                 for c in 0..<columns {
@@ -50,7 +76,16 @@ enum CPULoss {
     static func gaussianKLBackward(mean: UnsafeMutablePointer<Float>, scale: UnsafeMutablePointer<Float>,
         gradOutput: UnsafeMutablePointer<Float>, gradMean: UnsafeMutablePointer<Float>,
         gradScale: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
-        Parallel.forEachRange(rows) { range, _ in
+        Parallel.forEachRange(rows, GaussianKLGradientRows(mean: mean, scale: scale, gradOutput: gradOutput,
+            gradMean: gradMean, gradScale: gradScale, columns: columns))
+    }
+
+    /// Rows of the standard-normal KL's gradients.
+    struct GaussianKLGradientRows: ParallelLoopBody {
+        let mean, scale, gradOutput, gradMean, gradScale: UnsafeMutablePointer<Float>
+        let columns: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             for r in range {
                 let g = gradOutput[r]
                 for c in 0..<columns {
@@ -74,7 +109,16 @@ enum CPULoss {
     static func gaussianKLPair(meanQ: UnsafeMutablePointer<Float>, scaleQ: UnsafeMutablePointer<Float>,
         meanP: UnsafeMutablePointer<Float>, scaleP: UnsafeMutablePointer<Float>, rows: Int, columns: Int,
         output: UnsafeMutablePointer<Float>) {
-        Parallel.forEachRange(rows) { range, _ in
+        Parallel.forEachRange(rows, GaussianKLPairRows(meanQ: meanQ, scaleQ: scaleQ, meanP: meanP, scaleP: scaleP,
+            output: output, columns: columns))
+    }
+
+    /// Rows of the KL between two diagonal Gaussians.
+    struct GaussianKLPairRows: ParallelLoopBody {
+        let meanQ, scaleQ, meanP, scaleP, output: UnsafeMutablePointer<Float>
+        let columns: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             for r in range {
                 var sum = 0.0
                 for c in 0..<columns {
@@ -92,7 +136,17 @@ enum CPULoss {
         meanP: UnsafeMutablePointer<Float>, scaleP: UnsafeMutablePointer<Float>, gradOutput: UnsafeMutablePointer<Float>,
         gradMeanQ: UnsafeMutablePointer<Float>, gradScaleQ: UnsafeMutablePointer<Float>,
         gradMeanP: UnsafeMutablePointer<Float>, gradScaleP: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
-        Parallel.forEachRange(rows) { range, _ in
+        Parallel.forEachRange(rows, GaussianKLPairGradientRows(meanQ: meanQ, scaleQ: scaleQ, meanP: meanP,
+            scaleP: scaleP, gradOutput: gradOutput, gradMeanQ: gradMeanQ, gradScaleQ: gradScaleQ, gradMeanP: gradMeanP,
+            gradScaleP: gradScaleP, columns: columns))
+    }
+
+    /// Rows of the gradients of the KL between two diagonal Gaussians.
+    struct GaussianKLPairGradientRows: ParallelLoopBody {
+        let meanQ, scaleQ, meanP, scaleP, gradOutput, gradMeanQ, gradScaleQ, gradMeanP, gradScaleP: UnsafeMutablePointer<Float>
+        let columns: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             for r in range {
                 let g = gradOutput[r]
                 for c in 0..<columns {
@@ -127,7 +181,16 @@ enum CPULoss {
     static func ar1KL(mean: UnsafeMutablePointer<Float>, scale: UnsafeMutablePointer<Float>,
         alpha: UnsafeMutablePointer<Float>, rows: Int, steps: Int, dimensions: Int, output: UnsafeMutablePointer<Float>) {
         let columns = steps * dimensions
-        Parallel.forEachRange(rows) { range, _ in
+        Parallel.forEachRange(rows, AR1KLRows(mean: mean, scale: scale, alpha: alpha, output: output,
+            dimensions: dimensions, columns: columns))
+    }
+
+    /// Rows of the AR(1)-prior KL.
+    struct AR1KLRows: ParallelLoopBody {
+        let mean, scale, alpha, output: UnsafeMutablePointer<Float>
+        let dimensions, columns: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             for r in range {
                 var sum = 0.0
                 for c in 0..<columns {
@@ -146,7 +209,16 @@ enum CPULoss {
         alpha: UnsafeMutablePointer<Float>, gradOutput: UnsafeMutablePointer<Float>, gradMean: UnsafeMutablePointer<Float>,
         gradScale: UnsafeMutablePointer<Float>, rows: Int, steps: Int, dimensions: Int) {
         let columns = steps * dimensions
-        Parallel.forEachRange(rows) { range, _ in
+        Parallel.forEachRange(rows, AR1KLGradientRows(mean: mean, scale: scale, alpha: alpha, gradOutput: gradOutput,
+            gradMean: gradMean, gradScale: gradScale, steps: steps, dimensions: dimensions, columns: columns))
+    }
+
+    /// Rows of the AR(1)-prior KL's gradients.
+    struct AR1KLGradientRows: ParallelLoopBody {
+        let mean, scale, alpha, gradOutput, gradMean, gradScale: UnsafeMutablePointer<Float>
+        let steps, dimensions, columns: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             for r in range {
                 let g = gradOutput[r]
                 for column in 0..<columns {

@@ -40,7 +40,20 @@ enum CPUMaskedConv {
         defer { packedFilter.deallocate() }
         CPUGemm.packB(CPUGemm.View(base: filter, rowStride: g.outChannels, columnStride: 1), row: 0, column: 0,
             depth: depth, width: g.outChannels, into: packedFilter)
-        Parallel.forEachRange(g.batch) { images, _ in
+        Parallel.forEachRange(g.batch, MaskedImplicitImages(g: g, padded: padded, packedFilter: packedFilter,
+            output: output, runs: runs, c: c, depth: depth, nr: nr, panels: panels))
+        return true
+    }
+
+    /// Output images of a range: micro-kernels over the active runs' padded input.
+    struct MaskedImplicitImages: ParallelLoopBody {
+        let g: Conv2DGeometry
+        let padded: CPUConvPadded
+        let packedFilter, output: UnsafeMutablePointer<Float>
+        let runs: [Run]
+        let c, depth, nr, panels: Int
+
+        func callAsFunction(_ images: Range<Int>, _ worker: Int) {
             for n in images {
                 for panel in 0..<panels {
                     let width = min(nr, g.outChannels - panel * nr)
@@ -61,7 +74,6 @@ enum CPUMaskedConv {
                 }
             }
         }
-        return true
     }
 
     /// Stride-1 backward-data as the forward pass of the flipped mask over the output gradient
@@ -100,7 +112,18 @@ enum CPUMaskedConv {
     static func im2col(_ s: MaskedConv2DShape, input: UnsafeMutablePointer<Float>, firstImage: Int, images: Int,
         columns: UnsafeMutablePointer<Float>) {
         let g = s.geometry, cin = g.inChannels, k = patchSize(s), pixels = g.outHeight * g.outWidth
-        Parallel.forEachRange(images * pixels, grain: 64) { range, _ in
+        Parallel.forEachRange(images * pixels, grain: 64, MaskedImagesToColumns(s: s, g: g, input: input,
+            columns: columns, firstImage: firstImage, pixels: pixels, k: k, cin: cin))
+    }
+
+    /// Rows of a range: the active taps' input vectors.
+    struct MaskedImagesToColumns: ParallelLoopBody {
+        let s: MaskedConv2DShape
+        let g: Conv2DGeometry
+        let input, columns: UnsafeMutablePointer<Float>
+        let firstImage, pixels, k, cin: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             for row in range {
                 let n = firstImage + row / pixels, oy = (row % pixels) / g.outWidth, ox = row % g.outWidth
                 var dst = columns + row * k
@@ -121,7 +144,18 @@ enum CPUMaskedConv {
         gradInput: UnsafeMutablePointer<Float>) {
         let g = s.geometry, cin = g.inChannels, k = patchSize(s), pixels = g.outHeight * g.outWidth
         let imageSize = g.height * g.width * cin
-        Parallel.forEachRange(images) { range, _ in
+        Parallel.forEachRange(images, MaskedColumnsToImages(s: s, g: g, columns: columns, gradInput: gradInput,
+            firstImage: firstImage, pixels: pixels, k: k, cin: cin, imageSize: imageSize))
+    }
+
+    /// Images of a range, each overwritten with its column rows' scatter-added sums.
+    struct MaskedColumnsToImages: ParallelLoopBody {
+        let s: MaskedConv2DShape
+        let g: Conv2DGeometry
+        let columns, gradInput: UnsafeMutablePointer<Float>
+        let firstImage, pixels, k, cin, imageSize: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             for local in range {
                 let n = firstImage + local
                 (gradInput + n * imageSize).update(repeating: 0, count: imageSize)

@@ -36,7 +36,39 @@ enum CPUMaskedDense {
         for d in depths { offsets.append(offsets.last! + d * nr) }
         let packed = UnsafeMutablePointer<Float>.allocateVectors(max(1, offsets.last!))
         defer { packed.deallocate() }
-        Parallel.forEachRange(panels.count) { range, _ in
+        Parallel.forEachRange(panels.count, PackedOutputPanels(s: s, weight: weight, packed: packed, panels: panels,
+            depths: depths, offsets: offsets))
+        for b in 0..<s.batch { (output + b * s.outputs).update(from: bias, count: s.outputs) }
+        let tiles = (s.batch + mr - 1) / mr
+        Parallel.forEachRange(tiles * panels.count, OutputTiles(s: s, xs: xs, packed: packed, output: output,
+            panels: panels, depths: depths, offsets: offsets))
+    }
+
+    /// Y for a range of (8-row tile, 32-output panel) tasks.
+    struct OutputTiles: ParallelLoopBody {
+        let s: MaskedDenseShape
+        let xs, packed, output: UnsafeMutablePointer<Float>
+        let panels: [(first: Int, width: Int)]
+        let depths, offsets: [Int]
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
+            for task in range {
+                let r0 = (task / panels.count) * mr, p = task % panels.count
+                CPUGemm.microKernel(depth: depths[p], a: xs + r0 * s.inputs, aRowStride: s.inputs, aColumnStride: 1,
+                    b: packed + offsets[p], alpha: 1, c: output + r0 * s.outputs + panels[p].first, rowStride: s.outputs,
+                    columnStride: 1, height: min(mr, s.batch - r0), width: panels[p].width)
+            }
+        }
+    }
+
+    /// W's 32-output panels of a range, packed up to each panel's last prefix, masked.
+    struct PackedOutputPanels: ParallelLoopBody {
+        let s: MaskedDenseShape
+        let weight, packed: UnsafeMutablePointer<Float>
+        let panels: [(first: Int, width: Int)]
+        let depths, offsets: [Int]
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             for p in range {
                 let out = packed + offsets[p]
                 for i in 0..<depths[p] {
@@ -45,16 +77,6 @@ enum CPUMaskedDense {
                         out[i * nr + j] = j < panels[p].width && i < Int(s.prefixes[o]) ? weight[i * s.outputs + o] : 0
                     }
                 }
-            }
-        }
-        for b in 0..<s.batch { (output + b * s.outputs).update(from: bias, count: s.outputs) }
-        let tiles = (s.batch + mr - 1) / mr
-        Parallel.forEachRange(tiles * panels.count) { range, _ in
-            for task in range {
-                let r0 = (task / panels.count) * mr, p = task % panels.count
-                CPUGemm.microKernel(depth: depths[p], a: xs + r0 * s.inputs, aRowStride: s.inputs, aColumnStride: 1,
-                    b: packed + offsets[p], alpha: 1, c: output + r0 * s.outputs + panels[p].first, rowStride: s.outputs,
-                    columnStride: 1, height: min(mr, s.batch - r0), width: panels[p].width)
             }
         }
     }
@@ -78,7 +100,39 @@ enum CPUMaskedDense {
         for start in starts { offsets.append(offsets.last! + (s.outputs - start) * nr) }
         let packed = UnsafeMutablePointer<Float>.allocateVectors(max(1, offsets.last!))
         defer { packed.deallocate() }
-        Parallel.forEachRange(panels.count) { range, _ in
+        Parallel.forEachRange(panels.count, PackedInputPanels(s: s, weight: weight, packed: packed, panels: panels,
+            starts: starts, offsets: offsets))
+        let tiles = (s.batch + mr - 1) / mr
+        Parallel.forEachRange(tiles * panels.count, InputGradientTiles(s: s, gys: gys, packed: packed,
+            gradInput: gradInput, panels: panels, starts: starts, offsets: offsets))
+    }
+
+    /// dX for a range of (8-row tile, 32-input panel) tasks.
+    struct InputGradientTiles: ParallelLoopBody {
+        let s: MaskedDenseShape
+        let gys, packed, gradInput: UnsafeMutablePointer<Float>
+        let panels: [(first: Int, width: Int)]
+        let starts, offsets: [Int]
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
+            for task in range {
+                let r0 = (task / panels.count) * mr, p = task % panels.count
+                CPUGemm.microKernel(depth: s.outputs - starts[p], a: gys + r0 * s.outputs + starts[p], aRowStride: s.outputs,
+                    aColumnStride: 1, b: packed + offsets[p], alpha: 1, c: gradInput + r0 * s.inputs + panels[p].first,
+                    rowStride: s.inputs, columnStride: 1, height: min(mr, s.batch - r0), width: panels[p].width,
+                    overwrite: true)
+            }
+        }
+    }
+
+    /// Wᵀ's 32-input panels of a range, packed from each panel's first output on, masked.
+    struct PackedInputPanels: ParallelLoopBody {
+        let s: MaskedDenseShape
+        let weight, packed: UnsafeMutablePointer<Float>
+        let panels: [(first: Int, width: Int)]
+        let starts, offsets: [Int]
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             for p in range {
                 let out = packed + offsets[p]
                 for o in starts[p]..<s.outputs {
@@ -88,16 +142,6 @@ enum CPUMaskedDense {
                             ? weight[i * s.outputs + o] : 0
                     }
                 }
-            }
-        }
-        let tiles = (s.batch + mr - 1) / mr
-        Parallel.forEachRange(tiles * panels.count) { range, _ in
-            for task in range {
-                let r0 = (task / panels.count) * mr, p = task % panels.count
-                CPUGemm.microKernel(depth: s.outputs - starts[p], a: gys + r0 * s.outputs + starts[p], aRowStride: s.outputs,
-                    aColumnStride: 1, b: packed + offsets[p], alpha: 1, c: gradInput + r0 * s.inputs + panels[p].first,
-                    rowStride: s.inputs, columnStride: 1, height: min(mr, s.batch - r0), width: panels[p].width,
-                    overwrite: true)
             }
         }
     }
@@ -115,7 +159,18 @@ enum CPUMaskedDense {
         CPUGemm.packB(CPUGemm.View(base: gy, rowStride: s.outputs, columnStride: 1), row: 0, column: 0, depth: s.batch,
             width: s.outputs, into: packed)
         gradWeight.update(repeating: 0, count: s.inputs * s.outputs)
-        Parallel.forEachRange(panels.count) { range, _ in
+        Parallel.forEachRange(panels.count, WeightGradientPanels(s: s, xs: xs, packed: packed, gradWeight: gradWeight,
+            panels: panels, width: width))
+    }
+
+    /// dW for a range of 32-output panels.
+    struct WeightGradientPanels: ParallelLoopBody {
+        let s: MaskedDenseShape
+        let xs, packed, gradWeight: UnsafeMutablePointer<Float>
+        let panels: [(first: Int, width: Int)]
+        let width: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             for p in range {
                 let (first, panelWidth) = panels[p]
                 let rows = Int(s.prefixes[first + panelWidth - 1])

@@ -6,7 +6,17 @@ enum CPUOptim {
         gradient: UnsafeMutablePointer<Float>, firstMoment: UnsafeMutablePointer<Float>,
         secondMoment: UnsafeMutablePointer<Float>, count: Int) {
         let (stepSize, secondScale) = h.corrections(step: step)
-        Parallel.forEachRange(count, grain: 1 << 14) { range, _ in
+        Parallel.forEachRange(count, grain: 1 << 14, AdamUpdate(h: h, stepSize: stepSize, secondScale: secondScale,
+            parameter: parameter, gradient: gradient, firstMoment: firstMoment, secondMoment: secondMoment))
+    }
+
+    /// Adam's update of a range of parameters and their moments.
+    struct AdamUpdate: ParallelLoopBody {
+        let h: AdamParameters
+        let stepSize, secondScale: Float
+        let parameter, gradient, firstMoment, secondMoment: UnsafeMutablePointer<Float>
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             var i = range.lowerBound
             // 16 lanes at a time (the pointers may alias as far as the compiler knows, so it
             // would not vectorise), then the same arithmetic per float: results are identical.

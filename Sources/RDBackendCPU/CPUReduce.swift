@@ -10,37 +10,67 @@ enum CPUReduce {
 
     /// `output[c] = Σ_r x[r·columns + c]` (the bias gradient).
     static func columnSums(_ x: UnsafeMutablePointer<Float>, rows: Int, columns: Int, output: UnsafeMutablePointer<Float>) {
-        columnSums(rows: rows, columns: columns, output: output) { r, j0, _ in UnsafePointer(x + r * columns + j0) }
+        columnSums(rows: rows, columns: columns, output: output, segments: StoredRows(x: x, columns: columns))
     }
 
-    /// Column sums of a matrix whose row segments come from `segment(row, firstColumn, width)`,
-    /// which may compute them first (a fused elementwise pass). Tasks sum 512-row parts of a
-    /// column block into Double partials, which are then added in part order.
+    /// Column sums of a matrix whose row segments come from `segments`, which may compute
+    /// them first (a fused elementwise pass). Tasks sum 512-row parts of a column block into
+    /// Double partials, which are then added in part order.
     @inline(__always)
-    static func columnSums(rows: Int, columns: Int, output: UnsafeMutablePointer<Float>,
-        segment: (_ row: Int, _ firstColumn: Int, _ width: Int) -> UnsafePointer<Float>) {
+    static func columnSums<Segments: RowSegments>(rows: Int, columns: Int, output: UnsafeMutablePointer<Float>,
+        segments: Segments) {
         let parts = max(1, (rows + rowsPerPart - 1) / rowsPerPart)
         let blocks = (columns + columnsPerTask - 1) / columnsPerTask
         let partial = UnsafeMutablePointer<Double>.allocate(capacity: parts * columns)
         defer { partial.deallocate() }
-        Parallel.forEachRange(parts * blocks) { range, _ in
+        Parallel.forEachRange(parts * blocks,
+            PartialColumnSums(segments: segments, partial: partial, rows: rows, columns: columns, blocks: blocks))
+        Parallel.forEachRange(columns, grain: 1024, AddedPartials(partial: partial, output: output, columns: columns,
+            parts: parts))
+    }
+
+    /// Double sums of a range of (512-row part, column block) tasks, each into its own partials.
+    struct PartialColumnSums<Segments: RowSegments>: ParallelLoopBody {
+        let segments: Segments
+        let partial: UnsafeMutablePointer<Double>
+        let rows, columns, blocks: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             for task in range {
                 let part = task / blocks, j0 = (task % blocks) * columnsPerTask
                 let width = min(columnsPerTask, columns - j0)
                 let sums = partial + part * columns + j0
                 sums.update(repeating: 0, count: width)
                 for r in (part * rowsPerPart)..<min(rows, (part + 1) * rowsPerPart) {
-                    let row = segment(r, j0, width)
+                    let row = segments.segment(r, j0, width)
                     for j in 0..<width { sums[j] += Double(row[j]) }
                 }
             }
         }
-        Parallel.forEachRange(columns, grain: 1024) { range, _ in
+    }
+
+    /// A range of columns' sums: their partials added in part order.
+    struct AddedPartials: ParallelLoopBody {
+        let partial: UnsafeMutablePointer<Double>
+        let output: UnsafeMutablePointer<Float>
+        let columns, parts: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             for j in range {
                 var sum = 0.0
                 for part in 0..<parts { sum += partial[part * columns + j] }
                 output[j] = Float(sum)
             }
+        }
+    }
+
+    /// The rows of a stored matrix.
+    struct StoredRows: RowSegments {
+        let x: UnsafeMutablePointer<Float>
+        let columns: Int
+
+        func segment(_ row: Int, _ firstColumn: Int, _ width: Int) -> UnsafePointer<Float> {
+            UnsafePointer(x + row * columns + firstColumn)
         }
     }
 
@@ -51,7 +81,17 @@ enum CPUReduce {
         output: UnsafeMutablePointer<Float>) {
         let chunk = 256
         let chunks = (inner + chunk - 1) / chunk
-        Parallel.forEachRange(outer * chunks, grain: max(1, 4096 / max(count * min(inner, chunk), 1))) { range, _ in
+        Parallel.forEachRange(outer * chunks, grain: max(1, 4096 / max(count * min(inner, chunk), 1)),
+            BlockReduction(op: op, x: x, output: output, count: count, inner: inner, chunk: chunk, chunks: chunks))
+    }
+
+    /// A range of (outer index, column chunk) tasks.
+    struct BlockReduction: ParallelLoopBody {
+        let op: ReduceOp
+        let x, output: UnsafeMutablePointer<Float>
+        let count, inner, chunk, chunks: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             withUnsafeTemporaryAllocation(of: Double.self, capacity: chunk) { sums in
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: chunk) { best in
                     for task in range {
@@ -99,7 +139,19 @@ enum CPUReduce {
         let outCount = keptAxes.reduce(1) { $0 * shape[$1] }
         let reduceCount = reducedAxes.reduce(1) { $0 * shape[$1] }
         guard outCount > 0 else { return }
-        Parallel.forEachRange(outCount, grain: max(1, 4096 / max(reduceCount, 1))) { range, _ in
+        Parallel.forEachRange(outCount, grain: max(1, 4096 / max(reduceCount, 1)), GeneralReduction(op: op, x: x,
+            output: output, shape: shape, strides: strides, keptAxes: keptAxes, reducedAxes: reducedAxes,
+            reduceCount: reduceCount))
+    }
+
+    /// Output elements of a range, each from a walk of its reduced sub-array.
+    struct GeneralReduction: ParallelLoopBody {
+        let op: ReduceOp
+        let x, output: UnsafeMutablePointer<Float>
+        let shape, strides, keptAxes, reducedAxes: [Int]
+        let reduceCount: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             var coordinate = [Int](repeating: 0, count: reducedAxes.count)
             for o in range {
                 var rest = o
@@ -136,6 +188,13 @@ enum CPUReduce {
             }
         }
     }
+}
+
+/// Row segments of a matrix that ``CPUReduce/columnSums(rows:columns:output:segments:)`` adds
+/// up by column.
+protocol RowSegments {
+    /// `width` floats of row `row` from column `firstColumn`, computed first if need be.
+    func segment(_ row: Int, _ firstColumn: Int, _ width: Int) -> UnsafePointer<Float>
 }
 
 // MARK: Reductions on the CPU backend

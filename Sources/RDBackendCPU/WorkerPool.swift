@@ -4,7 +4,8 @@ import Synchronization
 
 /// Helper threads that live for the whole process and run ``Parallel``'s loops beside the
 /// calling thread, so that a loop does not wait for Dispatch to hand over threads and
-/// allocates only the box `withoutActuallyEscaping` makes for its closure.
+/// allocates nothing: the helpers reach the loop's body (a ``ParallelLoopBody``) through its
+/// address on the caller's stack and its type, which stay valid until `run` returns.
 ///
 /// One loop at a time: the caller takes the pool (``run(workers:chunks:count:_:)`` returns
 /// false when another loop holds it, as a loop started inside a loop body does, and the caller
@@ -33,7 +34,8 @@ final class WorkerPool: @unchecked Sendable {
     private let wake: [DispatchSemaphore]
 
     // The published loop; written by the caller before it opens the ticket.
-    private nonisolated(unsafe) var body: ((Range<Int>, Int) -> Void)?
+    private nonisolated(unsafe) var body: UnsafeRawPointer?
+    private nonisolated(unsafe) var bodyType: (any ParallelLoopBody.Type)?
     private nonisolated(unsafe) var workers = 0
     private nonisolated(unsafe) var chunks = 0
     private nonisolated(unsafe) var count = 0
@@ -54,11 +56,12 @@ final class WorkerPool: @unchecked Sendable {
     /// Runs `body(range, worker)` on chunk `c` = `count·c/chunks ..< count·(c+1)/chunks` for
     /// every `c < chunks`, on `workers` threads (the caller and `workers − 1` helpers); false,
     /// without running anything, when the pool is taken or has too few helpers.
-    func run(workers: Int, chunks: Int, count: Int, _ body: (Range<Int>, Int) -> Void) -> Bool {
+    func run<Body: ParallelLoopBody>(workers: Int, chunks: Int, count: Int, _ body: Body) -> Bool {
         guard workers - 1 <= helpers, busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
         else { return false }
-        withoutActuallyEscaping(body) { body in
-            self.body = body
+        withUnsafePointer(to: body) { body in
+            self.body = UnsafeRawPointer(body)
+            self.bodyType = Body.self
             self.workers = workers
             self.chunks = chunks
             self.count = count
@@ -72,17 +75,18 @@ final class WorkerPool: @unchecked Sendable {
             ticket.store(generation << 1, ordering: .sequentiallyConsistent)
             while active.load(ordering: .sequentiallyConsistent) != 0 {}
             self.body = nil
+            self.bodyType = nil
         }
         busy.store(false, ordering: .releasing)
         return true
     }
 
     private func claimChunks(worker: Int) {
-        guard let body else { return }
+        guard let body, let bodyType else { return }
         while true {
             let chunk = next.wrappingAdd(1, ordering: .relaxed).oldValue
             guard chunk < chunks else { return }
-            body((count * chunk / chunks)..<(count * (chunk + 1) / chunks), worker)
+            bodyType.call(at: body, (count * chunk / chunks)..<(count * (chunk + 1) / chunks), worker)
         }
     }
 
