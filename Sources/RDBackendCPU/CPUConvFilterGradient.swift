@@ -139,21 +139,6 @@ enum CPUConvFilterGradient {
             parts: parts))
     }
 
-    /// A range of the filter gradient: the parts' sums added in part order.
-    struct PartsAdded: ParallelLoopBody {
-        let gradFilter, partial: UnsafeMutablePointer<Float>
-        let size, parts: Int
-
-        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
-            let out = gradFilter + range.lowerBound
-            out.update(from: partial + range.lowerBound, count: range.count)
-            for part in 1..<parts {
-                let sums = partial + part * size + range.lowerBound
-                for i in 0..<range.count { out[i] += sums[i] }
-            }
-        }
-    }
-
     /// Parts (fixed image ranges) of a range, each summed into its own partial gradient.
     struct InPlaceParts: ParallelLoopBody {
         let g: Conv2DGeometry
@@ -181,6 +166,21 @@ enum CPUConvFilterGradient {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// A range of the filter gradient: the parts' sums added in part order.
+    struct PartsAdded: ParallelLoopBody {
+        let gradFilter, partial: UnsafeMutablePointer<Float>
+        let size, parts: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
+            let out = gradFilter + range.lowerBound
+            out.update(from: partial + range.lowerBound, count: range.count)
+            for part in 1..<parts {
+                let sums = partial + part * size + range.lowerBound
+                for i in 0..<range.count { out[i] += sums[i] }
             }
         }
     }

@@ -95,6 +95,13 @@ enum CPUConvPhases {
         }
     }
 
+    /// Each phase's sub-filter [t'y][t'x][co] × cin, flipped (t' = T − 1 − t), packed as the
+    /// micro-kernel's B; phases no tap reaches have none.
+    struct PhasePlan {
+        let py: Phase, px: Phase
+        let packed: UnsafeMutablePointer<Float>?
+    }
+
     /// Images of a range: each padded into the worker's scratch, then every phase's micro-kernels.
     struct PhaseImages: ParallelLoopBody {
         let g, union: Conv2DGeometry
@@ -135,13 +142,6 @@ enum CPUConvPhases {
                 }
             }
         }
-    }
-
-    // Each phase's sub-filter [t'y][t'x][co] × cin, flipped (t' = T − 1 − t), packed as the
-    // micro-kernel's B; phases no tap reaches have none.
-    struct PhasePlan {
-        let py: Phase, px: Phase
-        let packed: UnsafeMutablePointer<Float>?
     }
 
     /// Image `n`'s input pixels of a phase that no kernel tap reaches (kernel smaller than the stride).

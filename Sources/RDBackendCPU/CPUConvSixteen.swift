@@ -254,21 +254,6 @@ enum CPUConvSixteen {
             parts: parts))
     }
 
-    /// A range of the filter gradient: the parts' sums added in part order.
-    struct PartsAdded: ParallelLoopBody {
-        let gradFilter, partial: UnsafeMutablePointer<Float>
-        let size, parts: Int
-
-        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
-            let out = gradFilter + range.lowerBound
-            out.update(from: partial + range.lowerBound, count: range.count)
-            for part in 1..<parts {
-                let sums = partial + part * size + range.lowerBound
-                for i in 0..<range.count { out[i] += sums[i] }
-            }
-        }
-    }
-
     /// Parts (fixed image ranges) of a range, each summed into its own partial gradient.
     struct FilterGradientParts: ParallelLoopBody {
         let g: Conv2DGeometry
@@ -287,7 +272,7 @@ enum CPUConvSixteen {
                 for first in stride(from: g.batch * part / parts, to: last, by: block) {
                     let count = min(block, last - first)
                     if inPlace {
-                            for ky in 0..<g.kernelHeight where spansY[ky].count > 0 {
+                        for ky in 0..<g.kernelHeight where spansY[ky].count > 0 {
                             let y = spansY[ky]
                             for kx in 0..<g.kernelWidth where spansX[kx].count > 0 {
                                 let x = spansX[kx]
@@ -322,6 +307,21 @@ enum CPUConvSixteen {
                         tile.store(sums + j * width, rowStride: width, height: height, add: true)
                     }
                 }
+            }
+        }
+    }
+
+    /// A range of the filter gradient: the parts' sums added in part order.
+    struct PartsAdded: ParallelLoopBody {
+        let gradFilter, partial: UnsafeMutablePointer<Float>
+        let size, parts: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
+            let out = gradFilter + range.lowerBound
+            out.update(from: partial + range.lowerBound, count: range.count)
+            for part in 1..<parts {
+                let sums = partial + part * size + range.lowerBound
+                for i in 0..<range.count { out[i] += sums[i] }
             }
         }
     }
@@ -364,6 +364,13 @@ enum CPUConvSixteen {
             Parallel.forEachRange(groups, PhaseGroups(g: g, plans: plans, gradOutput: gradOutput, gradInput: gradInput,
                 cin: cin, cout: cout, outImage: outImage, inImage: inImage, wide: wide))
         }
+    }
+
+    /// Each phase's sub-filter, flipped (t' = T − 1 − t): [t'y][t'x][co][ci] (16 ci, B's rows) or,
+    /// for few ci, [ci][t'y][t'x][co] (one run of taps per ci to dot with the patch).
+    struct PhasePlan {
+        let py: CPUConvPhases.Phase, px: CPUConvPhases.Phase
+        let filter: UnsafeMutablePointer<Float>?
     }
 
     /// Groups of 4 images of a range: every phase's input pixels.
@@ -417,13 +424,6 @@ enum CPUConvSixteen {
                 }
             }
         }
-    }
-
-    // Each phase's sub-filter, flipped (t' = T − 1 − t): [t'y][t'x][co][ci] (16 ci, B's rows) or,
-    // for few ci, [ci][t'y][t'x][co] (one run of taps per ci to dot with the patch).
-    struct PhasePlan {
-        let py: CPUConvPhases.Phase, px: CPUConvPhases.Phase
-        let filter: UnsafeMutablePointer<Float>?
     }
 
     /// The four rows' patches (`segments` runs of `segment` floats, a multiple of 16,

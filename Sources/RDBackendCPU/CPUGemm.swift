@@ -97,7 +97,6 @@ enum CPUGemm {
         let packedA = UnsafeMutablePointer<Float>.allocateVectors(threads * packSize)
         defer { packedA.deallocate() }
 
-
         for jc in stride(from: 0, to: n, by: nc) {
             let nb = min(nc, n - jc)
             let panels = (nb + nr - 1) / nr
@@ -186,6 +185,43 @@ enum CPUGemm {
         }
     }
 
+    /// C's rows of a range (row-major A): dot products with B's columns.
+    struct NarrowRows: ParallelLoopBody {
+        typealias V = SIMD16<Float>
+
+        let a, c: View
+        let columns: UnsafeMutablePointer<Float>
+        let n, k: Int
+
+        func callAsFunction(_ rows: Range<Int>, _ worker: Int) {
+            for i in rows {
+                let row = a.base + i * a.rowStride
+                for j in 0..<n {
+                    let column = columns + j * k
+                    var s0 = V(), s1 = V(), s2 = V(), s3 = V()
+                    var p = 0
+                    while p + 64 <= k {
+                        s0.addProduct(UnsafeRawPointer(row + p).loadUnaligned(as: V.self), UnsafeRawPointer(column + p).loadUnaligned(as: V.self))
+                        s1.addProduct(UnsafeRawPointer(row + p + 16).loadUnaligned(as: V.self), UnsafeRawPointer(column + p + 16).loadUnaligned(as: V.self))
+                        s2.addProduct(UnsafeRawPointer(row + p + 32).loadUnaligned(as: V.self), UnsafeRawPointer(column + p + 32).loadUnaligned(as: V.self))
+                        s3.addProduct(UnsafeRawPointer(row + p + 48).loadUnaligned(as: V.self), UnsafeRawPointer(column + p + 48).loadUnaligned(as: V.self))
+                        p += 64
+                    }
+                    while p + 16 <= k {
+                        s0.addProduct(UnsafeRawPointer(row + p).loadUnaligned(as: V.self), UnsafeRawPointer(column + p).loadUnaligned(as: V.self))
+                        p += 16
+                    }
+                    var sum = ((s0 + s1) + (s2 + s3)).horizontalSum
+                    while p < k {
+                        sum += row[p] * column[p]
+                        p += 1
+                    }
+                    c.base[i * c.rowStride + j * c.columnStride] += sum
+                }
+            }
+        }
+    }
+
     /// C's 64-row blocks of a range (transposed A).
     struct TransposedNarrowBlocks: ParallelLoopBody {
         typealias V = SIMD16<Float>
@@ -220,43 +256,6 @@ enum CPUGemm {
                             c.base[i * c.rowStride + j * c.columnStride] += sum
                         }
                     }
-                }
-            }
-        }
-    }
-
-    /// C's rows of a range (row-major A): dot products with B's columns.
-    struct NarrowRows: ParallelLoopBody {
-        typealias V = SIMD16<Float>
-
-        let a, c: View
-        let columns: UnsafeMutablePointer<Float>
-        let n, k: Int
-
-        func callAsFunction(_ rows: Range<Int>, _ worker: Int) {
-            for i in rows {
-                let row = a.base + i * a.rowStride
-                for j in 0..<n {
-                    let column = columns + j * k
-                    var s0 = V(), s1 = V(), s2 = V(), s3 = V()
-                    var p = 0
-                    while p + 64 <= k {
-                        s0.addProduct(UnsafeRawPointer(row + p).loadUnaligned(as: V.self), UnsafeRawPointer(column + p).loadUnaligned(as: V.self))
-                        s1.addProduct(UnsafeRawPointer(row + p + 16).loadUnaligned(as: V.self), UnsafeRawPointer(column + p + 16).loadUnaligned(as: V.self))
-                        s2.addProduct(UnsafeRawPointer(row + p + 32).loadUnaligned(as: V.self), UnsafeRawPointer(column + p + 32).loadUnaligned(as: V.self))
-                        s3.addProduct(UnsafeRawPointer(row + p + 48).loadUnaligned(as: V.self), UnsafeRawPointer(column + p + 48).loadUnaligned(as: V.self))
-                        p += 64
-                    }
-                    while p + 16 <= k {
-                        s0.addProduct(UnsafeRawPointer(row + p).loadUnaligned(as: V.self), UnsafeRawPointer(column + p).loadUnaligned(as: V.self))
-                        p += 16
-                    }
-                    var sum = ((s0 + s1) + (s2 + s3)).horizontalSum
-                    while p < k {
-                        sum += row[p] * column[p]
-                        p += 1
-                    }
-                    c.base[i * c.rowStride + j * c.columnStride] += sum
                 }
             }
         }

@@ -44,23 +44,6 @@ enum CPUMaskedDense {
             panels: panels, depths: depths, offsets: offsets))
     }
 
-    /// Y for a range of (8-row tile, 32-output panel) tasks.
-    struct OutputTiles: ParallelLoopBody {
-        let s: MaskedDenseShape
-        let xs, packed, output: UnsafeMutablePointer<Float>
-        let panels: [(first: Int, width: Int)]
-        let depths, offsets: [Int]
-
-        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
-            for task in range {
-                let r0 = (task / panels.count) * mr, p = task % panels.count
-                CPUGemm.microKernel(depth: depths[p], a: xs + r0 * s.inputs, aRowStride: s.inputs, aColumnStride: 1,
-                    b: packed + offsets[p], alpha: 1, c: output + r0 * s.outputs + panels[p].first, rowStride: s.outputs,
-                    columnStride: 1, height: min(mr, s.batch - r0), width: panels[p].width)
-            }
-        }
-    }
-
     /// W's 32-output panels of a range, packed up to each panel's last prefix, masked.
     struct PackedOutputPanels: ParallelLoopBody {
         let s: MaskedDenseShape
@@ -77,6 +60,23 @@ enum CPUMaskedDense {
                         out[i * nr + j] = j < panels[p].width && i < Int(s.prefixes[o]) ? weight[i * s.outputs + o] : 0
                     }
                 }
+            }
+        }
+    }
+
+    /// Y for a range of (8-row tile, 32-output panel) tasks.
+    struct OutputTiles: ParallelLoopBody {
+        let s: MaskedDenseShape
+        let xs, packed, output: UnsafeMutablePointer<Float>
+        let panels: [(first: Int, width: Int)]
+        let depths, offsets: [Int]
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
+            for task in range {
+                let r0 = (task / panels.count) * mr, p = task % panels.count
+                CPUGemm.microKernel(depth: depths[p], a: xs + r0 * s.inputs, aRowStride: s.inputs, aColumnStride: 1,
+                    b: packed + offsets[p], alpha: 1, c: output + r0 * s.outputs + panels[p].first, rowStride: s.outputs,
+                    columnStride: 1, height: min(mr, s.batch - r0), width: panels[p].width)
             }
         }
     }
@@ -107,24 +107,6 @@ enum CPUMaskedDense {
             gradInput: gradInput, panels: panels, starts: starts, offsets: offsets))
     }
 
-    /// dX for a range of (8-row tile, 32-input panel) tasks.
-    struct InputGradientTiles: ParallelLoopBody {
-        let s: MaskedDenseShape
-        let gys, packed, gradInput: UnsafeMutablePointer<Float>
-        let panels: [(first: Int, width: Int)]
-        let starts, offsets: [Int]
-
-        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
-            for task in range {
-                let r0 = (task / panels.count) * mr, p = task % panels.count
-                CPUGemm.microKernel(depth: s.outputs - starts[p], a: gys + r0 * s.outputs + starts[p], aRowStride: s.outputs,
-                    aColumnStride: 1, b: packed + offsets[p], alpha: 1, c: gradInput + r0 * s.inputs + panels[p].first,
-                    rowStride: s.inputs, columnStride: 1, height: min(mr, s.batch - r0), width: panels[p].width,
-                    overwrite: true)
-            }
-        }
-    }
-
     /// Wᵀ's 32-input panels of a range, packed from each panel's first output on, masked.
     struct PackedInputPanels: ParallelLoopBody {
         let s: MaskedDenseShape
@@ -142,6 +124,24 @@ enum CPUMaskedDense {
                             ? weight[i * s.outputs + o] : 0
                     }
                 }
+            }
+        }
+    }
+
+    /// dX for a range of (8-row tile, 32-input panel) tasks.
+    struct InputGradientTiles: ParallelLoopBody {
+        let s: MaskedDenseShape
+        let gys, packed, gradInput: UnsafeMutablePointer<Float>
+        let panels: [(first: Int, width: Int)]
+        let starts, offsets: [Int]
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
+            for task in range {
+                let r0 = (task / panels.count) * mr, p = task % panels.count
+                CPUGemm.microKernel(depth: s.outputs - starts[p], a: gys + r0 * s.outputs + starts[p], aRowStride: s.outputs,
+                    aColumnStride: 1, b: packed + offsets[p], alpha: 1, c: gradInput + r0 * s.inputs + panels[p].first,
+                    rowStride: s.inputs, columnStride: 1, height: min(mr, s.batch - r0), width: panels[p].width,
+                    overwrite: true)
             }
         }
     }

@@ -14,19 +14,26 @@ struct ParallelTests {
         let counts = UnsafeMutablePointer<Atomic<Int>>.allocate(capacity: count * max(1, nested))
         defer { counts.deallocate() }
         for i in 0..<(count * max(1, nested)) { (counts + i).initialize(to: Atomic(0)) }
-        Parallel.forEachRange(count, grain: grain) { range, worker in
+        Parallel.forEachRange(count, grain: grain, CountVisits(counts: counts, nested: nested))
+        return (0..<(count * max(1, nested))).map { counts[$0].load(ordering: .relaxed) }
+    }
+
+    /// Adds 1 to `counts[i]` for each index `i` of its ranges or, with `nested` > 0, runs a
+    /// loop over `counts[i·nested ..< (i+1)·nested]` for each.
+    struct CountVisits: ParallelLoopBody {
+        let counts: UnsafeMutablePointer<Atomic<Int>>
+        let nested: Int
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             #expect(worker >= 0 && worker < Parallel.threads)
             for i in range {
                 if nested == 0 {
                     counts[i].wrappingAdd(1, ordering: .relaxed)
                 } else {
-                    Parallel.forEachRange(nested) { inner, _ in
-                        for j in inner { counts[i * nested + j].wrappingAdd(1, ordering: .relaxed) }
-                    }
+                    Parallel.forEachRange(nested, CountVisits(counts: counts + i * nested, nested: 0))
                 }
             }
         }
-        return (0..<(count * max(1, nested))).map { counts[$0].load(ordering: .relaxed) }
     }
 
     @Test func everyIndexOnceWhetherHelpersSpinOrSleep() {
@@ -58,22 +65,31 @@ struct ParallelTests {
     /// first outlasts the helpers' spin, so the caller has to wake one.
     @Test(.enabled(if: Parallel.threads >= 2))
     func helpersRunChunksBesideTheCaller() {
-        let helped = Atomic<Bool>(false)
+        let helped = UnsafeMutablePointer<Atomic<Bool>>.allocate(capacity: 1)
+        helped.initialize(to: Atomic(false))
+        defer { helped.deallocate() }
         var ran = false
         Thread.sleep(forTimeInterval: 0.002)
         for _ in 0..<1000 where !ran {
-            ran = WorkerPool.shared.run(workers: 2, chunks: 2, count: 2) { _, worker in
-                if worker == 0 {
-                    let deadline = Date().addingTimeInterval(10)
-                    while !helped.load(ordering: .acquiring) && Date() < deadline {}
-                } else {
-                    helped.store(true, ordering: .releasing)
-                }
-            }
+            ran = WorkerPool.shared.run(workers: 2, chunks: 2, count: 2, WaitForHelper(helped: helped))
             if !ran { Thread.sleep(forTimeInterval: 0.001) }
         }
-        let helperRan = helped.load(ordering: .acquiring)
+        let helperRan = helped[0].load(ordering: .acquiring)
         #expect(ran, "the pool stayed taken")
         #expect(helperRan, "no helper thread ran a chunk within 10 s")
+    }
+
+    /// Worker 0 waits (at most 10 s) until another worker has run a chunk and set `helped`.
+    struct WaitForHelper: ParallelLoopBody {
+        let helped: UnsafeMutablePointer<Atomic<Bool>>
+
+        func callAsFunction(_ range: Range<Int>, _ worker: Int) {
+            if worker == 0 {
+                let deadline = Date().addingTimeInterval(10)
+                while !helped[0].load(ordering: .acquiring) && Date() < deadline {}
+            } else {
+                helped[0].store(true, ordering: .releasing)
+            }
+        }
     }
 }
