@@ -60,15 +60,6 @@ protocol ParallelLoopBody: SendableMetatype {
     /// Processes `range` of the loop's indices as worker `worker` (unique among the calls
     /// running at one time, in `0..<Parallel.threads`).
     func callAsFunction(_ range: Range<Int>, _ worker: Int)
-
-    /// Calls the body of this type stored at `address` on `range` as worker `worker`.
-    static func call(at address: UnsafeRawPointer, _ range: Range<Int>, _ worker: Int)
-}
-
-extension ParallelLoopBody {
-    static func call(at address: UnsafeRawPointer, _ range: Range<Int>, _ worker: Int) {
-        address.assumingMemoryBound(to: Self.self).pointee(range, worker)
-    }
 }
 
 /// Carries a non-Sendable value into `concurrentPerform`, whose iterations write disjoint memory.

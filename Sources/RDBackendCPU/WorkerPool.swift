@@ -5,7 +5,8 @@ import Synchronization
 /// Helper threads that live for the whole process and run ``Parallel``'s loops beside the
 /// calling thread, so that a loop does not wait for Dispatch to hand over threads and
 /// allocates nothing: the helpers reach the loop's body (a ``ParallelLoopBody``) through its
-/// address on the caller's stack and its type, which stay valid until `run` returns.
+/// address on the caller's stack and a function specialised for its type, valid until `run`
+/// returns.
 ///
 /// One loop at a time: the caller takes the pool (``run(workers:chunks:count:_:)`` returns
 /// false when another loop holds it, as a loop started inside a loop body does, and the caller
@@ -35,7 +36,7 @@ final class WorkerPool: @unchecked Sendable {
 
     // The published loop; written by the caller before it opens the ticket.
     private nonisolated(unsafe) var body: UnsafeRawPointer?
-    private nonisolated(unsafe) var bodyType: (any ParallelLoopBody.Type)?
+    private nonisolated(unsafe) var invoke: ((_ body: UnsafeRawPointer, Range<Int>, _ worker: Int) -> Void)?
     private nonisolated(unsafe) var workers = 0
     private nonisolated(unsafe) var chunks = 0
     private nonisolated(unsafe) var count = 0
@@ -61,7 +62,10 @@ final class WorkerPool: @unchecked Sendable {
         else { return false }
         withUnsafePointer(to: body) { body in
             self.body = UnsafeRawPointer(body)
-            self.bodyType = Body.self
+            // Specialised for `Body` (the backend is built with -O even in debug builds), this
+            // closure captures nothing: a function pointer, no context to allocate. Calling the
+            // body through its type instead would run unspecialised code for generic bodies.
+            self.invoke = { body, range, worker in body.assumingMemoryBound(to: Body.self).pointee(range, worker) }
             self.workers = workers
             self.chunks = chunks
             self.count = count
@@ -75,18 +79,18 @@ final class WorkerPool: @unchecked Sendable {
             ticket.store(generation << 1, ordering: .sequentiallyConsistent)
             while active.load(ordering: .sequentiallyConsistent) != 0 {}
             self.body = nil
-            self.bodyType = nil
+            self.invoke = nil
         }
         busy.store(false, ordering: .releasing)
         return true
     }
 
     private func claimChunks(worker: Int) {
-        guard let body, let bodyType else { return }
+        guard let body, let invoke else { return }
         while true {
             let chunk = next.wrappingAdd(1, ordering: .relaxed).oldValue
             guard chunk < chunks else { return }
-            bodyType.call(at: body, (count * chunk / chunks)..<(count * (chunk + 1) / chunks), worker)
+            invoke(body, (count * chunk / chunks)..<(count * (chunk + 1) / chunks), worker)
         }
     }
 
