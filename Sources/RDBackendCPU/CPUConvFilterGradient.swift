@@ -72,10 +72,10 @@ enum CPUConvFilterGradient {
         let nr, cout, ldc, panels, pixels, parts: Int
 
         func callAsFunction(_ range: Range<Int>, _ worker: Int) {
-            let pack = UnsafeMutablePointer<Float>.allocateVectors(depthBlock * nr)
-            defer { pack.deallocate() }
-            let patches = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: depthBlock)
-            defer { patches.deallocate() }
+            let scratch = ThreadScratch.current, pack = scratch.take(Float.self, depthBlock * nr)
+            defer { scratch.give(pack, depthBlock * nr) }
+            let patches = scratch.take(UnsafeMutablePointer<Float>.self, depthBlock)
+            defer { scratch.give(patches, depthBlock) }
             for part in range {
                 let sums = partial + part * cout * ldc
                 let upper = pixels * (part + 1) / parts

@@ -309,12 +309,14 @@ enum CPUConvWinograd {
         func callAsFunction(_ images: Range<Int>, _ worker: Int) {
             let transformed = work + worker * (inputSize + productSize)
             let products = transformed + inputSize
-            withUnsafeTemporaryAllocation(of: V.self, capacity: a * a) { temp in
+            let scratch = ThreadScratch.current, temp = scratch.take(V.self, a * a)
+            defer { scratch.give(temp, a * a) }
+            do {
                 for n in images {
                     transforms.transformInput(tiling.scratch.image(n, of: input, worker: worker), tiling, into: transformed,
-                        temp: temp.baseAddress!)
+                        temp: temp)
                     multiply(positions: a * a, tiling, cin: cin, cout: cout, transformed, u, into: products)
-                    transforms.transformOutput(n, tiling, products, temp: temp.baseAddress!)
+                    transforms.transformOutput(n, tiling, products, temp: temp)
                 }
             }
         }
@@ -360,8 +362,9 @@ enum CPUConvWinograd {
         let a, r, cin, cout, nr: Int
 
         func callAsFunction(_ channels: Range<Int>, _ worker: Int) {
-            withUnsafeTemporaryAllocation(of: V.self, capacity: a * r) { left in
-                let left = left.baseAddress!
+            let scratch = ThreadScratch.current, left = scratch.take(V.self, a * r)
+            defer { scratch.give(left, a * r) }
+            do {
                 for c in channels {
                     for k in stride(from: 0, to: cout, by: 16) {
                         // left = G · w (α×r), then U = left · Gᵀ (α×α)

@@ -54,8 +54,9 @@ extension CPUConvWinograd {
         func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             let transformed = work + worker * (inputSize + gradSize)
             let grads = transformed + inputSize
-            withUnsafeTemporaryAllocation(of: V.self, capacity: a * a) { temp in
-                let t = temp.baseAddress!
+            let scratch = ThreadScratch.current, t = scratch.take(V.self, a * a)
+            defer { scratch.give(t, a * a) }
+            do {
                 for part in range {
                     let sums = partial + part * sumsSize
                     for n in (g.batch * part / parts)..<(g.batch * (part + 1) / parts) {
@@ -125,8 +126,9 @@ extension CPUConvWinograd {
         let a, r, cin, cout: Int
 
         func callAsFunction(_ channels: Range<Int>, _ worker: Int) {
-            withUnsafeTemporaryAllocation(of: V.self, capacity: a * r) { left in
-                let left = left.baseAddress!
+            let scratch = ThreadScratch.current, left = scratch.take(V.self, a * r)
+            defer { scratch.give(left, a * r) }
+            do {
                 for c in channels {
                     for k in stride(from: 0, to: cout, by: 16) {
                         for i in 0..<r {

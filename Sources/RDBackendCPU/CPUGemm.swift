@@ -91,11 +91,12 @@ enum CPUGemm {
         let kc = packing == .transposed ? min(k, 256) : depthBlock(k: k, n: n)
         let mc = rowBlock(m: m, packed: packing == .transposed)
         let rowBlocks = (m + mc - 1) / mc
-        let packedB = UnsafeMutablePointer<Float>.allocateVectors(kc * roundUp(min(n, nc), nr))
-        defer { packedB.deallocate() }
+        let scratch = ThreadScratch.current, packedBCount = kc * roundUp(min(n, nc), nr)
+        let packedB = scratch.take(Float.self, packedBCount)
+        defer { scratch.give(packedB, packedBCount) }
         let packSize = packing == .inPlace ? mr * kc : roundUp(mc, mr) * kc
-        let packedA = UnsafeMutablePointer<Float>.allocateVectors(threads * packSize)
-        defer { packedA.deallocate() }
+        let packedA = scratch.take(Float.self, threads * packSize)
+        defer { scratch.give(packedA, threads * packSize) }
 
         for jc in stride(from: 0, to: n, by: nc) {
             let nb = min(nc, n - jc)
@@ -174,8 +175,8 @@ enum CPUGemm {
     /// a row range and either dots A's rows with them (row-major A) or accumulates 64 rows
     /// at a time along k (transposed A, whose columns are contiguous).
     static func narrow(m: Int, n: Int, k: Int, alpha: Float, a: View, b: View, c: View) {
-        let columns = UnsafeMutablePointer<Float>.allocateVectors(n * k)
-        defer { columns.deallocate() }
+        let scratch = ThreadScratch.current, columns = scratch.take(Float.self, n * k)
+        defer { scratch.give(columns, n * k) }
         for j in 0..<n { for p in 0..<k { columns[j * k + p] = alpha * b.base[p * b.rowStride + j * b.columnStride] } }
         if a.columnStride == 1 {
             Parallel.forEachRange(m, grain: max(1, 8192 / max(k, 1)), NarrowRows(a: a, c: c, columns: columns, n: n, k: k))
