@@ -22,8 +22,8 @@ enum CPUConv {
     static func forEachChunk(_ g: Conv2DGeometry, patch: Int? = nil, _ body: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
         let rowsPerImage = g.outHeight * g.outWidth, k = patch ?? patchSize(g)
         let chunk = max(1, min(g.batch, columnBudget / max(1, rowsPerImage * k)))
-        let columns = UnsafeMutablePointer<Float>.allocateVectors(chunk * rowsPerImage * k)
-        defer { columns.deallocate() }
+        let columnsCount = chunk * rowsPerImage * k, columns = ThreadScratch.current.take(Float.self, columnsCount)
+        defer { ThreadScratch.current.give(columns, columnsCount) }
         for first in stride(from: 0, to: g.batch, by: chunk) {
             body(first, min(chunk, g.batch - first), columns)
         }
@@ -77,8 +77,8 @@ enum CPUConv {
         if let flipped = asForward(g), !inputIsColumns(g) {
             // Stride 1: a forward conv of the output gradient with the flipped, in/out-swapped
             // filter — a gather (im2col) instead of a scatter-add (col2im).
-            let swapped = UnsafeMutablePointer<Float>.allocateVectors(g.filterCount)
-            defer { swapped.deallocate() }
+            let swappedCount = g.filterCount, swapped = ThreadScratch.current.take(Float.self, swappedCount)
+            defer { ThreadScratch.current.give(swapped, swappedCount) }
             for ky in 0..<g.kernelHeight {
                 for kx in 0..<g.kernelWidth {
                     for ci in 0..<g.inChannels {

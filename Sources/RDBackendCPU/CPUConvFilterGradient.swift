@@ -45,8 +45,8 @@ enum CPUConvFilterGradient {
 
         let pixels = g.batch * g.outHeight * g.outWidth
         let parts = min(Parallel.threads * Parallel.chunksPerWorker, max(1, pixels / depthBlock))
-        let partial = UnsafeMutablePointer<Float>.allocateVectors(parts * cout * ldc)
-        defer { partial.deallocate() }
+        let partialCount = parts * cout * ldc, partial = ThreadScratch.current.take(Float.self, partialCount)
+        defer { ThreadScratch.current.give(partial, partialCount) }
         partial.update(repeating: 0, count: parts * cout * ldc)
         offsets.withUnsafeBufferPointer { offsets in
             Parallel.forEachRange(parts, PackedParts(g: g, padded: padded, offsets: offsets.baseAddress!,
@@ -129,8 +129,8 @@ enum CPUConvFilterGradient {
         let rowsPerCall = max(1, min(g.outHeight, pixelsPerCall / g.outWidth))
         let size = patchSize * cout
         let parts = max(1, min(Parallel.threads * Parallel.chunksPerWorker, g.batch))
-        let partial = UnsafeMutablePointer<Float>.allocateVectors(parts * size)
-        defer { partial.deallocate() }
+        let partialCount = parts * size, partial = ThreadScratch.current.take(Float.self, partialCount)
+        defer { ThreadScratch.current.give(partial, partialCount) }
         partial.update(repeating: 0, count: parts * size)
         Parallel.forEachRange(parts, InPlaceParts(g: g, scratch: scratch, input: input, gradOutput: gradOutput,
             partial: partial, mr: mr, nr: nr, cout: cout, patchSize: patchSize, segment: segment, rowFloats: rowFloats,

@@ -18,8 +18,8 @@ enum CPUConvImplicit {
         let depth = g.kernelHeight * g.kernelWidth * c
         let nr = CPUGemm.nr
         let panels = (g.outChannels + nr - 1) / nr
-        let packedFilter = UnsafeMutablePointer<Float>.allocateVectors(depth * panels * nr)
-        defer { packedFilter.deallocate() }
+        let packedFilterCount = depth * panels * nr, packedFilter = ThreadScratch.current.take(Float.self, packedFilterCount)
+        defer { ThreadScratch.current.give(packedFilter, packedFilterCount) }
         CPUGemm.packB(CPUGemm.View(base: filter, rowStride: g.outChannels, columnStride: 1), row: 0, column: 0,
             depth: depth, width: g.outChannels, into: packedFilter)
         let segment = g.kernelWidth * c

@@ -65,8 +65,8 @@ enum CPUConvPhases {
                     continue
                 }
                 let depth = py.taps * px.taps * cout
-                let subFilter = UnsafeMutablePointer<Float>.allocateVectors(depth * cin)
-                defer { subFilter.deallocate() }
+                let subFilterCount = depth * cin, subFilter = ThreadScratch.current.take(Float.self, subFilterCount)
+                defer { ThreadScratch.current.give(subFilter, subFilterCount) }
                 for ty in 0..<py.taps {
                     for tx in 0..<px.taps {
                         let ky = ry + g.strideY * (py.taps - 1 - ty), kx = rx + g.strideX * (px.taps - 1 - tx)

@@ -226,20 +226,20 @@ enum CPUConvSixteen {
         let segment = g.kernelWidth * c, rowFloats = source.width * c
         let pixels = g.outHeight * g.outWidth
         let parts = max(1, min(Parallel.threads * Parallel.chunksPerWorker, g.batch))
-        let partial = UnsafeMutablePointer<Float>.allocateVectors(parts * size)
-        defer { partial.deallocate() }
+        let partialCount = parts * size, partial = ThreadScratch.current.take(Float.self, partialCount)
+        defer { ThreadScratch.current.give(partial, partialCount) }
         // where each tap lies in a patch: kernel row, then the run of kw·C floats along it
-        let offsets = UnsafeMutablePointer<Int>.allocate(capacity: taps)
-        defer { offsets.deallocate() }
+        let offsetsCount = taps, offsets = ThreadScratch.current.take(Int.self, offsetsCount)
+        defer { ThreadScratch.current.give(offsets, offsetsCount) }
         for tap in 0..<taps { offsets[tap] = (tap / segment) * rowFloats + tap % segment }
         // With whole tiles of input channels, a tile's taps share (ky, kx) and so the output
         // pixels whose patch puts them inside the image: those are read in place, the rest skipped.
         let inPlace = c % rows == 0
         // (the spans as pointers: arrays shared by the workers would be retained and released in the loop)
-        let spansY = UnsafeMutablePointer<Span>.allocate(capacity: g.kernelHeight)
-        defer { spansY.deallocate() }
-        let spansX = UnsafeMutablePointer<Span>.allocate(capacity: g.kernelWidth)
-        defer { spansX.deallocate() }
+        let spansYCount = g.kernelHeight, spansY = ThreadScratch.current.take(Span.self, spansYCount)
+        defer { ThreadScratch.current.give(spansY, spansYCount) }
+        let spansXCount = g.kernelWidth, spansX = ThreadScratch.current.take(Span.self, spansXCount)
+        defer { ThreadScratch.current.give(spansX, spansXCount) }
         for k in 0..<g.kernelHeight {
             spansY[k] = Span(tap: k, stride: g.strideY, pad: g.padTop, outputs: g.outHeight, size: g.height)
         }

@@ -284,8 +284,8 @@ enum CPUConvWinograd {
         let u = transformedFilter(g, alpha: a, matrix: matrix, filter: filter)
         defer { u.deallocate() }
         let (inputSize, productSize) = (a * a * tiling.rows * cin, a * a * tiling.rows * cout)
-        let work = UnsafeMutablePointer<Float>.allocateVectors(Parallel.threads * (inputSize + productSize))
-        defer { work.deallocate() }
+        let workCount = Parallel.threads * (inputSize + productSize), work = ThreadScratch.current.take(Float.self, workCount)
+        defer { ThreadScratch.current.give(work, workCount) }
         // V's rows past the last tile (up to the micro-kernel's 8) feed only products that are
         // never stored or read; zero them so they hold numbers. The rest is written before it is read.
         let padRows = (tiling.rows - tiling.tiles) * cin

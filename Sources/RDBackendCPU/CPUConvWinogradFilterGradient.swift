@@ -24,11 +24,11 @@ extension CPUConvWinograd {
         defer { tiling.scratch.deallocate() }
         let (tiles, rows) = (tiling.tiles, tiling.rows)
         let (inputSize, gradSize, sumsSize) = (a * a * rows * cin, a * a * rows * cout, a * a * cin * cout)
-        let work = UnsafeMutablePointer<Float>.allocateVectors(Parallel.threads * (inputSize + gradSize))
-        defer { work.deallocate() }
+        let workCount = Parallel.threads * (inputSize + gradSize), work = ThreadScratch.current.take(Float.self, workCount)
+        defer { ThreadScratch.current.give(work, workCount) }
         let parts = max(1, min(Parallel.threads * Parallel.chunksPerWorker, g.batch))
-        let partial = UnsafeMutablePointer<Float>.allocateVectors(parts * sumsSize)
-        defer { partial.deallocate() }
+        let partialCount = parts * sumsSize, partial = ThreadScratch.current.take(Float.self, partialCount)
+        defer { ThreadScratch.current.give(partial, partialCount) }
         partial.update(repeating: 0, count: parts * sumsSize)
 
         Parallel.forEachRange(parts, FilterGradientParts<T>(g: g, tiling: tiling, input: input, gradOutput: gradOutput,

@@ -72,8 +72,8 @@ enum CPUEcho {
         let plane = shape.batch * width
         // per part (a fixed range of examples): ∂f sums and ∂log s sums [B × width each], Horner values [(d+1) × 16]
         let parts = min(Parallel.threads * Parallel.chunksPerWorker, shape.batch), perPart = 2 * plane + (terms + 1) * 16
-        let scratch = UnsafeMutablePointer<Float>.allocateVectors(parts * perPart)
-        defer { scratch.deallocate() }
+        let scratchCount = parts * perPart, scratch = ThreadScratch.current.take(Float.self, scratchCount)
+        defer { ThreadScratch.current.give(scratch, scratchCount) }
         scratch.update(repeating: 0, count: parts * perPart)
         Parallel.forEachRange(parts, EchoGradientParts(fp: fp, sp: sp, gz: gz, scratch: scratch, indices: indices,
             batch: shape.batch, terms: terms, width: width, plane: plane, parts: parts, perPart: perPart))

@@ -36,8 +36,8 @@ enum CPUMaskedConv {
         defer { padded.deallocate() }
         let depth = patchSize(s), nr = CPUGemm.nr
         let panels = (g.outChannels + nr - 1) / nr
-        let packedFilter = UnsafeMutablePointer<Float>.allocateVectors(depth * panels * nr)
-        defer { packedFilter.deallocate() }
+        let packedFilterCount = depth * panels * nr, packedFilter = ThreadScratch.current.take(Float.self, packedFilterCount)
+        defer { ThreadScratch.current.give(packedFilter, packedFilterCount) }
         CPUGemm.packB(CPUGemm.View(base: filter, rowStride: g.outChannels, columnStride: 1), row: 0, column: 0,
             depth: depth, width: g.outChannels, into: packedFilter)
         Parallel.forEachRange(g.batch, MaskedImplicitImages(g: g, padded: padded, packedFilter: packedFilter,
@@ -88,8 +88,8 @@ enum CPUMaskedConv {
         else { return false }
         // flipped tap t' is original tap T − 1 − t (raster order reverses)
         let (taps, cin, cout) = (s.taps.count, g.inChannels, g.outChannels)
-        let swapped = UnsafeMutablePointer<Float>.allocateVectors(s.filterCount)
-        defer { swapped.deallocate() }
+        let swappedCount = s.filterCount, swapped = ThreadScratch.current.take(Float.self, swappedCount)
+        defer { ThreadScratch.current.give(swapped, swappedCount) }
         for t in 0..<taps {
             for ci in 0..<cin {
                 for co in 0..<cout { swapped[((taps - 1 - t) * cout + co) * cin + ci] = filter[(t * cin + ci) * cout + co] }

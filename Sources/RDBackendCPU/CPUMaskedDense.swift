@@ -34,8 +34,8 @@ enum CPUMaskedDense {
         let depths = panels.map { Int(s.prefixes[$0.first + $0.width - 1]) }
         var offsets = [0]
         for d in depths { offsets.append(offsets.last! + d * nr) }
-        let packed = UnsafeMutablePointer<Float>.allocateVectors(max(1, offsets.last!))
-        defer { packed.deallocate() }
+        let packedCount = max(1, offsets.last!), packed = ThreadScratch.current.take(Float.self, packedCount)
+        defer { ThreadScratch.current.give(packed, packedCount) }
         Parallel.forEachRange(panels.count, PackedOutputPanels(s: s, weight: weight, packed: packed, panels: panels,
             depths: depths, offsets: offsets))
         for b in 0..<s.batch { (output + b * s.outputs).update(from: bias, count: s.outputs) }
@@ -98,8 +98,8 @@ enum CPUMaskedDense {
         let starts = panels.map { Int(s.firstOutputs[$0.first]) }
         var offsets = [0]
         for start in starts { offsets.append(offsets.last! + (s.outputs - start) * nr) }
-        let packed = UnsafeMutablePointer<Float>.allocateVectors(max(1, offsets.last!))
-        defer { packed.deallocate() }
+        let packedCount = max(1, offsets.last!), packed = ThreadScratch.current.take(Float.self, packedCount)
+        defer { ThreadScratch.current.give(packed, packedCount) }
         Parallel.forEachRange(panels.count, PackedInputPanels(s: s, weight: weight, packed: packed, panels: panels,
             starts: starts, offsets: offsets))
         let tiles = (s.batch + mr - 1) / mr
@@ -154,8 +154,8 @@ enum CPUMaskedDense {
         let xs = padded(x, rows: s.batch, columns: s.inputs, paddedColumns: width)  // xᵀ tiles read 8 inputs per row
         defer { xs.deallocate() }
         let panels = panels(s.outputs)
-        let packed = UnsafeMutablePointer<Float>.allocateVectors(panels.count * s.batch * nr)
-        defer { packed.deallocate() }
+        let packedCount = panels.count * s.batch * nr, packed = ThreadScratch.current.take(Float.self, packedCount)
+        defer { ThreadScratch.current.give(packed, packedCount) }
         CPUGemm.packB(CPUGemm.View(base: gy, rowStride: s.outputs, columnStride: 1), row: 0, column: 0, depth: s.batch,
             width: s.outputs, into: packed)
         gradWeight.update(repeating: 0, count: s.inputs * s.outputs)

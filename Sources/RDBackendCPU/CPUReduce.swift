@@ -21,8 +21,8 @@ enum CPUReduce {
         segments: Segments) {
         let parts = max(1, (rows + rowsPerPart - 1) / rowsPerPart)
         let blocks = (columns + columnsPerTask - 1) / columnsPerTask
-        let partial = UnsafeMutablePointer<Double>.allocate(capacity: parts * columns)
-        defer { partial.deallocate() }
+        let partialCount = parts * columns, partial = ThreadScratch.current.take(Double.self, partialCount)
+        defer { ThreadScratch.current.give(partial, partialCount) }
         Parallel.forEachRange(parts * blocks,
             PartialColumnSums(segments: segments, partial: partial, rows: rows, columns: columns, blocks: blocks))
         Parallel.forEachRange(columns, grain: 1024, AddedPartials(partial: partial, output: output, columns: columns,
