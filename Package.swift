@@ -131,7 +131,7 @@ let package = Package(
         ),
         .testTarget(name: "RDComputeTests", dependencies: [rdCompute, "RDTestSupport"]),
         .testTarget(name: "RDDataTests", dependencies: ["RDData", "RDFiles", "RDTestSupport", crypto]),
-        .testTarget(name: "RDLabTests", dependencies: ["RDLab", rdCompute, "RDFiles", "RDData", "RDTestSupport"]),
+        .testTarget(name: "RDLabTests", dependencies: ["RDLab", rdCompute, "RDFiles", "RDData", "RDTestSupport", "RDParity"]),
         .target(
             name: "RDTestSupport",
             dependencies: [rdCompute, "RDBackends", "RDBackendCPU", "RDParity"],

@@ -1,5 +1,6 @@
 import Foundation
 import RDCompute
+import RDParity
 @testable import RDLab
 import RDTestSupport
 import Testing
@@ -140,5 +141,19 @@ struct StepPlanTests {
         }
         var none: [Float] = []
         try none.withUnsafeMutableBufferPointer { try backend.download(try backend.makeBuffer(count: 0), into: $0) }
+    }
+
+    /// The recorder forwards every op of the backend it wraps (an op added to ``Backend`` and
+    /// not to ``StepRecorder`` would throw "unsupported" in the first recorded step): every
+    /// parity case passes through it, and each op is written down.
+    @Test func recorderForwardsEveryOp() {
+        let recorder = StepRecorder(wrapping: AvailableBackends.cpu.backend)
+        for parityCase in ParityCase.all {
+            let result = ParityRunner.run(parityCase, on: recorder)
+            #expect(result.status == .pass, "\(parityCase.name): \(result.detail ?? "")")
+        }
+        let recorded = Set(recorder.calls.map { String($0.signature.prefix { $0.isLetter || $0.isNumber }) })
+        let missing = Op.allCases.filter { !recorded.contains($0.rawValue) }
+        #expect(missing.isEmpty, "ops not recorded: \(missing.map(\.rawValue))")
     }
 }

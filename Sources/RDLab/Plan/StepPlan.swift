@@ -1,7 +1,7 @@
 import RDCompute
 
 /// A training step recorded once and replayed over buffers the plan owns: forward pass, host
-/// reads, backward pass and Adam, with no graph, tensor, closure or buffer made per step.
+/// reads, backward pass and Adam, with no graph, tensor, closure or device buffer made per step.
 ///
 /// A plan is built from two takes of consecutive steps (``StepRecorder``) that must make the
 /// same calls on the same buffers with the same arguments, except what a step changes by
