@@ -33,12 +33,12 @@ enum CPUConv {
     /// input = the output gradient, padding k − 1 − p on each side (nil when that would be negative).
     static func asForward(_ g: Conv2DGeometry) -> Conv2DGeometry? {
         guard g.strideY == 1, g.strideX == 1 else { return nil }
-        let pads = [g.kernelHeight - 1 - g.padTop, g.kernelHeight - 1 - g.padBottom, g.kernelWidth - 1 - g.padLeft,
-            g.kernelWidth - 1 - g.padRight]
-        guard pads.allSatisfy({ $0 >= 0 }) else { return nil }
+        let (top, bottom) = (g.kernelHeight - 1 - g.padTop, g.kernelHeight - 1 - g.padBottom)
+        let (left, right) = (g.kernelWidth - 1 - g.padLeft, g.kernelWidth - 1 - g.padRight)
+        guard min(top, bottom, left, right) >= 0 else { return nil }
         return Conv2DGeometry(batch: g.batch, height: g.outHeight, width: g.outWidth, inChannels: g.outChannels,
-            outChannels: g.inChannels, kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, padTop: pads[0],
-            padBottom: pads[1], padLeft: pads[2], padRight: pads[3])
+            outChannels: g.inChannels, kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, padTop: top,
+            padBottom: bottom, padLeft: left, padRight: right)
     }
 
     static func forward(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>, filter: UnsafeMutablePointer<Float>,

@@ -34,25 +34,29 @@ enum CPUConvFilterGradient {
         }
         let nr = CPUGemm.nr, cout = g.outChannels
         let padded = CPUConvPadded(g, input: input, slack: 0)
-        defer { padded.deallocate() }
+        defer { padded.giveBack() }
         let patchSize = g.kernelHeight * g.kernelWidth * g.inChannels
         let panels = (patchSize + nr - 1) / nr
         let ldc = panels * nr
         // Offset of patch column j from the patch's first float; -1 for the zero padding past the patch.
         let segment = g.kernelWidth * g.inChannels
-        let offsets = (0..<ldc).map { j in j < patchSize ? (j / segment) * padded.width * padded.channels + j % segment : -1 }
-        let contiguous = (0..<panels).map { p in offsets[p * nr + nr - 1] - offsets[p * nr] == nr - 1 && offsets[p * nr] >= 0 }
+        let scratch = ThreadScratch.current
+        let offsets = scratch.take(Int.self, ldc)
+        defer { scratch.give(offsets, ldc) }
+        for j in 0..<ldc { offsets[j] = j < patchSize ? (j / segment) * padded.width * padded.channels + j % segment : -1 }
+        // Panels whose 32 columns are one contiguous run of the image.
+        let contiguous = scratch.take(Bool.self, panels)
+        defer { scratch.give(contiguous, panels) }
+        for p in 0..<panels { contiguous[p] = offsets[p * nr + nr - 1] - offsets[p * nr] == nr - 1 && offsets[p * nr] >= 0 }
 
         let pixels = g.batch * g.outHeight * g.outWidth
         let parts = min(Parallel.threads * Parallel.chunksPerWorker, max(1, pixels / depthBlock))
-        let partialCount = parts * cout * ldc, partial = ThreadScratch.current.take(Float.self, partialCount)
-        defer { ThreadScratch.current.give(partial, partialCount) }
+        let partialCount = parts * cout * ldc, partial = scratch.take(Float.self, partialCount)
+        defer { scratch.give(partial, partialCount) }
         partial.update(repeating: 0, count: parts * cout * ldc)
-        offsets.withUnsafeBufferPointer { offsets in
-            Parallel.forEachRange(parts, PackedParts(g: g, padded: padded, offsets: offsets.baseAddress!,
-                contiguous: contiguous, gradOutput: gradOutput, partial: partial, nr: nr, cout: cout, ldc: ldc,
-                panels: panels, pixels: pixels, parts: parts))
-        }
+        Parallel.forEachRange(parts, PackedParts(g: g, padded: padded, offsets: offsets, contiguous: contiguous,
+            gradOutput: gradOutput, partial: partial, nr: nr, cout: cout, ldc: ldc, panels: panels, pixels: pixels,
+            parts: parts))
         for j in 0..<patchSize {
             for co in 0..<cout {
                 var sum: Float = 0
@@ -66,8 +70,8 @@ enum CPUConvFilterGradient {
     struct PackedParts: ParallelLoopBody {
         let g: Conv2DGeometry
         let padded: CPUConvPadded
-        let offsets: UnsafePointer<Int>
-        let contiguous: [Bool]
+        let offsets: UnsafeMutablePointer<Int>
+        let contiguous: UnsafeMutablePointer<Bool>
         let gradOutput, partial: UnsafeMutablePointer<Float>
         let nr, cout, ldc, panels, pixels, parts: Int
 
@@ -122,7 +126,7 @@ enum CPUConvFilterGradient {
         gradOutput: UnsafeMutablePointer<Float>, gradFilter: UnsafeMutablePointer<Float>) {
         let (mr, nr, cout) = (CPUGemm.mr, CPUGemm.nr, g.outChannels)
         let scratch = CPUConvPadded.Scratch(g, slack: 0)
-        defer { scratch.deallocate() }
+        defer { scratch.giveBack() }
         let patchSize = g.kernelHeight * g.kernelWidth * g.inChannels
         let segment = g.kernelWidth * g.inChannels
         let rowFloats = scratch.padded.width * g.inChannels

@@ -28,7 +28,7 @@ enum CPUConvImplicit {
             // Short kernel rows (few input channels): the whole filter fits in L1, and each
             // tile runs all kernel rows in one call, its accumulators staying in registers.
             let padded = CPUConvPadded(g, input: input, slack: slack)
-            defer { padded.deallocate() }
+            defer { padded.giveBack() }
             Parallel.forEachRange(g.batch * g.outHeight * tiles, ImplicitTiles(g: g, padded: padded, output: output,
                 packedFilter: packedFilter, c: c, wp: wp, depth: depth, nr: nr, panels: panels, segment: segment,
                 tiles: tiles))
@@ -38,7 +38,7 @@ enum CPUConvImplicit {
         // segment (kw·C × 32 floats) stays in L1 while every 8-pixel tile of the image
         // accumulates against it.
         let scratch = CPUConvPadded.Scratch(g, slack: slack)
-        defer { scratch.deallocate() }
+        defer { scratch.giveBack() }
         Parallel.forEachRange(g.batch, ImplicitImages(g: g, scratch: scratch, input: input, output: output,
             packedFilter: packedFilter, c: c, wp: wp, depth: depth, nr: nr, panels: panels, segment: segment))
     }

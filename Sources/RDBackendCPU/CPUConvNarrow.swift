@@ -11,12 +11,10 @@ enum CPUConvNarrow {
 
     static func applies(_ g: Conv2DGeometry) -> Bool { g.outChannels <= maxOutChannels && g.inChannels >= 8 }
 
-    /// The filter as [co][ky][kx][ci] so each output channel's taps are contiguous.
-    static func byOutputChannel(_ g: Conv2DGeometry, _ filter: UnsafeMutablePointer<Float>) -> [Float] {
+    /// The filter as [co][ky][kx][ci] so each output channel's taps are contiguous (the filter's count at `out`).
+    static func byOutputChannel(_ g: Conv2DGeometry, _ filter: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
         let taps = g.kernelHeight * g.kernelWidth * g.inChannels
-        var out = [Float](repeating: 0, count: taps * g.outChannels)
         for t in 0..<taps { for co in 0..<g.outChannels { out[co * taps + t] = filter[t * g.outChannels + co] } }
-        return out
     }
 
     typealias V = SIMD16<Float>
@@ -27,16 +25,16 @@ enum CPUConvNarrow {
 
     static func forward(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>, filter: UnsafeMutablePointer<Float>,
         output: UnsafeMutablePointer<Float>) {
-        let weights = byOutputChannel(g, filter)
+        let weights = ThreadScratch.current.take(Float.self, g.filterCount)
+        defer { ThreadScratch.current.give(weights, g.filterCount) }
+        byOutputChannel(g, filter, into: weights)
         let taps = g.kernelHeight * g.kernelWidth * g.inChannels
         let scratch = CPUConvPadded.Scratch(g, slack: 0)
-        defer { scratch.deallocate() }
+        defer { scratch.giveBack() }
         let segment = g.kernelWidth * g.inChannels, rowStride = scratch.padded.width * g.inChannels
         let pixelStride = g.strideX * g.inChannels
-        weights.withUnsafeBufferPointer { w in
-            Parallel.forEachRange(g.batch, NarrowImages(g: g, scratch: scratch, input: input, output: output,
-                w: w.baseAddress!, taps: taps, segment: segment, rowStride: rowStride, pixelStride: pixelStride))
-        }
+        Parallel.forEachRange(g.batch, NarrowImages(g: g, scratch: scratch, input: input, output: output,
+            w: weights, taps: taps, segment: segment, rowStride: rowStride, pixelStride: pixelStride))
     }
 
     /// Output images of a range: 8 adjacent pixels at a time dotted with each output channel's taps.
@@ -117,15 +115,14 @@ enum CPUConvNarrow {
         gradFilter: UnsafeMutablePointer<Float>) {
         let taps = g.kernelHeight * g.kernelWidth * g.inChannels
         let scratch = CPUConvPadded.Scratch(g, slack: 0)
-        defer { scratch.deallocate() }
+        defer { scratch.giveBack() }
         let segment = g.kernelWidth * g.inChannels, rowStride = scratch.padded.width * g.inChannels
         let parts = min(Parallel.threads * Parallel.chunksPerWorker, g.batch)
-        var partial = [Float](repeating: 0, count: parts * taps * g.outChannels)  // [part][co][tap]
-        partial.withUnsafeMutableBufferPointer { sums in
-            Parallel.forEachRange(parts, NarrowFilterGradientParts(g: g, scratch: scratch, input: input,
-                gradOutput: gradOutput, sums: sums.baseAddress!, taps: taps, segment: segment, rowStride: rowStride,
-                parts: parts))
-        }
+        let partialCount = parts * taps * g.outChannels, partial = ThreadScratch.current.take(Float.self, partialCount)
+        defer { ThreadScratch.current.give(partial, partialCount) }  // [part][co][tap]
+        partial.update(repeating: 0, count: partialCount)
+        Parallel.forEachRange(parts, NarrowFilterGradientParts(g: g, scratch: scratch, input: input,
+            gradOutput: gradOutput, sums: partial, taps: taps, segment: segment, rowStride: rowStride, parts: parts))
         for t in 0..<taps {
             for co in 0..<g.outChannels {
                 var sum: Float = 0
@@ -189,7 +186,9 @@ enum CPUConvNarrow {
         while j < count {
             let lanes = min(64, count - j) / 16
             var s0 = V(), s1 = V(), s2 = V(), s3 = V()
-            var tail = [Float](repeating: 0, count: lanes == 0 ? count - j : 0)
+            // fewer than 16 floats left: summed one by one into the first lanes of `tail`
+            var tail = V()
+            let tailCount = lanes == 0 ? count - j : 0
             for oy in 0..<g.outHeight {
                 for ox in 0..<g.outWidth {
                     let scale = grad[(oy * g.outWidth + ox) * g.outChannels]
@@ -204,12 +203,12 @@ enum CPUConvNarrow {
                         if lanes > 1 { s1.addProduct(s, load16(x + 16)) }
                         if lanes > 2 { s2.addProduct(s, load16(x + 32)) }
                     } else {
-                        for t in 0..<tail.count { tail[t] += scale * x[t] }
+                        for t in 0..<tailCount { tail[t] += scale * x[t] }
                     }
                 }
             }
             if lanes == 0 {
-                for t in 0..<tail.count { sums[j + t] += tail[t] }
+                for t in 0..<tailCount { sums[j + t] += tail[t] }
                 j = count
             } else {
                 let out = sums + j

@@ -4,7 +4,9 @@ import RDCompute
 /// patch row is in bounds: the implicit-GEMM passes read patches straight from it.
 ///
 /// Either the whole batch is copied up front (`init`), or, with ``Scratch``, each worker pads
-/// one image at a time just before using it, so the copy is still in L2 when it is read.
+/// one image at a time just before using it, so the copy is still in L2 when it is read. Both
+/// take their memory from the calling thread's ``ThreadScratch`` and give it back with
+/// ``giveBack()``, in the reverse order of taking.
 struct CPUConvPadded {
     let base: UnsafeMutablePointer<Float>
     /// Padded height and width.
@@ -12,14 +14,18 @@ struct CPUConvPadded {
     let channels: Int
     var imageSize: Int { height * width * channels }
 
+    /// Floats taken from the scratch (zero for one image of a ``Scratch``, which owns them).
+    private let takenCount: Int
+
     /// Copies `input` (NHWC, geometry `g`) with `slack` zero floats after the last image for
-    /// tiles that read past it; the caller deallocates with ``deallocate()``.
+    /// tiles that read past it; the caller gives the memory back with ``giveBack()``.
     init(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>, slack: Int) {
         height = g.height + g.padTop + g.padBottom
         width = g.width + g.padLeft + g.padRight
         channels = g.inChannels
         let imageSize = height * width * channels
-        let base = UnsafeMutablePointer<Float>.allocateVectors(g.batch * imageSize + slack)
+        takenCount = g.batch * imageSize + slack
+        let base = ThreadScratch.current.take(Float.self, takenCount)
         (base + g.batch * imageSize).update(repeating: 0, count: slack)
         let paddedWidth = width
         Parallel.forEachRange(g.batch, PaddedImages(g: g, input: input, base: base, paddedWidth: paddedWidth,
@@ -59,7 +65,8 @@ struct CPUConvPadded {
         base + ((n * height + oy * g.strideY) * width + ox * g.strideX) * channels
     }
 
-    func deallocate() { base.deallocate() }
+    /// Gives the copy's memory back to the scratch it was taken from.
+    func giveBack() { ThreadScratch.current.give(base, takenCount) }
 
     /// One padded image per worker, filled on demand by ``image(_:of:worker:)``.
     struct Scratch {
@@ -73,9 +80,10 @@ struct CPUConvPadded {
             let height = g.height + g.padTop + g.padBottom, width = g.width + g.padLeft + g.padRight
             let imageSize = height * width * g.inChannels
             stride = imageSize + slack
-            let base = UnsafeMutablePointer<Float>.allocateVectors(Parallel.threads * stride)
+            let base = ThreadScratch.current.take(Float.self, Parallel.threads * stride)
             for worker in 0..<Parallel.threads { (base + worker * stride + imageSize).update(repeating: 0, count: slack) }
-            padded = CPUConvPadded(base: base, height: height, width: width, channels: g.inChannels)
+            padded = CPUConvPadded(base: base, height: height, width: width, channels: g.inChannels,
+                takenCount: Parallel.threads * stride)
             geometry = g
         }
 
@@ -84,16 +92,19 @@ struct CPUConvPadded {
         func image(_ n: Int, of input: UnsafeMutablePointer<Float>, worker: Int) -> CPUConvPadded {
             let slot = padded.base + worker * stride
             CPUConvPadded.pad(geometry, input: input, image: n, width: padded.width, into: slot)
-            return CPUConvPadded(base: slot, height: padded.height, width: padded.width, channels: padded.channels)
+            return CPUConvPadded(base: slot, height: padded.height, width: padded.width, channels: padded.channels,
+                takenCount: 0)
         }
 
-        func deallocate() { padded.base.deallocate() }
+        /// Gives the slots back to the scratch they were taken from.
+        func giveBack() { padded.giveBack() }
     }
 
-    private init(base: UnsafeMutablePointer<Float>, height: Int, width: Int, channels: Int) {
+    private init(base: UnsafeMutablePointer<Float>, height: Int, width: Int, channels: Int, takenCount: Int) {
         self.base = base
         self.height = height
         self.width = width
         self.channels = channels
+        self.takenCount = takenCount
     }
 }

@@ -32,74 +32,111 @@ enum CPUConvPhases {
         }
     }
 
-    /// The phases along one axis.
-    static func phases(kernel: Int, stride: Int, pad: Int, size: Int) -> [Phase] {
-        (0..<stride).map { Phase(residue: $0, kernel: kernel, stride: stride, pad: pad, size: size) }
+    /// The phases along one axis, made on demand (nothing is stored).
+    struct Phases: RandomAccessCollection {
+        let kernel: Int, stride: Int, pad: Int, size: Int
+        var startIndex: Int { 0 }
+        var endIndex: Int { stride }
+        subscript(residue: Int) -> Phase { Phase(residue: residue, kernel: kernel, stride: stride, pad: pad, size: size) }
+    }
+
+    /// The phases along the input's rows.
+    static func rows(_ g: Conv2DGeometry) -> Phases {
+        Phases(kernel: g.kernelHeight, stride: g.strideY, pad: g.padTop, size: g.height)
+    }
+
+    /// The phases along the input's columns.
+    static func columns(_ g: Conv2DGeometry) -> Phases {
+        Phases(kernel: g.kernelWidth, stride: g.strideX, pad: g.padLeft, size: g.width)
     }
 
     /// The geometry of the one padded copy of the output gradient that serves every phase:
     /// before the first row (column) the most taps any phase has, minus one; after the last,
     /// the most any phase reads past it.
-    static func union(_ g: Conv2DGeometry, rows: [Phase], columns: [Phase]) -> Conv2DGeometry {
+    static func union(_ g: Conv2DGeometry) -> Conv2DGeometry {
         func after(_ p: Phase, _ size: Int) -> Int { max(0, p.firstQ + p.count - size) }
-        let maxTapsY = rows.map(\.taps).max() ?? 0, maxTapsX = columns.map(\.taps).max() ?? 0
+        var maxTapsY = 0, maxTapsX = 0, padBottom = 0, padRight = 0
+        for py in rows(g) {
+            maxTapsY = max(maxTapsY, py.taps)
+            padBottom = max(padBottom, after(py, g.outHeight))
+        }
+        for px in columns(g) {
+            maxTapsX = max(maxTapsX, px.taps)
+            padRight = max(padRight, after(px, g.outWidth))
+        }
         return Conv2DGeometry(batch: g.batch, height: g.outHeight, width: g.outWidth, inChannels: g.outChannels,
             outChannels: g.inChannels, kernelHeight: maxTapsY, kernelWidth: maxTapsX, padTop: max(0, maxTapsY - 1),
-            padBottom: rows.map { after($0, g.outHeight) }.max() ?? 0, padLeft: max(0, maxTapsX - 1),
-            padRight: columns.map { after($0, g.outWidth) }.max() ?? 0)
+            padBottom: padBottom, padLeft: max(0, maxTapsX - 1), padRight: padRight)
+    }
+
+    /// A phase (pair of row and column phases) that covers input pixels, with its sub-filter in
+    /// the layout of the pass that made it; none for a phase that no kernel tap reaches.
+    struct PhasePlan {
+        let py: Phase, px: Phase
+        let weights: UnsafeMutablePointer<Float>?
+    }
+
+    /// Calls `body` with the plans of every phase of `g` that covers input pixels. A phase that
+    /// taps reach gets `floats(depth)` floats (depth = its taps × output channels), 64-byte
+    /// aligned, written by `fill(weights, py, px)`. Plans and weights come from the calling
+    /// thread's ``ThreadScratch`` and are given back when `body` returns.
+    static func withPlans(_ g: Conv2DGeometry, floats: (_ depth: Int) -> Int,
+        fill: (_ weights: UnsafeMutablePointer<Float>, _ py: Phase, _ px: Phase) -> Void,
+        _ body: (UnsafeBufferPointer<PhasePlan>) -> Void) {
+        let rows = rows(g), columns = columns(g)
+        func reserved(_ py: Phase, _ px: Phase) -> Int {
+            py.taps > 0 && px.taps > 0 ? CPUGemm.roundUp(floats(py.taps * px.taps * g.outChannels), 16) : 0
+        }
+        var total = 0
+        for py in rows where py.count > 0 { for px in columns where px.count > 0 { total += reserved(py, px) } }
+        let scratch = ThreadScratch.current, capacity = rows.count * columns.count
+        let plans = scratch.take(PhasePlan.self, capacity)
+        defer { scratch.give(plans, capacity) }
+        let weights = scratch.take(Float.self, total)
+        defer { scratch.give(weights, total) }
+        var count = 0, offset = 0
+        for py in rows where py.count > 0 {
+            for px in columns where px.count > 0 {
+                let floats = reserved(py, px), mine = floats > 0 ? weights + offset : nil
+                if let mine { fill(mine, py, px) }
+                (plans + count).initialize(to: PhasePlan(py: py, px: px, weights: mine))
+                count += 1
+                offset += floats
+            }
+        }
+        body(UnsafeBufferPointer(start: plans, count: count))
     }
 
     static func backwardData(_ g: Conv2DGeometry, gradOutput: UnsafeMutablePointer<Float>,
         filter: UnsafeMutablePointer<Float>, gradInput: UnsafeMutablePointer<Float>) {
         let nr = CPUGemm.nr, mr = CPUGemm.mr
         let cin = g.inChannels, cout = g.outChannels
-        let rows = phases(kernel: g.kernelHeight, stride: g.strideY, pad: g.padTop, size: g.height)
-        let columns = phases(kernel: g.kernelWidth, stride: g.strideX, pad: g.padLeft, size: g.width)
-        let union = union(g, rows: rows, columns: columns)
-        let maxTapsX = union.kernelWidth
-        var plans: [PhasePlan] = []
-        for (ry, py) in rows.enumerated() {
-            for (rx, px) in columns.enumerated() where py.count > 0 && px.count > 0 {
-                guard py.taps > 0, px.taps > 0 else {
-                    plans.append(PhasePlan(py: py, px: px, packed: nil))
-                    continue
-                }
-                let depth = py.taps * px.taps * cout
-                let subFilterCount = depth * cin, subFilter = ThreadScratch.current.take(Float.self, subFilterCount)
-                defer { ThreadScratch.current.give(subFilter, subFilterCount) }
-                for ty in 0..<py.taps {
-                    for tx in 0..<px.taps {
-                        let ky = ry + g.strideY * (py.taps - 1 - ty), kx = rx + g.strideX * (px.taps - 1 - tx)
-                        for co in 0..<cout {
-                            let row = subFilter + ((ty * px.taps + tx) * cout + co) * cin
-                            for ci in 0..<cin { row[ci] = filter[((ky * g.kernelWidth + kx) * cin + ci) * cout + co] }
-                        }
-                    }
-                }
-                let packed = UnsafeMutablePointer<Float>.allocateVectors(depth * CPUGemm.roundUp(cin, nr))
-                CPUGemm.packB(CPUGemm.View(base: subFilter, rowStride: cin, columnStride: 1), row: 0, column: 0,
-                    depth: depth, width: cin, into: packed)
-                plans.append(PhasePlan(py: py, px: px, packed: packed))
-            }
-        }
-        defer { for plan in plans { plan.packed?.deallocate() } }
+        let union = union(g)
         // Per image, every phase in turn, so the image's gradient rows stay in cache between the
         // phases that interleave in them.
-        let scratch = CPUConvPadded.Scratch(union, slack: (mr + maxTapsX) * cout)
-        defer { scratch.deallocate() }
+        let scratch = CPUConvPadded.Scratch(union, slack: (mr + union.kernelWidth) * cout)
+        defer { scratch.giveBack() }
         let rowFloats = scratch.padded.width * cout
-        plans.withUnsafeBufferPointer { plans in
+        withPlans(g, floats: { depth in depth * CPUGemm.roundUp(cin, nr) }, fill: { packed, py, px in
+            let depth = py.taps * px.taps * cout
+            let subFilterCount = depth * cin, subFilter = ThreadScratch.current.take(Float.self, subFilterCount)
+            defer { ThreadScratch.current.give(subFilter, subFilterCount) }
+            for ty in 0..<py.taps {
+                for tx in 0..<px.taps {
+                    let ky = py.residue + g.strideY * (py.taps - 1 - ty), kx = px.residue + g.strideX * (px.taps - 1 - tx)
+                    for co in 0..<cout {
+                        let row = subFilter + ((ty * px.taps + tx) * cout + co) * cin
+                        for ci in 0..<cin { row[ci] = filter[((ky * g.kernelWidth + kx) * cin + ci) * cout + co] }
+                    }
+                }
+            }
+            CPUGemm.packB(CPUGemm.View(base: subFilter, rowStride: cin, columnStride: 1), row: 0, column: 0,
+                depth: depth, width: cin, into: packed)
+        }) { plans in
             Parallel.forEachRange(g.batch, PhaseImages(g: g, union: union, scratch: scratch, plans: plans,
                 gradOutput: gradOutput, gradInput: gradInput, mr: mr, nr: nr, cin: cin, cout: cout,
                 rowFloats: rowFloats))
         }
-    }
-
-    /// Each phase's sub-filter [t'y][t'x][co] × cin, flipped (t' = T − 1 − t), packed as the
-    /// micro-kernel's B; phases no tap reaches have none.
-    struct PhasePlan {
-        let py: Phase, px: Phase
-        let packed: UnsafeMutablePointer<Float>?
     }
 
     /// Images of a range: each padded into the worker's scratch, then every phase's micro-kernels.
@@ -115,7 +152,9 @@ enum CPUConvPhases {
                 let padded = scratch.image(n, of: gradOutput, worker: worker)
                 for plan in plans {
                     let (py, px) = (plan.py, plan.px)
-                    guard let packed = plan.packed else {
+                    // (each phase's sub-filter [t'y][t'x][co] × cin, flipped (t' = T − 1 − t), packed as
+                    // the micro-kernel's B)
+                    guard let packed = plan.weights else {
                         zero(g, n: n, py, px, gradInput)
                         continue
                     }

@@ -124,6 +124,7 @@ enum CPUConvSixteen {
         let height: Int, width: Int
         var imageSize: Int { height * width * g.inChannels }
         let slots: UnsafeMutablePointer<Float>?
+        private let slotsCount: Int
 
         init(_ g: Conv2DGeometry, block: Int) {
             self.g = g
@@ -131,7 +132,8 @@ enum CPUConvSixteen {
             unpadded = g.padTop == 0 && g.padBottom == 0 && g.padLeft == 0 && g.padRight == 0
             height = g.height + g.padTop + g.padBottom
             width = g.width + g.padLeft + g.padRight
-            slots = unpadded || block == 0 ? nil : .allocateVectors(Parallel.threads * block * height * width * g.inChannels)
+            slotsCount = unpadded || block == 0 ? 0 : Parallel.threads * block * height * width * g.inChannels
+            slots = slotsCount == 0 ? nil : ThreadScratch.current.take(Float.self, slotsCount)
         }
 
         /// The first of images `first ..< first + count`, `imageSize` floats apart.
@@ -142,7 +144,8 @@ enum CPUConvSixteen {
             return slot
         }
 
-        func deallocate() { slots?.deallocate() }
+        /// Gives the slots back to the calling thread's scratch.
+        func giveBack() { if let slots { ThreadScratch.current.give(slots, slotsCount) } }
     }
 
     /// The kernel taps of output row (column) `o` that land inside the image: the first, how
@@ -174,15 +177,21 @@ enum CPUConvSixteen {
     static func forward(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>, filter: UnsafeMutablePointer<Float>,
         output: UnsafeMutablePointer<Float>) {
         let c = g.inChannels, pixels = g.outHeight * g.outWidth, imageSize = g.height * g.width * c
-        let spansY = (0..<g.outHeight).map { Span($0, stride: g.strideY, pad: g.padTop, kernel: g.kernelHeight, size: g.height) }
-        let spansX = (0..<g.outWidth).map { Span($0, stride: g.strideX, pad: g.padLeft, kernel: g.kernelWidth, size: g.width) }
-        let groups = (g.batch + rows - 1) / rows
-        spansY.withUnsafeBufferPointer { spansY in
-            spansX.withUnsafeBufferPointer { spansX in
-                Parallel.forEachRange(groups, ImageGroups(g: g, spansY: spansY, spansX: spansX, input: input,
-                    filter: filter, output: output, c: c, pixels: pixels, imageSize: imageSize))
-            }
+        let scratch = ThreadScratch.current
+        let spansY = scratch.take(Span.self, g.outHeight)
+        defer { scratch.give(spansY, g.outHeight) }
+        let spansX = scratch.take(Span.self, g.outWidth)
+        defer { scratch.give(spansX, g.outWidth) }
+        for oy in 0..<g.outHeight {
+            (spansY + oy).initialize(to: Span(oy, stride: g.strideY, pad: g.padTop, kernel: g.kernelHeight, size: g.height))
         }
+        for ox in 0..<g.outWidth {
+            (spansX + ox).initialize(to: Span(ox, stride: g.strideX, pad: g.padLeft, kernel: g.kernelWidth, size: g.width))
+        }
+        let groups = (g.batch + rows - 1) / rows
+        Parallel.forEachRange(groups, ImageGroups(g: g, spansY: UnsafeBufferPointer(start: spansY, count: g.outHeight),
+            spansX: UnsafeBufferPointer(start: spansX, count: g.outWidth), input: input, filter: filter, output: output,
+            c: c, pixels: pixels, imageSize: imageSize))
     }
 
     /// Groups of 4 images of a range: every output pixel's tile.
@@ -222,7 +231,7 @@ enum CPUConvSixteen {
         // images per block: padded images that stay in L2 while every tap tile runs over them
         let block = max(1, min(g.batch, 8))
         let source = Source(g, block: c % rows == 0 ? 0 : block)
-        defer { source.deallocate() }
+        defer { source.giveBack() }
         let segment = g.kernelWidth * c, rowFloats = source.width * c
         let pixels = g.outHeight * g.outWidth
         let parts = max(1, min(Parallel.threads * Parallel.chunksPerWorker, g.batch))
@@ -332,51 +341,33 @@ enum CPUConvSixteen {
         filter: UnsafeMutablePointer<Float>, gradInput: UnsafeMutablePointer<Float>) {
         let cin = g.inChannels, cout = g.outChannels
         let wide = cin == width
-        let phaseRows = CPUConvPhases.phases(kernel: g.kernelHeight, stride: g.strideY, pad: g.padTop, size: g.height)
-        let phaseColumns = CPUConvPhases.phases(kernel: g.kernelWidth, stride: g.strideX, pad: g.padLeft, size: g.width)
-        var plans: [PhasePlan] = []
-        for (ry, py) in phaseRows.enumerated() {
-            for (rx, px) in phaseColumns.enumerated() where py.count > 0 && px.count > 0 {
-                guard py.taps > 0, px.taps > 0 else {
-                    plans.append(PhasePlan(py: py, px: px, filter: nil))
-                    continue
-                }
-                let depth = py.taps * px.taps * cout
-                let sub = UnsafeMutablePointer<Float>.allocateVectors(depth * cin)
-                for ty in 0..<py.taps {
-                    for tx in 0..<px.taps {
-                        let ky = ry + g.strideY * (py.taps - 1 - ty), kx = rx + g.strideX * (px.taps - 1 - tx)
-                        for co in 0..<cout {
-                            let d = (ty * px.taps + tx) * cout + co
-                            for ci in 0..<cin {
-                                sub[wide ? d * cin + ci : ci * depth + d] = filter[((ky * g.kernelWidth + kx) * cin + ci) * cout + co]
-                            }
+        let outImage = g.outHeight * g.outWidth * cout, inImage = g.height * g.width * cin
+        let groups = (g.batch + rows - 1) / rows
+        // Each phase's sub-filter, flipped (t' = T − 1 − t): [t'y][t'x][co][ci] (16 ci, B's rows)
+        // or, for few ci, [ci][t'y][t'x][co] (one run of taps per ci to dot with the patch).
+        CPUConvPhases.withPlans(g, floats: { depth in depth * cin }, fill: { sub, py, px in
+            let depth = py.taps * px.taps * cout
+            for ty in 0..<py.taps {
+                for tx in 0..<px.taps {
+                    let ky = py.residue + g.strideY * (py.taps - 1 - ty), kx = px.residue + g.strideX * (px.taps - 1 - tx)
+                    for co in 0..<cout {
+                        let d = (ty * px.taps + tx) * cout + co
+                        for ci in 0..<cin {
+                            sub[wide ? d * cin + ci : ci * depth + d] = filter[((ky * g.kernelWidth + kx) * cin + ci) * cout + co]
                         }
                     }
                 }
-                plans.append(PhasePlan(py: py, px: px, filter: sub))
             }
-        }
-        defer { for plan in plans { plan.filter?.deallocate() } }
-        let outImage = g.outHeight * g.outWidth * cout, inImage = g.height * g.width * cin
-        let groups = (g.batch + rows - 1) / rows
-        plans.withUnsafeBufferPointer { plans in
+        }) { plans in
             Parallel.forEachRange(groups, PhaseGroups(g: g, plans: plans, gradOutput: gradOutput, gradInput: gradInput,
                 cin: cin, cout: cout, outImage: outImage, inImage: inImage, wide: wide))
         }
     }
 
-    /// Each phase's sub-filter, flipped (t' = T − 1 − t): [t'y][t'x][co][ci] (16 ci, B's rows) or,
-    /// for few ci, [ci][t'y][t'x][co] (one run of taps per ci to dot with the patch).
-    struct PhasePlan {
-        let py: CPUConvPhases.Phase, px: CPUConvPhases.Phase
-        let filter: UnsafeMutablePointer<Float>?
-    }
-
     /// Groups of 4 images of a range: every phase's input pixels.
     struct PhaseGroups: ParallelLoopBody {
         let g: Conv2DGeometry
-        let plans: UnsafeBufferPointer<PhasePlan>
+        let plans: UnsafeBufferPointer<CPUConvPhases.PhasePlan>
         let gradOutput, gradInput: UnsafeMutablePointer<Float>
         let cin, cout, outImage, inImage: Int
         let wide: Bool
@@ -386,7 +377,7 @@ enum CPUConvSixteen {
                 let first = group * rows, height = min(rows, g.batch - first)
                 for plan in plans {
                     let (py, px) = (plan.py, plan.px)
-                    guard let sub = plan.filter else {
+                    guard let sub = plan.weights else {
                         for n in first..<(first + height) { CPUConvPhases.zero(g, n: n, py, px, gradInput) }
                         continue
                     }

@@ -280,9 +280,10 @@ enum CPUConvWinograd {
         input: UnsafeMutablePointer<Float>, filter: UnsafeMutablePointer<Float>, transforms: Transforms) {
         let (cin, cout) = (g.inChannels, g.outChannels)
         let tiling = Tiling(g, m: m)
-        defer { tiling.scratch.deallocate() }
-        let u = transformedFilter(g, alpha: a, matrix: matrix, filter: filter)
-        defer { u.deallocate() }
+        defer { tiling.scratch.giveBack() }
+        let uCount = a * a * cin * cout, u = ThreadScratch.current.take(Float.self, uCount)
+        defer { ThreadScratch.current.give(u, uCount) }
+        transformFilter(g, alpha: a, matrix: matrix, filter: filter, into: u)
         let (inputSize, productSize) = (a * a * tiling.rows * cin, a * a * tiling.rows * cout)
         let workCount = Parallel.threads * (inputSize + productSize), work = ThreadScratch.current.take(Float.self, workCount)
         defer { ThreadScratch.current.give(work, workCount) }
@@ -311,13 +312,11 @@ enum CPUConvWinograd {
             let products = transformed + inputSize
             let scratch = ThreadScratch.current, temp = scratch.take(V.self, a * a)
             defer { scratch.give(temp, a * a) }
-            do {
-                for n in images {
-                    transforms.transformInput(tiling.scratch.image(n, of: input, worker: worker), tiling, into: transformed,
-                        temp: temp)
-                    multiply(positions: a * a, tiling, cin: cin, cout: cout, transformed, u, into: products)
-                    transforms.transformOutput(n, tiling, products, temp: temp)
-                }
+            for n in images {
+                transforms.transformInput(tiling.scratch.image(n, of: input, worker: worker), tiling, into: transformed,
+                    temp: temp)
+                multiply(positions: a * a, tiling, cin: cin, cout: cout, transformed, u, into: products)
+                transforms.transformOutput(n, tiling, products, temp: temp)
             }
         }
     }
@@ -342,16 +341,15 @@ enum CPUConvWinograd {
     }
 
     /// `U_ξ = (G g Gᵀ)[ξ]` for every input/output channel pair, packed as the micro-kernel's B:
-    /// for each ξ, `cout / 32` panels of `cin` rows of 32 floats. Vectorised over 16 output channels.
-    static func transformedFilter(_ g: Conv2DGeometry, alpha a: Int, matrix: [Float], filter: UnsafeMutablePointer<Float>)
-        -> UnsafeMutablePointer<Float> {
+    /// for each ξ, `cout / 32` panels of `cin` rows of 32 floats (α²·cin·cout floats at `u`).
+    /// Vectorised over 16 output channels.
+    static func transformFilter(_ g: Conv2DGeometry, alpha a: Int, matrix: [Float], filter: UnsafeMutablePointer<Float>,
+        into u: UnsafeMutablePointer<Float>) {
         let (r, cin, cout, nr) = (g.kernelHeight, g.inChannels, g.outChannels, CPUGemm.nr)
-        let u = UnsafeMutablePointer<Float>.allocateVectors(a * a * cin * cout)
         matrix.withUnsafeBufferPointer { gm in
             Parallel.forEachRange(cin, TransformedFilterChannels(g: g, gm: gm.baseAddress!, filter: filter, u: u, a: a,
                 r: r, cin: cin, cout: cout, nr: nr))
         }
-        return u
     }
 
     /// U for the input channels of a range.
@@ -364,28 +362,26 @@ enum CPUConvWinograd {
         func callAsFunction(_ channels: Range<Int>, _ worker: Int) {
             let scratch = ThreadScratch.current, left = scratch.take(V.self, a * r)
             defer { scratch.give(left, a * r) }
-            do {
-                for c in channels {
-                    for k in stride(from: 0, to: cout, by: 16) {
-                        // left = G · w (α×r), then U = left · Gᵀ (α×α)
-                        for i in 0..<a {
-                            for x in 0..<r {
-                                var sum = V()
-                                for y in 0..<r where gm[i * r + y] != 0 {
-                                    sum.addProduct(load16(filter + ((y * g.kernelWidth + x) * cin + c) * cout + k),
-                                        V(repeating: gm[i * r + y]))
-                                }
-                                left[i * r + x] = sum
+            for c in channels {
+                for k in stride(from: 0, to: cout, by: 16) {
+                    // left = G · w (α×r), then U = left · Gᵀ (α×α)
+                    for i in 0..<a {
+                        for x in 0..<r {
+                            var sum = V()
+                            for y in 0..<r where gm[i * r + y] != 0 {
+                                sum.addProduct(load16(filter + ((y * g.kernelWidth + x) * cin + c) * cout + k),
+                                    V(repeating: gm[i * r + y]))
                             }
+                            left[i * r + x] = sum
                         }
-                        for i in 0..<a {
-                            for j in 0..<a {
-                                var sum = V()
-                                for x in 0..<r where gm[j * r + x] != 0 {
-                                    sum.addProduct(left[i * r + x], V(repeating: gm[j * r + x]))
-                                }
-                                store16(sum, u + (i * a + j) * cin * cout + (k / nr) * cin * nr + c * nr + k % nr)
+                    }
+                    for i in 0..<a {
+                        for j in 0..<a {
+                            var sum = V()
+                            for x in 0..<r where gm[j * r + x] != 0 {
+                                sum.addProduct(left[i * r + x], V(repeating: gm[j * r + x]))
                             }
+                            store16(sum, u + (i * a + j) * cin * cout + (k / nr) * cin * nr + c * nr + k % nr)
                         }
                     }
                 }

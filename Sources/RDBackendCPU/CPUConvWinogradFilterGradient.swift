@@ -21,7 +21,7 @@ extension CPUConvWinograd {
         gradOutput: UnsafeMutablePointer<Float>, gradFilter: UnsafeMutablePointer<Float>) {
         let (m, a, cin, cout) = (T.m, alpha, g.inChannels, g.outChannels)
         let tiling = Tiling(g, m: m)
-        defer { tiling.scratch.deallocate() }
+        defer { tiling.scratch.giveBack() }
         let (tiles, rows) = (tiling.tiles, tiling.rows)
         let (inputSize, gradSize, sumsSize) = (a * a * rows * cin, a * a * rows * cout, a * a * cin * cout)
         let workCount = Parallel.threads * (inputSize + gradSize), work = ThreadScratch.current.take(Float.self, workCount)
@@ -56,47 +56,45 @@ extension CPUConvWinograd {
             let grads = transformed + inputSize
             let scratch = ThreadScratch.current, t = scratch.take(V.self, a * a)
             defer { scratch.give(t, a * a) }
-            do {
-                for part in range {
-                    let sums = partial + part * sumsSize
-                    for n in (g.batch * part / parts)..<(g.batch * (part + 1) / parts) {
-                        let image = tiling.scratch.image(n, of: input, worker: worker)
-                        transformInput(image, tiling, into: transformed, temp: t)
-                        // W_ξ[tile, k] = (G′ dy G′ᵀ)[ξ], dy zero past the image's edge.
-                        for tile in 0..<tiles {
-                            let (oy, ox) = tiling.origin(tile)
-                            let (height, width) = (min(m, g.outHeight - oy), min(m, g.outWidth - ox))
-                            for k in stride(from: 0, to: cout, by: 16) {
-                                let dy = gradOutput + ((n * g.outHeight + oy) * g.outWidth + ox) * cout + k
-                                let rowStep = g.outWidth * cout
-                                for y in 0..<m {
-                                    var r = (V(), V(), V(), V())
-                                    if y < height {
-                                        let row = dy + y * rowStep
-                                        r.0 = load16(row)
-                                        if width > 1 { r.1 = load16(row + cout) }
-                                        if width > 2 { r.2 = load16(row + 2 * cout) }
-                                        if width > 3 { r.3 = load16(row + 3 * cout) }
-                                    }
-                                    (t[y], t[a + y], t[2 * a + y], t[3 * a + y], t[4 * a + y], t[5 * a + y]) = T.gradientG(r)
+            for part in range {
+                let sums = partial + part * sumsSize
+                for n in (g.batch * part / parts)..<(g.batch * (part + 1) / parts) {
+                    let image = tiling.scratch.image(n, of: input, worker: worker)
+                    transformInput(image, tiling, into: transformed, temp: t)
+                    // W_ξ[tile, k] = (G′ dy G′ᵀ)[ξ], dy zero past the image's edge.
+                    for tile in 0..<tiles {
+                        let (oy, ox) = tiling.origin(tile)
+                        let (height, width) = (min(m, g.outHeight - oy), min(m, g.outWidth - ox))
+                        for k in stride(from: 0, to: cout, by: 16) {
+                            let dy = gradOutput + ((n * g.outHeight + oy) * g.outWidth + ox) * cout + k
+                            let rowStep = g.outWidth * cout
+                            for y in 0..<m {
+                                var r = (V(), V(), V(), V())
+                                if y < height {
+                                    let row = dy + y * rowStep
+                                    r.0 = load16(row)
+                                    if width > 1 { r.1 = load16(row + cout) }
+                                    if width > 2 { r.2 = load16(row + 2 * cout) }
+                                    if width > 3 { r.3 = load16(row + 3 * cout) }
                                 }
-                                for x in 0..<a {
-                                    let column = t + x * a
-                                    store(T.gradientG((column[0], column[1], m > 2 ? column[2] : V(), m > 3 ? column[3] : V())),
-                                        grads + (x * rows + tile) * cout + k, step: a * rows * cout)
-                                }
+                                (t[y], t[a + y], t[2 * a + y], t[3 * a + y], t[4 * a + y], t[5 * a + y]) = T.gradientG(r)
+                            }
+                            for x in 0..<a {
+                                let column = t + x * a
+                                store(T.gradientG((column[0], column[1], m > 2 ? column[2] : V(), m > 3 ? column[3] : V())),
+                                    grads + (x * rows + tile) * cout + k, step: a * rows * cout)
                             }
                         }
-                        // sums_ξ += V_ξᵀ · W_ξ: 8 input channels (adjacent in V's rows) × 32 output channels.
-                        for xi in 0..<(a * a) {
-                            for c in stride(from: 0, to: cin, by: CPUGemm.mr) {
-                                for panel in stride(from: 0, to: cout, by: CPUGemm.nr) {
-                                    CPUGemm.microKernel(
-                                        depth: tiles, a: transformed + xi * rows * cin + c, aRowStride: 1, aColumnStride: cin,
-                                        b: grads + xi * rows * cout + panel, bRowStride: cout, alpha: 1,
-                                        c: sums + (xi * cin + c) * cout + panel, rowStride: cout, columnStride: 1,
-                                        height: CPUGemm.mr, width: CPUGemm.nr)
-                                }
+                    }
+                    // sums_ξ += V_ξᵀ · W_ξ: 8 input channels (adjacent in V's rows) × 32 output channels.
+                    for xi in 0..<(a * a) {
+                        for c in stride(from: 0, to: cin, by: CPUGemm.mr) {
+                            for panel in stride(from: 0, to: cout, by: CPUGemm.nr) {
+                                CPUGemm.microKernel(
+                                    depth: tiles, a: transformed + xi * rows * cin + c, aRowStride: 1, aColumnStride: cin,
+                                    b: grads + xi * rows * cout + panel, bRowStride: cout, alpha: 1,
+                                    c: sums + (xi * cin + c) * cout + panel, rowStride: cout, columnStride: 1,
+                                    height: CPUGemm.mr, width: CPUGemm.nr)
                             }
                         }
                     }
@@ -128,24 +126,22 @@ extension CPUConvWinograd {
         func callAsFunction(_ channels: Range<Int>, _ worker: Int) {
             let scratch = ThreadScratch.current, left = scratch.take(V.self, a * r)
             defer { scratch.give(left, a * r) }
-            do {
-                for c in channels {
-                    for k in stride(from: 0, to: cout, by: 16) {
-                        for i in 0..<r {
-                            for x in 0..<a {
-                                var sum = V()
-                                for y in 0..<a where at[i * a + y] != 0 {
-                                    sum.addProduct(load16(partial + ((y * a + x) * cin + c) * cout + k), V(repeating: at[i * a + y]))
-                                }
-                                left[i * a + x] = sum
+            for c in channels {
+                for k in stride(from: 0, to: cout, by: 16) {
+                    for i in 0..<r {
+                        for x in 0..<a {
+                            var sum = V()
+                            for y in 0..<a where at[i * a + y] != 0 {
+                                sum.addProduct(load16(partial + ((y * a + x) * cin + c) * cout + k), V(repeating: at[i * a + y]))
                             }
+                            left[i * a + x] = sum
                         }
-                        for i in 0..<r {
-                            for j in 0..<r {
-                                var sum = V()
-                                for x in 0..<a where at[j * a + x] != 0 { sum.addProduct(left[i * a + x], V(repeating: at[j * a + x])) }
-                                store16(sum, gradFilter + ((i * g.kernelWidth + j) * cin + c) * cout + k)
-                            }
+                    }
+                    for i in 0..<r {
+                        for j in 0..<r {
+                            var sum = V()
+                            for x in 0..<a where at[j * a + x] != 0 { sum.addProduct(left[i * a + x], V(repeating: at[j * a + x])) }
+                            store16(sum, gradFilter + ((i * g.kernelWidth + j) * cin + c) * cout + k)
                         }
                     }
                 }

@@ -146,17 +146,18 @@ enum CPUElementwise {
         }
     }
 
-    /// Broadcast binary op: the innermost output axis is the inner loop, with stride 0 or 1
-    /// into each operand; outer indices walk an odometer over the remaining axes.
+    /// Broadcast binary op over the output `shape` (`rank` axes): the innermost output axis is
+    /// the inner loop, with stride 0 or 1 into each operand; outer indices walk an odometer
+    /// over the remaining axes.
     static func binary(_ op: BinaryOp, _ a: UnsafeMutablePointer<Float>, _ aShape: [Int],
-        _ b: UnsafeMutablePointer<Float>, _ bShape: [Int], output: UnsafeMutablePointer<Float>, outShape: [Int]) {
-        let total = Broadcast.count(outShape)
+        _ b: UnsafeMutablePointer<Float>, _ bShape: [Int], output: UnsafeMutablePointer<Float>,
+        shape: UnsafeMutablePointer<Int>, rank: Int) {
+        var total = 1
+        for axis in 0..<rank { total *= shape[axis] }
         guard total > 0 else { return }
         // Strides live on the stack: a training step makes many small binary calls.
-        let rank = max(1, outShape.count)
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: 3 * rank) { buffer in
-            let (shape, sa, sb) = (buffer.baseAddress!, buffer.baseAddress! + rank, buffer.baseAddress! + 2 * rank)
-            for axis in 0..<rank { shape[axis] = outShape.isEmpty ? 1 : outShape[axis] }
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * rank) { buffer in
+            let (sa, sb) = (buffer.baseAddress!, buffer.baseAddress! + rank)
             Broadcast.strides(of: aShape, rank: rank, into: sa)
             Broadcast.strides(of: bShape, rank: rank, into: sb)
             binary(op, a, sa, b, sb, output: output, shape: shape, rank: rank, total: total)
@@ -249,9 +250,14 @@ extension CPUBackend {
 
     public func binary(_ op: BinaryOp, _ a: DeviceBuffer, shape aShape: [Int], _ b: DeviceBuffer, shape bShape: [Int],
         output: DeviceBuffer) throws {
-        let outShape = try OpValidation.binary(a, aShape, b, bShape, output: output)
-        CPUElementwise.binary(op, try pointer(a), aShape, try pointer(b), bShape, output: try pointer(output),
-            outShape: outShape)
+        // The output shape on the stack (a scalar op, both shapes empty, runs as one element of rank 1).
+        let rank = max(1, aShape.count, bShape.count)
+        try withUnsafeTemporaryAllocation(of: Int.self, capacity: rank) { shape in
+            shape[0] = 1
+            try OpValidation.binary(a, aShape, b, bShape, output: output, outShape: shape.baseAddress!)
+            CPUElementwise.binary(op, try pointer(a), aShape, try pointer(b), bShape, output: try pointer(output),
+                shape: shape.baseAddress!, rank: rank)
+        }
     }
 }
 

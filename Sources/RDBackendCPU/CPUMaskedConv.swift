@@ -33,7 +33,7 @@ enum CPUMaskedConv {
         let g = s.geometry, c = g.inChannels
         guard g.outChannels >= 16, let runs = runs(s) else { return false }
         let padded = CPUConvPadded(g, input: input, slack: (CPUGemm.mr * g.strideX + g.kernelWidth) * c)
-        defer { padded.deallocate() }
+        defer { padded.giveBack() }
         let depth = patchSize(s), nr = CPUGemm.nr
         let panels = (g.outChannels + nr - 1) / nr
         let packedFilterCount = depth * panels * nr, packedFilter = ThreadScratch.current.take(Float.self, packedFilterCount)
@@ -181,22 +181,28 @@ enum CPUMaskedConv {
         g.kernelHeight == 3 && g.kernelWidth == 3 && CPUConvWinograd.applies(g)
     }
 
-    /// The filter `[taps · in, out]` as a dense `[kh][kw][in][out]` one, zero at the masked taps;
-    /// the caller deallocates it.
-    static func denseFilter(_ s: MaskedConv2DShape, _ filter: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> {
+    /// Calls `body` with room for a dense `[kh][kw][in][out]` filter from the calling thread's scratch.
+    static func withDenseFilter(_ g: Conv2DGeometry, _ body: (UnsafeMutablePointer<Float>) -> Void) {
+        let dense = ThreadScratch.current.take(Float.self, g.filterCount)
+        defer { ThreadScratch.current.give(dense, g.filterCount) }
+        body(dense)
+    }
+
+    /// The filter `[taps · in, out]` written to `dense` as a dense `[kh][kw][in][out]` one,
+    /// zero at the masked taps.
+    static func expand(_ s: MaskedConv2DShape, _ filter: UnsafeMutablePointer<Float>, into dense: UnsafeMutablePointer<Float>) {
         let g = s.geometry, block = g.inChannels * g.outChannels
-        let dense = UnsafeMutablePointer<Float>.allocateVectors(g.filterCount)
         dense.update(repeating: 0, count: g.filterCount)
         for (t, tap) in s.taps.enumerated() { (dense + tap * block).update(from: filter + t * block, count: block) }
-        return dense
     }
 
     static func forward(_ s: MaskedConv2DShape, input: UnsafeMutablePointer<Float>, filter: UnsafeMutablePointer<Float>,
         output: UnsafeMutablePointer<Float>) {
         if densePass(s.geometry) {
-            let dense = denseFilter(s, filter)
-            defer { dense.deallocate() }
-            CPUConv.forward(s.geometry, input: input, filter: dense, output: output)
+            withDenseFilter(s.geometry) { dense in
+                expand(s, filter, into: dense)
+                CPUConv.forward(s.geometry, input: input, filter: dense, output: output)
+            }
             return
         }
         if forwardImplicit(s, input: input, filter: filter, output: output) { return }
@@ -211,9 +217,10 @@ enum CPUMaskedConv {
     static func backwardData(_ s: MaskedConv2DShape, gradOutput: UnsafeMutablePointer<Float>,
         filter: UnsafeMutablePointer<Float>, gradInput: UnsafeMutablePointer<Float>) {
         if densePass(s.geometry), let flipped = CPUConv.asForward(s.geometry), CPUConvWinograd.applies(flipped) {
-            let dense = denseFilter(s, filter)
-            defer { dense.deallocate() }
-            CPUConv.backwardData(s.geometry, gradOutput: gradOutput, filter: dense, gradInput: gradInput)
+            withDenseFilter(s.geometry) { dense in
+                expand(s, filter, into: dense)
+                CPUConv.backwardData(s.geometry, gradOutput: gradOutput, filter: dense, gradInput: gradInput)
+            }
             return
         }
         if backwardDataAsForward(s, gradOutput: gradOutput, filter: filter, gradInput: gradInput) { return }
@@ -229,10 +236,11 @@ enum CPUMaskedConv {
         gradOutput: UnsafeMutablePointer<Float>, gradFilter: UnsafeMutablePointer<Float>) {
         let g = s.geometry, pixels = g.outHeight * g.outWidth
         if densePass(g) {
-            let dense = UnsafeMutablePointer<Float>.allocateVectors(g.filterCount), block = g.inChannels * g.outChannels
-            defer { dense.deallocate() }
-            CPUConv.backwardFilter(g, input: input, gradOutput: gradOutput, gradFilter: dense)
-            for (t, tap) in s.taps.enumerated() { (gradFilter + t * block).update(from: dense + tap * block, count: block) }
+            withDenseFilter(g) { dense in
+                CPUConv.backwardFilter(g, input: input, gradOutput: gradOutput, gradFilter: dense)
+                let block = g.inChannels * g.outChannels
+                for (t, tap) in s.taps.enumerated() { (gradFilter + t * block).update(from: dense + tap * block, count: block) }
+            }
             return
         }
         CPUConv.forEachChunk(s.geometry, patch: patchSize(s)) { first, images, columns in

@@ -11,36 +11,52 @@ enum CPUMaskedDense {
     static let nr = CPUGemm.nr, mr = CPUGemm.mr
 
     /// `source` `[rows, columns]` copied into `[roundUp(rows, 8), paddedColumns]` zeros, so
-    /// that 8-row tiles and 8-wide transposed tiles read inside the buffer.
+    /// that 8-row tiles and 8-wide transposed tiles read inside the buffer; the copy is taken
+    /// from the calling thread's ``ThreadScratch``, and `count` floats are given back.
     static func padded(_ source: UnsafeMutablePointer<Float>, rows: Int, columns: Int, paddedColumns: Int)
-        -> UnsafeMutablePointer<Float> {
-        let height = CPUGemm.roundUp(rows, mr)
-        let out = UnsafeMutablePointer<Float>.allocateVectors(height * paddedColumns)
-        out.update(repeating: 0, count: height * paddedColumns)
+        -> (values: UnsafeMutablePointer<Float>, count: Int) {
+        let count = CPUGemm.roundUp(rows, mr) * paddedColumns
+        let out = ThreadScratch.current.take(Float.self, count)
+        out.update(repeating: 0, count: count)
         for r in 0..<rows { (out + r * paddedColumns).update(from: source + r * columns, count: columns) }
-        return out
+        return (out, count)
     }
 
-    /// Panels of 32 columns: their first column, width and packed offset.
-    static func panels(_ width: Int) -> [(first: Int, width: Int)] {
-        stride(from: 0, to: width, by: nr).map { ($0, min(nr, width - $0)) }
+    /// The 32-column panels of `width` columns: each one's first column and width.
+    struct Panels {
+        let width: Int
+        var count: Int { (width + nr - 1) / nr }
+        subscript(p: Int) -> (first: Int, width: Int) { (p * nr, min(nr, width - p * nr)) }
+    }
+
+    /// Each panel's packed offset, `count + 1` of them from the calling thread's scratch
+    /// (the caller gives them back): panel p's floats start at `offsets[p]`, and take
+    /// `floats(p)`.
+    static func offsets(_ count: Int, floats: (Int) -> Int) -> UnsafeMutablePointer<Int> {
+        let offsets = ThreadScratch.current.take(Int.self, count + 1)
+        offsets[0] = 0
+        for p in 0..<count { offsets[p + 1] = offsets[p] + floats(p) }
+        return offsets
     }
 
     static func forward(_ s: MaskedDenseShape, x: UnsafeMutablePointer<Float>, weight: UnsafeMutablePointer<Float>,
         bias: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>) {
+        let scratch = ThreadScratch.current
         let xs = padded(x, rows: s.batch, columns: s.inputs, paddedColumns: s.inputs)
-        defer { xs.deallocate() }
-        let panels = panels(s.outputs)
-        let depths = panels.map { Int(s.prefixes[$0.first + $0.width - 1]) }
-        var offsets = [0]
-        for d in depths { offsets.append(offsets.last! + d * nr) }
-        let packedCount = max(1, offsets.last!), packed = ThreadScratch.current.take(Float.self, packedCount)
-        defer { ThreadScratch.current.give(packed, packedCount) }
+        defer { scratch.give(xs.values, xs.count) }
+        let panels = Panels(width: s.outputs)
+        let depths = scratch.take(Int.self, panels.count)
+        defer { scratch.give(depths, panels.count) }
+        for p in 0..<panels.count { depths[p] = Int(s.prefixes[panels[p].first + panels[p].width - 1]) }
+        let offsets = offsets(panels.count) { depths[$0] * nr }
+        defer { scratch.give(offsets, panels.count + 1) }
+        let packedCount = offsets[panels.count], packed = scratch.take(Float.self, packedCount)
+        defer { scratch.give(packed, packedCount) }
         Parallel.forEachRange(panels.count, PackedOutputPanels(s: s, weight: weight, packed: packed, panels: panels,
             depths: depths, offsets: offsets))
         for b in 0..<s.batch { (output + b * s.outputs).update(from: bias, count: s.outputs) }
         let tiles = (s.batch + mr - 1) / mr
-        Parallel.forEachRange(tiles * panels.count, OutputTiles(s: s, xs: xs, packed: packed, output: output,
+        Parallel.forEachRange(tiles * panels.count, OutputTiles(s: s, xs: xs.values, packed: packed, output: output,
             panels: panels, depths: depths, offsets: offsets))
     }
 
@@ -48,8 +64,8 @@ enum CPUMaskedDense {
     struct PackedOutputPanels: ParallelLoopBody {
         let s: MaskedDenseShape
         let weight, packed: UnsafeMutablePointer<Float>
-        let panels: [(first: Int, width: Int)]
-        let depths, offsets: [Int]
+        let panels: Panels
+        let depths, offsets: UnsafeMutablePointer<Int>
 
         func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             for p in range {
@@ -68,8 +84,8 @@ enum CPUMaskedDense {
     struct OutputTiles: ParallelLoopBody {
         let s: MaskedDenseShape
         let xs, packed, output: UnsafeMutablePointer<Float>
-        let panels: [(first: Int, width: Int)]
-        let depths, offsets: [Int]
+        let panels: Panels
+        let depths, offsets: UnsafeMutablePointer<Int>
 
         func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             for task in range {
@@ -92,18 +108,21 @@ enum CPUMaskedDense {
     /// dX[b, i] = Σ_{o ≥ first(i)} gy[b, o]·W[i, o], per 32-input panel from its first output on.
     static func gradientOfInput(_ s: MaskedDenseShape, weight: UnsafeMutablePointer<Float>,
         gradOutput gy: UnsafeMutablePointer<Float>, gradInput: UnsafeMutablePointer<Float>) {
+        let scratch = ThreadScratch.current
         let gys = padded(gy, rows: s.batch, columns: s.outputs, paddedColumns: s.outputs)
-        defer { gys.deallocate() }
-        let panels = panels(s.inputs)
-        let starts = panels.map { Int(s.firstOutputs[$0.first]) }
-        var offsets = [0]
-        for start in starts { offsets.append(offsets.last! + (s.outputs - start) * nr) }
-        let packedCount = max(1, offsets.last!), packed = ThreadScratch.current.take(Float.self, packedCount)
-        defer { ThreadScratch.current.give(packed, packedCount) }
+        defer { scratch.give(gys.values, gys.count) }
+        let panels = Panels(width: s.inputs)
+        let starts = scratch.take(Int.self, panels.count)
+        defer { scratch.give(starts, panels.count) }
+        for p in 0..<panels.count { starts[p] = Int(s.firstOutputs[panels[p].first]) }
+        let offsets = offsets(panels.count) { (s.outputs - starts[$0]) * nr }
+        defer { scratch.give(offsets, panels.count + 1) }
+        let packedCount = offsets[panels.count], packed = scratch.take(Float.self, packedCount)
+        defer { scratch.give(packed, packedCount) }
         Parallel.forEachRange(panels.count, PackedInputPanels(s: s, weight: weight, packed: packed, panels: panels,
             starts: starts, offsets: offsets))
         let tiles = (s.batch + mr - 1) / mr
-        Parallel.forEachRange(tiles * panels.count, InputGradientTiles(s: s, gys: gys, packed: packed,
+        Parallel.forEachRange(tiles * panels.count, InputGradientTiles(s: s, gys: gys.values, packed: packed,
             gradInput: gradInput, panels: panels, starts: starts, offsets: offsets))
     }
 
@@ -111,8 +130,8 @@ enum CPUMaskedDense {
     struct PackedInputPanels: ParallelLoopBody {
         let s: MaskedDenseShape
         let weight, packed: UnsafeMutablePointer<Float>
-        let panels: [(first: Int, width: Int)]
-        let starts, offsets: [Int]
+        let panels: Panels
+        let starts, offsets: UnsafeMutablePointer<Int>
 
         func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             for p in range {
@@ -132,8 +151,8 @@ enum CPUMaskedDense {
     struct InputGradientTiles: ParallelLoopBody {
         let s: MaskedDenseShape
         let gys, packed, gradInput: UnsafeMutablePointer<Float>
-        let panels: [(first: Int, width: Int)]
-        let starts, offsets: [Int]
+        let panels: Panels
+        let starts, offsets: UnsafeMutablePointer<Int>
 
         func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             for task in range {
@@ -152,14 +171,14 @@ enum CPUMaskedDense {
         gradWeight: UnsafeMutablePointer<Float>) {
         let width = CPUGemm.roundUp(s.inputs, mr)
         let xs = padded(x, rows: s.batch, columns: s.inputs, paddedColumns: width)  // xᵀ tiles read 8 inputs per row
-        defer { xs.deallocate() }
-        let panels = panels(s.outputs)
+        defer { ThreadScratch.current.give(xs.values, xs.count) }
+        let panels = Panels(width: s.outputs)
         let packedCount = panels.count * s.batch * nr, packed = ThreadScratch.current.take(Float.self, packedCount)
         defer { ThreadScratch.current.give(packed, packedCount) }
         CPUGemm.packB(CPUGemm.View(base: gy, rowStride: s.outputs, columnStride: 1), row: 0, column: 0, depth: s.batch,
             width: s.outputs, into: packed)
         gradWeight.update(repeating: 0, count: s.inputs * s.outputs)
-        Parallel.forEachRange(panels.count, WeightGradientPanels(s: s, xs: xs, packed: packed, gradWeight: gradWeight,
+        Parallel.forEachRange(panels.count, WeightGradientPanels(s: s, xs: xs.values, packed: packed, gradWeight: gradWeight,
             panels: panels, width: width))
     }
 
@@ -167,7 +186,7 @@ enum CPUMaskedDense {
     struct WeightGradientPanels: ParallelLoopBody {
         let s: MaskedDenseShape
         let xs, packed, gradWeight: UnsafeMutablePointer<Float>
-        let panels: [(first: Int, width: Int)]
+        let panels: Panels
         let width: Int
 
         func callAsFunction(_ range: Range<Int>, _ worker: Int) {

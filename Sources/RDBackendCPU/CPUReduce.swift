@@ -92,30 +92,31 @@ enum CPUReduce {
         let count, inner, chunk, chunks: Int
 
         func callAsFunction(_ range: Range<Int>, _ worker: Int) {
-            withUnsafeTemporaryAllocation(of: Double.self, capacity: chunk) { sums in
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: chunk) { best in
-                    for task in range {
-                        let o = task / chunks, j0 = (task % chunks) * chunk, width = min(chunk, inner - j0)
-                        for j in 0..<width {
-                            sums[j] = 0
-                            best[j] = -.infinity
-                        }
-                        for r in 0..<count {
-                            let row = x + (o * count + r) * inner + j0
-                            if op == .max {
-                                for j in 0..<width { best[j] = Swift.max(best[j], row[j]) }
-                            } else {
-                                for j in 0..<width { sums[j] += Double(row[j]) }
-                            }
-                        }
-                        let out = output + o * inner + j0
-                        for j in 0..<width {
-                            switch op {
-                            case .sum: out[j] = Float(sums[j])
-                            case .mean: out[j] = Float(sums[j] / Double(count))
-                            case .max: out[j] = best[j]
-                            }
-                        }
+            let scratch = ThreadScratch.current
+            let sums = scratch.take(Double.self, chunk)
+            defer { scratch.give(sums, chunk) }
+            let best = scratch.take(Float.self, chunk)
+            defer { scratch.give(best, chunk) }
+            for task in range {
+                let o = task / chunks, j0 = (task % chunks) * chunk, width = min(chunk, inner - j0)
+                for j in 0..<width {
+                    sums[j] = 0
+                    best[j] = -.infinity
+                }
+                for r in 0..<count {
+                    let row = x + (o * count + r) * inner + j0
+                    if op == .max {
+                        for j in 0..<width { best[j] = Swift.max(best[j], row[j]) }
+                    } else {
+                        for j in 0..<width { sums[j] += Double(row[j]) }
+                    }
+                }
+                let out = output + o * inner + j0
+                for j in 0..<width {
+                    switch op {
+                    case .sum: out[j] = Float(sums[j])
+                    case .mean: out[j] = Float(sums[j] / Double(count))
+                    case .max: out[j] = best[j]
                     }
                 }
             }
@@ -125,9 +126,8 @@ enum CPUReduce {
     /// General reduction over `axes`: each output element walks its reduced sub-array.
     static func reduce(_ op: ReduceOp, _ x: UnsafeMutablePointer<Float>, shape: [Int], axes: [Int],
         output: UnsafeMutablePointer<Float>) {
-        let sorted = axes.sorted()
-        if let first = sorted.first, sorted == Array(first...sorted[sorted.count - 1]) {
-            let last = sorted[sorted.count - 1]
+        // Distinct axes (checked by the caller) that span min...max are a block of adjacent axes.
+        if let first = axes.min(), let last = axes.max(), last - first + 1 == axes.count {
             reduceBlock(op, x, outer: shape[..<first].reduce(1, *), count: shape[first...last].reduce(1, *),
                 inner: shape[(last + 1)...].reduce(1, *), output: output)
             return

@@ -1,8 +1,8 @@
 import Foundation
 
-/// Temporary memory of the calling thread for a kernel's packing and transform buffers, taken
-/// and given back in last-in, first-out order, so that a steady-state training step does not
-/// call `malloc` for them.
+/// Temporary memory of the calling thread for what a kernel computes per call (padded copies,
+/// packed and transformed filters, partial sums, phase and tap tables), taken and given back in
+/// last-in, first-out order, so that a steady-state training step does not call `malloc`.
 ///
 /// Each thread (the caller and each ``WorkerPool`` helper) has one block, 64-byte aligned, and
 /// a top. ``take(_:)`` returns the next 64-byte-aligned piece above the top; a request that

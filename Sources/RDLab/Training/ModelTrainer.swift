@@ -55,6 +55,9 @@ public final class ModelTrainer {
     private let planner = StepPlanner()
     /// Steps that replayed a plan (for tests and the log).
     public private(set) var replayedSteps = 0
+    /// The layers' rates of the last replayed step, written in place by the next one (see
+    /// ``StepReadout/means(_:reusing:)``).
+    private var replayedLayerRates: [Double] = []
     /// The batch's device copy, by shape: a step reads its input from the same buffer each time.
     private var inputs: [[Int]: DeviceBuffer] = [:]
     private let layerNames: [String]
@@ -186,7 +189,7 @@ public final class ModelTrainer {
     /// The plan's step: forward, the finiteness check on the values read, then the update.
     private func replay(_ plan: StepPlan, readout: StepReadout) throws -> RateDistortion {
         try plan.run(.forward, step: step, adam: optimizer.hyperparameters, adamStep: optimizer.step + 1)
-        let means = readout.means(plan.readings)
+        let means = readout.means(plan.readings, reusing: &replayedLayerRates)
         try checkFinite(loss: readout.loss(plan.readings), means)
         try plan.run(.update, step: step, adam: optimizer.hyperparameters, adamStep: optimizer.step + 1)
         optimizer.advance()

@@ -26,6 +26,15 @@ struct StepReadout {
 
     /// The batch means (weighted by the example weights where there are some).
     func means<Values: RandomAccessCollection<Float>>(_ values: [Values]) -> RateDistortion where Values.Index == Int {
+        var layerRates: [Double] = []
+        return means(values, reusing: &layerRates)
+    }
+
+    /// The batch means, the layers' rates written into `layerRates` and shared with the result:
+    /// when the caller has dropped the previous step's result, the array is written in place
+    /// and a step allocates nothing for them.
+    func means<Values: RandomAccessCollection<Float>>(_ values: [Values], reusing layerRates: inout [Double])
+        -> RateDistortion where Values.Index == Int {
         let weights = weighted ? values[0] : nil
         func mean(_ read: Int) -> Double {
             let x = values[read + (weighted ? 1 : 0)]
@@ -34,7 +43,7 @@ struct StepReadout {
             for i in x.indices { sum += Double(x[i]) * Double(weights[i]) }
             return sum
         }
-        var layerRates = [Double](repeating: 0, count: layers)
+        if layerRates.count != layers { layerRates = [Double](repeating: 0, count: layers) }
         for layer in 0..<layers { layerRates[layer] = mean(1 + layer) }
         return RateDistortion(rate: layerRates.reduce(0, +), distortion: mean(0), layerRates: layerRates,
             auxiliaryRate: auxiliary ? mean(1 + layers) : nil)

@@ -4,7 +4,18 @@ public enum Broadcast {
     public static func shape(_ a: [Int], _ b: [Int]) throws -> [Int] {
         if a == b { return a }
         let rank = max(a.count, b.count)
-        var out = [Int](repeating: 1, count: rank)
+        return try [Int](unsafeUninitializedCapacity: rank) { buffer, initialized in
+            try shape(a, b, into: buffer.baseAddress!)
+            initialized = rank
+        }
+    }
+
+    /// The broadcast shape of `a` and `b` written to `out` (room for the larger rank), for
+    /// callers that keep it off the heap; returns its element count.
+    @discardableResult
+    public static func shape(_ a: [Int], _ b: [Int], into out: UnsafeMutablePointer<Int>) throws -> Int {
+        let rank = max(a.count, b.count)
+        var count = 1
         for i in 0..<rank {
             let da = i < rank - a.count ? 1 : a[i - (rank - a.count)]
             let db = i < rank - b.count ? 1 : b[i - (rank - b.count)]
@@ -12,8 +23,9 @@ public enum Broadcast {
                 throw ComputeError.invalidArgument(op: "broadcast", reason: "shapes \(a) and \(b) do not broadcast")
             }
             out[i] = da == 1 ? db : da
+            count *= out[i]
         }
-        return out
+        return count
     }
 
     /// Row-major strides of `shape` as seen from `outShape`: 0 on broadcast axes.

@@ -88,12 +88,21 @@ public enum OpValidation {
     /// Returns the output shape.
     public static func binary(_ a: DeviceBuffer, _ aShape: [Int], _ b: DeviceBuffer, _ bShape: [Int],
         output: DeviceBuffer) throws -> [Int] {
+        let rank = max(aShape.count, bShape.count)
+        return try [Int](unsafeUninitializedCapacity: rank) { buffer, initialized in
+            if let out = buffer.baseAddress { try binary(a, aShape, b, bShape, output: output, outShape: out) }
+            initialized = rank
+        }
+    }
+
+    /// The checks of ``binary(_:_:_:_:output:)`` with the output shape written to `outShape`
+    /// (room for the larger rank), for a backend that keeps it off the heap.
+    public static func binary(_ a: DeviceBuffer, _ aShape: [Int], _ b: DeviceBuffer, _ bShape: [Int],
+        output: DeviceBuffer, outShape: UnsafeMutablePointer<Int>) throws {
         try require(aShape.count <= 8 && bShape.count <= 8, "binary", "rank above 8")
         try require(Broadcast.count(aShape) == a.count, "binary", "a holds \(a.count) elements, shape \(aShape)")
         try require(Broadcast.count(bShape) == b.count, "binary", "b holds \(b.count) elements, shape \(bShape)")
-        let out = try Broadcast.shape(aShape, bShape)
-        try count(output, Broadcast.count(out), "output", "binary")
-        return out
+        try count(output, try Broadcast.shape(aShape, bShape, into: outShape), "output", "binary")
     }
 
     /// Returns the reduced shape.
