@@ -57,11 +57,11 @@ struct BenchCase: Sendable {
                 learningRate: LearningRateSchedule(kind: .constant, learningRate: 3e-4, totalSteps: 1), seed: 1,
                 activations: activations, planning: planning)
             var state: UInt64 = 7
-            let images = (0..<(batch * 784)).map { _ -> Float in
+            let images = HostBatch(values: (0..<(batch * 784)).map { _ -> Float in
                 state = state &* 6_364_136_223_846_793_005 &+ 1
                 return state >> 62 == 0 ? 1 : 0
-            }
-            return { _ = try trainer.train(HostBatch(values: images, shape: [batch, 28, 28, 1])) }
+            }, shape: [batch, 28, 28, 1])
+            return { _ = try trainer.train(images) }
         }
     }
 
