@@ -66,7 +66,10 @@ struct CPUConvPadded {
     }
 
     /// Gives the copy's memory back to the scratch it was taken from.
-    func giveBack() { ThreadScratch.current.give(base, takenCount) }
+    func giveBack() {
+        precondition(takenCount > 0, "one image of a scratch is given back with the scratch")
+        ThreadScratch.current.give(base, takenCount)
+    }
 
     /// One padded image per worker, filled on demand by ``image(_:of:worker:)``.
     struct Scratch {

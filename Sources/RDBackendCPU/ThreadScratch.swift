@@ -59,6 +59,7 @@ final class ThreadScratch {
     func give<T>(_ pointer: UnsafeMutablePointer<T>, _ count: Int) {
         let piece = UnsafeMutableRawPointer(pointer)
         if let block, piece >= block, piece < block + capacity {
+            assert(piece - block + Self.bytes(T.self, count) == top, "scratch given back out of order or with another count")
             top = piece - block
         } else {
             heapBytes -= Self.bytes(T.self, count)

@@ -56,8 +56,8 @@ public final class ModelTrainer {
     /// Steps that replayed a plan (for tests and the log).
     public private(set) var replayedSteps = 0
     /// The layers' rates of the last replayed step, written in place by the next one (see
-    /// ``StepReadout/means(_:reusing:)``).
-    private var replayedLayerRates: [Double] = []
+    /// ``StepReadout/means(_:reusing:)``), so that not even the first replay allocates them.
+    private var replayedLayerRates: [Double]
     /// The batch's device copy, by shape: a step reads its input from the same buffer each time.
     private var inputs: [[Int]: DeviceBuffer] = [:]
     private let layerNames: [String]
@@ -79,6 +79,7 @@ public final class ModelTrainer {
         self.logger = logger
         layerNames = model.latentLayers
         adaptive = objective.isAdaptive(layers: layerNames)
+        replayedLayerRates = [Double](repeating: 0, count: layerNames.count)
     }
 
     /// Philox stream of the reparameterisation noise of a training step.

@@ -89,8 +89,8 @@ public enum OpValidation {
     public static func binary(_ a: DeviceBuffer, _ aShape: [Int], _ b: DeviceBuffer, _ bShape: [Int],
         output: DeviceBuffer) throws -> [Int] {
         let rank = max(aShape.count, bShape.count)
-        return try [Int](unsafeUninitializedCapacity: rank) { buffer, initialized in
-            if let out = buffer.baseAddress { try binary(a, aShape, b, bShape, output: output, outShape: out) }
+        return try [Int](unsafeUninitializedCapacity: max(rank, 1)) { buffer, initialized in
+            try binary(a, aShape, b, bShape, output: output, outShape: buffer.baseAddress!)
             initialized = rank
         }
     }
