@@ -43,37 +43,46 @@ enum CPUConv {
 
     static func forward(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>, filter: UnsafeMutablePointer<Float>,
         output: UnsafeMutablePointer<Float>) {
+        forward(g, input: input, filter: filter, output: output, epilogue: NoEpilogue())
+    }
+
+    /// The forward pass, then `epilogue` on its output: on each image or tile as it is written
+    /// (Winograd, implicit GEMM), else over the whole output after the pass.
+    static func forward<E: ConvOutputEpilogue>(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>,
+        filter: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, epilogue: E) {
         let pixels = g.outHeight * g.outWidth
         let k = patchSize(g)
         if inputIsColumns(g) {
             CPUGemm.run(GemmDescriptor(m: g.batch * pixels, n: g.outChannels, k: k), a: input, b: filter, c: output)
-            return
-        }
-        if CPUConvNarrow.applies(g) {
+        } else if CPUConvNarrow.applies(g) {
             CPUConvNarrow.forward(g, input: input, filter: filter, output: output)
-            return
-        }
-        if CPUConvSixteen.appliesForward(g) {
+        } else if CPUConvSixteen.appliesForward(g) {
             CPUConvSixteen.forward(g, input: input, filter: filter, output: output)
+        } else if CPUConvWinograd.applies(g) {
+            CPUConvWinograd.forward(g, input: input, filter: filter, output: output, epilogue: epilogue)
             return
-        }
-        if CPUConvWinograd.applies(g) {
-            CPUConvWinograd.forward(g, input: input, filter: filter, output: output)
+        } else if CPUConvImplicit.applies(g) {
+            CPUConvImplicit.forward(g, input: input, filter: filter, output: output, epilogue: epilogue)
             return
+        } else {
+            forEachChunk(g) { first, images, columns in
+                im2col(g, input: input, firstImage: first, images: images, columns: columns)
+                CPUGemm.run(GemmDescriptor(m: images * pixels, n: g.outChannels, k: k), a: columns, b: filter,
+                    c: output + first * pixels * g.outChannels)
+            }
         }
-        if CPUConvImplicit.applies(g) {
-            CPUConvImplicit.forward(g, input: input, filter: filter, output: output)
-            return
-        }
-        forEachChunk(g) { first, images, columns in
-            im2col(g, input: input, firstImage: first, images: images, columns: columns)
-            CPUGemm.run(GemmDescriptor(m: images * pixels, n: g.outChannels, k: k), a: columns, b: filter,
-                c: output + first * pixels * g.outChannels)
-        }
+        epilogue.finishAll(pixels: g.batch * pixels)
     }
 
     static func backwardData(_ g: Conv2DGeometry, gradOutput: UnsafeMutablePointer<Float>,
         filter: UnsafeMutablePointer<Float>, gradInput: UnsafeMutablePointer<Float>) {
+        backwardData(g, gradOutput: gradOutput, filter: filter, gradInput: gradInput, epilogue: NoEpilogue())
+    }
+
+    /// The backward-data pass, then `epilogue` on the input gradient: on each image as it is
+    /// written (stride 1 through the forward paths, the phases), else over all of it after the pass.
+    static func backwardData<E: ConvOutputEpilogue>(_ g: Conv2DGeometry, gradOutput: UnsafeMutablePointer<Float>,
+        filter: UnsafeMutablePointer<Float>, gradInput: UnsafeMutablePointer<Float>, epilogue: E) {
         if let flipped = asForward(g), !inputIsColumns(g) {
             // Stride 1: a forward conv of the output gradient with the flipped, in/out-swapped
             // filter — a gather (im2col) instead of a scatter-add (col2im).
@@ -89,29 +98,27 @@ enum CPUConv {
                     }
                 }
             }
-            forward(flipped, input: gradOutput, filter: swapped, output: gradInput)
-            return
-        }
-        if CPUConvSixteen.appliesPhases(g) {
-            CPUConvSixteen.backwardData(g, gradOutput: gradOutput, filter: filter, gradInput: gradInput)
-            return
-        }
-        if CPUConvPhases.applies(g) {
-            CPUConvPhases.backwardData(g, gradOutput: gradOutput, filter: filter, gradInput: gradInput)
+            forward(flipped, input: gradOutput, filter: swapped, output: gradInput, epilogue: epilogue)
             return
         }
         let pixels = g.outHeight * g.outWidth
         let k = patchSize(g)
-        if inputIsColumns(g) {
+        if CPUConvSixteen.appliesPhases(g) {
+            CPUConvSixteen.backwardData(g, gradOutput: gradOutput, filter: filter, gradInput: gradInput)
+        } else if CPUConvPhases.applies(g) {
+            CPUConvPhases.backwardData(g, gradOutput: gradOutput, filter: filter, gradInput: gradInput, epilogue: epilogue)
+            return
+        } else if inputIsColumns(g) {
             CPUGemm.run(GemmDescriptor(m: g.batch * pixels, n: k, k: g.outChannels, transposeB: true),
                 a: gradOutput, b: filter, c: gradInput)
-            return
+        } else {
+            forEachChunk(g) { first, images, columns in
+                CPUGemm.run(GemmDescriptor(m: images * pixels, n: k, k: g.outChannels, transposeB: true),
+                    a: gradOutput + first * pixels * g.outChannels, b: filter, c: columns)
+                col2im(g, columns: columns, firstImage: first, images: images, gradInput: gradInput)
+            }
         }
-        forEachChunk(g) { first, images, columns in
-            CPUGemm.run(GemmDescriptor(m: images * pixels, n: k, k: g.outChannels, transposeB: true),
-                a: gradOutput + first * pixels * g.outChannels, b: filter, c: columns)
-            col2im(g, columns: columns, firstImage: first, images: images, gradInput: gradInput)
-        }
+        epilogue.finishAll(pixels: g.batch * g.height * g.width)
     }
 
     static func backwardFilter(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>,

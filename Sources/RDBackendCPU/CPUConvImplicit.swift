@@ -9,8 +9,9 @@ enum CPUConvImplicit {
     /// Worth it when the output has enough channels to fill the micro-kernel's columns.
     static func applies(_ g: Conv2DGeometry) -> Bool { g.outChannels >= 16 }
 
-    static func forward(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>, filter: UnsafeMutablePointer<Float>,
-        output: UnsafeMutablePointer<Float>) {
+    /// The pass, with `epilogue` on each tile (short kernel rows) or image (long) once written.
+    static func forward<E: ConvOutputEpilogue>(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>,
+        filter: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, epilogue: E) {
         let c = g.inChannels
         // slack after the last image: a partial tile's unused rows read (and discard) past it
         let slack = (CPUGemm.mr * g.strideX + g.kernelWidth) * c
@@ -31,7 +32,7 @@ enum CPUConvImplicit {
             defer { padded.giveBack() }
             Parallel.forEachRange(g.batch * g.outHeight * tiles, ImplicitTiles(g: g, padded: padded, output: output,
                 packedFilter: packedFilter, c: c, wp: wp, depth: depth, nr: nr, panels: panels, segment: segment,
-                tiles: tiles))
+                tiles: tiles, epilogue: epilogue))
             return
         }
         // Long kernel rows: per image, padded into the worker's scratch, one kernel row's filter
@@ -40,15 +41,17 @@ enum CPUConvImplicit {
         let scratch = CPUConvPadded.Scratch(g, slack: slack)
         defer { scratch.giveBack() }
         Parallel.forEachRange(g.batch, ImplicitImages(g: g, scratch: scratch, input: input, output: output,
-            packedFilter: packedFilter, c: c, wp: wp, depth: depth, nr: nr, panels: panels, segment: segment))
+            packedFilter: packedFilter, c: c, wp: wp, depth: depth, nr: nr, panels: panels, segment: segment,
+            epilogue: epilogue))
     }
 
     /// Output images of a range, each padded into the worker's scratch: per panel and kernel row, every tile's segment.
-    struct ImplicitImages: ParallelLoopBody {
+    struct ImplicitImages<Epilogue: ConvOutputEpilogue>: ParallelLoopBody {
         let g: Conv2DGeometry
         let scratch: CPUConvPadded.Scratch
         let input, output, packedFilter: UnsafeMutablePointer<Float>
         let c, wp, depth, nr, panels, segment: Int
+        let epilogue: Epilogue
 
         func callAsFunction(_ images: Range<Int>, _ worker: Int) {
             for n in images {
@@ -69,16 +72,19 @@ enum CPUConvImplicit {
                         }
                     }
                 }
+                let pixels = g.outHeight * g.outWidth
+                epilogue.finish((n * pixels)..<((n + 1) * pixels))
             }
         }
     }
 
     /// 8-pixel output tiles of a range, all kernel rows in one micro-kernel call per panel.
-    struct ImplicitTiles: ParallelLoopBody {
+    struct ImplicitTiles<Epilogue: ConvOutputEpilogue>: ParallelLoopBody {
         let g: Conv2DGeometry
         let padded: CPUConvPadded
         let output, packedFilter: UnsafeMutablePointer<Float>
         let c, wp, depth, nr, panels, segment, tiles: Int
+        let epilogue: Epilogue
 
         func callAsFunction(_ range: Range<Int>, _ worker: Int) {
             for tile in range {
@@ -92,6 +98,8 @@ enum CPUConvImplicit {
                         height: min(CPUGemm.mr, g.outWidth - ox), width: min(nr, g.outChannels - panel * nr),
                         segments: g.kernelHeight, segmentStride: wp * c, overwrite: true)
                 }
+                let first = row * g.outWidth + ox
+                epilogue.finish(first..<(first + min(CPUGemm.mr, g.outWidth - ox)))
             }
         }
     }

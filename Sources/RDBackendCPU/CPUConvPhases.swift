@@ -107,8 +107,9 @@ enum CPUConvPhases {
         body(UnsafeBufferPointer(start: plans, count: count))
     }
 
-    static func backwardData(_ g: Conv2DGeometry, gradOutput: UnsafeMutablePointer<Float>,
-        filter: UnsafeMutablePointer<Float>, gradInput: UnsafeMutablePointer<Float>) {
+    /// The pass, with `epilogue` on each image's gradient once all its phases are written.
+    static func backwardData<E: ConvOutputEpilogue>(_ g: Conv2DGeometry, gradOutput: UnsafeMutablePointer<Float>,
+        filter: UnsafeMutablePointer<Float>, gradInput: UnsafeMutablePointer<Float>, epilogue: E) {
         let nr = CPUGemm.nr, mr = CPUGemm.mr
         let cin = g.inChannels, cout = g.outChannels
         let union = union(g)
@@ -135,17 +136,18 @@ enum CPUConvPhases {
         }) { plans in
             Parallel.forEachRange(g.batch, PhaseImages(g: g, union: union, scratch: scratch, plans: plans,
                 gradOutput: gradOutput, gradInput: gradInput, mr: mr, nr: nr, cin: cin, cout: cout,
-                rowFloats: rowFloats))
+                rowFloats: rowFloats, epilogue: epilogue))
         }
     }
 
     /// Images of a range: each padded into the worker's scratch, then every phase's micro-kernels.
-    struct PhaseImages: ParallelLoopBody {
+    struct PhaseImages<Epilogue: ConvOutputEpilogue>: ParallelLoopBody {
         let g, union: Conv2DGeometry
         let scratch: CPUConvPadded.Scratch
         let plans: UnsafeBufferPointer<PhasePlan>
         let gradOutput, gradInput: UnsafeMutablePointer<Float>
         let mr, nr, cin, cout, rowFloats: Int
+        let epilogue: Epilogue
 
         func callAsFunction(_ images: Range<Int>, _ worker: Int) {
             for n in images {
@@ -179,6 +181,8 @@ enum CPUConvPhases {
                         }
                     }
                 }
+                let pixels = g.height * g.width
+                epilogue.finish((n * pixels)..<((n + 1) * pixels))
             }
         }
     }

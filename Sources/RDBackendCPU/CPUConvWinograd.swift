@@ -140,16 +140,17 @@ enum CPUConvWinograd {
             && g.outHeight * g.outWidth * (g.inChannels + g.outChannels) <= maximumImageFloats
     }
 
-    static func forward(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>, filter: UnsafeMutablePointer<Float>,
-        output: UnsafeMutablePointer<Float>) {
+    /// The pass, with `epilogue` on each image once its output is written.
+    static func forward<E: ConvOutputEpilogue>(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>,
+        filter: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, epilogue: E) {
         if g.kernelHeight == 4 && g.outHeight >= Wide.minimumSize && g.outWidth >= Wide.minimumSize {
-            Wide.forward(g, input: input, filter: filter, output: output)
+            Wide.forward(g, input: input, filter: filter, output: output, epilogue: epilogue)
         } else if g.kernelHeight == 5 {
-            forward(F2x5.self, g, input: input, filter: filter, output: output)
+            forward(F2x5.self, g, input: input, filter: filter, output: output, epilogue: epilogue)
         } else if g.kernelHeight == 3 {
-            forward(F4x3.self, g, input: input, filter: filter, output: output)
+            forward(F4x3.self, g, input: input, filter: filter, output: output, epilogue: epilogue)
         } else {
-            forward(F3x4.self, g, input: input, filter: filter, output: output)
+            forward(F3x4.self, g, input: input, filter: filter, output: output, epilogue: epilogue)
         }
     }
 
@@ -213,10 +214,10 @@ enum CPUConvWinograd {
         }
     }
 
-    static func forward<T: Tile>(_: T.Type, _ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>,
-        filter: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>) {
+    static func forward<T: Tile, E: ConvOutputEpilogue>(_: T.Type, _ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>,
+        filter: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, epilogue: E) {
         forwardTiles(g, alpha: alpha, m: T.m, matrix: T.g, input: input, filter: filter,
-            transforms: TileTransforms<T>(g: g, output: output))
+            transforms: TileTransforms<T>(g: g, output: output), epilogue: epilogue)
     }
 
     /// The two per-image transforms of a forward pass, around its α² GEMMs; `temp` holds α² vectors.
@@ -274,10 +275,12 @@ enum CPUConvWinograd {
 
     /// The forward pass around its two transforms: the filter transform, then per image, in one
     /// worker's workspace that stays in L2, `transforms.transformInput` (padded image → V), the
-    /// α² GEMMs (V → M) and `transforms.transformOutput` (M → the image's output).
+    /// α² GEMMs (V → M), `transforms.transformOutput` (M → the image's output) and `epilogue`
+    /// on that output.
     @inline(__always)
-    static func forwardTiles<Transforms: ForwardTransforms>(_ g: Conv2DGeometry, alpha a: Int, m: Int, matrix: [Float],
-        input: UnsafeMutablePointer<Float>, filter: UnsafeMutablePointer<Float>, transforms: Transforms) {
+    static func forwardTiles<Transforms: ForwardTransforms, E: ConvOutputEpilogue>(_ g: Conv2DGeometry, alpha a: Int,
+        m: Int, matrix: [Float], input: UnsafeMutablePointer<Float>, filter: UnsafeMutablePointer<Float>,
+        transforms: Transforms, epilogue: E) {
         let (cin, cout) = (g.inChannels, g.outChannels)
         let tiling = Tiling(g, m: m)
         defer { tiling.scratch.giveBack() }
@@ -297,15 +300,17 @@ enum CPUConvWinograd {
             }
         }
         Parallel.forEachRange(g.batch, ForwardImages(transforms: transforms, tiling: tiling, input: input, work: work, u: u,
-            a: a, cin: cin, cout: cout, inputSize: inputSize, productSize: productSize))
+            a: a, cin: cin, cout: cout, inputSize: inputSize, productSize: productSize,
+            pixels: g.outHeight * g.outWidth, epilogue: epilogue))
     }
 
     /// Images of a range, each in the worker's workspace: V, the α² GEMMs, then the output.
-    struct ForwardImages<Transforms: ForwardTransforms>: ParallelLoopBody {
+    struct ForwardImages<Transforms: ForwardTransforms, Epilogue: ConvOutputEpilogue>: ParallelLoopBody {
         let transforms: Transforms
         let tiling: Tiling
         let input, work, u: UnsafeMutablePointer<Float>
-        let a, cin, cout, inputSize, productSize: Int
+        let a, cin, cout, inputSize, productSize, pixels: Int
+        let epilogue: Epilogue
 
         func callAsFunction(_ images: Range<Int>, _ worker: Int) {
             let transformed = work + worker * (inputSize + productSize)
@@ -317,6 +322,7 @@ enum CPUConvWinograd {
                     temp: temp)
                 multiply(positions: a * a, tiling, cin: cin, cout: cout, transformed, u, into: products)
                 transforms.transformOutput(n, tiling, products, temp: temp)
+                epilogue.finish((n * pixels)..<((n + 1) * pixels))
             }
         }
     }

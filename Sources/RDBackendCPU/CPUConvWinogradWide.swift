@@ -47,10 +47,10 @@ extension CPUConvWinograd {
                 p1 + 16 * p2 + 0.0625 * p3 + m7)
         }
 
-        static func forward(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>, filter: UnsafeMutablePointer<Float>,
-            output: UnsafeMutablePointer<Float>) {
+        static func forward<E: ConvOutputEpilogue>(_ g: Conv2DGeometry, input: UnsafeMutablePointer<Float>,
+            filter: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, epilogue: E) {
             forwardTiles(g, alpha: alpha, m: m, matrix: g5x4, input: input, filter: filter,
-                transforms: Transforms(g: g, output: output))
+                transforms: Transforms(g: g, output: output), epilogue: epilogue)
         }
 
         /// `Bᵀ d B` and `Aᵀ M A` of F(5×5, 4×4), into `output`.

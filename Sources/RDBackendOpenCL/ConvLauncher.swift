@@ -29,6 +29,24 @@ extension OpenCLBackend {
         try convPass(.backwardFilter, g, mask: nil, a: input, b: gradOutput, c: gradFilter)
     }
 
+    /// The pass, then its epilogue in place over what it wrote: one more launch of the
+    /// elementwise kernel of ``biasReLU(_:bias:output:)`` or of ``biasReLUBackward(output:gradOutput:gradInput:gradBias:)``'s
+    /// mask (each work-item reads its element before writing it, so input and output may be one buffer).
+    public func conv2dFused(_ g: Conv2DGeometry, pass: Conv2DImagePass, input: DeviceBuffer, filter: DeviceBuffer,
+        epilogue: ConvEpilogue, output: DeviceBuffer) throws {
+        try OpValidation.convFused(g, pass: pass, input: input, filter: filter, epilogue: epilogue, output: output)
+        try convPass(pass == .forward ? .forward : .backwardData, g, mask: nil, a: input, b: filter, c: output)
+        let count = pass == .forward ? g.outputCount : g.inputCount
+        switch epilogue {
+        case .biasReLU(let bias):
+            try launchElementwise("bias_relu", count: count,
+                [.buffer(output), .buffer(bias), .buffer(output), .int(pass.outputChannels(g)), .int(count)])
+        case .reluGate(let activation):
+            try launchElementwise("relu_backward_from_output", count: count,
+                [.buffer(activation), .buffer(output), .buffer(output), .int(count)])
+        }
+    }
+
     /// A tuner's candidate tile with its build of the tiled conv kernels, used instead of the
     /// backend's own.
     struct ConvTiling {

@@ -28,7 +28,7 @@ public struct ParityCase: Sendable {
     public static let accumulating = 1e-8
 
     public static var all: [ParityCase] {
-        bufferCases + gemmCases + convCases + biasCases + unaryCases + binaryCases + reduceCases + lossCases
+        bufferCases + gemmCases + convCases + fusedConvCases + biasCases + unaryCases + binaryCases + reduceCases + lossCases
             + klPairCases + ar1KLCases + randomCases + adamCases + echoCases + maskedCases + maskedConvCases
     }
 
@@ -186,6 +186,37 @@ public struct ParityCase: Sendable {
                     return (try backend.download(gradFilter), Reference.convBackwardFilter(g, input, gradOut))
                 },
             ]
+        }
+    }
+
+    /// ``Backend/conv2dFused(_:pass:input:filter:epilogue:output:)`` on every conv geometry:
+    /// the forward pass with one epilogue and the backward-data pass with the other, taking
+    /// turns, against the reference pass and the epilogue in Double. The gate's activation is
+    /// host data (half of it zero), so no element lies at a ReLU's edge.
+    public static var fusedConvCases: [ParityCase] {
+        geometries.enumerated().flatMap { index, g in
+            Conv2DImagePass.allCases.map { pass in
+                let gate = (index + (pass == .forward ? 0 : 1)) % 2 == 1
+                return ParityCase(.conv2dFused, name: "conv \(pass) + \(gate ? "ReLU gate" : "bias ReLU") \(g)",
+                    tolerance: accumulating) { backend in
+                    var data = TestData(seed: UInt64(400 + 2 * index + (pass == .forward ? 0 : 1)))
+                    let (inCount, outCount) = pass == .forward ? (g.inputCount, g.outputCount) : (g.outputCount, g.inputCount)
+                    let channels = pass.outputChannels(g)
+                    let input = data.values(inCount), filter = data.values(g.filterCount)
+                    let operand = gate ? data.values(outCount).map { max($0, 0) } : data.values(channels)
+                    let output = try backend.makeBuffer(data.values(outCount))  // overwritten
+                    let operandBuffer = try backend.makeBuffer(operand)
+                    try backend.conv2dFused(g, pass: pass, input: try backend.makeBuffer(input),
+                        filter: try backend.makeBuffer(filter),
+                        epilogue: gate ? .reluGate(activation: operandBuffer) : .biasReLU(bias: operandBuffer), output: output)
+                    let plain = pass == .forward ? Reference.convForward(g, input, filter)
+                        : Reference.convBackwardData(g, input, filter)
+                    let expected = plain.indices.map { i in
+                        gate ? (operand[i] > 0 ? plain[i] : 0) : max(plain[i] + Double(operand[i % channels]), 0)
+                    }
+                    return (try backend.download(output), expected)
+                }
+            }
         }
     }
 

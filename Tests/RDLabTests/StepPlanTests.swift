@@ -30,14 +30,15 @@ struct StepPlanTests {
     /// Trains a fresh model (seed 5) on `batches`; the means of every step and the parameters after.
     static func run(_ spec: ModelSpec, on backend: any Backend, _ batches: [HostBatch], planning: StepPlanning,
         objective: ObjectiveSpec = ObjectiveSpec(), stepsPerEpoch: Int = 1, activations: ActivationMemory = .kept,
-        normalizeGradients: Bool = false) throws -> (means: [RateDistortion], parameters: [[Float]], replayed: Int) {
+        normalizeGradients: Bool = false) throws -> (means: [RateDistortion], parameters: [[Float]], replayed: Int, fused: Int) {
         let model = try spec.makeModel(backend: backend, seed: 5)
         let trainer = ModelTrainer(model: model, optimizer: Adam(backend: backend, normalizeGradients: normalizeGradients),
             objective: Objective(objective, stepsPerEpoch: stepsPerEpoch),
             learningRate: LearningRateSchedule(kind: .alemi, learningRate: 1e-3, totalSteps: batches.count), seed: 9,
             activations: activations, planning: planning)
         let means = try batches.map { try trainer.train($0) }
-        return (means, try model.parameters.map { try backend.download($0.tensor.buffer) }, trainer.replayedSteps)
+        return (means, try model.parameters.map { try backend.download($0.tensor.buffer) }, trainer.replayedSteps,
+            trainer.fusedConvPasses)
     }
 
     @Test(arguments: AvailableBackends.all, models)
@@ -50,6 +51,11 @@ struct StepPlanTests {
         #expect(eager.replayed == 0)
         #expect(replayed.means == eager.means)
         #expect(replayed.parameters == eager.parameters)
+        if spec == Self.models[0] {
+            // conv layers with bias and ReLU: 4 encoder and 5 decoder forward passes, and the
+            // backward passes into them (enc1's input and the latent have none)
+            #expect(replayed.fused == 21, "conv passes fused with a ReLU's op")
+        }
     }
 
     /// A PixelCNN step with its gated resnets recomputed records and replays the recomputation.

@@ -15,6 +15,9 @@ public enum OpCalls {
         .conv2dForward: { b, x in try b.conv2dForward(unitConv, input: x, filter: x, output: x) },
         .conv2dBackwardData: { b, x in try b.conv2dBackwardData(unitConv, gradOutput: x, filter: x, gradInput: x) },
         .conv2dBackwardFilter: { b, x in try b.conv2dBackwardFilter(unitConv, input: x, gradOutput: x, gradFilter: x) },
+        .conv2dFused: { b, x in
+            try b.conv2dFused(unitConv, pass: .forward, input: x, filter: x, epilogue: .biasReLU(bias: x), output: x)
+        },
         .biasAdd: { b, x in try b.biasAdd(x, bias: x, output: x) },
         .biasGradient: { b, x in try b.biasGradient(x, gradBias: x) },
         .biasReLU: { b, x in try b.biasReLU(x, bias: x, output: x) },

@@ -43,8 +43,10 @@ final class StepPlan {
     /// The buffers the plan owns, and their bytes.
     let bufferCount: Int
     let bytes: Int
-    /// The number of recorded calls.
+    /// The number of calls replayed.
     var callCount: Int { calls.count }
+    /// The conv passes fused with the elementwise op after them (``StepFusion``).
+    let fusedPairs: Int
 
     /// Why two takes do not make a plan.
     struct Refusal: Error, CustomStringConvertible {
@@ -53,18 +55,24 @@ final class StepPlan {
 
     /// The plan of `first` (the take of step `firstStep`) if `second` (of the next step) makes
     /// the same calls, and reads `reads` values from the device; buffers are made on `backend`.
+    /// Where `backend` has ``Backend/conv2dFused(_:pass:input:filter:epilogue:output:)`` itself, the
+    /// passes whose output only a ReLU's op reads are fused with it (``StepFusion``).
     init(first: StepRecorder, second: StepRecorder, firstStep: Int, reads: Int, backend: any Backend) throws {
         if let reason = first.unplannable ?? second.unplannable { throw Refusal(description: reason) }
-        guard first.calls.count == second.calls.count else {
-            throw Refusal(description: "two steps made \(first.calls.count) and \(second.calls.count) calls")
+        // (not through an op fallback: a fused op run on another device would copy both ways)
+        let fuse = ((backend as? OpFallbackBackend)?.primary ?? backend).supports(.conv2dFused)
+        let (firstCalls, pairs) = fuse ? StepFusion.fused(first.calls) : (first.calls, 0)
+        let secondCalls = fuse ? StepFusion.fused(second.calls).calls : second.calls
+        guard firstCalls.count == secondCalls.count else {
+            throw Refusal(description: "two steps made \(firstCalls.count) and \(secondCalls.count) calls")
         }
         guard first.madeCounts == second.madeCounts else {
             throw Refusal(description: "two steps made different buffers (\(first.madeCounts.count) and \(second.madeCounts.count))")
         }
         var advances: [Bool] = []
         var readCounts: [Int] = []
-        for (index, (a, b)) in zip(first.calls, second.calls).enumerated() {
-            guard a.signature == b.signature, Self.sameOperands(a.operands, b.operands) else {
+        for (index, (a, b)) in zip(firstCalls, secondCalls).enumerated() {
+            guard a.signature == b.signature, a.operands == b.operands else {
                 throw Refusal(description: "call \(index) differs between two steps (\(a.signature.prefix(60)))")
             }
             switch (a.dependence, b.dependence) {
@@ -92,11 +100,12 @@ final class StepPlan {
         }
         self.backend = backend
         self.firstStep = firstStep
-        let physical = try Self.assignBuffers(first, backend: backend)
-        calls = zip(first.calls, zip(physical.operands, advances)).map { call, planned in
+        let physical = try Self.assignBuffers(firstCalls, madeCounts: first.madeCounts, backend: backend)
+        calls = zip(firstCalls, zip(physical.operands, advances)).map { call, planned in
             Call(operands: planned.0, advancesStream: planned.1, replay: call.replay)
         }
-        let lastRead = first.calls.lastIndex { if case .download = $0.dependence { true } else { false } }
+        fusedPairs = pairs
+        let lastRead = firstCalls.lastIndex { if case .download = $0.dependence { true } else { false } }
         updateStart = lastRead.map { $0 + 1 } ?? 0
         readings = readCounts.map { count in
             let values = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
@@ -124,17 +133,6 @@ final class StepPlan {
         }
     }
 
-    private static func sameOperands(_ a: [StepRecorder.Operand], _ b: [StepRecorder.Operand]) -> Bool {
-        guard a.count == b.count else { return false }
-        return zip(a, b).allSatisfy { x, y in
-            switch (x, y) {
-            case (.made(let i), .made(let j)): i == j
-            case (.outside(let p), .outside(let q)): p === q
-            default: false
-            }
-        }
-    }
-
     private static func count(of operand: StepRecorder.Operand, in take: StepRecorder) -> Int {
         switch operand {
         case .made(let index): take.madeCounts[index]
@@ -146,24 +144,24 @@ final class StepPlan {
     /// buffers of the same size whose lifetimes do not overlap (a buffer is free again after
     /// the call that last names it, not during it: a call never gets one of its own operands'
     /// buffers), and the buffers from outside the take as they are.
-    private static func assignBuffers(_ take: StepRecorder, backend: any Backend) throws
+    private static func assignBuffers(_ takeCalls: [StepRecorder.Call], madeCounts: [Int], backend: any Backend) throws
         -> (operands: [[DeviceBuffer]], distinct: Int, bytes: Int) {
         var lastUse: [Int: Int] = [:]
-        for (index, call) in take.calls.enumerated() {
+        for (index, call) in takeCalls.enumerated() {
             for case .made(let buffer) in call.operands { lastUse[buffer] = index }
         }
         var assigned: [Int: DeviceBuffer] = [:]
         var free: [Int: [DeviceBuffer]] = [:]
         var distinct = 0, bytes = 0
         var operands: [[DeviceBuffer]] = []
-        for (index, call) in take.calls.enumerated() {
+        for (index, call) in takeCalls.enumerated() {
             operands.append(try call.operands.map { operand in
                 switch operand {
                 case .outside(let buffer):
                     return buffer
                 case .made(let buffer):
                     if let physical = assigned[buffer] { return physical }
-                    let count = take.madeCounts[buffer]
+                    let count = madeCounts[buffer]
                     let physical: DeviceBuffer
                     if let reused = free[count]?.popLast() {
                         physical = reused
@@ -178,7 +176,7 @@ final class StepPlan {
             })
             var released = Set<Int>()
             for case .made(let buffer) in call.operands where lastUse[buffer] == index && released.insert(buffer).inserted {
-                if let physical = assigned[buffer] { free[take.madeCounts[buffer], default: []].append(physical) }
+                if let physical = assigned[buffer] { free[madeCounts[buffer], default: []].append(physical) }
             }
         }
         return (operands, distinct, bytes)

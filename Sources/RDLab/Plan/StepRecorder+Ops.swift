@@ -12,22 +12,32 @@ extension StepRecorder {
     }
 
     func conv2dForward(_ geometry: Conv2DGeometry, input: DeviceBuffer, filter: DeviceBuffer, output: DeviceBuffer) throws {
-        try record(signature(.conv2dForward, geometry), [input, filter, output]) { backend, o, _ in
+        try record(signature(.conv2dForward, geometry), [input, filter, output], role: .imagePass(geometry, .forward)) { backend, o, _ in
             try backend.conv2dForward(geometry, input: o[0], filter: o[1], output: o[2])
         }
     }
 
     func conv2dBackwardData(_ geometry: Conv2DGeometry, gradOutput: DeviceBuffer, filter: DeviceBuffer,
         gradInput: DeviceBuffer) throws {
-        try record(signature(.conv2dBackwardData, geometry), [gradOutput, filter, gradInput]) { backend, o, _ in
+        try record(signature(.conv2dBackwardData, geometry), [gradOutput, filter, gradInput],
+            role: .imagePass(geometry, .backwardData)) { backend, o, _ in
             try backend.conv2dBackwardData(geometry, gradOutput: o[0], filter: o[1], gradInput: o[2])
         }
     }
 
     func conv2dBackwardFilter(_ geometry: Conv2DGeometry, input: DeviceBuffer, gradOutput: DeviceBuffer,
         gradFilter: DeviceBuffer) throws {
-        try record(signature(.conv2dBackwardFilter, geometry), [input, gradOutput, gradFilter]) { backend, o, _ in
+        try record(signature(.conv2dBackwardFilter, geometry), [input, gradOutput, gradFilter], role: .filterGradient) { backend, o, _ in
             try backend.conv2dBackwardFilter(geometry, input: o[0], gradOutput: o[1], gradFilter: o[2])
+        }
+    }
+
+    func conv2dFused(_ geometry: Conv2DGeometry, pass: Conv2DImagePass, input: DeviceBuffer, filter: DeviceBuffer,
+        epilogue: ConvEpilogue, output: DeviceBuffer) throws {
+        let gate = if case .reluGate = epilogue { true } else { false }
+        try record(signature(.conv2dFused, geometry, pass, gate), [input, filter, epilogue.operand, output]) { backend, o, _ in
+            try backend.conv2dFused(geometry, pass: pass, input: o[0], filter: o[1], epilogue: epilogue.mapped { _ in o[2] },
+                output: o[3])
         }
     }
 
@@ -44,14 +54,14 @@ extension StepRecorder {
     }
 
     func biasReLU(_ input: DeviceBuffer, bias: DeviceBuffer, output: DeviceBuffer) throws {
-        try record(signature(.biasReLU), [input, bias, output]) { backend, o, _ in
+        try record(signature(.biasReLU), [input, bias, output], role: .biasReLU) { backend, o, _ in
             try backend.biasReLU(o[0], bias: o[1], output: o[2])
         }
     }
 
     func biasReLUBackward(output: DeviceBuffer, gradOutput: DeviceBuffer, gradInput: DeviceBuffer,
         gradBias: DeviceBuffer) throws {
-        try record(signature(.biasReLUBackward), [output, gradOutput, gradInput, gradBias]) { backend, o, _ in
+        try record(signature(.biasReLUBackward), [output, gradOutput, gradInput, gradBias], role: .biasReLUBackward) { backend, o, _ in
             try backend.biasReLUBackward(output: o[0], gradOutput: o[1], gradInput: o[2], gradBias: o[3])
         }
     }

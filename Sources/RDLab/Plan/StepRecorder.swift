@@ -15,11 +15,20 @@ final class StepRecorder: Backend, @unchecked Sendable {
     typealias Replay = (any Backend, [DeviceBuffer], StepArguments) throws -> Void
 
     /// A buffer a call reads or writes.
-    enum Operand {
+    enum Operand: Equatable {
         /// The `n`th buffer made during the take.
         case made(Int)
         /// A buffer that existed before the take.
         case outside(DeviceBuffer)
+
+        /// The same buffer: the same index, or the same object.
+        static func == (a: Operand, b: Operand) -> Bool {
+            switch (a, b) {
+            case (.made(let i), .made(let j)): i == j
+            case (.outside(let p), .outside(let q)): p === q
+            default: false
+            }
+        }
     }
 
     /// What a replay must give a call anew each step, beside its operands.
@@ -36,11 +45,25 @@ final class StepRecorder: Backend, @unchecked Sendable {
         case download(Int)
     }
 
+    /// What ``StepFusion`` needs to know of a call it may fuse or move work past.
+    enum FusionRole {
+        /// A conv pass that writes an image-shaped tensor; operands `[input, filter, output]`.
+        case imagePass(Conv2DGeometry, Conv2DImagePass)
+        /// A filter gradient; operands `[input, gradOutput, gradFilter]`, only the last written.
+        case filterGradient
+        /// ``Backend/biasReLU(_:bias:output:)``; operands `[x, bias, output]`.
+        case biasReLU
+        /// ``Backend/biasReLUBackward(output:gradOutput:gradInput:gradBias:)``; operands
+        /// `[output, gradOutput, gradInput, gradBias]`.
+        case biasReLUBackward
+    }
+
     struct Call {
         /// The op and its arguments other than buffers and step dependence, for comparing takes.
         let signature: String
         let operands: [Operand]
         let dependence: StepDependence
+        var role: FusionRole? = nil
         let replay: Replay
     }
 
@@ -74,14 +97,15 @@ final class StepRecorder: Backend, @unchecked Sendable {
 
     /// Runs `replay` on the wrapped backend with `operands` and writes the call down.
     func record(_ signature: @autoclosure () -> String, _ operands: [DeviceBuffer],
-        dependence: StepDependence = .none, _ replay: @escaping Replay) throws {
+        dependence: StepDependence = .none, role: FusionRole? = nil, _ replay: @escaping Replay) throws {
         var now = StepArguments.recording
         if case .adam(let parameters, let step) = dependence {
             now.adam = parameters
             now.adamStep = step
         }
         try replay(wrapped, operands, now)
-        calls.append(Call(signature: signature(), operands: operands.map(operand), dependence: dependence, replay: replay))
+        calls.append(Call(signature: signature(), operands: operands.map(operand), dependence: dependence, role: role,
+            replay: replay))
     }
 
     // MARK: Buffers

@@ -55,6 +55,8 @@ public final class ModelTrainer {
     private let planner = StepPlanner()
     /// Steps that replayed a plan (for tests and the log).
     public private(set) var replayedSteps = 0
+    /// The conv passes the latest plan fused with a ReLU's op (for tests and the log).
+    public private(set) var fusedConvPasses = 0
     /// The layers' rates of the last replayed step, written in place by the next one (see
     /// ``StepReadout/means(_:reusing:)``), so that not even the first replay allocates them.
     private var replayedLayerRates: [Double]
@@ -178,7 +180,8 @@ public final class ModelTrainer {
             let plan = try StepPlan(first: first, second: second, firstStep: firstStep, reads: readout.count,
                 backend: model.backend)
             planner.set(.planned(plan, readout: readout, betas: currentBetas()), for: shape)
-            logger?.info("step plan for batch \(shape): \(plan.callCount) calls over \(plan.bufferCount) buffers (\(plan.bytes / 1_048_576) MiB); the steps from \(step + 1) replay it")
+            fusedConvPasses = plan.fusedPairs
+            logger?.info("step plan for batch \(shape): \(plan.callCount) calls (\(plan.fusedPairs) conv passes fused with a ReLU's op) over \(plan.bufferCount) buffers (\(plan.bytes / 1_048_576) MiB); the steps from \(step + 1) replay it")
         } catch {
             if firstBetas != currentBetas() && !adaptive { return }  // β moved between the takes: stays .ready
             planner.set(.refused, for: shape)

@@ -28,6 +28,11 @@ extension Backend {
         throw unsupported(.conv2dBackwardFilter)
     }
 
+    public func conv2dFused(_ geometry: Conv2DGeometry, pass: Conv2DImagePass, input: DeviceBuffer,
+        filter: DeviceBuffer, epilogue: ConvEpilogue, output: DeviceBuffer) throws {
+        throw unsupported(.conv2dFused)
+    }
+
     public func biasAdd(_ x: DeviceBuffer, bias: DeviceBuffer, output: DeviceBuffer) throws {
         throw unsupported(.biasAdd)
     }

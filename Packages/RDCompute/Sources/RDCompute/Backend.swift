@@ -46,6 +46,14 @@ public protocol Backend: AnyObject, Sendable {
     /// Gradient of the HWIO filter (overwritten).
     func conv2dBackwardFilter(
         _ geometry: Conv2DGeometry, input: DeviceBuffer, gradOutput: DeviceBuffer, gradFilter: DeviceBuffer) throws
+    /// A convolution pass followed by an elementwise epilogue on what it writes, in one op:
+    /// `output = epilogue(pass(input, filter))`, bit for bit the pass and then
+    /// ``biasReLU(_:bias:output:)`` (`.biasReLU`) or the `gradInput` of
+    /// ``biasReLUBackward(output:gradOutput:gradInput:gradBias:)`` (`.reluGate`) in place. A
+    /// backend can finish each part of the output while it is still in cache; a replayed step
+    /// plan uses it where a pass's only reader is that elementwise op.
+    func conv2dFused(_ geometry: Conv2DGeometry, pass: Conv2DImagePass, input: DeviceBuffer, filter: DeviceBuffer,
+        epilogue: ConvEpilogue, output: DeviceBuffer) throws
     /// `output[i] = x[i] + bias[i % channels]` (channels last).
     func biasAdd(_ x: DeviceBuffer, bias: DeviceBuffer, output: DeviceBuffer) throws
     /// `gradBias[c] = Σ_i gradOutput[i·channels + c]`, channels = `gradBias.count`.

@@ -4,7 +4,7 @@
 /// copy, fill, synchronize) are not ops: every backend has them.
 public enum Op: String, Sendable, CaseIterable {
     case gemm
-    case conv2dForward, conv2dBackwardData, conv2dBackwardFilter
+    case conv2dForward, conv2dBackwardData, conv2dBackwardFilter, conv2dFused
     case biasAdd, biasGradient, biasReLU, biasReLUBackward
     case unary, unaryBackward, binary, reduce
     case bernoulliNLL, bernoulliNLLBackward, gaussianKL, gaussianKLBackward

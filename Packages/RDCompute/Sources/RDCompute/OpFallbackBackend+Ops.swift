@@ -29,6 +29,14 @@ extension OpFallbackBackend {
         }
     }
 
+    public func conv2dFused(_ geometry: Conv2DGeometry, pass: Conv2DImagePass, input: DeviceBuffer,
+        filter: DeviceBuffer, epilogue: ConvEpilogue, output: DeviceBuffer) throws {
+        try route(.conv2dFused, reads: [input, filter, epilogue.operand], writes: [output]) { backend, x in
+            try backend.conv2dFused(geometry, pass: pass, input: x(input), filter: x(filter),
+                epilogue: try epilogue.mapped(x), output: x(output))
+        }
+    }
+
     public func biasAdd(_ input: DeviceBuffer, bias: DeviceBuffer, output: DeviceBuffer) throws {
         try route(.biasAdd, reads: [input, bias], writes: [output]) { backend, x in
             try backend.biasAdd(x(input), bias: x(bias), output: x(output))

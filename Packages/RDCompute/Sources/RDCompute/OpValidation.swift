@@ -45,6 +45,21 @@ public enum OpValidation {
         try count(output, g.outputCount, "output", op)
     }
 
+    /// Validates a fused pass as its pass, and the epilogue's operand: a bias of the output's
+    /// channels, or an activation of the output's size.
+    public static func convFused(_ g: Conv2DGeometry, pass: Conv2DImagePass, input: DeviceBuffer, filter: DeviceBuffer,
+        epilogue: ConvEpilogue, output: DeviceBuffer) throws {
+        switch pass {
+        case .forward: try conv(g, input: input, filter: filter, output: output, op: "conv2dFused")
+        case .backwardData: try conv(g, input: output, filter: filter, output: input, op: "conv2dFused")
+        }
+        switch epilogue {
+        case .biasReLU(let bias): try count(bias, pass.outputChannels(g), "bias", "conv2dFused")
+        case .reluGate(let activation):
+            try count(activation, pass == .forward ? g.outputCount : g.inputCount, "activation", "conv2dFused")
+        }
+    }
+
     /// Returns the channel count.
     public static func biasAdd(_ x: DeviceBuffer, bias: DeviceBuffer, output: DeviceBuffer) throws -> Int {
         try require(bias.count > 0 && x.count % bias.count == 0, "biasAdd",
