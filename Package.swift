@@ -131,7 +131,8 @@ let package = Package(
         ),
         .testTarget(name: "RDComputeTests", dependencies: [rdCompute, "RDTestSupport"]),
         .testTarget(name: "RDDataTests", dependencies: ["RDData", "RDFiles", "RDTestSupport", crypto]),
-        .testTarget(name: "RDLabTests", dependencies: ["RDLab", rdCompute, "RDFiles", "RDData", "RDTestSupport", "RDParity"]),
+        .testTarget(name: "RDLabTests", dependencies: ["RDLab", rdCompute, "RDFiles", "RDData", "RDTestSupport", "RDParity",
+            "RDBackendCPU", "RDBackendOpenCL"]),
         .target(
             name: "RDTestSupport",
             dependencies: [rdCompute, "RDBackends", "RDBackendCPU", "RDParity"],

@@ -1,5 +1,6 @@
 import Foundation
 import RDCompute
+import Synchronization
 
 /// The CPU backend: every op in Swift with `SIMD16<Float>` and static threading over all
 /// cores. Always available; the fallback for every other backend. Ops run synchronously.
@@ -8,6 +9,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     public let device: DeviceDescription
     /// Every op.
     public let supportedOps = Set(Op.allCases)
+    private let made = Atomic<Int>(0)
+    /// The buffers this instance has made (a replayed step plan makes none).
+    public var buffersMade: Int { made.load(ordering: .relaxed) }
 
     public init(device: DeviceDescription = CPUBackendFactory.hostDevice) {
         self.device = device
@@ -30,6 +34,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         guard !overflow, UInt64(bytes) <= device.globalMemoryBytes else {
             throw ComputeError.outOfDeviceMemory(device: displayName, requestedBytes: overflow ? Int.max : bytes)
         }
+        made.add(1, ordering: .relaxed)
         return DeviceBuffer(count: count, owner: instanceID, ownerName: displayName, storage: CPUStorage(count: count))
     }
 

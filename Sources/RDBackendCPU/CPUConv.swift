@@ -79,8 +79,8 @@ enum CPUConv {
         backwardData(g, gradOutput: gradOutput, filter: filter, gradInput: gradInput, epilogue: NoEpilogue())
     }
 
-    /// The backward-data pass, then `epilogue` on the input gradient: on each image as it is
-    /// written (stride 1 through the forward paths, the phases), else over all of it after the pass.
+    /// The backward-data pass, then `epilogue` on the input gradient: at stride 1 as the forward
+    /// paths apply it (the flipped forward), per image by the phases, else over all of it after the pass.
     static func backwardData<E: ConvOutputEpilogue>(_ g: Conv2DGeometry, gradOutput: UnsafeMutablePointer<Float>,
         filter: UnsafeMutablePointer<Float>, gradInput: UnsafeMutablePointer<Float>, epilogue: E) {
         if let flipped = asForward(g), !inputIsColumns(g) {

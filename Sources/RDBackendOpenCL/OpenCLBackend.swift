@@ -2,6 +2,7 @@ import COpenCL
 import Foundation
 import Logging
 import RDCompute
+import Synchronization
 
 /// A `cl_mem` owned by a ``DeviceBuffer``.
 final class OpenCLStorage {
@@ -60,6 +61,9 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     public let device: DeviceDescription
     /// Every op.
     public let supportedOps = Set(Op.allCases)
+    private let made = Atomic<Int>(0)
+    /// The `cl_mem` buffers this instance has made (a replayed step plan makes none).
+    public var buffersMade: Int { made.load(ordering: .relaxed) }
     let api: OpenCLAPI
     let cl: OpenCLDevice
     let shared: OpenCLDeviceContext
@@ -145,6 +149,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             }
             throw ComputeError.driver(call: "clCreateBuffer", code: code, device: displayName)
         }
+        made.add(1, ordering: .relaxed)
         return DeviceBuffer(count: count, owner: instanceID, ownerName: displayName, storage: OpenCLStorage(mem: mem, api: api))
     }
 

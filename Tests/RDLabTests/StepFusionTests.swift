@@ -16,6 +16,9 @@ struct StepFusionTests {
         Call(signature: name, operands: operands, dependence: .none, role: role) { _, _, _ in }
     }
 
+    /// Every made buffer holds one image of `g` (32 floats), input or output.
+    static let counts = Array(repeating: 32, count: 10)
+
     let weights: [DeviceBuffer]
     let bias: DeviceBuffer
 
@@ -32,7 +35,7 @@ struct StepFusionTests {
     }
 
     @Test func forwardPairFuses() {
-        let (calls, pairs) = StepFusion.fused(forward)
+        let (calls, pairs) = StepFusion.fused(forward, madeCounts: Self.counts)
         #expect(pairs == 1 && calls.count == 1)
         #expect(calls[0].operands == [.made(9), .outside(weights[0]), .outside(bias), .made(1)])
     }
@@ -46,7 +49,7 @@ struct StepFusionTests {
             Self.call("bwd-filter", [.made(1), .made(7), .made(3)], .filterGradient),
             Self.call("reluBackward", [.made(1), .made(2), .made(4), .made(5)], .biasReLUBackward),
         ]
-        let (fused, pairs) = StepFusion.fused(calls)
+        let (fused, pairs) = StepFusion.fused(calls, madeCounts: Self.counts)
         #expect(pairs == 1 && fused.count == 3)
         #expect(fused[0].operands == [.made(7), .outside(weights[1]), .made(1), .made(4)])
         #expect(fused[1].signature == "bwd-filter")
@@ -55,24 +58,34 @@ struct StepFusionTests {
 
     @Test func aSecondReaderKeepsThePassApart() {
         let calls = forward + [Self.call("copy", [.made(0), .made(8)])]
-        #expect(StepFusion.fused(calls).pairs == 0)
+        #expect(StepFusion.fused(calls, madeCounts: Self.counts).pairs == 0)
     }
 
     @Test func aCallInBetweenThatNamesTheWrittenBufferKeepsThemApart() {
         let calls = [forward[0], Self.call("fill", [.made(1)]), forward[1]]
-        #expect(StepFusion.fused(calls).pairs == 0)
+        #expect(StepFusion.fused(calls, madeCounts: Self.counts).pairs == 0)
     }
 
     @Test func aCallInBetweenThatMayWriteAReadBufferKeepsThemApart() {
         let calls = [forward[0], Self.call("adam", [.outside(bias)]), forward[1]]
-        #expect(StepFusion.fused(calls).pairs == 0)
+        #expect(StepFusion.fused(calls, madeCounts: Self.counts).pairs == 0)
         let gradient = [forward[0], Self.call("bwd-filter", [.made(6), .made(7), .outside(bias)], .filterGradient),
             forward[1]]
-        #expect(StepFusion.fused(gradient).pairs == 0, "a filter gradient that writes the bias")
+        #expect(StepFusion.fused(gradient, madeCounts: Self.counts).pairs == 0, "a filter gradient that writes the bias")
+    }
+
+    /// The fused op adds the pass's channels' biases over exactly its output.
+    @Test func anOpOfOtherSizesIsNotFused() throws {
+        let scalarBias = try AvailableBackends.cpu.backend.makeBuffer(count: 1)
+        let calls = [forward[0], Self.call("biasReLU", [.made(0), .outside(scalarBias), .made(1)], .biasReLU)]
+        #expect(StepFusion.fused(calls, madeCounts: Self.counts).pairs == 0, "one bias for every channel")
+        var larger = Self.counts
+        larger[0] = 64
+        #expect(StepFusion.fused(forward, madeCounts: larger).pairs == 0, "a pass output buffer larger than the pass writes")
     }
 
     @Test func aReLUOfAnotherBufferIsNotFused() {
         let calls = [forward[0], Self.call("biasReLU", [.made(0), .outside(bias), .made(0)], .biasReLU)]
-        #expect(StepFusion.fused(calls).pairs == 0, "in place: the pass's output is also the op's")
+        #expect(StepFusion.fused(calls, madeCounts: Self.counts).pairs == 0, "in place: the pass's output is also the op's")
     }
 }

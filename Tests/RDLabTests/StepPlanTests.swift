@@ -1,4 +1,6 @@
 import Foundation
+import RDBackendCPU
+import RDBackendOpenCL
 import RDCompute
 import RDParity
 @testable import RDLab
@@ -56,6 +58,27 @@ struct StepPlanTests {
             // backward passes into them (enc1's input and the latent have none)
             #expect(replayed.fused == 21, "conv passes fused with a ReLU's op")
         }
+    }
+
+    /// The buffers a backend has made (the built-in backends count them).
+    static func buffersMade(_ backend: any Backend) -> Int? {
+        (backend as? CPUBackend)?.buffersMade ?? (backend as? OpenCLBackend)?.buffersMade
+    }
+
+    /// Once the plan is made (by the third step, the second take), the three replayed steps
+    /// after it make no buffer: none on the CPU, and no `cl_mem` on OpenCL.
+    @Test(arguments: AvailableBackends.all)
+    func replayedStepsMakeNoBuffer(_ target: BackendUnderTest) throws {
+        let backend = try AvailableBackends.fresh(target), batches = Self.batches(6)
+        let model = try Self.models[0].makeModel(backend: backend, seed: 5)
+        let trainer = ModelTrainer(model: model, optimizer: Adam(backend: backend), objective: Objective(ObjectiveSpec()),
+            learningRate: LearningRateSchedule(kind: .alemi, learningRate: 1e-3, totalSteps: batches.count), seed: 9,
+            planning: .replayed)
+        for batch in batches.prefix(3) { _ = try trainer.train(batch) }
+        let made = try #require(Self.buffersMade(backend), "\(target) counts its buffers")
+        for batch in batches.dropFirst(3) { _ = try trainer.train(batch) }
+        #expect(trainer.replayedSteps == 3)
+        #expect(Self.buffersMade(backend) == made, "buffers made by 3 replayed steps")
     }
 
     /// A PixelCNN step with its gated resnets recomputed records and replays the recomputation.

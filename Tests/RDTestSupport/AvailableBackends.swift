@@ -42,6 +42,13 @@ public enum AvailableBackends {
 
     public static var all: [BackendUnderTest] { [cpu] + others.flatMap { (try? $0.backends.get()) ?? [] } }
 
+    /// A new instance on `target`'s device, for a test that counts what one instance does
+    /// while other tests use the shared one.
+    public static func fresh(_ target: BackendUnderTest) throws -> any Backend {
+        guard let factory = registry.all.first(where: { $0.name == target.family }) else { return CPUBackend() }
+        return try factory.makeBackend(on: target.backend.device)
+    }
+
     /// `RDLAB_TEST_REQUIRE_OPENCL=1` (set by `.ci/run`) makes a missing OpenCL backend a failure.
     public static var openCLRequired: Bool { ProcessInfo.processInfo.environment["RDLAB_TEST_REQUIRE_OPENCL"] == "1" }
 }

@@ -16,14 +16,25 @@ import RDCompute
 /// the bias gradient sums the same values in the same order. The fused call runs where the pass
 /// ran, so the work moved forward must not meet a call in between: no call between them may
 /// name the buffer the elementwise op writes, and those that name a buffer it reads may only
-/// read it (a filter gradient's input: the layer below's backward pass reads the activation
-/// between its backward-data and the ReLU's backward pass). Both takes of a plan are fused
+/// read it (a filter gradient's input: the backward pass of the layer above reads the
+/// activation between its backward-data and the ReLU's backward pass). Both takes of a plan are fused
 /// alike, so they are compared as before.
 enum StepFusion {
     typealias Call = StepRecorder.Call
 
-    /// `calls` with every such pair fused, and the number fused.
-    static func fused(_ calls: [Call]) -> (calls: [Call], pairs: Int) {
+    /// The fused op and those it stands for: a backend fuses only if it has them all.
+    static let ops: Set<Op> = [.conv2dFused, .conv2dForward, .conv2dBackwardData, .biasReLU, .biasReLUBackward, .biasGradient]
+
+    /// `calls` (of a take that made buffers of `madeCounts`) with every such pair fused, and
+    /// the number fused. A pair fuses only where the elementwise op covers exactly the pass's
+    /// output with the pass's channels, as the fused op does.
+    static func fused(_ calls: [Call], madeCounts: [Int]) -> (calls: [Call], pairs: Int) {
+        func count(_ operand: StepRecorder.Operand) -> Int {
+            switch operand {
+            case .made(let index): madeCounts[index]
+            case .outside(let buffer): buffer.count
+            }
+        }
         var uses: [Int: Int] = [:]
         for call in calls {
             for case .made(let buffer) in call.operands { uses[buffer, default: 0] += 1 }
@@ -37,11 +48,13 @@ enum StepFusion {
                 let consumer = calls.indices.dropFirst(index + 1).first(where: { calls[$0].operands.contains(.made(written)) })
             else { continue }
             let (input, filter) = (call.operands[0], call.operands[1])
+            guard madeCounts[written] == (pass == .forward ? geometry.outputCount : geometry.inputCount) else { continue }
             let next = calls[consumer]
             switch next.role {
             case .biasReLU? where next.operands[0] == .made(written):
                 let (bias, output) = (next.operands[1], next.operands[2])
-                guard movable(calls[(index + 1)..<consumer], writes: output, reads: bias),
+                guard count(bias) == pass.outputChannels(geometry),
+                    movable(calls[(index + 1)..<consumer], writes: output, reads: bias),
                     !([input, filter, bias].contains(output))
                 else { continue }
                 result[index] = Call(signature: "fused biasReLU " + call.signature, operands: [input, filter, bias, output],

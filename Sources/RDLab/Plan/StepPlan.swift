@@ -59,10 +59,11 @@ final class StepPlan {
     /// passes whose output only a ReLU's op reads are fused with it (``StepFusion``).
     init(first: StepRecorder, second: StepRecorder, firstStep: Int, reads: Int, backend: any Backend) throws {
         if let reason = first.unplannable ?? second.unplannable { throw Refusal(description: reason) }
-        // (not through an op fallback: a fused op run on another device would copy both ways)
-        let fuse = ((backend as? OpFallbackBackend)?.primary ?? backend).supports(.conv2dFused)
-        let (firstCalls, pairs) = fuse ? StepFusion.fused(first.calls) : (first.calls, 0)
-        let secondCalls = fuse ? StepFusion.fused(second.calls).calls : second.calls
+        // Only where one device runs the fused op and the ops it stands for (not through an op
+        // fallback, which would copy both ways or round differently).
+        let fuse = ((backend as? OpFallbackBackend)?.primary ?? backend).supportedOps.isSuperset(of: StepFusion.ops)
+        let (firstCalls, pairs) = fuse ? StepFusion.fused(first.calls, madeCounts: first.madeCounts) : (first.calls, 0)
+        let secondCalls = fuse ? StepFusion.fused(second.calls, madeCounts: second.madeCounts).calls : second.calls
         guard firstCalls.count == secondCalls.count else {
             throw Refusal(description: "two steps made \(firstCalls.count) and \(secondCalls.count) calls")
         }

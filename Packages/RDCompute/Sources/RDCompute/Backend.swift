@@ -51,7 +51,8 @@ public protocol Backend: AnyObject, Sendable {
     /// ``biasReLU(_:bias:output:)`` (`.biasReLU`) or the `gradInput` of
     /// ``biasReLUBackward(output:gradOutput:gradInput:gradBias:)`` (`.reluGate`) in place. A
     /// backend can finish each part of the output while it is still in cache; a replayed step
-    /// plan uses it where a pass's only reader is that elementwise op.
+    /// plan uses it where a pass's only reader is that elementwise op. `output` must be a buffer
+    /// of its own (not `input`, `filter` or the epilogue's operand).
     func conv2dFused(_ geometry: Conv2DGeometry, pass: Conv2DImagePass, input: DeviceBuffer, filter: DeviceBuffer,
         epilogue: ConvEpilogue, output: DeviceBuffer) throws
     /// `output[i] = x[i] + bias[i % channels]` (channels last).

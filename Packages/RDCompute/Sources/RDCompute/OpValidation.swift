@@ -45,8 +45,8 @@ public enum OpValidation {
         try count(output, g.outputCount, "output", op)
     }
 
-    /// Validates a fused pass as its pass, and the epilogue's operand: a bias of the output's
-    /// channels, or an activation of the output's size.
+    /// Validates a fused pass as its pass, the epilogue's operand (a bias of the output's
+    /// channels, or an activation of the output's size), and an output that is none of them.
     public static func convFused(_ g: Conv2DGeometry, pass: Conv2DImagePass, input: DeviceBuffer, filter: DeviceBuffer,
         epilogue: ConvEpilogue, output: DeviceBuffer) throws {
         switch pass {
@@ -58,6 +58,8 @@ public enum OpValidation {
         case .reluGate(let activation):
             try count(activation, pass == .forward ? g.outputCount : g.inputCount, "activation", "conv2dFused")
         }
+        try require(output !== input && output !== filter && output !== epilogue.operand, "conv2dFused",
+            "the output is also an operand it reads (parts of it are finished while others are read)")
     }
 
     /// Returns the channel count.
