@@ -17,8 +17,8 @@ import RDCompute
 /// ran, so the work moved forward must not meet a call in between: no call between them may
 /// name the buffer the elementwise op writes, and those that name a buffer it reads may only
 /// read it (a filter gradient's input: the backward pass of the layer above reads the
-/// activation between its backward-data and the ReLU's backward pass). Both takes of a plan are fused
-/// alike, so they are compared as before.
+/// activation between its backward-data and the ReLU's backward pass). Both takes of a plan
+/// are fused alike, so they are compared as before.
 enum StepFusion {
     typealias Call = StepRecorder.Call
 
@@ -29,12 +29,6 @@ enum StepFusion {
     /// the number fused. A pair fuses only where the elementwise op covers exactly the pass's
     /// output with the pass's channels, as the fused op does.
     static func fused(_ calls: [Call], madeCounts: [Int]) -> (calls: [Call], pairs: Int) {
-        func count(_ operand: StepRecorder.Operand) -> Int {
-            switch operand {
-            case .made(let index): madeCounts[index]
-            case .outside(let buffer): buffer.count
-            }
-        }
         var uses: [Int: Int] = [:]
         for call in calls {
             for case .made(let buffer) in call.operands { uses[buffer, default: 0] += 1 }
@@ -53,7 +47,7 @@ enum StepFusion {
             switch next.role {
             case .biasReLU? where next.operands[0] == .made(written):
                 let (bias, output) = (next.operands[1], next.operands[2])
-                guard count(bias) == pass.outputChannels(geometry),
+                guard bias.count(madeCounts: madeCounts) == pass.outputChannels(geometry),
                     movable(calls[(index + 1)..<consumer], writes: output, reads: bias),
                     !([input, filter, bias].contains(output))
                 else { continue }

@@ -55,8 +55,9 @@ final class StepPlan {
 
     /// The plan of `first` (the take of step `firstStep`) if `second` (of the next step) makes
     /// the same calls, and reads `reads` values from the device; buffers are made on `backend`.
-    /// Where `backend` has ``Backend/conv2dFused(_:pass:input:filter:epilogue:output:)`` itself, the
-    /// passes whose output only a ReLU's op reads are fused with it (``StepFusion``).
+    /// Where `backend` itself has ``Backend/conv2dFused(_:pass:input:filter:epilogue:output:)``
+    /// and the ops it stands for, the passes whose output only a ReLU's op reads are fused with
+    /// it (``StepFusion``).
     init(first: StepRecorder, second: StepRecorder, firstStep: Int, reads: Int, backend: any Backend) throws {
         if let reason = first.unplannable ?? second.unplannable { throw Refusal(description: reason) }
         // Only where one device runs the fused op and the ops it stands for (not through an op
@@ -89,7 +90,7 @@ final class StepPlan {
                 throw Refusal(description: "call \(index) uploads host values that change from step to step")
             case (.download(let x), .download(let y)) where x == y:
                 advances.append(false)
-                readCounts.append(a.operands.reduce(0) { $0 + Self.count(of: $1, in: first) })
+                readCounts.append(a.operands.reduce(0) { $0 + $1.count(madeCounts: first.madeCounts) })
             case (.none, .none):
                 advances.append(false)
             default:
@@ -131,13 +132,6 @@ final class StepPlan {
             let call = calls[index]
             arguments.stepsSinceTake = call.advancesStream ? advance : 0
             try call.replay(backend, call.operands, arguments)
-        }
-    }
-
-    private static func count(of operand: StepRecorder.Operand, in take: StepRecorder) -> Int {
-        switch operand {
-        case .made(let index): take.madeCounts[index]
-        case .outside(let buffer): buffer.count
         }
     }
 

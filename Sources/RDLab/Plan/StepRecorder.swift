@@ -21,6 +21,14 @@ final class StepRecorder: Backend, @unchecked Sendable {
         /// A buffer that existed before the take.
         case outside(DeviceBuffer)
 
+        /// Its elements, for a take that made buffers of `madeCounts`.
+        func count(madeCounts: [Int]) -> Int {
+            switch self {
+            case .made(let index): madeCounts[index]
+            case .outside(let buffer): buffer.count
+            }
+        }
+
         /// The same buffer: the same index, or the same object.
         static func == (a: Operand, b: Operand) -> Bool {
             switch (a, b) {
