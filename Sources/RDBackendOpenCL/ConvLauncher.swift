@@ -36,7 +36,7 @@ extension OpenCLBackend {
         epilogue: ConvEpilogue, output: DeviceBuffer) throws {
         try OpValidation.convFused(g, pass: pass, input: input, filter: filter, epilogue: epilogue, output: output)
         try convPass(pass == .forward ? .forward : .backwardData, g, mask: nil, a: input, b: filter, c: output)
-        let count = pass == .forward ? g.outputCount : g.inputCount
+        let count = pass.counts(g).output
         switch epilogue {
         case .biasReLU(let bias):
             try launchElementwise("bias_relu", count: count,

@@ -200,7 +200,7 @@ public struct ParityCase: Sendable {
                 return ParityCase(.conv2dFused, name: "conv \(pass) + \(gate ? "ReLU gate" : "bias ReLU") \(g)",
                     tolerance: accumulating) { backend in
                     var data = TestData(seed: UInt64(400 + 2 * index + (pass == .forward ? 0 : 1)))
-                    let (inCount, outCount) = pass == .forward ? (g.inputCount, g.outputCount) : (g.outputCount, g.inputCount)
+                    let (inCount, outCount) = pass.counts(g)
                     let channels = pass.outputChannels(g)
                     let input = data.values(inCount), filter = data.values(g.filterCount)
                     let operand = gate ? data.values(outCount).map { max($0, 0) } : data.values(channels)

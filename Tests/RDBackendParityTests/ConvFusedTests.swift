@@ -13,7 +13,7 @@ struct ConvFusedTests {
     static func both(_ b: any Backend, _ g: Conv2DGeometry, _ pass: Conv2DImagePass, gate: Bool, seed: UInt64) throws
         -> (fused: [Float], separate: [Float]) {
         var data = TestData(seed: seed)
-        let (inCount, outCount) = pass == .forward ? (g.inputCount, g.outputCount) : (g.outputCount, g.inputCount)
+        let (inCount, outCount) = pass.counts(g)
         let input = try b.makeBuffer(data.values(inCount)), filter = try b.makeBuffer(data.values(g.filterCount))
         // an activation with zeros where a ReLU cut, and a bias that makes some sums negative
         let operand = try b.makeBuffer(gate ? data.values(outCount).map { max($0, 0) }

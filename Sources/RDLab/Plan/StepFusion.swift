@@ -42,7 +42,7 @@ enum StepFusion {
                 let consumer = calls.indices.dropFirst(index + 1).first(where: { calls[$0].operands.contains(.made(written)) })
             else { continue }
             let (input, filter) = (call.operands[0], call.operands[1])
-            guard madeCounts[written] == (pass == .forward ? geometry.outputCount : geometry.inputCount) else { continue }
+            guard madeCounts[written] == pass.counts(geometry).output else { continue }
             let next = calls[consumer]
             switch next.role {
             case .biasReLU? where next.operands[0] == .made(written):

@@ -11,6 +11,11 @@ public enum Conv2DImagePass: String, Sendable, CaseIterable {
     public func outputChannels(_ g: Conv2DGeometry) -> Int {
         self == .forward ? g.outChannels : g.inChannels
     }
+
+    /// Elements of the tensor the pass reads as `input`, and of the one it writes.
+    public func counts(_ g: Conv2DGeometry) -> (input: Int, output: Int) {
+        self == .forward ? (g.inputCount, g.outputCount) : (g.outputCount, g.inputCount)
+    }
 }
 
 /// What a fused convolution does to each element `y` it writes, as soon as it is written: the

@@ -56,7 +56,7 @@ public enum OpValidation {
         switch epilogue {
         case .biasReLU(let bias): try count(bias, pass.outputChannels(g), "bias", "conv2dFused")
         case .reluGate(let activation):
-            try count(activation, pass == .forward ? g.outputCount : g.inputCount, "activation", "conv2dFused")
+            try count(activation, pass.counts(g).output, "activation", "conv2dFused")
         }
         try require(output !== input && output !== filter && output !== epilogue.operand, "conv2dFused",
             "the output is also an operand it reads (parts of it are finished while others are read)")
